@@ -1,0 +1,1 @@
+"""Turn files (bytes) into clean, structured chunks. Pure functions; no database."""

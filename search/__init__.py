@@ -1,0 +1,1 @@
+"""Turn chunks into indexes and queries into ranked hits. No SQL."""

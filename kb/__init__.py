@@ -1,0 +1,1 @@
+"""The domain: documents, versions, chunks, suggestions, rules, feedback; its storage and CLI."""

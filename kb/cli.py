@@ -1,0 +1,357 @@
+"""The ``kb`` command: ingest, search, documents, eval, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kb.context import KnowledgeBase
+from kb.errors import KBError
+from kb.settings import Settings
+
+app = typer.Typer(help="AssistKB: an agent-assist knowledge base.", no_args_is_help=True)
+documents_app = typer.Typer(help="List, show and delete documents.", no_args_is_help=True)
+index_app = typer.Typer(help="Index maintenance.", no_args_is_help=True)
+app.add_typer(documents_app, name="documents")
+app.add_typer(index_app, name="index")
+
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $KB_DATA_DIR or ./data)."),
+]
+Collection = Annotated[str | None, typer.Option("--collection", "-c", help="Collection name.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+SUPPORTED_SUFFIXES = {
+    ".pdf", ".docx", ".html", ".htm", ".md", ".markdown", ".txt", ".csv", ".xlsx", ".json",
+    ".jsonl", ".doc", ".xls",
+}  # fmt: skip
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={"data_dir": data_dir}) if data_dir else settings
+
+
+def open_kb(data_dir: Path | None) -> KnowledgeBase:
+    return KnowledgeBase(settings_for(data_dir))
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders.")] = None,
+    collection: Collection = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="manual | faq | policy | reply")
+    ] = None,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
+    product: Annotated[str | None, typer.Option(help="Product the documents are about.")] = None,
+    language: Annotated[str | None, typer.Option(help="zh-Hans | zh-Hant | en")] = None,
+    valid_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    valid_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Load the bundled sample KB.")] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest files (re-ingesting a changed file makes a new version; unchanged ones are skipped)."""
+    from kb.ingestion import DocumentMeta, IngestItem
+
+    if not paths and not sample:
+        raise fail("give one or more PATHs, or --sample")
+    kb = open_kb(data_dir)
+    batches: dict[str, list[IngestItem]] = {}
+    try:
+        meta = DocumentMeta(
+            doc_type=doc_type,
+            tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),
+            product=product,
+            language=language,
+            valid_from=_parse_date(valid_from, "--valid-from"),
+            valid_to=_parse_date(valid_to, "--valid-to"),
+        )
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    target = collection or kb.settings.default_collection
+    for path in _expand(paths or []):
+        batches.setdefault(target, []).append(IngestItem(path.name, path.read_bytes(), meta))
+    sample_kb = None
+    if sample:
+        from kb.samples import load_sample
+
+        sample_kb = load_sample()
+        for name, items in sample_kb.collection_items.items():
+            batches.setdefault(collection or name, []).extend(items)
+    results = _run_ingest(kb, batches, quiet=as_json)
+    if sample_kb is not None:
+        _import_sample_rules(kb, sample_kb)
+    if as_json:
+        out.print_json(data=[r.__dict__ for r in results])
+    else:
+        _print_results(results)
+    kb.close()
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(2)
+
+
+def _run_ingest(kb: KnowledgeBase, batches: dict[str, list[Any]], *, quiet: bool) -> list[Any]:
+    from kb.ingestion import ingest_items
+
+    results = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=quiet, transient=False) as bar:
+        for collection, items in batches.items():
+            files = bar.add_task(f"[{collection}] parsing", total=len(items))
+            index = bar.add_task(f"[{collection}] indexing", total=None, visible=False)
+
+            def on_file(done: int, total: int, name: str, task: Any = files) -> None:
+                bar.update(task, completed=done, description=f"parsed {name}")
+
+            def on_index(done: int, total: int, task: Any = index) -> None:
+                bar.update(task, completed=done, total=total, visible=True)
+
+            try:
+                results.extend(
+                    ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+                )
+            except KBError as exc:
+                raise fail(exc.message) from exc
+    return results
+
+
+def _import_sample_rules(kb: KnowledgeBase, sample_kb: Any) -> None:
+    """Scripted replies and escalation rules ship with the sample; import them when supported."""
+    try:
+        from kb import library
+    except ImportError:
+        return
+    library.import_sample(kb, sample_kb)
+
+
+def _print_results(results: list[Any]) -> None:
+    table = Table(title="Ingestion")
+    for column in ("file", "status", "document", "version", "chunks", "detail"):
+        table.add_column(column)
+    style = {"ingested": "green", "unchanged": "cyan", "failed": "red"}
+    for r in results:
+        detail = r.reason or "; ".join(r.warnings)
+        if r.status == "unchanged":
+            detail = "unchanged, nothing to do" + (" (metadata updated)" if r.metadata_changed else "")
+        table.add_row(
+            r.filename,
+            f"[{style[r.status]}]{r.status}[/]",
+            r.document_id or "",
+            str(r.version or ""),
+            str(r.chunks),
+            detail,
+        )
+    out.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in ("ingested", "unchanged", "failed")}
+    out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 5,
+    collection: Collection = None,
+    doc_type: Annotated[list[str] | None, typer.Option("--type")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid | bm25 | vector")] = "hybrid",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ranked hits with score, heading path and source."""
+    from kb.searching import SearchRequest, format_citation, hit_to_dict, search
+    from search.types import SearchFilters
+
+    if mode not in ("hybrid", "bm25", "vector"):
+        raise fail(f"--mode must be hybrid, bm25 or vector, not {mode!r}")
+    kb = open_kb(data_dir)
+    request = SearchRequest(
+        query,
+        collection=collection or kb.settings.default_collection,
+        limit=limit,
+        filters=SearchFilters(doc_types=tuple(doc_type or ()), tags=tuple(tag or ())),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    try:
+        hits = search(kb, request)
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        out.print_json(data=[hit_to_dict(h) for h in hits])
+        return
+    if not hits:
+        out.print("no results")
+    for rank, hit in enumerate(hits, start=1):
+        out.print(f"[bold]{rank}.[/bold] [cyan]{hit.score:.3f}[/cyan]  {format_citation(hit)}")
+        text = hit.chunk.text if not hit.chunk.question else f"Q: {hit.chunk.question}\nA: {hit.chunk.text}"
+        out.print("   " + _shorten(text, 240).replace("\n", "\n   "), markup=False, highlight=False)
+
+
+@documents_app.command("list")
+def documents_list(
+    collection: Collection = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """All documents with their current version and chunk count."""
+    from kb.documents import DocumentQuery, list_documents
+
+    docs = list_documents(open_kb(data_dir), DocumentQuery(collection=collection))
+    if as_json:
+        out.print_json(data=docs)
+        return
+    table = Table(title=f"{len(docs)} documents")
+    for column in ("id", "collection", "type", "title", "file", "version", "chunks", "updated"):
+        table.add_column(column)
+    for d in docs:
+        table.add_row(
+            d["id"], d["collection"], d["doc_type"], d["title"], d["source_name"],
+            str(d["current_version"]), str(d["chunk_count"]), d["updated_at"][:19],
+        )  # fmt: skip
+    out.print(table)
+
+
+@documents_app.command("show")
+def documents_show(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Metadata, versions and every chunk with its text, heading path and page."""
+    from kb.documents import get_document
+
+    try:
+        doc = get_document(open_kb(data_dir), document_id)
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        out.print_json(data=doc)
+        return
+    out.print(f"[bold]{doc['title']}[/bold]  ({doc['source_name']}, id {doc['id']})")
+    for key in ("collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to"):
+        out.print(f"  {key}: {doc[key]}")
+    for v in doc["versions"]:
+        out.print(
+            f"  version {v['number']}: {v['format']}, {v['size_bytes']} bytes, "
+            f"{v['chunk_count']} chunks, {v['created_at'][:19]}"
+        )
+    for c in doc["chunks"]:
+        path = " › ".join(c["heading_path"]) or "(no heading)"
+        page = f" p. {c['page']}" if c["page"] else ""
+        out.print(f"\n[bold]#{c['ordinal']}[/bold] {path}{page}")
+        if c["question"]:
+            out.print(f"Q: {c['question']}", markup=False)
+        out.print(c["text"], markup=False, highlight=False)
+
+
+@documents_app.command("delete")
+def documents_delete(
+    document_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None
+) -> None:
+    """Delete a document and all its versions; it leaves search results at once."""
+    from kb.documents import delete_document
+
+    try:
+        gone = delete_document(open_kb(data_dir), document_id)
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    out.print(f"deleted {gone['title']} ({gone['id']})")
+
+
+@index_app.command("rebuild")
+def index_rebuild(collection: Collection = None, data_dir: DataDir = None) -> None:
+    """Rebuild a collection's index from the database (e.g. after changing the embedder)."""
+    from kb.indexing import rebuild_index
+
+    kb = open_kb(data_dir)
+    name = collection or kb.settings.default_collection
+    with kb.collection_lock(name):
+        count = rebuild_index(kb, name)
+    out.print(f"rebuilt {name}: {count} chunks")
+
+
+@app.command("eval")
+def eval_cmd(
+    corpus: Annotated[Path, typer.Option(help="corpus.jsonl", exists=True, dir_okay=False)],
+    queries: Annotated[Path, typer.Option(help="queries.jsonl", exists=True, dir_okay=False)],
+    mode: Annotated[list[str] | None, typer.Option(help="hybrid|bm25|vector; repeat")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest CORPUS into a fresh collection through the real path and score every query."""
+    from kb.evaluation import evaluate
+
+    modes = tuple(mode or ["hybrid"])
+    if bad := [m for m in modes if m not in ("hybrid", "bm25", "vector")]:
+        raise fail(f"--mode must be hybrid, bm25 or vector, not {bad[0]!r}")
+    try:
+        result = evaluate(settings_for(data_dir), corpus, queries, modes=modes)  # type: ignore[arg-type]
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        out.print_json(data=result)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Serve the API (and docs at /docs)."""
+    import uvicorn
+
+    from web.app import create_app
+
+    uvicorn.run(create_app(settings_for(data_dir)), host=host, port=port, log_level="info")
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise fail(f"{path}: no such file or folder")
+    return files
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise fail(f"{option} {value!r} is not a date like 2025-01-31") from exc
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

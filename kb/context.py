@@ -1,0 +1,80 @@
+"""The running knowledge base: settings, database engine and (lazily) the search machinery."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from kb.db import make_engine
+from kb.settings import Settings
+
+if TYPE_CHECKING:
+    from search.cache import EmbeddingCache
+    from search.embedders.base import Embedder
+    from search.index import IndexStore
+    from search.registry import SearcherCache
+    from search.tokenize import Tokenizer
+
+
+class KnowledgeBase:
+    """Built once per process and passed in; heavy parts load on first use, never at import."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from search.embedders.factory import make_embedder
+
+        return make_embedder(self.settings.embedder)
+
+    @cached_property
+    def embedding_cache(self) -> EmbeddingCache:
+        from search.cache import EmbeddingCache
+
+        self.settings.embedding_cache_path.parent.mkdir(parents=True, exist_ok=True)
+        return EmbeddingCache(self.settings.embedding_cache_path)
+
+    @cached_property
+    def tokenizer(self) -> Tokenizer:
+        from search.tokenize import Tokenizer
+
+        return Tokenizer(user_dict=self.settings.user_dict, synonyms=self.settings.synonyms)
+
+    @cached_property
+    def index_store(self) -> IndexStore:
+        from search.index import IndexStore
+
+        return IndexStore(
+            self.settings.index_dir,
+            self.embedder,
+            self.embedding_cache,
+            tokenizer=self.tokenizer,
+            hnsw_threshold=self.settings.hnsw_threshold,
+        )
+
+    @cached_property
+    def searchers(self) -> SearcherCache:
+        from search.registry import SearcherCache
+
+        s = self.settings
+        return SearcherCache(
+            self.index_store,
+            fusion=s.fusion,
+            alpha=s.fusion_alpha,
+            rrf_k=s.rrf_k,
+            bm25_weight=s.rrf_bm25_weight,
+            vector_weight=s.rrf_vector_weight,
+        )
+
+    def collection_lock(self, collection: str) -> threading.Lock:
+        """Serialises writes (ingest, delete, rebuild) to one collection within this process."""
+        with self._locks_guard:
+            return self._locks.setdefault(collection, threading.Lock())
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,78 @@
+"""SQL tables: documents, their versions and the chunks of each version."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class DocumentBase(SQLModel):
+    collection: str = Field(default="default", index=True, max_length=64)
+    source_name: str = Field(max_length=512, description="File name as uploaded; the identity key.")
+    title: str = Field(max_length=512)
+    doc_type: str = Field(default="manual", max_length=32, index=True)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    product: str | None = Field(default=None, max_length=128)
+    language: str | None = Field(default=None, max_length=16)
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+
+class Document(DocumentBase, table=True):
+    __table_args__ = (UniqueConstraint("collection", "source_name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    current_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DocumentVersion(SQLModel, table=True):
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
+    number: int
+    content_hash: str = Field(max_length=64)
+    size_bytes: int
+    format: str = Field(max_length=16)
+    encoding: str | None = Field(default=None, max_length=32)
+    chunk_count: int = 0
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ChunkRecord(SQLModel, table=True):
+    __tablename__ = "chunk"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    version_id: str = Field(foreign_key="document_version.id", index=True, max_length=32)
+    document_id: str = Field(index=True, max_length=32)
+    ordinal: int
+    kind: str = Field(default="passage", max_length=16)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    question: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    title: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    heading_path: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    page: int | None = None
+    external_id: str | None = Field(default=None, max_length=128)
+
+
+def as_public(record: SQLModel, **extra: Any) -> dict[str, Any]:
+    """A row as plain JSON-ready data."""
+    data = record.model_dump(mode="json")
+    data.update(extra)
+    return data

@@ -1,0 +1,75 @@
+"""One settings object, read from ``KB_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of AssistKB. The README documents each field (a test enforces it)."""
+
+    model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the SQLite file, indexes and caches live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/assistkb.sqlite3`."
+    )
+    embedder: str = Field(
+        "e5-small",
+        description="`e5-small` (bundled multilingual-e5-small) or `sbert:<path or hub name>`.",
+    )
+    fusion: Literal["convex", "rrf"] = Field("convex", description="How BM25 and vectors combine.")
+    fusion_alpha: float = Field(
+        0.5, ge=0.0, le=1.0, description="Convex fusion: weight of the vector score (BM25 gets 1-α)."
+    )
+    rrf_k: int = Field(60, ge=1, description="RRF constant k.")
+    rrf_vector_weight: float = Field(1.0, ge=0.0, description="RRF weight of the vector ranking.")
+    rrf_bm25_weight: float = Field(1.0, ge=0.0, description="RRF weight of the BM25 ranking.")
+    chunk_chars: int = Field(350, ge=50, le=4000, description="Target maximum chunk size in chars.")
+    max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest file accepted for ingest.")
+    hnsw_threshold: int = Field(
+        50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
+    )
+    user_dict: Path | None = Field(None, description="jieba user dictionary for BM25 tokens.")
+    synonyms: Path | None = Field(None, description="Synonym sets file, one comma-separated set a line.")
+    default_collection: str = Field("default", description="Collection used when none is given.")
+    search_limit: int = Field(10, ge=1, le=100, description="Default number of hits.")
+    cache_dir: Path | None = Field(
+        None, description="Embedding cache directory; default `<data_dir>/cache`. Shareable."
+    )
+    max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
+
+    @field_validator("default_collection")
+    @classmethod
+    def _collection_name(cls, value: str) -> str:
+        return validate_collection_name(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'assistkb.sqlite3').resolve()}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return (self.cache_dir or self.data_dir / "cache") / "embeddings.sqlite3"
+
+
+_COLLECTION_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def validate_collection_name(value: str) -> str:
+    """Collection names become directory names, so only a safe alphabet is accepted."""
+    if not value or len(value) > 64 or not set(value) <= _COLLECTION_CHARS:
+        raise ValueError(
+            f"collection name {value!r} must be 1-64 characters of a-z, 0-9, '-' or '_'"
+        )
+    return value

@@ -1,0 +1,1 @@
+"""The FastAPI application: JSON API, HTMX pages, templates and static files."""

@@ -1,0 +1,32 @@
+"""POST /api/v1/search."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+
+from kb.searching import SearchRequest, hit_to_dict, search
+from search.types import SearchFilters
+from web.api.schemas import SearchBody, SearchResponse
+from web.deps import KBDep
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+@router.post("/search", response_model=SearchResponse)
+def search_route(body: SearchBody, kb: KBDep) -> dict[str, object]:
+    """Hybrid (BM25 + vector) search; every hit cites document, version, section and page."""
+    start = time.perf_counter()
+    f = body.filters
+    filters = SearchFilters(
+        doc_types=tuple(f.doc_types),
+        tags=tuple(f.tags),
+        products=tuple(f.products),
+        languages=tuple(f.languages),
+        valid_on=f.valid_on,
+    )
+    request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
+    hits = search(kb, request)
+    took = (time.perf_counter() - start) * 1000
+    return {"query": body.query, "hits": [hit_to_dict(h) for h in hits], "took_ms": round(took, 2)}

@@ -1,0 +1,56 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kb.context import KnowledgeBase
+from kb.settings import Settings
+from web.api import documents, search
+from web.errors import install_error_handlers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAPI:
+    """Build the app; ``warm`` loads the embedder and live indexes at start-up, not on first use."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kb = KnowledgeBase(settings)
+        app.state.kb = kb
+        if warm:
+            _warm_up(kb)
+        yield
+        kb.close()
+
+    app = FastAPI(
+        title="AssistKB",
+        version="1",
+        summary="Agent-assist knowledge base: hybrid search, suggestions, replies, escalation.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(search.router)
+    app.include_router(documents.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _warm_up(kb: KnowledgeBase) -> None:
+    from kb.indexing import ensure_fresh, known_collections
+
+    for collection in known_collections(kb):
+        if ensure_fresh(kb, collection):
+            log.warning("index of %r was stale and has been rebuilt", collection)
+        kb.searchers.get(collection)
+    kb.embedder.embed_queries(["warm up"])

@@ -1,0 +1,48 @@
+# AssistKB — `make run` sets up and serves the sample knowledge base; `make test` runs the tests.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= data
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BENCH_DATA ?= ../shared/bench/data
+
+.PHONY: setup run test lint format eval bench clean
+
+setup: $(VENV)/.installed
+
+# torch is installed first, pinned to the CPU build on local disk, so that nothing
+# later (sentence-transformers) can pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/kb ingest --sample --data-dir $(DATA)
+	$(BIN)/kb serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Quality on the dev queries (see README, "Quality"); results land in bench/results/.
+eval: setup
+	$(BIN)/python bench/run_eval.py --data $(BENCH_DATA) --out bench/results
+
+bench: setup
+	$(BIN)/python bench/search_latency.py --data $(BENCH_DATA) --out bench/results
+	$(BIN)/python bench/ingest_throughput.py --out bench/results
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

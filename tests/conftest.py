@@ -1,0 +1,119 @@
+"""Shared fixtures: one embedding cache per session, the sample KB built once, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kb.context import KnowledgeBase
+from kb.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every knowledge base in the session shares one embedding cache: each text embeds once."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture
+def make_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+) -> Iterator[Callable[..., KnowledgeBase]]:
+    """Factory for fresh knowledge bases on their own data dir (SQLite unless a URL is given)."""
+    opened: list[KnowledgeBase] = []
+
+    def factory(**overrides: object) -> KnowledgeBase:
+        data_dir = tmp_path_factory.mktemp("kb-data")
+        settings = Settings(data_dir=data_dir, cache_dir=embedding_cache_dir, **overrides)  # type: ignore[arg-type]
+        kb = KnowledgeBase(settings)
+        opened.append(kb)
+        return kb
+
+    yield factory
+    for kb in opened:
+        kb.close()
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+) -> Iterator[KnowledgeBase]:
+    """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
+    from kb.ingestion import ingest_items
+    from kb.samples import load_sample
+
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("sample-kb"), cache_dir=embedding_cache_dir
+    )
+    kb = KnowledgeBase(settings)
+    sample = load_sample()
+    for collection, items in sample.collection_items.items():
+        results = ingest_items(kb, items, collection=collection)
+        failed = [r for r in results if r.status == "failed"]
+        assert not failed, failed
+    try:
+        from kb import library
+    except ImportError:
+        pass
+    else:
+        library.import_sample(kb, sample)
+    yield kb
+    kb.close()
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _pg_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        pytest.fail(
+            "PostgreSQL server binaries not found under /usr/lib/postgresql; "
+            "install them (apt-get install postgresql) or set KB_TEST_POSTGRES_URL"
+        )
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL: $KB_TEST_POSTGRES_URL, or a throw-away cluster started here."""
+    if url := os.environ.get("KB_TEST_POSTGRES_URL"):
+        yield url
+        return
+    bin_dir = _pg_bin()
+    root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+    # initdb refuses to run as root; run the server as the postgres system user then.
+    as_user: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", _free_port()
+    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True)  # noqa: E731
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "kb", "--auth=trust", "-E", "UTF8")
+    run(
+        str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
+        "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off",
+        "start",
+    )  # fmt: skip
+    try:
+        # pg_ctl -w has waited until the server accepts connections.
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "kb", "assistkb")
+        yield f"postgresql+psycopg://kb@127.0.0.1:{port}/assistkb"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)

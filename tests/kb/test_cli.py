@@ -1,0 +1,62 @@
+"""The `kb` command, run in-process with real files and a real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kb.cli import app
+
+MANUAL = "# 第1章 安装\n\n## 1.1 连接 Wi-Fi\n\n本产品只支持 2.4GHz 的 Wi-Fi 网络，请在路由器中开启 2.4GHz 频段。\n"
+
+
+@pytest.fixture
+def env(tmp_path: Path, embedding_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KB_CACHE_DIR", str(embedding_cache_dir))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "manual.md").write_text(MANUAL, encoding="utf-8")
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    return tmp_path
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_ingest_search_documents(env: Path) -> None:
+    data = str(env / "data")
+    code, output = run("ingest", str(env / "docs"), "--data-dir", data)
+    assert code == 2  # one file failed
+    assert "manual.md" in output and "ingested" in output
+    assert "broken.pdf" in output and "failed" in output
+
+    code, output = run("ingest", str(env / "docs" / "manual.md"), "--data-dir", data)
+    assert code == 0 and "unchanged" in output
+
+    code, output = run("search", "wifi 连不上", "--data-dir", data, "--limit", "2")
+    assert code == 0
+    assert "第1章 安装 › 1.1 连接 Wi-Fi" in output and "2.4GHz" in output
+
+    code, output = run("documents", "list", "--json", "--data-dir", data)
+    [doc] = json.loads(output)
+    assert doc["source_name"] == "manual.md" and doc["chunk_count"] == 1
+
+    code, output = run("documents", "show", doc["id"], "--json", "--data-dir", data)
+    shown = json.loads(output)
+    assert shown["chunks"][0]["heading_path"] == ["第1章 安装", "1.1 连接 Wi-Fi"]
+    assert shown["versions"][0]["number"] == 1
+
+
+def test_errors_are_clear(env: Path) -> None:
+    data = str(env / "data")
+    code, output = run("documents", "show", "nope", "--data-dir", data)
+    assert code == 1 and "no document with id 'nope'" in output
+    code, output = run("ingest", "--data-dir", data)
+    assert code == 1 and "PATH" in output
+    code, output = run("search", "x", "--mode", "fuzzy", "--data-dir", data)
+    assert code == 1 and "fuzzy" in output

@@ -1,0 +1,98 @@
+"""JSON API against a real app, database and index (FastAPI TestClient, in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kb.settings import Settings
+from web.app import create_app
+
+FAQ = "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费，质量问题由我们承担。\n发什么快递？,默认顺丰快递。\n"
+GUIDE = "# 第1章 保修\n\n## 1.1 保修期\n\n整机保修一年，电机和电池保修两年。\n"
+
+
+@pytest.fixture
+def client(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir))
+    with TestClient(app) as c:
+        yield c
+
+
+def _upload(client: TestClient, *files: tuple[str, bytes], **form: str) -> dict:
+    response = client.post(
+        "/api/v1/documents",
+        files=[("files", (name, data)) for name, data in files],
+        data=form,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_upload_search_show_delete(client: TestClient) -> None:
+    body = _upload(client, ("faq.csv", FAQ.encode()), ("guide.md", GUIDE.encode()), type="policy")
+    assert [f["status"] for f in body["files"]] == ["ingested", "ingested"]
+
+    found = client.post("/api/v1/search", json={"query": "電池保固多久", "limit": 3}).json()
+    top = found["hits"][0]
+    assert "两年" in top["text"]
+    assert top["source"]["title"] == "第1章 保修"
+    assert top["source"]["section"] == ["第1章 保修", "1.1 保修期"]
+    assert top["source"]["version"] == 1
+    assert "<mark>" in top["highlight"]
+
+    doc_id = top["source"]["document_id"]
+    shown = client.get(f"/api/v1/documents/{doc_id}").json()
+    assert shown["chunks"][0]["heading_path"] == ["第1章 保修", "1.1 保修期"]
+    listed = client.get("/api/v1/documents").json()["documents"]
+    assert {d["source_name"] for d in listed} == {"faq.csv", "guide.md"}
+
+    assert client.delete(f"/api/v1/documents/{doc_id}").status_code == 200
+    again = client.post("/api/v1/search", json={"query": "电池保修多久"}).json()
+    assert all(h["source"]["document_id"] != doc_id for h in again["hits"])
+    assert client.get(f"/api/v1/documents/{doc_id}").status_code == 404
+
+
+def test_reupload_unchanged_and_bad_file_in_one_request(client: TestClient) -> None:
+    _upload(client, ("faq.csv", FAQ.encode()))
+    body = _upload(client, ("faq.csv", FAQ.encode()), ("notes.xyz", b"hello"))
+    statuses = {f["filename"]: (f["status"], f["reason"]) for f in body["files"]}
+    assert statuses["faq.csv"] == ("unchanged", None)
+    assert statuses["notes.xyz"][0] == "failed" and ".xyz" in statuses["notes.xyz"][1]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "field"),
+    [
+        ({"query": ""}, 422, "query"),
+        ({"query": "退货", "limit": 0}, 422, "limit"),
+        ({"query": "退货", "colour": "red"}, 422, "colour"),
+        ({"query": "退货", "collection": "nope"}, 404, "collection"),
+        ({"query": "退货", "collection": "../etc"}, 422, "collection"),
+        ({"query": "退货", "mode": "magic"}, 422, "mode"),
+    ],
+)
+def test_search_rejects_bad_requests_naming_the_field(
+    client: TestClient, payload: dict, status: int, field: str
+) -> None:
+    _upload(client, ("faq.csv", FAQ.encode()))
+    response = client.post("/api/v1/search", json=payload)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_invalid_json_is_a_clear_422(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/search", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "JSON" in response.json()["error"]["message"]
+
+
+def test_health_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/v1/search", "/api/v1/documents", "/api/v1/documents/{document_id}"} <= set(paths)

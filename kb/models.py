@@ -76,3 +76,63 @@ def as_public(record: SQLModel, **extra: Any) -> dict[str, Any]:
     data = record.model_dump(mode="json")
     data.update(extra)
     return data
+
+
+class ReplyRecord(SQLModel, table=True):
+    """A scripted reply template; ``id`` is its stable slug."""
+
+    __tablename__ = "reply"
+
+    id: str = Field(primary_key=True, max_length=128)
+    title: str = Field(max_length=256)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str = Field(default="zh-Hans", max_length=16)
+    variables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    applies_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str | None = Field(default=None, max_length=256)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RuleSetRecord(SQLModel, table=True):
+    """An imported escalation rule file; the newest row is the rule set in force."""
+
+    __tablename__ = "rule_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=256)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    rule_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SuggestionLog(SQLModel, table=True):
+    """Every suggestion made, with personal data redacted before it is written."""
+
+    __tablename__ = "suggestion"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    collection: str = Field(max_length=64)
+    query: str = Field(sa_column=Column(Text, nullable=False))
+    conversation: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    customer_tier: str | None = Field(default=None, max_length=32)
+    answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    replies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    handling: str = Field(max_length=16)
+    best_confidence: str | None = Field(default=None, max_length=8)
+    took_ms: float = 0.0
+
+
+class FeedbackRecord(SQLModel, table=True):
+    __tablename__ = "feedback"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    suggestion_id: str = Field(foreign_key="suggestion.id", index=True, max_length=32)
+    item_id: str = Field(max_length=128)
+    action: str = Field(max_length=16)
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,217 @@
+"""YAML for knowledge managers' files, read with line numbers so every error names its line."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import yaml
+
+from kb.errors import Invalid
+
+
+class RuleFileError(Invalid):
+    """A problem in an imported rule or reply file, at a line (1-based) when one is known."""
+
+    def __init__(self, source: str, line: int | None, message: str) -> None:
+        where = f"{source} line {line}" if line is not None else source
+        super().__init__(f"{where}: {message}", field="file")
+        self.source = source
+        self.line = line
+        self.problem = message
+
+
+@dataclass(frozen=True)
+class Node:
+    """A YAML value with its line: a scalar, ``list[Node]`` or ``dict[str, Node]``."""
+
+    value: object
+    line: int
+    raw: str | None = None  # a scalar's text as written, so `12315` or `no` can still be text
+    style: str | None = None  # a scalar's style: "|" lets callers point inside block text
+    key_line: int | None = None  # for a mapping value: the line of its key
+    tag: str = ""
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.value, list)
+
+    @property
+    def at(self) -> int:
+        """The line to blame: the key's line for a mapping value, else the value's own."""
+        return self.key_line if self.key_line is not None else self.line
+
+    def items(self) -> dict[str, Node]:
+        assert isinstance(self.value, dict)
+        return self.value
+
+    def elements(self) -> list[Node]:
+        assert isinstance(self.value, list)
+        return self.value
+
+
+def load(text: str, source: str) -> Node | None:
+    """Parse YAML text into line-carrying nodes; ``None`` for an empty document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        return None if root is None else _convert(root, loader, source, None)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise RuleFileError(
+            source, mark.line + 1 if mark else None, f"invalid YAML: {problem}"
+        ) from exc
+    except yaml.YAMLError as exc:  # reader errors (bad characters) carry no mark
+        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+
+
+def _convert(node: yaml.Node, loader: yaml.SafeLoader, source: str, key_line: int | None) -> Node:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        mapping: dict[str, Node] = {}
+        for key_node, value_node in node.value:
+            k_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise RuleFileError(source, k_line, "a key must be plain text")
+            key = str(key_node.value)  # as written: `on:` stays "on", not True
+            if key in mapping:
+                first = mapping[key].at
+                raise RuleFileError(
+                    source, k_line, f"duplicate key '{key}' (first at line {first})"
+                )
+            mapping[key] = _convert(value_node, loader, source, k_line)
+        return Node(mapping, line, key_line=key_line, tag=node.tag)
+    if isinstance(node, yaml.SequenceNode):
+        items = [_convert(item, loader, source, None) for item in node.value]
+        return Node(items, line, key_line=key_line, tag=node.tag)
+    value = loader.construct_object(node, deep=True)
+    style = node.style if isinstance(node, yaml.ScalarNode) else None
+    return Node(value, line, str(node.value), style, key_line, node.tag)
+
+
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+def kind_of(node: Node) -> str:
+    """How a YAML value reads to a knowledge manager, for error messages."""
+    if node.is_mapping:
+        return "a mapping"
+    if node.is_list:
+        return "a list"
+    if node.tag == _NULL_TAG:
+        return "empty"
+    if isinstance(node.value, bool):
+        return "true/false"
+    if isinstance(node.value, int | float):
+        return f"the number {node.raw}"
+    return "text"
+
+
+@dataclass
+class Fields:
+    """Typed reads from one YAML mapping; every problem becomes a RuleFileError at its line."""
+
+    node: Node
+    source: str
+    what: str  # names the thing in messages: "reply 'refund-ok'", "rule 3"
+    allowed: Collection[str]
+    _items: dict[str, Node] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not self.node.is_mapping:
+            raise self.error(self.node, f"{self.what} must be a mapping, not {kind_of(self.node)}")
+        self._items = self.node.items()
+        for key, value in self._items.items():
+            if key not in self.allowed:
+                raise self.error(
+                    value, f"{self.what}: unknown key '{key}'{suggest(key, self.allowed)}"
+                )
+
+    def error(self, node: Node | None, message: str) -> RuleFileError:
+        return RuleFileError(self.source, (node or self.node).at, message)
+
+    def get(self, key: str) -> Node | None:
+        """The node under ``key``, or None when absent or written empty (`key:` / `key: ~`)."""
+        node = self._items.get(key)
+        return None if node is None or node.tag == _NULL_TAG else node
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        """A text value, stripped of surrounding whitespace; empty text counts as missing."""
+        node = self.get(key)
+        if node is None or (isinstance(node.raw, str) and not node.raw.strip()):
+            if required:
+                raise self.error(self._items.get(key), f"{self.what} has no {key}")
+            return None
+        if node.raw is None:
+            raise self.error(node, f"{self.what}: '{key}' must be text, not {kind_of(node)}")
+        return node.raw.strip()
+
+    def texts(self, key: str, *, allow_single: bool = False) -> tuple[str, ...]:
+        """A list of non-empty texts (``allow_single``: one text counts as a list of one)."""
+        node = self.get(key)
+        if node is None:
+            return ()
+        if allow_single and node.raw is not None:
+            return (node.raw.strip(),) if node.raw.strip() else ()
+        if not node.is_list:
+            raise self.error(node, f"{self.what}: '{key}' must be a list, not {kind_of(node)}")
+        out: list[str] = []
+        for item in node.elements():
+            if item.raw is None or item.tag == _NULL_TAG or not item.raw.strip():
+                raise self.error(
+                    item, f"{self.what}: every item of '{key}' must be text, not {kind_of(item)}"
+                )
+            out.append(item.raw.strip())
+        return tuple(out)
+
+    def integer(self, key: str, default: int) -> int:
+        node = self.get(key)
+        if node is None:
+            return default
+        if isinstance(node.value, bool) or not isinstance(node.value, int):
+            raise self.error(
+                node, f"{self.what}: '{key}' must be a whole number, not {kind_of(node)}"
+            )
+        return node.value
+
+    def number(self, key: str, default: float) -> float:
+        node = self.get(key)
+        if node is None:
+            return default
+        if isinstance(node.value, bool) or not isinstance(node.value, int | float):
+            raise self.error(node, f"{self.what}: '{key}' must be a number, not {kind_of(node)}")
+        return float(node.value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        node = self.get(key)
+        if node is None:
+            return default
+        if not isinstance(node.value, bool):
+            raise self.error(
+                node, f"{self.what}: '{key}' must be true or false, not {kind_of(node)}"
+            )
+        return node.value
+
+
+def check_version(top: Fields) -> None:
+    """Files say which format they are written in; only version 1 exists."""
+    if top.get("version") is None:
+        raise top.error(None, "the file has no version (write 'version: 1' at the top)")
+    if top.integer("version", 1) != 1:
+        raise top.error(top.get("version"), "unsupported version (this reader knows version 1)")
+
+
+def suggest(word: str, choices: Collection[str]) -> str:
+    """A " (did you mean 'x'?)" hint, or "" when nothing is close; otherwise list the choices."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (expected one of: {', '.join(sorted(choices))})"

@@ -1,0 +1,224 @@
+"""Recognise web-site boilerplate in text copied from document-sharing and article sites.
+
+Each rule keys on what *every* such page shares — a label (版权说明, 相关文档), the site talking
+about itself (本站, 上传), a navigation shape (A > B > C) or a layout shape (a list under a
+"related" header) — never on one site's exact wording. Matching runs on a lightly
+Simplified copy of the line so that Traditional pages (版權說明, 相關文檔) match the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.model import Block
+
+# Traditional → Simplified for the characters our patterns use; only for matching, the
+# text itself is never changed here.
+_T2S = str.maketrans(
+    "權說聲責舉報檔簡關熱歡薦閱讀載傳庫網標簽籤頁論評點擊覽時間碼號為類廣歸屬會員費積內詳單"
+    "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區",
+    "权说声责举报档简关热欢荐阅读载传库网标签签页论评点击览时间码号为类广归属会员费积内详单"
+    "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区",
+)
+
+SENTENCE_END = "。！？；!?;"
+_SENTENCE_END_RE = re.compile(r"[。！？；!?;]|\.(?:\s|$)")
+# A bullet or an enumerator at the start of a list line as sites render them.
+_BULLET_RE = re.compile(r"^(?:[-•·*▪●○◆■□►]\s*|\d{1,3}[.、)）]\s*|[（(]\d{1,3}[)）]\s*)")
+_HEADING_MARK_RE = re.compile(
+    r"^(?:第[0-9一二三四五六七八九十百零〇两]+[章节篇部]|[一二三四五六七八九十]+、|Chapter\s+\d)"
+)
+
+
+def simplify(text: str) -> str:
+    """A copy of ``text`` for pattern matching: common Traditional characters simplified."""
+    return text.translate(_T2S)
+
+
+def _has_sentence_end(text: str) -> bool:
+    return bool(_SENTENCE_END_RE.search(text))
+
+
+# --- single-line rules ------------------------------------------------------------------
+
+# Legal/site labels that open a disclaimer paragraph on sharing sites.
+_LEGAL_LABEL_RE = re.compile(
+    r"^\W{0,3}(?:版权(?:说明|声明|所有)|免责声明|侵权举报|法律声明|隐私声明|Disclaimer|Copyright)",
+    re.IGNORECASE,
+)
+# The site speaking about itself or its uploaders: content never does that.
+_SITE_SELF_RE = re.compile(
+    r"本站|本网站|本网|本文档由|本文由|用户上传|上传者|上传用户|上传人|文库网|收益归属|内容提供方"
+)
+_SITE_TOPIC_RE = re.compile(r"侵权|版权|下载|上传|资源|所有权|权益|免责|责任|储存|存储|附件")
+_COPYRIGHT_RE = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有", re.IGNORECASE)
+# Uploader credits: "本文由 xx 上传/整理/提供".
+_CREDIT_RE = re.compile(r"本文档?由.{0,40}?(?:上传|提供|整理|发布|分享|原创)")
+_TAGS_RE = re.compile(r"^(?:标签|标记|关键词|关键字|tags?|keywords?)\s*[:：]", re.IGNORECASE)
+# Download prompts name the site's currency (积分, 下载券, 金币) or the document itself.
+_DOWNLOAD_RE = re.compile(
+    r"(?:下载|download).{0,8}?(?:积分|下载券|金币|文档|本文|全文|原文|此文|完整版)"
+    r"|(?:积分|下载券|金币|文档|本文|全文|原文|此文|完整版|VIP).{0,8}?(?:下载|download)"
+    r"|^(?:立即|点击|免费|马上)下载",
+    re.IGNORECASE,
+)
+_PAGE_RE = re.compile(
+    r"^(?:第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|共\s*\d+\s*页|page\s+\d+(?:\s+of\s+\d+)?"
+    r"|[-—–]\s*\d+\s*[-—–]|\d{1,4}|\d+\s*/\s*\d+)$",
+    re.IGNORECASE,
+)
+_DATE_ONLY_RE = re.compile(
+    r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"
+)
+# Page metadata fields; one alone ("来源：国家税务总局") may be content, two on a line are a
+# site's info bar.
+_META_FIELD_RE = re.compile(
+    r"(?:作者|来源|发布时间|发布日期|更新时间|上传时间|浏览|阅读|阅读量|浏览量|字数|页数|大小|格式|分类)"
+    r"\s*[:：]"
+)
+_AD_RE = re.compile(
+    r"^(?:【?广告】?|推广|赞助|advertisement|sponsored|ad)(?:$|\s*[:：])"
+    r"|扫码|扫一扫|关注(?:我们的)?公众号|长按识别",
+    re.IGNORECASE,
+)
+# Page furniture that stands alone on a line: comment boxes, share buttons, pagers.
+_CHROME_RE = re.compile(
+    r"^(?:发表|提交|全部|网友)?评论|分享到?|收藏|点赞|举报|打印|(?:返回|回到)顶部|阅读全文|展开全文"
+    r"|加载更多|查看更多|上一篇|下一篇|登录|注册|首页|目录|share|print|comments$",
+    re.IGNORECASE,
+)
+_HOME_WORDS_RE = re.compile(r"^(?:首页|主页|当前位置|您的位置|你的位置|位置|home)\b", re.IGNORECASE)
+_CRUMB_SPLIT_RE = re.compile(r"\s*[>›»＞→]\s*|\s+/\s+")
+
+
+def is_breadcrumb(text: str, *, near_edge: bool = False) -> bool:
+    """A navigation trail (``A > B > C``): three or more short segments, no sentence.
+
+    ``near_edge`` says the line sits at the top or bottom of the document, where sites put
+    the trail; elsewhere it must start from a home word, because ``紧急 > 高 > 低`` in a body
+    is content.
+    """
+    if len(text) > 150 or _has_sentence_end(text):
+        return False
+    parts = [p for p in _CRUMB_SPLIT_RE.split(text) if p]
+    if len(parts) < 3 or any(len(p) > 40 for p in parts):
+        return False
+    return near_edge or bool(_HOME_WORDS_RE.match(simplify(text)))
+
+
+def is_toc_line(text: str) -> bool:
+    """A table of contents flattened onto one line: many numbered titles each with a page number."""
+    page_refs = len(re.findall(r"(?:\s|\.{2,}|…+)\d{1,3}(?=\D|$)", text))
+    markers = len(
+        re.findall(
+            r"第[0-9一二三四五六七八九十]+[章节部]|[一二三四五六七八九十]+、|\d+\.\d*\s*[^\d\s.]",
+            text,
+        )
+    )
+    sentences = len(re.findall(r"[。！？!?]", text))
+    return page_refs >= 4 and markers >= 3 and sentences * 4 <= page_refs
+
+
+def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
+    """True when one line on its own is site furniture rather than document content."""
+    line = simplify(text.strip())
+    if not line:
+        return True
+    short = len(line) <= 80
+    bare = line.strip(" :：-—·•|")
+    if _CHROME_RE.fullmatch(bare) or _PAGE_RE.match(bare) or _DATE_ONLY_RE.match(bare):
+        return True
+    if is_breadcrumb(line, near_edge=near_edge) or is_toc_line(line):
+        return True
+    if _LEGAL_LABEL_RE.match(line) and (len(line) <= 12 or _SITE_SELF_RE.search(line)):
+        return True
+    if _SITE_SELF_RE.search(line) and _SITE_TOPIC_RE.search(line):
+        return True
+    if _CREDIT_RE.search(line) or (short and _COPYRIGHT_RE.search(line)):
+        return True
+    if short and (_TAGS_RE.match(line) or len(_META_FIELD_RE.findall(line)) >= 2):
+        return True
+    # Download and ad prompts are one-line calls to action; a sentence that mentions
+    # downloading an invoice is content, so only short lines qualify.
+    if len(line) <= 60 and (_DOWNLOAD_RE.search(line) or _AD_RE.search(line)):
+        return not line.endswith("。") or bool(_SITE_SELF_RE.search(line))
+    return False
+
+
+# --- structural rules -------------------------------------------------------------------
+
+_RELATED_HEADER_RE = re.compile(
+    r"文档简介|相关(?:文档|推荐|阅读|文章|资料|下载)|最新(?:文档|文章)|热门(?:文档|文章|推荐)|猜你喜欢"
+    r"|推荐阅读|延伸阅读|精彩推荐|为你推荐|更多推荐|大家都在看|相似文档|本类热门|(?:全部|网友)?评论"
+    r"|related(?: articles| posts| documents)?|recommended|you may also like|popular posts"
+    r"|recent posts|more articles|comments",
+    re.IGNORECASE,
+)
+
+
+def is_related_header(text: str) -> bool:
+    """A header that opens a list of links to other pages (相关文档, 猜你喜欢, Related posts)."""
+    bare = re.sub(r"[\s:：()（）\d/]+$", "", simplify(text.strip())).strip(" :：【】[]").lower()
+    return bool(_RELATED_HEADER_RE.fullmatch(bare))
+
+
+def _is_bulleted(text: str) -> bool:
+    return bool(_BULLET_RE.match(text))
+
+
+def _is_link_like(text: str) -> bool:
+    """A line shaped like a link title: bulleted, or short with no sentence and no heading mark."""
+    if _HEADING_MARK_RE.match(text):
+        return False
+    if _is_bulleted(text) and len(text) <= 200:
+        return True
+    return len(text) <= 60 and not _has_sentence_end(text)
+
+
+def _is_label(text: str) -> bool:
+    return len(text) <= 12 and not _has_sentence_end(text) and not _HEADING_MARK_RE.match(text)
+
+
+def remove_boilerplate(blocks: list[Block]) -> list[Block]:
+    """Drop boilerplate lines, link lists under "related" headers, and disclaimer lists."""
+    drop = [False] * len(blocks)
+    n = len(blocks)
+    edge = 3  # sites put breadcrumbs in the first or last few lines
+    for i, block in enumerate(blocks):
+        if block.kind in ("faq", "passage"):
+            continue
+        if is_related_header(block.text):
+            # The header and the link titles under it, up to the first real paragraph.
+            drop[i] = True
+            j = i + 1
+            while j < n and blocks[j].kind not in ("faq", "passage"):
+                if not _is_link_like(blocks[j].text):
+                    break
+                drop[j] = True
+                j += 1
+        elif is_boilerplate(block.text, near_edge=i < edge or i >= n - edge):
+            drop[i] = True
+    _drop_boilerplate_lists(blocks, drop)
+    return [b for b, d in zip(blocks, drop, strict=True) if not d]
+
+
+def _drop_boilerplate_lists(blocks: list[Block], drop: list[bool]) -> None:
+    """A bulleted run that is mostly boilerplate is a site notice; drop it whole, with its label.
+
+    Notices such as "温馨提示 - 1. 本站… - 4. 未经权益所有人同意…" mix lines that are clearly the
+    site's with lines that only make sense beside them.
+    """
+    i = 0
+    while i < len(blocks):
+        if not _is_bulleted(blocks[i].text):
+            i += 1
+            continue
+        j = i
+        while j < len(blocks) and _is_bulleted(blocks[j].text):
+            j += 1
+        if j - i >= 2 and sum(drop[i:j]) * 2 >= j - i:
+            for k in range(i, j):
+                drop[k] = True
+            if i > 0 and _is_label(blocks[i - 1].text):
+                drop[i - 1] = True
+        i = j

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import opencc
-import yaml
 
 from kb.replies import InvalidReply, parse_template
-from kb.rulefile import Fields, Node, RuleFileError, check_version, kind_of, load, suggest
+from kb.rulefile import Fields, Node, RuleFileError, check_version, dump, kind_of, load, suggest
 
 LEVELS = ("tier1", "tier2", "tier3", "supervisor", "legal")
 HANDLING = ("agent", "expert")
@@ -23,14 +22,16 @@ DEFAULT_MIN_SIMILARITY = 0.82
 Similarity = Callable[[str, Sequence[str]], float]
 """Best cosine similarity between an utterance and any of some example utterances."""
 
+# Readable reasons for the risk categories kb.sentiment reports; others read "sentiment cue: x".
 _CATEGORY_REASONS = {
     "legal": "legal threat",
     "regulator": "regulator complaint",
     "safety": "safety hazard",
-    "media": "media exposure threat",
     "complaint": "complaint",
-    "abuse": "abusive language",
+    "anger": "angry customer",
+    "insult": "insulting language",
     "churn": "threat to leave",
+    "urgency": "urgent",
 }
 
 
@@ -68,6 +69,7 @@ class Conditions:
     patterns: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
     sentiment: str | None = None
+    max_sentiment_score: float | None = None  # holds when the score (-1 … 1) is at most this
     sentiment_categories: tuple[str, ...] = ()
     customer_tier: tuple[str, ...] = ()
     min_contacts: int | None = None
@@ -207,6 +209,11 @@ def _check(cond: Conditions, view: _View, threshold: float) -> list[str] | None:
         if ctx.sentiment_label != cond.sentiment:
             return None
         reasons.append(f"{cond.sentiment} sentiment")
+    if cond.max_sentiment_score is not None:
+        score = ctx.sentiment_score
+        if score is None or score > cond.max_sentiment_score:
+            return None
+        reasons.append(f"sentiment score {score:+.2f}")
     if cond.sentiment_categories:
         cues = [c for c in cond.sentiment_categories if c in ctx.sentiment_categories]
         if not cues:
@@ -255,16 +262,10 @@ _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _PLACEHOLDER = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}")
 _RULE_KEYS = ("id", "name", "description", "priority", "enabled", "min_similarity", "when", "then")
 _CONDITION_KEYS = (
-    "keywords",
-    "patterns",
-    "examples",
-    "sentiment",
-    "sentiment_categories",
-    "customer_tier",
-    "min_contacts",
-    "no_confident_answer",
-    "any",
-)
+    "keywords", "patterns", "examples", "sentiment", "max_sentiment_score",
+    "sentiment_categories", "customer_tier",
+    "min_contacts", "no_confident_answer", "any",
+)  # fmt: skip
 _ACTION_KEYS = ("level", "team", "steps", "reply", "reply_id", "handling")
 
 
@@ -351,6 +352,11 @@ def _conditions(node: Node, source: str, what: str) -> Conditions:
             f.get("sentiment"),
             f"{what}: unknown sentiment '{sentiment}'{suggest(sentiment, SENTIMENTS)}",
         )
+    max_score = f.number("max_sentiment_score", 0.0) if "max_sentiment_score" in present else None
+    if max_score is not None and not -1 <= max_score <= 1:
+        raise f.error(
+            f.get("max_sentiment_score"), f"{what}: 'max_sentiment_score' must be in [-1, 1]"
+        )
     min_contacts = f.integer("min_contacts", 0) if "min_contacts" in present else None
     if min_contacts is not None and min_contacts < 1:
         raise f.error(f.get("min_contacts"), f"{what}: 'min_contacts' must be 1 or more")
@@ -367,6 +373,7 @@ def _conditions(node: Node, source: str, what: str) -> Conditions:
         patterns=lists["patterns"],
         examples=lists["examples"],
         sentiment=sentiment,
+        max_sentiment_score=max_score,
         sentiment_categories=tuple(c.lower() for c in lists["sentiment_categories"]),
         customer_tier=tuple(t.casefold() for t in lists["customer_tier"]),
         min_contacts=min_contacts,
@@ -419,22 +426,10 @@ def _action(node: Node, source: str, rule: str, reply_ids: Collection[str] | Non
 # ---- export -------------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line texts as `|` blocks, so exported replies read as written."""
-
-
-def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in text else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
-
-
-_Dumper.add_representer(str, _represent_text)
-
-
 def dump_rules_yaml(rules: Sequence[Rule]) -> str:
     """Export rules in the import format; ``parse_rules_yaml`` reads back equal rules."""
     document = {"version": 1, "rules": [_rule_dict(rule) for rule in rules]}
-    return yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    return dump(document)
 
 
 def _rule_dict(rule: Rule) -> dict[str, Any]:

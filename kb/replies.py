@@ -14,7 +14,7 @@ from typing import Literal
 
 import opencc
 
-from kb.rulefile import Fields, RuleFileError, check_version, kind_of, load, suggest
+from kb.rulefile import Fields, RuleFileError, check_version, dump, kind_of, load, suggest
 
 Language = Literal["zh-Hans", "zh-Hant", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
@@ -272,6 +272,22 @@ def parse_replies_yaml(text: str, source: str) -> list[ReplyTemplate]:
         _check_unique(reply_id, item.line, first_line, source)
         replies.append(_reply_from_yaml(fields, reply_id))
     return replies
+
+
+def dump_replies_yaml(replies: Iterable[ReplyTemplate]) -> str:
+    """Export replies in the import format; ``parse_replies_yaml`` reads back equal replies."""
+    items = []
+    for reply in replies:
+        item: dict[str, object] = {"id": reply.id, "title": reply.title, "body": reply.body}
+        if reply.tags:
+            item["tags"] = list(reply.tags)
+        item["language"] = reply.language
+        if reply.labels:
+            item["variables"] = {name: reply.labels.get(name, "") for name in reply.variables}
+        if reply.applies_to:
+            item["applies_to"] = list(reply.applies_to)
+        items.append(item)
+    return dump({"version": 1, "replies": items})
 
 
 def _reply_from_yaml(fields: Fields, reply_id: str) -> ReplyTemplate:

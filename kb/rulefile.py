@@ -201,6 +201,23 @@ class Fields:
         return node.value
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line texts as `|` blocks, so exported files read as they were written."""
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def dump(document: object) -> str:
+    """YAML for a knowledge manager: keys in our order, Chinese as written, blocks for long text."""
+    return yaml.dump(document, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+
+
 def check_version(top: Fields) -> None:
     """Files say which format they are written in; only version 1 exists."""
     if top.get("version") is None:

@@ -146,6 +146,11 @@ CASES: list[tuple[str, str, EscalationContext, tuple[str, ...]]] = [
     ("negative", "sentiment: negative", EscalationContext("x", sentiment_label="negative"),
      ("negative sentiment",)),
     ("neutral", "sentiment: negative", EscalationContext("x", sentiment_label="neutral"), ()),
+    ("strongly negative", "max_sentiment_score: -0.6",
+     EscalationContext("x", sentiment_score=-0.75), ("sentiment score -0.75",)),
+    ("mildly negative", "max_sentiment_score: -0.6", EscalationContext("x", sentiment_score=-0.3),
+     ()),
+    ("no score", "max_sentiment_score: -0.6", EscalationContext("x"), ()),
     ("category", "sentiment_categories: [legal, regulator]",
      EscalationContext("x", sentiment_categories=frozenset({"regulator", "abuse"})),
      ("regulator complaint",)),
@@ -300,6 +305,8 @@ R = "version: 1\nrules:\n  - id: r\n"  # a rule whose body starts on line 4
         (R + "    when:\n      patterns:\n        - ok\n        - '(退款'\n" + OK_THEN, 7,
          "invalid pattern '(退款': missing ), unterminated subpattern"),
         (R + "    when:\n      sentiment: angry\n" + OK_THEN, 5, "unknown sentiment 'angry'"),
+        (R + "    when:\n      max_sentiment_score: -2\n" + OK_THEN, 5,
+         "'max_sentiment_score' must be in [-1, 1]"),
         (R + "    when:\n      min_contacts: 0\n" + OK_THEN, 5, "'min_contacts' must be 1 or more"),
         (R + "    when: {}\n" + OK_THEN, 4, "rule 'r' 'when' has no conditions"),
         (R + "    when:\n      any: []\n" + OK_THEN, 5, "'any' must be a non-empty list"),
@@ -363,7 +370,8 @@ TRICKY = rules(
     rule("numbers", "keywords: ['12315', 'no', 'on']\npatterns: ['\\bE\\d+', '退貨.*']")
     + rule(
         "everything",
-        "sentiment: negative\nany:\n  - customer_tier: [vip]\n  - min_contacts: 2\n"
+        "sentiment: negative\nmax_sentiment_score: -0.5\n"
+        "any:\n  - customer_tier: [vip]\n  - min_contacts: 2\n"
         '  - no_confident_answer: false\n    examples: ["it\'s broken: again"]',
         priority=-5,
         extra="    name: 多行 # not a comment\n    description: d\n    enabled: false\n"

@@ -13,6 +13,7 @@ from kb.replies import (
     ReplyTemplate,
     derived_id,
     detect_language,
+    dump_replies_yaml,
     fill,
     make_reply,
     parse_replies_csv,
@@ -154,6 +155,14 @@ def test_yaml_errors_name_the_line(text: str, line: int, message: str) -> None:
     assert message in str(caught.value)
     assert str(caught.value).startswith(f"replies.yaml line {line}: ")
     assert caught.value.status_code == 422
+
+
+def test_dump_then_parse_gives_the_same_replies() -> None:
+    labelled = make_reply(id="l", title="t", body="{name}: {coupon}", variables={"coupon": "券码"})
+    replies = [*SAMPLE_REPLIES, labelled]
+    dumped = dump_replies_yaml(replies)
+    assert parse_replies_yaml(dumped, "export.yaml") == replies
+    assert "body: |" in dumped  # multi-line bodies stay readable
 
 
 # ---- CSV ------------------------------------------------------------------------------------

@@ -230,7 +230,7 @@ def _title(tree: LexborHTMLParser, blocks: list[Block]) -> str | None:
         return h1  # "<title>Refunds - Example Shop</title>" loses the site name
     if title:
         return _TITLE_SPLIT.split(title)[0].strip() or title
-    return h1
+    return h1 or next((b.text for b in blocks if b.kind == "heading"), None)
 
 
 def load_html(data: bytes) -> LoadedDocument:

@@ -11,6 +11,7 @@ import openpyxl
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.text.paragraph import Paragraph
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
@@ -73,7 +74,7 @@ def pdf_bytes(spec: PdfSpec) -> bytes:
 
         encrypt = StandardEncryption("", ownerPassword="owner", canPrint=0)
     buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt)  # type: ignore[arg-type]
+    pdf = canvas.Canvas(buf, pagesize=A4, encrypt=encrypt)
     if spec.title:
         pdf.setTitle(spec.title)
     _, height = A4
@@ -112,7 +113,7 @@ def pdf_bytes(spec: PdfSpec) -> bytes:
     return buf.getvalue()
 
 
-def _outline_level(paragraph: docx.text.paragraph.Paragraph, level: int) -> None:
+def _outline_level(paragraph: Paragraph, level: int) -> None:
     ppr = paragraph._p.get_or_add_pPr()
     node = OxmlElement("w:outlineLvl")
     node.set(qn("w:val"), str(level - 1))
@@ -165,7 +166,7 @@ def docx_bytes(items: Sequence[tuple[str, object]], core_title: str | None = Non
 def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
     """A workbook with one sheet per entry, rows as given."""
     workbook = openpyxl.Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    workbook.remove(workbook.active)
     for name, rows in sheets.items():
         sheet = workbook.create_sheet(name)
         for row in rows:

@@ -53,7 +53,11 @@ NUMBERS = [["1", "2"], ["3", "4"]]
             id="table-marked-header-row",
         ),
         pytest.param(
-            [("zh_heading1", "第一章 售后服务"), ("outline2", "退款时效"), ("para", "三天内到账。")],
+            [
+                ("zh_heading1", "第一章 售后服务"),
+                ("outline2", "退款时效"),
+                ("para", "三天内到账。"),
+            ],
             [
                 ("heading", "第一章 售后服务", 1),
                 ("heading", "退款时效", 2),
@@ -77,7 +81,9 @@ def test_docx_blocks(items: list[tuple[str, object]], expected: list[tuple[str, 
 @pytest.mark.parametrize(
     ("items", "core_title", "expected"),
     [
-        pytest.param([("title", "Service Manual"), ("para", "x")], None, "Service Manual", id="style"),
+        pytest.param(
+            [("title", "Service Manual"), ("para", "x")], None, "Service Manual", id="style"
+        ),
         pytest.param([("para", "x")], "Core Title", "Core Title", id="core-properties"),
         pytest.param([("heading1", "Intro"), ("para", "x")], None, "Intro", id="first-heading"),
     ],

@@ -13,6 +13,7 @@ import charset_normalizer
 _CJK_PUNCT = frozenset("，。、；：？！「」『』（）《》〈〉“”‘’…—·【】〔〕～　")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _BIG5_CODECS = ("big5", "cp950", "big5hkscs")
+_SCORED_CHARS = 50_000  # enough to tell encodings apart; scoring all of a huge file is slow
 
 
 class DecodeError(ValueError):
@@ -113,18 +114,20 @@ def _best_cjk(data: bytes) -> tuple[str, str, float] | None:
     candidates: list[tuple[str, str, float]] = []
     gb = _strict(data, "gb18030")
     if gb is not None:
-        candidates.append((gb, "gb18030", _cjk_score(gb, _gb2312_level1())))
+        candidates.append((gb, "gb18030", _cjk_score(gb[:_SCORED_CHARS], _gb2312_level1())))
     for name in _BIG5_CODECS:
         big5 = _strict(data, name)
         if big5 is not None:
-            candidates.append((big5, name, _cjk_score(big5, _big5_level1())))
+            candidates.append((big5, name, _cjk_score(big5[:_SCORED_CHARS], _big5_level1())))
             break
     if len(data) % 2 == 0:
         for name in ("utf-16-le", "utf-16-be"):
             text = _strict(data, name)
             if text is not None and not _looks_binary(text):
                 # BOM-less UTF-16 is rare: it must beat the others by a clear margin.
-                candidates.append((text, name, _cjk_score(text, _frequent_hanzi()) - 2.0))
+                candidates.append(
+                    (text, name, _cjk_score(text[:_SCORED_CHARS], _frequent_hanzi()) - 2.0)
+                )
     if not candidates:
         return None
     # Ties go to GB18030, the more common encoding of the two.
@@ -174,7 +177,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return _normalise(text), "utf-8"
 
     best = _best_cjk(data)
-    if best is not None and best[2] >= 0.2 * _non_ascii(best[0]):
+    if best is not None and best[2] >= 0.2 * _non_ascii(best[0][:_SCORED_CHARS]):
         return _normalise(best[0]), best[1]
 
     # Mostly UTF-8 with a few bad bytes (e.g. files pasted together): keep it, mark the damage.

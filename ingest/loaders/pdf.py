@@ -14,7 +14,7 @@ from typing import Any
 import pdfplumber
 from pypdf import PdfReader
 
-from ingest.loaders._lines import Line, join_wrapped
+from ingest.loaders._lines import Line, ends_paragraph, join_wrapped
 from ingest.model import Block, IngestError, LoadedDocument
 
 logger = logging.getLogger(__name__)
@@ -96,23 +96,43 @@ def _edge_key(text: str) -> str:
     return re.sub(r"\d+", "#", _SPACE.sub("", text))
 
 
+def _edge_lines(lines: list[_PageLine]) -> list[int]:
+    """Indexes of a page's first and last lines, less those inside a wrapped paragraph.
+
+    A running head stands apart; a line that fills the measure and runs on into the next
+    (or is run into) is body text, even when the same text sits at the edge of another page.
+    """
+    right = max((line.x1 for line in lines), default=0.0)
+    runs_on = [
+        line.x1 >= right - 20
+        and nxt.top - line.bottom < (line.bottom - line.top)
+        and not ends_paragraph(line.text)
+        for line, nxt in itertools.pairwise(lines)
+    ]
+    edge = sorted({*range(min(_EDGE_LINES, len(lines))), *range(len(lines))[-_EDGE_LINES:]})
+    return [
+        i for i in edge if not (i < len(runs_on) and runs_on[i]) and not (i > 0 and runs_on[i - 1])
+    ]
+
+
 def _strip_running(pages: list[list[_PageLine]]) -> list[list[_PageLine]]:
     """Drop bare page numbers and heads/feet repeated on most pages (page numbers abstracted)."""
     counts: Counter[str] = Counter()
     for lines in pages:
-        edge = lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]
-        counts.update({_edge_key(line.text) for line in edge})
+        counts.update({_edge_key(lines[i].text) for i in _edge_lines(lines)})
     with_text = sum(1 for lines in pages if lines)
     repeated = {key for key, n in counts.items() if with_text >= 2 and n >= max(2, 0.6 * with_text)}
     out = []
     for lines in pages:
-        kept = []
-        for i, line in enumerate(lines):
-            at_edge = i < _EDGE_LINES or i >= len(lines) - _EDGE_LINES
-            if at_edge and (_PAGE_NUMBER.match(line.text) or _edge_key(line.text) in repeated):
-                continue
-            kept.append(line)
-        out.append(kept)
+        edge = set(_edge_lines(lines))
+        out.append(
+            [
+                line
+                for i, line in enumerate(lines)
+                if i not in edge
+                or not (_PAGE_NUMBER.match(line.text) or _edge_key(line.text) in repeated)
+            ]
+        )
     return out
 
 

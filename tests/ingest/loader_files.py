@@ -40,6 +40,7 @@ class PdfSpec:
     font: str = "Helvetica"
     header: str | None = None
     page_numbers: bool = False
+    footer: str = "Page {n} of {total}"
     title: str | None = None
     encrypt: str | None = None
     owner_only: bool = False  # encrypted with an empty user password (printing restrictions)
@@ -107,7 +108,7 @@ def pdf_bytes(spec: PdfSpec) -> bytes:
             y -= 12  # paragraph spacing
         if spec.page_numbers:
             pdf.setFont(spec.font, 9)
-            pdf.drawString(_LEFT + 180, 40, f"Page {number} of {total}")
+            pdf.drawString(_LEFT + 180, 40, spec.footer.format(n=number, total=total))
         pdf.showPage()
     pdf.save()
     return buf.getvalue()

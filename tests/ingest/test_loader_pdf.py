@@ -81,6 +81,18 @@ def test_manual_reads_in_order_with_outline_headings_and_no_running_heads() -> N
             id="simplified-cid-font",
         ),
         pytest.param(
+            PdfSpec(
+                pages=[[ZH_REFUND], [Heading("发票"), ZH_INVOICE], [ZH_REFUND]],
+                font=CJK_FONT,
+                header="云舟售后服务手册（内部资料）",
+                page_numbers=True,
+                footer="第 {n} 页 共 {total} 页",
+            ),
+            [ZH_REFUND, ZH_INVOICE, ZH_REFUND],
+            [("发票", 1, 2)],
+            id="chinese-running-header-and-page-footer",
+        ),
+        pytest.param(
             PdfSpec(pages=[[ZH_HANT]], font=CJK_FONT),
             [ZH_HANT],
             [],

@@ -260,13 +260,13 @@ def ordinal(n: int) -> str:
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 _PLACEHOLDER = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}")
-_RULE_KEYS = ("id", "name", "description", "priority", "enabled", "min_similarity", "when", "then")
-_CONDITION_KEYS = (
+RULE_KEYS = ("id", "name", "description", "priority", "enabled", "min_similarity", "when", "then")
+CONDITION_KEYS = (
     "keywords", "patterns", "examples", "sentiment", "max_sentiment_score",
     "sentiment_categories", "customer_tier",
     "min_contacts", "no_confident_answer", "any",
 )  # fmt: skip
-_ACTION_KEYS = ("level", "team", "steps", "reply", "reply_id", "handling")
+ACTION_KEYS = ("level", "team", "steps", "reply", "reply_id", "handling")
 
 
 def parse_rules_yaml(
@@ -288,7 +288,7 @@ def parse_rules_yaml(
     rules: list[Rule] = []
     first_line: dict[str, int] = {}
     for number, item in enumerate(items.elements(), start=1):
-        fields = Fields(item, source, f"rule {number}", _RULE_KEYS)
+        fields = Fields(item, source, f"rule {number}", RULE_KEYS)
         rule_id = fields.text("id", required=True) or ""
         if not _ID.fullmatch(rule_id):
             raise fields.error(
@@ -329,8 +329,8 @@ def _rule(fields: Fields, rule_id: str, reply_ids: Collection[str] | None) -> Ru
 
 
 def _conditions(node: Node, source: str, what: str) -> Conditions:
-    f = Fields(node, source, what, _CONDITION_KEYS)
-    present = [key for key in _CONDITION_KEYS if f.get(key) is not None]
+    f = Fields(node, source, what, CONDITION_KEYS)
+    present = [key for key in CONDITION_KEYS if f.get(key) is not None]
     if not present:
         raise f.error(None, f"{what} has no conditions")
     lists = {}
@@ -386,7 +386,7 @@ def _conditions(node: Node, source: str, what: str) -> Conditions:
 
 def _action(node: Node, source: str, rule: str, reply_ids: Collection[str] | None) -> Action:
     what = f"{rule} 'then'"
-    f = Fields(node, source, what, _ACTION_KEYS)
+    f = Fields(node, source, what, ACTION_KEYS)
     level = f.text("level")
     if level is None:
         raise f.error(None, f"{rule} has no level (one of: {', '.join(LEVELS)})")
@@ -456,7 +456,7 @@ def _rule_dict(rule: Rule) -> dict[str, Any]:
 
 def _conditions_dict(cond: Conditions) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in _CONDITION_KEYS:
+    for key in CONDITION_KEYS:
         value = getattr(cond, key)
         if key == "any":
             value = [_conditions_dict(group) for group in value]

@@ -6,8 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kb.escalation import (
+    ACTION_KEYS,
+    CONDITION_KEYS,
+    RULE_KEYS,
     EscalationContext,
     EscalationDecision,
     dump_rules_yaml,
@@ -19,7 +23,9 @@ from kb.escalation import (
 from kb.replies import parse_replies_yaml
 from kb.rulefile import RuleFileError
 
-SAMPLE = Path(__file__).resolve().parents[2] / "kb" / "sample"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "kb" / "sample"
+DOC = (ROOT / "docs" / "rules-and-replies.md").read_text(encoding="utf-8")
 SAMPLE_RULES_TEXT = (SAMPLE / "playbooks" / "escalation.yaml").read_text(encoding="utf-8")
 SAMPLE_RULES = parse_rules_yaml(SAMPLE_RULES_TEXT, "escalation.yaml")
 REPLY_IDS = {
@@ -394,3 +400,23 @@ def test_dump_keeps_multi_line_replies_readable() -> None:
     dumped = dump_rules_yaml(parse_rules_yaml(TRICKY, "in.yaml"))
     assert "reply: |" in dumped
     assert "  缩进保留" in dumped
+
+
+# ---- the format reference -------------------------------------------------------------------
+
+
+def test_the_documented_example_parses_and_matches() -> None:
+    [example] = [b for b in DOC.split("```yaml\n")[1:] if b.startswith("version: 1\nrules:")]
+    [parsed] = parse_rules_yaml(example.split("```")[0], "docs.yaml", reply_ids=REPLY_IDS)
+    ctx = EscalationContext("退款还没到", sentiment_label="negative")
+    assert evaluate([parsed], ctx).reasons == ("negative sentiment", "keyword: 退款")
+
+
+@pytest.mark.parametrize("key", sorted({*RULE_KEYS, *CONDITION_KEYS, *ACTION_KEYS}))
+def test_every_key_is_documented(key: str) -> None:
+    assert f"`{key}`" in DOC or f"  {key}:" in DOC
+
+
+def test_the_sample_playbook_is_plain_yaml_too() -> None:
+    # other tools (and people) read the file without our loader
+    assert yaml.safe_load(SAMPLE_RULES_TEXT)["version"] == 1

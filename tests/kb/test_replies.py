@@ -23,7 +23,9 @@ from kb.replies import (
 )
 from kb.rulefile import RuleFileError
 
-SAMPLE = Path(__file__).resolve().parents[2] / "kb" / "sample" / "replies"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "kb" / "sample" / "replies"
+DOC = (ROOT / "docs" / "rules-and-replies.md").read_text(encoding="utf-8")
 SAMPLE_YAML = (SAMPLE / "replies.yaml").read_text(encoding="utf-8")
 SAMPLE_CSV = (SAMPLE / "replies-example.csv").read_text(encoding="utf-8")
 SAMPLE_REPLIES = parse_replies_yaml(SAMPLE_YAML, "replies.yaml")
@@ -315,3 +317,11 @@ def test_derived_id_is_stable_for_chinese_titles() -> None:
     assert derived_id("问候") == derived_id("问候")
     assert derived_id("问候") != derived_id("结束语")
     assert derived_id("问候").startswith("reply-")
+
+
+def test_the_documented_example_parses() -> None:
+    [example] = [b for b in DOC.split("```yaml\n")[1:] if b.startswith("version: 1")
+                 and "replies:" in b.split("\n")[1]]  # fmt: skip
+    [reply] = parse_replies_yaml(example.split("```")[0], "docs.yaml")
+    assert fill(reply, {"name": "王女士"}).missing_variables == ("order_id", "amount")
+    assert "【退款金额】" in fill(reply, {}).text

@@ -67,6 +67,7 @@ _PAGE_RE = re.compile(
     r"|[-—–]\s*\d+\s*[-—–]|\d{1,4}|\d+\s*/\s*\d+)$",
     re.IGNORECASE,
 )
+_TOC_ENTRY_RE = re.compile(r"\S\s*(?:\.{4,}|…{2,}|·{4,}|\t)\s*\d{1,3}$")
 _DATE_ONLY_RE = re.compile(
     r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$"
 )
@@ -127,6 +128,9 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
     short = len(line) <= 80
     bare = line.strip(" :：-—·•|")
     if _CHROME_RE.fullmatch(bare) or _PAGE_RE.match(bare) or _DATE_ONLY_RE.match(bare):
+        return True
+    # A contents entry from an office file: a title, dot leaders, a page number.
+    if len(line) <= 80 and _TOC_ENTRY_RE.search(line):
         return True
     if is_breadcrumb(line, near_edge=near_edge) or is_toc_line(line):
         return True

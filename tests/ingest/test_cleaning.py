@@ -91,6 +91,8 @@ def test_normalize_whitespace(text: str, expected: str) -> None:
         "返回顶部",
         "扫码关注公众号",
         "首页 > 客服知识 > 售后服务",
+        "第一章 引言..........2",
+        "3.2 退款时效 ……… 14",
     ],
 )
 def test_boilerplate_lines(text: str) -> None:
@@ -110,6 +112,7 @@ def test_boilerplate_lines(text: str) -> None:
         "第1章 总则",
         "本平台支持七天无理由退货，商品需保持完好。",
         "分享经验：如何安抚情绪激动的客户",
+        "请稍候......我们马上为您处理，预计需要 5",
     ],
 )
 def test_not_boilerplate(text: str) -> None:

@@ -48,6 +48,8 @@ def normalise(text: str) -> str:
 
 def _keyword_regex(keyword: str) -> re.Pattern[str]:
     # Latin keywords match whole words (plus plain inflections), so "sue" never fires on "issue".
+    if not keyword:
+        return re.compile(r"(?!)")  # a keyword that normalises to nothing matches nothing
     body = re.escape(keyword)
     if keyword[0].isascii() and keyword[0].isalnum():
         body = r"(?<![a-z0-9])" + body
@@ -79,7 +81,7 @@ class Conditions:
     _pattern_res: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        keywords = tuple(_keyword_regex(normalise(k)) for k in self.keywords if normalise(k))
+        keywords = tuple(_keyword_regex(normalise(k)) for k in self.keywords)
         object.__setattr__(self, "_keyword_res", keywords)
         object.__setattr__(self, "_pattern_res", tuple(compile_pattern(p) for p in self.patterns))
 
@@ -189,7 +191,7 @@ def _check(cond: Conditions, view: _View, threshold: float) -> list[str] | None:
     if cond.keywords:
         hits = [
             k
-            for k, rx in zip(cond.keywords, cond._keyword_res, strict=False)
+            for k, rx in zip(cond.keywords, cond._keyword_res, strict=True)
             if rx.search(view.text)
         ]
         if not hits:

@@ -136,3 +136,20 @@ class FeedbackRecord(SQLModel, table=True):
     action: str = Field(max_length=16)
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class IngestJob(SQLModel, table=True):
+    """A background ingestion run (console uploads): progress and per-file results."""
+
+    __tablename__ = "ingest_job"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    collection: str = Field(max_length=64)
+    status: str = Field(default="queued", max_length=16)  # queued|running|done|failed
+    total_files: int = 0
+    done_files: int = 0
+    stage: str = Field(default="", max_length=64)  # e.g. "parsing faq.csv", "indexing 40/120"
+    results: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    finished_at: datetime | None = None

@@ -13,7 +13,6 @@ _STARTS_BLOCK = re.compile(
     r"^(?:[-*•·●○■□◆◇▪–]\s|\d{1,3}[.、)）]\s?|[（(][一二三四五六七八九十\d]{1,3}[)）]|"
     r"[一二三四五六七八九十百]{1,3}[、.．]|第[一二三四五六七八九十百零〇\d]{1,5}[章节節条條部篇])"
 )
-_LATIN_END = re.compile(r"[A-Za-z0-9,]$")
 _HYPHENATED = re.compile(r"[A-Za-z]-$")
 
 
@@ -106,8 +105,3 @@ def text_lines(texts: list[str], width: int | None) -> list[Line]:
     return [
         Line(t, full=width is not None and display_width(t.strip()) >= 0.85 * width) for t in texts
     ]
-
-
-def latin_tail(text: str) -> bool:
-    """True when the text ends in a Latin word character (used by callers joining spans)."""
-    return bool(_LATIN_END.search(text))

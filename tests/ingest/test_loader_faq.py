@@ -11,6 +11,10 @@ from ingest.loaders import load_document
 from ingest.model import IngestError
 
 
+def _first_half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
 def _pairs(filename: str, data: bytes) -> list[tuple[str | None, str | None]]:
     doc = load_document(filename, data)
     assert doc.format == "faq"
@@ -110,7 +114,7 @@ def test_xlsx_skips_rows_and_reports_them() -> None:
     [
         ("faq.csv", b"name,email\nAnn,a@example.com\n", "headers seen: 'name', 'email'"),
         ("faq.xlsx", xlsx_bytes({"S": [["foo", "bar"], ["1", "2"]]}), "'foo', 'bar'"),
-        ("faq.xlsx", xlsx_bytes({"S": [["question", "answer"]]})[:1500], "damaged"),
+        ("faq.xlsx", _first_half(xlsx_bytes({"S": [["question", "answer"]]})), "damaged"),
         ("faq.json", b'[{"question": "q"', "invalid JSON at line 1"),
     ],
 )

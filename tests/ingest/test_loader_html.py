@@ -121,3 +121,13 @@ def test_page_with_only_boilerplate_has_no_text() -> None:
     page = "<html><body><nav>Home</nav><script>x()</script></body></html>"
     with pytest.raises(IngestError, match="no text"):
         load_document("empty.html", page.encode())
+
+
+def test_nested_boilerplate_is_removed_once() -> None:
+    body = "Real content here. " * 20
+    page = (
+        '<html><body><div class="sidebar"><div class="menu"><ul class="nav"><li id="tags">x</li>'
+        f"</ul></div></div><p>{body}</p><footer><div class='copyright'>c</div></footer>"
+        "</body></html>"
+    )
+    assert [b.text for b in load_document("a.html", page.encode()).blocks] == [body.strip()]

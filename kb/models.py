@@ -15,7 +15,7 @@ def new_id() -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 class DocumentBase(SQLModel):

@@ -37,7 +37,9 @@ async def _kb_error(_request: Request, exc: KBError) -> JSONResponse:
 async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = []
     for e in exc.errors():
-        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path")]
+        loc = [str(p) for p in e.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]  # where the value came from, not its name
         field = ".".join(loc) or "body"
         msg = e.get("msg", "invalid")
         if e.get("type") == "extra_forbidden":

@@ -103,7 +103,7 @@ def test_bad_files_fail_alone_with_reasons(kb: KnowledgeBase) -> None:
     for name in ("empty.txt", "virus.exe", "broken.pdf"):
         assert by_name[name].status == "failed", name
         assert by_name[name].reason
-    assert ".exe" in (by_name["virus.exe"].reason or "")
+    assert "unsupported" in (by_name["virus.exe"].reason or "")
     assert [d["source_name"] for d in list_documents(kb)] == ["manual.md"]
 
 

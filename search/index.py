@@ -1,0 +1,306 @@
+"""Index generations on disk: ``root/<collection>/<generation>/`` plus a ``CURRENT`` pointer.
+
+A generation holds the FAISS index (``vectors.faiss``), the BM25 state (``bm25/``), the chunks
+in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map) and
+``meta.json``. A new generation is written beside the live one under a hidden temporary name,
+renamed into place, and then ``CURRENT`` is replaced atomically; searchers that already loaded
+the old generation keep it in memory, so searches in flight finish on it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from search.bm25 import BM25Index
+from search.cache import EmbeddingCache, embed_passages_cached
+from search.embedders.base import Embedder
+from search.normalize import normalize
+from search.tokenize import Tokenizer
+from search.types import IndexedChunk
+from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+META_FILE = "meta.json"
+CHUNKS_FILE = "chunks.json"
+VECTORS_FILE = "vectors.faiss"
+BM25_DIR = "bm25"
+
+_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class SearchIndexError(Exception):
+    """Base class for problems with the index files of a collection."""
+
+
+class IndexNotFoundError(SearchIndexError):
+    """The collection has no built index (no ``CURRENT`` or a missing generation)."""
+
+
+class IndexMismatchError(SearchIndexError):
+    """The index was built with another embedder (name, version) or dimension."""
+
+
+@dataclass(frozen=True)
+class GenerationMeta:
+    """What ``meta.json`` records about one generation."""
+
+    collection: str
+    generation: str
+    embedder_name: str
+    embedder_version: str
+    dim: int
+    chunk_count: int
+    built_at: str  # ISO 8601, UTC
+    build_seconds: float
+    tokenizer_version: str
+    fingerprint: str
+    vector_index: str  # flat | hnsw
+    embedded: int  # chunks embedded for this build (the rest came from the cache)
+    bm25_k1: float
+    bm25_b: float
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationMeta:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Generation:
+    """A generation loaded into memory: everything a searcher needs, no file access after."""
+
+    meta: GenerationMeta
+    path: Path
+    chunks: list[IndexedChunk]
+    bm25: BM25Index
+    vectors: FaissVectorStore
+
+
+class IndexStore:
+    """Builds, switches and loads the index generations of every collection under ``root``."""
+
+    def __init__(
+        self,
+        root: Path,
+        embedder: Embedder,
+        cache: EmbeddingCache,
+        *,
+        tokenizer: Tokenizer | None = None,
+        hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
+        bm25_k1: float = 1.2,
+        bm25_b: float = 0.75,
+    ) -> None:
+        self.root = root
+        self.embedder = embedder
+        self.cache = cache
+        self.tokenizer = tokenizer or Tokenizer()
+        self.hnsw_threshold = hnsw_threshold
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
+
+    def collection_dir(self, collection: str) -> Path:
+        """Directory of ``collection``; the name must be a plain identifier, never a path."""
+        if not _COLLECTION.fullmatch(collection) or ".." in collection:
+            raise ValueError(f"invalid collection name {collection!r}: use letters, digits, _ . -")
+        return self.root / collection
+
+    def build(
+        self,
+        collection: str,
+        chunks: Sequence[IndexedChunk],
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        fingerprint: str = "",
+    ) -> GenerationMeta:
+        """Index ``chunks`` as a new generation of ``collection`` and make it the live one.
+
+        ``progress(done, total)`` is called as chunks are embedded. ``fingerprint`` is stored
+        in the meta so that callers can tell which content a generation reflects.
+        """
+        started = time.perf_counter()
+        base = self.collection_dir(collection)
+        base.mkdir(parents=True, exist_ok=True)
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
+        staging = base / f".{name}.tmp"
+        staging.mkdir()
+        try:
+            texts = [normalize(c.index_text) for c in chunks]
+            embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+            vectors = FaissVectorStore.build(
+                embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
+            )
+            vectors.save(staging / VECTORS_FILE)
+            bm25 = BM25Index.build(
+                [self.tokenizer.tokenize(t) for t in texts], k1=self.bm25_k1, b=self.bm25_b
+            )
+            bm25.save(staging / BM25_DIR)
+            _write_chunks(staging / CHUNKS_FILE, chunks)
+            meta = GenerationMeta(
+                collection=collection,
+                generation=name,
+                embedder_name=self.embedder.name,
+                embedder_version=self.embedder.version,
+                dim=self.embedder.dim,
+                chunk_count=len(chunks),
+                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                build_seconds=round(time.perf_counter() - started, 3),
+                tokenizer_version=self.tokenizer.version,
+                fingerprint=fingerprint,
+                vector_index=vectors.kind,
+                embedded=embedded.computed,
+                bm25_k1=self.bm25_k1,
+                bm25_b=self.bm25_b,
+            )
+            (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+            staging.rename(base / name)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        previous = self.current_generation(collection)
+        _write_atomically(base / CURRENT_FILE, name + "\n")
+        self._prune(base, keep_from=previous or name)
+        logger.info(
+            "built %s/%s: %d chunks, %d embedded, %.1fs",
+            collection,
+            name,
+            meta.chunk_count,
+            meta.embedded,
+            meta.build_seconds,
+        )
+        return meta
+
+    def current_generation(self, collection: str) -> str | None:
+        """Name of the live generation, or None if the collection was never built."""
+        try:
+            text = (self.collection_dir(collection) / CURRENT_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return text.strip() or None
+
+    def current_meta(self, collection: str) -> GenerationMeta | None:
+        """Meta of the live generation, or None if the collection was never built."""
+        name = self.current_generation(collection)
+        if name is None:
+            return None
+        path = self.collection_dir(collection) / name / META_FILE
+        try:
+            return GenerationMeta.from_json(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def load(self, collection: str, generation: str | None = None) -> Generation:
+        """Load the live (or the named) generation; refuse one built for another embedder."""
+        name = generation or self.current_generation(collection)
+        if name is None:
+            raise IndexNotFoundError(f"collection {collection!r} has no index yet")
+        path = self.collection_dir(collection) / name
+        try:
+            meta = GenerationMeta.from_json((path / META_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise IndexNotFoundError(
+                f"generation {name!r} of collection {collection!r} is missing"
+            ) from exc
+        self.check_compatible(meta)
+        chunks = _read_chunks(path / CHUNKS_FILE)
+        bm25 = BM25Index.load(path / BM25_DIR)
+        vectors = FaissVectorStore.load(path / VECTORS_FILE)
+        if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
+            raise IndexMismatchError(
+                f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "
+                f"in meta, {len(chunks)} stored, {bm25.doc_count} in BM25, {len(vectors)} vectors"
+            )
+        if vectors.dim != meta.dim:
+            raise IndexMismatchError(
+                f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
+            )
+        return Generation(meta=meta, path=path, chunks=chunks, bm25=bm25, vectors=vectors)
+
+    def check_compatible(self, meta: GenerationMeta) -> None:
+        """Raise :class:`IndexMismatchError` unless ``meta`` matches the configured embedder."""
+        mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
+        theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
+        if mine != theirs:
+            raise IndexMismatchError(
+                f"index {meta.collection}/{meta.generation} was built with embedder "
+                f"{theirs[0]} {theirs[1]} (dim {theirs[2]}), but the configured embedder is "
+                f"{mine[0]} {mine[1]} (dim {mine[2]}); rebuild the index"
+            )
+        if meta.tokenizer_version != self.tokenizer.version:
+            # BM25 still works, but words the new dictionary splits differently match worse.
+            logger.warning(
+                "index %s/%s was tokenised with %s, the configured tokenizer is %s; rebuild soon",
+                meta.collection,
+                meta.generation,
+                meta.tokenizer_version,
+                self.tokenizer.version,
+            )
+
+    def _prune(self, base: Path, *, keep_from: str) -> None:
+        """Delete generations (and abandoned staging dirs) older than ``keep_from``."""
+        for entry in base.iterdir():
+            if not entry.is_dir():
+                continue
+            name = entry.name.removeprefix(".").removesuffix(".tmp")
+            if name < keep_from:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _write_chunks(path: Path, chunks: Sequence[IndexedChunk]) -> None:
+    rows = [_chunk_to_json(c) for c in chunks]
+    path.write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _read_chunks(path: Path) -> list[IndexedChunk]:
+    return [_chunk_from_json(row) for row in json.loads(path.read_text(encoding="utf-8"))]
+
+
+_DATE_FIELDS = ("valid_from", "valid_to")
+_TUPLE_FIELDS = ("section", "tags")
+
+
+def _chunk_to_json(chunk: IndexedChunk) -> dict[str, Any]:
+    data = asdict(chunk)
+    for key in _DATE_FIELDS:
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    return data
+
+
+def _chunk_from_json(data: dict[str, Any]) -> IndexedChunk:
+    known = {f.name for f in fields(IndexedChunk)}
+    values = {k: v for k, v in data.items() if k in known}
+    for key in _DATE_FIELDS:
+        if values.get(key) is not None:
+            values[key] = date.fromisoformat(values[key])
+    for key in _TUPLE_FIELDS:
+        if key in values:
+            values[key] = tuple(values[key])
+    return IndexedChunk(**values)

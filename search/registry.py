@@ -1,0 +1,106 @@
+"""The live searcher of each collection, reloaded when its ``CURRENT`` pointer changes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+
+from search.hybrid import FusionMethod, HybridSearcher
+from search.index import CURRENT_FILE, IndexStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Entry:
+    signature: tuple[int, int, int]  # (inode, mtime_ns, size) of CURRENT
+    generation: str
+    searcher: HybridSearcher
+
+
+class SearcherCache:
+    """Hands out the searcher of a collection's live generation.
+
+    Each call costs one ``stat`` of ``CURRENT``; a changed pointer loads the new generation
+    once. A caller keeps the searcher it got, so a search in flight finishes on the old
+    generation, which is dropped when the last reference goes.
+    """
+
+    def __init__(
+        self,
+        store: IndexStore,
+        *,
+        fusion: FusionMethod = "convex",
+        alpha: float = 0.5,
+        rrf_k: int = 60,
+        bm25_weight: float = 1.0,
+        vector_weight: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.fusion: FusionMethod = fusion
+        self.alpha = alpha
+        self.rrf_k = rrf_k
+        self.bm25_weight = bm25_weight
+        self.vector_weight = vector_weight
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, collection: str) -> HybridSearcher | None:
+        """The live searcher of ``collection``, or None if it has never been built."""
+        pointer = self.store.collection_dir(collection) / CURRENT_FILE
+        signature = _signature(pointer)
+        if signature is None:
+            return None
+        entry = self._entries.get(collection)
+        if entry is not None and entry.signature == signature:
+            return entry.searcher
+        with self._lock_for(collection):
+            entry = self._entries.get(collection)
+            signature = _signature(pointer)
+            if signature is None:
+                return None
+            if entry is not None and entry.signature == signature:
+                return entry.searcher
+            name = self.store.current_generation(collection)
+            if name is None:
+                return None
+            if entry is None or entry.generation != name:
+                generation = self.store.load(collection, name)
+                searcher = HybridSearcher(
+                    generation,
+                    self.store.embedder,
+                    self.store.tokenizer,
+                    fusion=self.fusion,
+                    alpha=self.alpha,
+                    rrf_k=self.rrf_k,
+                    bm25_weight=self.bm25_weight,
+                    vector_weight=self.vector_weight,
+                )
+                logger.info("serving %s/%s", collection, name)
+            else:
+                searcher = entry.searcher
+            self._entries[collection] = _Entry(signature, name, searcher)
+            return searcher
+
+    def invalidate(self, collection: str | None = None) -> None:
+        """Forget the cached searcher of ``collection`` (or all), e.g. after a settings change."""
+        with self._guard:
+            if collection is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(collection, None)
+
+    def _lock_for(self, collection: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(collection, threading.Lock())
+
+
+def _signature(path: os.PathLike[str]) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)

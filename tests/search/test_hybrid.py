@@ -1,0 +1,151 @@
+from datetime import date
+
+import pytest
+
+from search.embedders import Embedder
+from search.hybrid import HybridSearcher, Mode
+from search.index import Generation, IndexStore
+from search.tokenize import Tokenizer
+from search.types import SearchFilters
+
+
+@pytest.fixture(scope="module")
+def searcher(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> HybridSearcher:
+    return HybridSearcher(built[1], e5, tokenizer)
+
+
+MODES: list[Mode] = ["hybrid", "bm25", "vector"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        # Traditional queries find Simplified passages, and the other way round
+        ("我的軟體連不上網路", "network"),
+        ("印表機卡紙怎麼辦", "printer"),
+        ("信用卡付款失败", "card"),
+        ("How can I reset my password?", "password"),
+        ("积分能抵扣现金吗", "points"),
+    ],
+)
+def test_finds_the_passage(searcher: HybridSearcher, mode: Mode, query: str, expected: str) -> None:
+    hits = searcher.search(query, limit=3, mode=mode)
+    assert hits[0].chunk.chunk_id == expected
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("query", ["", "   ", "\n\t\u3000"])
+def test_empty_query_gives_nothing(searcher: HybridSearcher, mode: Mode, query: str) -> None:
+    assert searcher.search(query, mode=mode) == []
+
+
+def test_query_without_words_has_no_keyword_hits(searcher: HybridSearcher) -> None:
+    assert searcher.search("，。？", mode="bm25") == []
+
+
+def test_hybrid_hits_carry_both_signals(searcher: HybridSearcher) -> None:
+    hits = searcher.search("电池鼓包可以免费更换吗", limit=5)
+    assert len(hits) == 5
+    top = hits[0]
+    assert top.chunk.chunk_id == "battery"
+    assert (top.bm25_rank, top.vector_rank) == (1, 1)
+    assert top.bm25_score is not None and top.bm25_score > 0
+    assert top.vector_score is not None and 0 < top.vector_score <= 1
+    assert top.score == pytest.approx(1.0)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert all(h.vector_score is not None for h in hits)
+
+
+def test_single_retriever_modes_report_their_own_score(searcher: HybridSearcher) -> None:
+    keyword = searcher.search("发票", mode="bm25", limit=10)
+    assert all(h.vector_score is None and h.score == h.bm25_score for h in keyword)
+    dense = searcher.search("发票", mode="vector", limit=3)
+    assert all(h.bm25_score is None and h.score == h.vector_score for h in dense)
+    assert [h.vector_rank for h in dense] == [1, 2, 3]
+
+
+def test_rrf_fusion(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> None:
+    rrf = HybridSearcher(built[1], e5, tokenizer, fusion="rrf", rrf_k=60, vector_weight=2.0)
+    hits = rrf.search("打印机卡纸", limit=4)
+    assert hits[0].chunk.chunk_id == "printer"
+    assert hits[0].score == pytest.approx(1.0)  # first for both retrievers
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+
+
+@pytest.mark.parametrize(("fusion", "alpha"), [("borda", 0.5), ("convex", 1.2)])
+def test_rejects_bad_fusion_settings(
+    built: tuple[IndexStore, Generation],
+    e5: Embedder,
+    tokenizer: Tokenizer,
+    fusion: str,
+    alpha: float,
+) -> None:
+    with pytest.raises(ValueError):
+        HybridSearcher(built[1], e5, tokenizer, fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
+
+
+def test_limit(searcher: HybridSearcher) -> None:
+    assert len(searcher.search("订单", limit=2)) == 2
+    assert searcher.search("订单", limit=0) == []
+
+
+REFUND_QUERY = "退款政策"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("filters", "allowed"),
+    [
+        (SearchFilters(doc_types=("policy",)), {"refund", "refund-old", "coupon"}),
+        (
+            SearchFilters(doc_types=("faq", "policy")),
+            {"refund", "refund-old", "coupon", "points", "shipping"},
+        ),
+        (SearchFilters(tags=("refund", "policy")), {"refund", "refund-old"}),
+        (SearchFilters(tags=("refund", "network")), set()),
+        (SearchFilters(products=("shop",)), {"refund", "refund-old", "shipping", "card"}),
+        (SearchFilters(languages=("zh",)), {"refund", "refund-old", "network", "card"}),
+        (SearchFilters(languages=("zh-hant",)), {"card"}),
+        (SearchFilters(languages=("EN",)), {"password"}),
+        (SearchFilters(document_ids=("doc-refund", "doc-card")), {"refund", "card"}),
+        (SearchFilters(products=("nonexistent",)), set()),
+        (
+            SearchFilters(doc_types=("policy",), valid_on=date(2025, 6, 1)),
+            {"refund", "coupon"},  # the expired policy is never suggested
+        ),
+        (
+            SearchFilters(doc_types=("policy",), valid_on=date(2023, 6, 1)),
+            {"refund-old", "coupon"},  # and the new one was not valid yet
+        ),
+    ],
+)
+def test_filters(
+    searcher: HybridSearcher, mode: Mode, filters: SearchFilters, allowed: set[str]
+) -> None:
+    hits = searcher.search(REFUND_QUERY, limit=20, filters=filters, mode=mode)
+    found = {h.chunk.chunk_id for h in hits}
+    assert found <= allowed
+    if mode != "bm25":  # the vector side ranks every allowed chunk
+        assert found == allowed
+
+
+def test_filter_applies_before_the_limit(searcher: HybridSearcher) -> None:
+    hits = searcher.search("退款", limit=1, filters=SearchFilters(products=("phone",)))
+    assert [h.chunk.chunk_id for h in hits] == ["battery"]
+
+
+def test_highlight_marks_query_terms_on_original_text(searcher: HybridSearcher) -> None:
+    card = searcher.search("信用卡付款失败", limit=1)[0]
+    # Simplified query terms, marks on the Traditional original (adjacent marks merge)
+    assert (
+        card.highlight == "<mark>信用卡付款失敗</mark>時，請確認卡片資訊是否正確，並聯絡發卡銀行。"
+    )
+    password = searcher.search("reset password", limit=1)[0]
+    assert "<mark>reset</mark> your <mark>password</mark>" in password.highlight

@@ -12,13 +12,12 @@ from typing import Any
 def machine_info() -> dict[str, Any]:
     cpu = platform.processor() or ""
     try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        mem_kb = next(
-            int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")
-        )
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in info if ln.startswith("model name")), cpu
+            )
+        with open("/proc/meminfo", encoding="utf-8") as info:
+            mem_kb = next(int(ln.split()[1]) for ln in info if ln.startswith("MemTotal"))
     except OSError:
         mem_kb = 0
     commit = subprocess.run(

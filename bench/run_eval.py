@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine_info  # noqa: E402
-from kb.evaluation import evaluate  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from bench.machine import machine_info
+from kb.evaluation import evaluate
+from kb.settings import Settings
 
 SETS = {
     "tara_dingtalk": ("tara_dingtalk/corpus.jsonl", "tara_dingtalk/queries_dev.jsonl"),

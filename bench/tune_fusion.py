@@ -15,12 +15,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine_info  # noqa: E402
-from bench.run_eval import SETS  # noqa: E402
-from kb.context import KnowledgeBase  # noqa: E402
-from kb.evaluation import EVAL_COLLECTION, load_queries, run_queries  # noqa: E402
-from kb.ingestion import IngestItem, ingest_items  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from bench.machine import machine_info
+from bench.run_eval import SETS
+from kb.context import KnowledgeBase
+from kb.evaluation import EVAL_COLLECTION, load_queries, run_queries
+from kb.ingestion import IngestItem, ingest_items
+from kb.settings import Settings
 
 GRID: list[dict[str, Any]] = [
     *({"fusion": "convex", "fusion_alpha": a} for a in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)),
@@ -37,7 +37,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/bench/data"))
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--cache", type=Path, default=Path("data/bench-cache"))
-    parser.add_argument("--sets", nargs="*", default=["tara_dingtalk", "tara_dingtalk_hant", "drcd_zh_hant"])
+    parser.add_argument(
+        "--sets", nargs="*", default=["tara_dingtalk", "tara_dingtalk_hant", "drcd_zh_hant"]
+    )
     args = parser.parse_args()
     table: dict[str, Any] = {"machine": machine_info(), "grid": GRID, "sets": {}}
     by_corpus: dict[str, list[str]] = {}
@@ -56,7 +58,9 @@ def main() -> None:
                     # A fresh KnowledgeBase view with these settings shares the built index.
                     view = KnowledgeBase(base.model_copy(update=config))
                     result = run_queries(view, queries, "hybrid")
-                    rows.append({**config, **{k: result[k] for k in ("mrr@10", "recall@10", "recall@1")}})
+                    rows.append(
+                        {**config, **{k: result[k] for k in ("mrr@10", "recall@10", "recall@1")}}
+                    )
                     print(name, config, result["mrr@10"], result["recall@10"], flush=True)
                     view.close()
                 table["sets"][name] = rows

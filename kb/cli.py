@@ -17,11 +17,19 @@ from kb.context import KnowledgeBase
 from kb.errors import KBError
 from kb.settings import Settings
 
-app = typer.Typer(help="AssistKB: an agent-assist knowledge base.", no_args_is_help=True)
+app = typer.Typer(
+    help="AssistKB: an agent-assist knowledge base.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 documents_app = typer.Typer(help="List, show and delete documents.", no_args_is_help=True)
 index_app = typer.Typer(help="Index maintenance.", no_args_is_help=True)
 app.add_typer(documents_app, name="documents")
 app.add_typer(index_app, name="index")
+rules_app = typer.Typer(help="Escalation rules (YAML).", no_args_is_help=True)
+replies_app = typer.Typer(help="Scripted replies (YAML or CSV).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+app.add_typer(replies_app, name="replies")
 
 out = Console()
 err = Console(stderr=True)
@@ -69,7 +77,7 @@ def ingest(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Ingest files (re-ingesting a changed file makes a new version; unchanged ones are skipped)."""
+    """Ingest files: a changed file becomes a new version; an unchanged one is skipped."""
     from kb.ingestion import DocumentMeta, IngestItem
 
     if not paths and not sample:
@@ -132,7 +140,9 @@ def _run_ingest(kb: KnowledgeBase, batches: dict[str, list[Any]], *, quiet: bool
 
             try:
                 results.extend(
-                    ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+                    ingest_items(
+                        kb, items, collection=collection, on_file=on_file, on_index=on_index
+                    )
                 )
             except KBError as exc:
                 raise fail(exc.message) from exc
@@ -156,7 +166,9 @@ def _print_results(results: list[Any]) -> None:
     for r in results:
         detail = r.reason or "; ".join(r.warnings)
         if r.status == "unchanged":
-            detail = "unchanged, nothing to do" + (" (metadata updated)" if r.metadata_changed else "")
+            detail = "unchanged, nothing to do" + (
+                " (metadata updated)" if r.metadata_changed else ""
+            )
         table.add_row(
             r.filename,
             f"[{style[r.status]}]{r.status}[/]",
@@ -206,7 +218,11 @@ def search_cmd(
         out.print("no results")
     for rank, hit in enumerate(hits, start=1):
         out.print(f"[bold]{rank}.[/bold] [cyan]{hit.score:.3f}[/cyan]  {format_citation(hit)}")
-        text = hit.chunk.text if not hit.chunk.question else f"Q: {hit.chunk.question}\nA: {hit.chunk.text}"
+        text = (
+            hit.chunk.text
+            if not hit.chunk.question
+            else f"Q: {hit.chunk.question}\nA: {hit.chunk.text}"
+        )
         out.print("   " + _shorten(text, 240).replace("\n", "\n   "), markup=False, highlight=False)
 
 
@@ -327,6 +343,127 @@ def serve(
     from web.app import create_app
 
     uvicorn.run(create_app(settings_for(data_dir)), host=host, port=port, log_level="info")
+
+
+@app.command("suggest")
+def suggest_cmd(
+    text: Annotated[
+        str | None, typer.Option("--text", help="The customer's message (one turn).")
+    ] = None,
+    request: Annotated[
+        Path | None, typer.Option("--request", help="A whole API request body (JSON file).")
+    ] = None,
+    customer_json: Annotated[
+        Path | None, typer.Option("--customer-json", help="Customer fields (JSON file).")
+    ] = None,
+    collection: Collection = None,
+    display_script: Annotated[str | None, typer.Option(help="zh-Hans | zh-Hant")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Suggest answers, replies and escalation for a customer message (same as the API)."""
+    from pydantic import ValidationError
+
+    from kb.suggest import suggest
+    from web.api.schemas import SuggestBody
+    from web.api.suggest import to_input
+
+    if (text is None) == (request is None):
+        raise fail("give exactly one of --text or --request")
+    try:
+        if request is not None:
+            body = SuggestBody.model_validate_json(request.read_bytes())
+        else:
+            customer = json.loads(customer_json.read_text("utf-8")) if customer_json else {}
+            body = SuggestBody.model_validate(
+                {
+                    "conversation": [{"role": "customer", "text": text}],
+                    "customer": customer,
+                    "collection": collection or "default",
+                    "display_script": display_script,
+                }
+            )
+        result = suggest(open_kb(data_dir), to_input(body))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "request"
+        raise fail(f"{where}: {first['msg']}") from exc
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    _print_suggestion(result)
+
+
+def _print_suggestion(result: dict[str, Any]) -> None:
+    out.print(f"[bold]query:[/bold] {result['query']}", markup=True, highlight=False)
+    out.print(f"[bold]handling:[/bold] {result['handling']}  ({result['took_ms']} ms)")
+    for n, a in enumerate(result["answers"], start=1):
+        src = a["source"]
+        where = " › ".join([src["title"], *src["section"]])
+        out.print(
+            f"\n[bold]{n}. [{a['confidence']}][/bold] {a['title']}"
+            f"  [dim]{where} v{src['version']}[/dim]"
+        )
+        out.print("   " + _shorten(a["text"], 200), markup=False, highlight=False)
+    for r in result["replies"]:
+        missing = (
+            f"  (missing: {', '.join(r['missing_variables'])})" if r["missing_variables"] else ""
+        )
+        out.print(f"\n[bold]reply[/bold] {r['title']}{missing}\n   {r['text']}", highlight=False)
+    esc = result["escalation"]
+    if esc["recommended"]:
+        out.print(f"\n[bold red]escalate[/bold red] to {esc['team']} ({esc['level']})")
+        out.print("   reasons: " + "; ".join(esc["reasons"]), markup=False)
+        for n, step in enumerate(esc["steps"], start=1):
+            out.print(f"   {n}. {step}", markup=False)
+
+
+@rules_app.command("import")
+def rules_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], data_dir: DataDir = None
+) -> None:
+    """Replace the escalation rules with FILE; a file with an error changes nothing."""
+    from kb.library import import_rules
+
+    try:
+        rules = import_rules(open_kb(data_dir), file.read_text("utf-8"), file.name)
+    except KBError as exc:
+        raise fail(exc.message + " (the previous rules stay in force)") from exc
+    out.print(f"imported {len(rules)} rules from {file.name}")
+
+
+@rules_app.command("export")
+def rules_export(data_dir: DataDir = None) -> None:
+    """Print the rules in force as YAML."""
+    from kb.library import export_rules
+
+    sys.stdout.write(export_rules(open_kb(data_dir)))
+
+
+@replies_app.command("import")
+def replies_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], data_dir: DataDir = None
+) -> None:
+    """Add or update scripted replies from a YAML or CSV file (all or nothing)."""
+    from kb.library import import_replies
+
+    try:
+        ids = import_replies(open_kb(data_dir), file.read_text("utf-8"), file.name)
+    except KBError as exc:
+        raise fail(exc.message) from exc
+    out.print(f"imported {len(ids)} replies from {file.name}")
+
+
+@replies_app.command("export")
+def replies_export(data_dir: DataDir = None) -> None:
+    """Print every scripted reply as YAML."""
+    from kb.library import export_replies
+
+    sys.stdout.write(export_replies(open_kb(data_dir)))
 
 
 def _expand(paths: list[Path]) -> list[Path]:

@@ -23,7 +23,9 @@ class DocumentQuery:
     text: str | None = None  # substring of title or file name
 
 
-def list_documents(kb: KnowledgeBase, query: DocumentQuery = DocumentQuery()) -> list[dict[str, Any]]:
+def list_documents(
+    kb: KnowledgeBase, query: DocumentQuery = DocumentQuery()
+) -> list[dict[str, Any]]:
     with session_scope(kb.engine) as session:
         stmt = select(Document).order_by(col(Document.collection), col(Document.title))
         if query.collection:
@@ -48,7 +50,9 @@ def list_documents(kb: KnowledgeBase, query: DocumentQuery = DocumentQuery()) ->
     return out
 
 
-def get_document(kb: KnowledgeBase, document_id: str, *, with_chunks: bool = True) -> dict[str, Any]:
+def get_document(
+    kb: KnowledgeBase, document_id: str, *, with_chunks: bool = True
+) -> dict[str, Any]:
     """Metadata, every version, and the chunks of the current version."""
     with session_scope(kb.engine) as session:
         doc = _get(session, document_id)

@@ -38,7 +38,9 @@ def load_queries(path: Path) -> list[Query]:
             row = json.loads(line)
             queries.append(Query(str(row["id"]), row["query"], frozenset(row["relevant_ids"])))
         except (ValueError, KeyError, TypeError) as exc:
-            raise Invalid(f"{path.name} line {n}: not a query record ({exc})", field="queries") from exc
+            raise Invalid(
+                f"{path.name} line {n}: not a query record ({exc})", field="queries"
+            ) from exc
     if not queries:
         raise Invalid(f"{path.name} holds no queries", field="queries")
     return queries

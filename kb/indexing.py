@@ -57,10 +57,18 @@ def to_indexed(chunk: ChunkRecord, doc: Document, version: int) -> IndexedChunk:
 
 
 def fingerprint(chunks: list[IndexedChunk]) -> str:
-    """Identifies the indexed state, so a stale index (e.g. after a crash) is detected and rebuilt."""
+    """Identifies the indexed state, so a stale index (e.g. after a crash) is rebuilt."""
     digest = hashlib.sha256()
     for c in chunks:
-        meta = (c.document_title, c.doc_type, c.tags, c.product, c.language, c.valid_from, c.valid_to)
+        meta = (
+            c.document_title,
+            c.doc_type,
+            c.tags,
+            c.product,
+            c.language,
+            c.valid_from,
+            c.valid_to,
+        )
         digest.update(f"{c.chunk_id}|{c.version}|{meta}\n".encode())
     return digest.hexdigest()[:32]
 

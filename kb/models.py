@@ -90,6 +90,7 @@ class ReplyRecord(SQLModel, table=True):
     language: str = Field(default="zh-Hans", max_length=16)
     variables: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     applies_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source: str | None = Field(default=None, max_length=256)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -119,7 +120,9 @@ class SuggestionLog(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     customer_tier: str | None = Field(default=None, max_length=32)
-    answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    answers: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     replies: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     escalation: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     handling: str = Field(max_length=16)
@@ -149,7 +152,9 @@ class IngestJob(SQLModel, table=True):
     total_files: int = 0
     done_files: int = 0
     stage: str = Field(default="", max_length=64)  # e.g. "parsing faq.csv", "indexing 40/120"
-    results: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kb.context import KnowledgeBase
@@ -18,7 +18,7 @@ class SearchRequest:
     query: str
     collection: str = "default"
     limit: int = 10
-    filters: SearchFilters = SearchFilters()
+    filters: SearchFilters = field(default_factory=SearchFilters)
     mode: Mode = "hybrid"
 
 
@@ -37,9 +37,9 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
         validate_collection_name(request.collection)
     except ValueError as exc:
         raise Invalid(str(exc), field="collection") from exc
-    if kb.index_store.current_meta(request.collection) is None:
-        raise NotFound(f"unknown collection {request.collection!r}", field="collection")
     searcher = kb.searchers.get(request.collection)
+    if searcher is None:
+        raise NotFound(f"unknown collection {request.collection!r}", field="collection")
     return searcher.search(query, limit=request.limit, filters=request.filters, mode=request.mode)
 
 

@@ -14,7 +14,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where the SQLite file, indexes and caches live.")
+    data_dir: Path = Field(
+        Path("data"), description="Where the SQLite file, indexes and caches live."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/assistkb.sqlite3`."
     )
@@ -24,7 +26,10 @@ class Settings(BaseSettings):
     )
     fusion: Literal["convex", "rrf"] = Field("convex", description="How BM25 and vectors combine.")
     fusion_alpha: float = Field(
-        0.5, ge=0.0, le=1.0, description="Convex fusion: weight of the vector score (BM25 gets 1-α)."
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Convex fusion: weight of the vector score (BM25 gets 1-α).",
     )
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
     rrf_vector_weight: float = Field(1.0, ge=0.0, description="RRF weight of the vector ranking.")
@@ -35,13 +40,29 @@ class Settings(BaseSettings):
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
     )
     user_dict: Path | None = Field(None, description="jieba user dictionary for BM25 tokens.")
-    synonyms: Path | None = Field(None, description="Synonym sets file, one comma-separated set a line.")
+    synonyms: Path | None = Field(
+        None, description="Synonym sets file, one comma-separated set a line."
+    )
     default_collection: str = Field("default", description="Collection used when none is given.")
     search_limit: int = Field(10, ge=1, le=100, description="Default number of hits.")
     cache_dir: Path | None = Field(
         None, description="Embedding cache directory; default `<data_dir>/cache`. Shareable."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
+
+    confidence_high: float = Field(
+        0.88, description="Top answer's cosine similarity at or above which confidence is high."
+    )
+    confidence_medium: float = Field(
+        0.84, description="Cosine similarity at or above which confidence is medium (else low)."
+    )
+    reply_min_similarity: float = Field(
+        0.84, description="Cosine similarity a scripted reply needs to be suggested."
+    )
+    max_message_chars: int = Field(
+        5000, ge=10, description="Longest conversation turn accepted by /suggest."
+    )
+    max_turns: int = Field(200, ge=1, description="Most conversation turns accepted by /suggest.")
 
     @field_validator("default_collection")
     @classmethod

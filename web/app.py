@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from kb.context import KnowledgeBase
 from kb.settings import Settings
-from web.api import documents, search
+from web.api import documents, search, suggest
 from web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(documents.router)
+    app.include_router(suggest.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -10,7 +10,10 @@ from typer.testing import CliRunner
 
 from kb.cli import app
 
-MANUAL = "# 第1章 安装\n\n## 1.1 连接 Wi-Fi\n\n本产品只支持 2.4GHz 的 Wi-Fi 网络，请在路由器中开启 2.4GHz 频段。\n"
+MANUAL = (
+    "# 第1章 安装\n\n## 1.1 连接 Wi-Fi\n\n"
+    "本产品只支持 2.4GHz 的 Wi-Fi 网络，请在路由器中开启 2.4GHz 频段。\n"
+)
 
 
 @pytest.fixture

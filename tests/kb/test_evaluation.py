@@ -36,18 +36,32 @@ def test_evaluate_small_corpus(tmp_path: Path, embedding_cache_dir: Path) -> Non
     ]
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text(
-        "\n".join(json.dumps({"id": i, "title": t, "text": x}, ensure_ascii=False) for i, t, x in passages),
+        "\n".join(
+            json.dumps({"id": i, "title": t, "text": x}, ensure_ascii=False) for i, t, x in passages
+        ),
         encoding="utf-8",
     )
     queries = tmp_path / "queries.jsonl"
     rows = [("q1", "电池坏了保修吗", ["p3"]), ("q2", "when do I get my invoice", ["p4"])]
     queries.write_text(
-        "\n".join(json.dumps({"id": i, "query": q, "relevant_ids": r}, ensure_ascii=False) for i, q, r in rows),
+        "\n".join(
+            json.dumps({"id": i, "query": q, "relevant_ids": r}, ensure_ascii=False)
+            for i, q, r in rows
+        ),
         encoding="utf-8",
     )
     settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir)
     result = evaluate(settings, corpus, queries, modes=("hybrid", "bm25"))
-    for key in ("queries", "recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "p95_ms"):
+    for key in (
+        "queries",
+        "recall@1",
+        "recall@5",
+        "recall@10",
+        "mrr@10",
+        "ndcg@10",
+        "p50_ms",
+        "p95_ms",
+    ):
         assert key in result
     assert result["queries"] == 2 and result["chunks"] == 4
     assert result["recall@1"] == 1.0

@@ -1,4 +1,4 @@
-"""Ingestion service: versions, unchanged files, bad input, deletion — on real SQLite and PostgreSQL."""
+"""Ingestion service: versions, unchanged files, bad input, deletion (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,11 @@ MANUAL_V1 = """# 第1章 退货政策
 
 MANUAL_V2 = MANUAL_V1.replace("三到五个工作日", "一到两个工作日")
 
-FAQ_CSV = "问题,答案\n运费谁出？,非质量问题退货由顾客承担运费，质量问题由我们承担。\n支持哪些快递？,我们使用顺丰快递发货。\n"
+FAQ_CSV = (
+    "问题,答案\n"
+    "运费谁出？,非质量问题退货由顾客承担运费，质量问题由我们承担。\n"
+    "支持哪些快递？,我们使用顺丰快递发货。\n"
+)
 
 
 def _ingest(kb: KnowledgeBase, *files: tuple[str, bytes], **meta: object) -> list:

@@ -11,7 +11,11 @@ from fastapi.testclient import TestClient
 from kb.settings import Settings
 from web.app import create_app
 
-FAQ = "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费，质量问题由我们承担。\n发什么快递？,默认顺丰快递。\n"
+FAQ = (
+    "问题,答案\n"
+    "退货运费谁出？,非质量问题退货由顾客承担运费，质量问题由我们承担。\n"
+    "发什么快递？,默认顺丰快递。\n"
+)
 GUIDE = "# 第1章 保修\n\n## 1.1 保修期\n\n整机保修一年，电机和电池保修两年。\n"
 
 

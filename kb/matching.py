@@ -1,0 +1,111 @@
+"""Matching by meaning for the suggest service: scripted replies and escalation examples."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from kb.context import KnowledgeBase
+from kb.library import list_replies
+from kb.replies import ReplyTemplate
+from search.normalize import normalize
+
+
+class _QueryVectors:
+    """Query-side embeddings of short utterances, memoised: cues and examples repeat a lot."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self._kb = kb
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def many(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [normalize(t) for t in texts]
+        missing = [k for k in dict.fromkeys(keys) if k not in self._vectors]
+        if missing:
+            computed = self._kb.embedder.embed_queries(missing)
+            with self._lock:
+                self._vectors.update(zip(missing, computed, strict=True))
+                if len(self._vectors) > 20_000:  # bound memory on a long-running server
+                    self._vectors = dict(list(self._vectors.items())[-10_000:])
+        return np.stack([self._vectors[k] for k in keys])
+
+
+_vectors: weakref.WeakKeyDictionary[KnowledgeBase, _QueryVectors] = weakref.WeakKeyDictionary()
+_matchers: weakref.WeakKeyDictionary[KnowledgeBase, ReplyMatcher] = weakref.WeakKeyDictionary()
+_guard = threading.Lock()
+
+
+def _query_vectors(kb: KnowledgeBase) -> _QueryVectors:
+    with _guard:
+        if kb not in _vectors:
+            _vectors[kb] = _QueryVectors(kb)
+        return _vectors[kb]
+
+
+def similarity_function(kb: KnowledgeBase) -> Callable[[str, Sequence[str]], float]:
+    """Best cosine similarity between an utterance and a rule's example utterances."""
+    vectors = _query_vectors(kb)
+
+    def similarity(text: str, examples: Sequence[str]) -> float:
+        if not text.strip() or not examples:
+            return 0.0
+        matrix = vectors.many([text, *examples])
+        return float(np.max(matrix[1:] @ matrix[0]))
+
+    return similarity
+
+
+class ReplyMatcher:
+    """Scores scripted replies against a query by their cue utterances and titles."""
+
+    def __init__(self, kb: KnowledgeBase, replies: list[ReplyTemplate]) -> None:
+        self.kb = kb
+        self.replies = replies
+        self.signature = _signature(replies)
+        self._by_id = {r.id: r for r in replies}
+        self._cues: list[list[str]] = [[r.title, *r.applies_to] for r in replies]
+
+    @classmethod
+    def for_kb(cls, kb: KnowledgeBase) -> ReplyMatcher:
+        replies = list_replies(kb)
+        with _guard:
+            matcher = _matchers.get(kb)
+            if matcher is None or matcher.signature != _signature(replies):
+                matcher = cls(kb, replies)
+                _matchers[kb] = matcher
+            return matcher
+
+    def get(self, reply_id: str) -> ReplyTemplate | None:
+        return self._by_id.get(reply_id)
+
+    def best(self, query: str, *, language: str, limit: int = 3) -> list[ReplyTemplate]:
+        """Replies in the customer's language family whose cues are close to ``query``."""
+        if not self.replies or not query.strip():
+            return []
+        vectors = _query_vectors(self.kb)
+        q = vectors.many([query])[0]
+        folded_query = normalize(query)
+        scored: list[tuple[float, ReplyTemplate]] = []
+        for reply, cues in zip(self.replies, self._cues, strict=True):
+            if _family(reply.language) != _family(language):
+                continue
+            score = float(np.max(vectors.many(cues) @ q))
+            # A cue written verbatim in the question is as strong a signal as there is.
+            if any(len(c) >= 2 and normalize(c) in folded_query for c in reply.applies_to):
+                score = max(score, 1.0)
+            if score >= self.kb.settings.reply_min_similarity:
+                scored.append((score, reply))
+        scored.sort(key=lambda pair: -pair[0])
+        return [reply for _, reply in scored[:limit]]
+
+
+def _family(language: str) -> str:
+    return "zh" if language.startswith("zh") else language
+
+
+def _signature(replies: list[ReplyTemplate]) -> int:
+    return hash(tuple((r.id, r.body, r.applies_to, r.title, r.language) for r in replies))

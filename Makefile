@@ -41,8 +41,9 @@ eval: setup
 	$(BIN)/python bench/run_eval.py --data $(BENCH_DATA) --out bench/results
 
 bench: setup
-	$(BIN)/python bench/search_latency.py --data $(BENCH_DATA) --out bench/results
-	$(BIN)/python bench/ingest_throughput.py --out bench/results
+	$(BIN)/python bench/ingest.py --out bench/results
+	$(BIN)/python bench/latency.py --data $(BENCH_DATA) --out bench/results
+	$(BIN)/python bench/calibrate.py --data $(BENCH_DATA) --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -492,3 +492,7 @@ def _parse_date(value: str | None, option: str) -> date | None:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+if __name__ == "__main__":
+    app()

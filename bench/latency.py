@@ -1,0 +1,139 @@
+"""Warm HTTP latency of POST /api/v1/search and /api/v1/suggest against a real `kb serve`.
+
+Builds a data dir (the sample KB, and the tara_dingtalk corpus as collection `tara`), starts
+`kb serve` as a separate process on 127.0.0.1, warms it, then sends each dev query once per
+client: 1 client, then 8 concurrent clients. Writes bench/results/latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.machine import machine_info  # noqa: E402
+from kb.context import KnowledgeBase  # noqa: E402
+from kb.evaluation import load_queries  # noqa: E402
+from kb.ingestion import IngestItem, ingest_items  # noqa: E402
+from kb.library import import_sample  # noqa: E402
+from kb.samples import load_sample  # noqa: E402
+from kb.settings import Settings  # noqa: E402
+
+SAMPLE_QUESTIONS = [
+    "退货运费谁出？", "满多少钱包邮？", "扫地机器人连不上 Wi-Fi 怎么办", "电池保修多久",
+    "退款多久到账", "滤网多久换一次", "红灯一直闪是什么问题", "可以开发票吗",
+    "How long is the warranty?", "掃地機器人回不了充電座", "我要投诉，太过分了！", "VIP 有什么权益",
+]  # fmt: skip
+
+
+def prepare(data_dir: Path, cache: Path, tara: Path) -> None:
+    kb = KnowledgeBase(Settings(data_dir=data_dir, cache_dir=cache, max_upload_bytes=10**9))
+    sample = load_sample()
+    for collection, items in sample.collection_items.items():
+        ingest_items(kb, items, collection=collection)
+    import_sample(kb, sample)
+    ingest_items(kb, [IngestItem(tara.name, tara.read_bytes())], collection="tara")
+    kb.close()
+
+
+def run_load(url: str, bodies: list[dict[str, Any]], clients: int) -> dict[str, float]:
+    def worker(chunk: list[dict[str, Any]]) -> list[float]:
+        times = []
+        with httpx.Client(timeout=30) as http:
+            for body in chunk:
+                start = time.perf_counter()
+                response = http.post(url, json=body)
+                times.append((time.perf_counter() - start) * 1000)
+                response.raise_for_status()
+        return times
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        parts = list(pool.map(worker, [bodies] * clients))
+    wall = time.perf_counter() - start
+    times = sorted(t for part in parts for t in part)
+    return {
+        "requests": len(times),
+        "p50_ms": round(statistics.median(times), 1),
+        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "throughput_rps": round(len(times) / wall, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=Path("../shared/bench/data"))
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--cache", type=Path, default=Path("data/bench-cache"))
+    parser.add_argument("--queries", type=int, default=200, help="tara dev queries to send")
+    args = parser.parse_args()
+    tara_queries = [q.text for q in load_queries(args.data / "tara_dingtalk/queries_dev.jsonl")]
+    tara_queries = tara_queries[: args.queries]
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        prepare(data_dir, args.cache, args.data / "tara_dingtalk/corpus.jsonl")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "KB_CACHE_DIR": str(args.cache.resolve())}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base)
+            search = lambda qs, coll: [{"query": q, "collection": coll, "limit": 10} for q in qs]  # noqa: E731
+            convo = lambda qs, coll: [  # noqa: E731
+                {"conversation": [{"role": "customer", "text": q}], "collection": coll} for q in qs
+            ]
+            results: dict[str, Any] = {"machine": machine_info()}
+            plans = {
+                "search_tara": (f"{base}/api/v1/search", search(tara_queries, "tara")),
+                "suggest_sample": (
+                    f"{base}/api/v1/suggest",
+                    convo(SAMPLE_QUESTIONS * 8, "default"),
+                ),
+                "suggest_tara": (f"{base}/api/v1/suggest", convo(tara_queries, "tara")),
+            }
+            for name, (url, bodies) in plans.items():
+                run_load(url, bodies[:10], 1)  # warm: caches, first-use code paths
+                results[name] = {
+                    "1_client": run_load(url, bodies, 1),
+                    "8_clients": run_load(url, bodies[: max(20, len(bodies) // 4)], 8),
+                }
+                print(name, json.dumps(results[name]), flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latency.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("server did not become ready")
+
+
+if __name__ == "__main__":
+    main()

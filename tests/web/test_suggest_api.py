@@ -1,0 +1,108 @@
+"""POST /api/v1/suggest and /api/v1/feedback over HTTP, and `kb suggest` giving the same body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from kb.cli import app as cli
+from kb.context import KnowledgeBase
+from web.app import create_app
+
+REQUEST = {
+    "conversation": [
+        {"role": "customer", "text": "你好，我的扫地机器人买了五天，不想要了"},
+        {"role": "agent", "text": "您好，请问商品拆封使用过吗？"},
+        {"role": "customer", "text": "没用过。那退货运费谁出？"},
+    ],
+    "customer": {"id": "c-1", "name": "王女士", "tier": "vip", "order_id": "A123"},
+    "collection": "default",
+    "display_script": "zh-Hans",
+    "limit": 5,
+}
+
+
+@pytest.fixture(scope="module")
+def client(sample_kb: KnowledgeBase) -> Iterator[TestClient]:
+    with TestClient(create_app(sample_kb.settings)) as c:
+        yield c
+
+
+def test_suggest_contract(client: TestClient) -> None:
+    response = client.post("/api/v1/suggest", json=REQUEST)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) >= {
+        "suggestion_id", "query", "answers", "replies", "escalation", "handling", "took_ms",
+    }  # fmt: skip
+    answer = body["answers"][0]
+    assert set(answer) >= {"id", "kind", "title", "text", "highlight", "score", "confidence"}
+    assert set(answer["source"]) == {"document_id", "title", "version", "section", "page"}
+    assert set(body["escalation"]) >= {"recommended", "level", "team", "reasons", "steps"}
+    assert body["handling"] in ("self_service", "agent", "expert")
+
+    feedback = {"suggestion_id": body["suggestion_id"], "item_id": answer["id"], "action": "copied"}
+    assert client.post("/api/v1/feedback", json=feedback).status_code == 201
+    unknown = client.post("/api/v1/feedback", json={**feedback, "suggestion_id": "missing"})
+    assert unknown.status_code == 404
+    assert "missing" in unknown.json()["error"]["message"]
+
+
+def test_openapi_publishes_suggest_with_example(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "/api/v1/suggest" in schema["paths"] and "/api/v1/feedback" in schema["paths"]
+    assert schema["components"]["schemas"]["SuggestBody"]["examples"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({**REQUEST, "conversation": []}, "conversation"),
+        ({**REQUEST, "conversation": [{"role": "customer", "text": "退" * 100_000}]}, "text"),
+        ({**REQUEST, "colour": "blue"}, "colour"),
+        ({**REQUEST, "display_script": "zh-Latn"}, "display_script"),
+        ({**REQUEST, "collection": "nowhere"}, "collection"),
+        ({**REQUEST, "conversation": [{"role": "bot", "text": "hi"}]}, "role"),
+        ({**REQUEST, "limit": 500}, "limit"),
+    ],
+)
+def test_bad_requests_are_4xx_naming_the_field(
+    client: TestClient, payload: dict, field: str
+) -> None:
+    response = client.post("/api/v1/suggest", json=payload)
+    assert 400 <= response.status_code < 500, response.text
+    assert field in response.json()["error"]["field"]
+
+
+def test_invalid_json_is_4xx(client: TestClient) -> None:
+    response = client.post(
+        "/api/v1/suggest",
+        content=b'{"conversation": [',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert "JSON" in response.json()["error"]["message"]
+
+
+def test_cli_json_is_the_api_body(sample_kb: KnowledgeBase, tmp_path: Path) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(REQUEST, ensure_ascii=False), encoding="utf-8")
+    data_dir = str(sample_kb.settings.data_dir)
+    env = {"KB_CACHE_DIR": str(sample_kb.settings.embedding_cache_path.parent)}
+    result = CliRunner().invoke(
+        cli, ["suggest", "--request", str(request), "--json", "--data-dir", data_dir], env=env
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert set(body) >= {"suggestion_id", "query", "answers", "replies", "escalation", "handling"}
+    assert body["answers"][0]["source"]["version"] == 1
+
+    readable = CliRunner().invoke(
+        cli, ["suggest", "--text", "满多少钱包邮？", "--data-dir", data_dir], env=env
+    )
+    assert readable.exit_code == 0 and "99" in readable.output

@@ -24,15 +24,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine_info  # noqa: E402
-from kb.context import KnowledgeBase  # noqa: E402
-from kb.escalation import parse_rules_yaml  # noqa: E402
-from kb.evaluation import EVAL_COLLECTION, load_queries  # noqa: E402
-from kb.ingestion import IngestItem, ingest_items  # noqa: E402
-from kb.replies import parse_replies_yaml  # noqa: E402
-from kb.samples import SAMPLE_DIR  # noqa: E402
-from kb.searching import SearchRequest, search  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from bench.machine import machine_info
+from kb.context import KnowledgeBase
+from kb.escalation import parse_rules_yaml
+from kb.evaluation import EVAL_COLLECTION, load_queries
+from kb.ingestion import IngestItem, ingest_items
+from kb.replies import parse_replies_yaml
+from kb.samples import SAMPLE_DIR
+from kb.searching import SearchRequest, search
+from kb.settings import Settings
 
 
 def answer_confidence(kb: KnowledgeBase, query_files: list[Path]) -> list[tuple[float, bool]]:

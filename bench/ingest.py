@@ -20,15 +20,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine_info  # noqa: E402
-from ingest.pipeline import parse_file  # noqa: E402
-from kb.context import KnowledgeBase  # noqa: E402
-from kb.db import session_scope  # noqa: E402
-from kb.indexing import live_chunks  # noqa: E402
-from kb.ingestion import ingest_items  # noqa: E402
-from kb.samples import load_sample  # noqa: E402
-from kb.settings import Settings  # noqa: E402
-from search.normalize import normalize  # noqa: E402
+from bench.machine import machine_info
+from ingest.pipeline import parse_file
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.indexing import live_chunks
+from kb.ingestion import ingest_items
+from kb.samples import load_sample
+from kb.settings import Settings
+from search.normalize import normalize
 
 
 def main() -> None:

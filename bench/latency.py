@@ -24,13 +24,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import machine_info  # noqa: E402
-from kb.context import KnowledgeBase  # noqa: E402
-from kb.evaluation import load_queries  # noqa: E402
-from kb.ingestion import IngestItem, ingest_items  # noqa: E402
-from kb.library import import_sample  # noqa: E402
-from kb.samples import load_sample  # noqa: E402
-from kb.settings import Settings  # noqa: E402
+from bench.machine import machine_info
+from kb.context import KnowledgeBase
+from kb.evaluation import load_queries
+from kb.ingestion import IngestItem, ingest_items
+from kb.library import import_sample
+from kb.samples import load_sample
+from kb.settings import Settings
 
 SAMPLE_QUESTIONS = [
     "退货运费谁出？", "满多少钱包邮？", "扫地机器人连不上 Wi-Fi 怎么办", "电池保修多久",
@@ -90,7 +90,8 @@ def main() -> None:
             port = s.getsockname()[1]
         env = {**os.environ, "KB_CACHE_DIR": str(args.cache.resolve())}
         server = subprocess.Popen(
-            [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir),
+             "--port", str(port)],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"

@@ -45,13 +45,14 @@ def test_answers_carry_full_citations(sample_kb: KnowledgeBase) -> None:
     ("turns", "expected", "query_has"),
     [
         (  # Simplified: the follow-up names no topic of its own.
-            [(C, "你好"), (C, "我买的扫地机器人不想要了，可以退货吗？"), (A, "可以的，7天内未使用可以退。"),
-             (C, "那运费谁出？")],
+            [(C, "你好"), (C, "我买的扫地机器人不想要了，可以退货吗？"),
+             (A, "可以的，7天内未使用可以退。"), (C, "那运费谁出？")],
             "运费",
             "退货",
         ),
         (  # Traditional: the warranty question continues with the battery.
-            [(C, "您好，在嗎"), (C, "掃地機器人的保固是多久？"), (A, "整機保固一年。"), (C, "那電池呢？")],
+            [(C, "您好，在嗎"), (C, "掃地機器人的保固是多久？"), (A, "整機保固一年。"),
+             (C, "那電池呢？")],
             "2 年",
             "保固",
         ),

@@ -1,0 +1,17 @@
+"""HTML pages: the knowledge-manager console (``/kb/...``), rendered with Jinja2 and HTMX."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from web.pages import documents, hit_test, jobs
+from web.rendering import STATIC_DIR, make_renderer
+
+
+def install_pages(app: FastAPI) -> None:
+    """Mount the page routers and ``/static`` (htmx is vendored there: no CDN)."""
+    app.state.renderer = make_renderer()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (documents, jobs, hit_test):
+        app.include_router(module.router)

@@ -1,0 +1,219 @@
+"""Console pages for documents: list and upload, one document (metadata, chunks), chunk context."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from kb.context import KnowledgeBase
+from kb.documents import (
+    DocumentQuery,
+    delete_document,
+    get_document,
+    list_documents,
+    update_metadata,
+)
+from kb.errors import Invalid, NotFound
+from kb.indexing import known_collections
+from kb.jobs import get_job, start_ingest_job
+from web.deps import KBDep
+from web.pages.forms import Errors, MetadataForm, read_uploads, reingest_item, upload_meta
+from web.rendering import HtmxDep, RendererDep
+
+router = APIRouter(prefix="/kb", include_in_schema=False)
+
+
+@router.get("/", name="console")
+def console(request: Request) -> RedirectResponse:
+    return RedirectResponse(request.app.url_path_for("documents"), status_code=303)
+
+
+@router.get("/documents", name="documents")
+def documents_page(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    collection: str = "",
+    doc_type: Annotated[str, Query(alias="type")] = "",
+    tag: str = "",
+    q: str = "",
+    deleted: str = "",
+) -> Response:
+    """Filterable list (HTMX: the list only) with the upload form."""
+    query = DocumentQuery(collection or None, doc_type or None, tag.strip() or None, q or None)
+    context = _list_context(kb, query, deleted=deleted)
+    return render.page(request, "documents.html", context, block="doc_list")
+
+
+@router.post("/documents", name="upload_documents")
+def upload_documents(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults)
+    collection: Annotated[str, Form()] = "",
+    doc_type: Annotated[str, Form(alias="type")] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    """Start an ingestion job; HTMX gets the upload block with the polling progress panel."""
+    upload = {"collection": collection, "type": doc_type, "tags": tags}
+    try:
+        items = read_uploads(files, upload_meta(doc_type, tags), kb.settings.max_upload_bytes)
+        job_id = start_ingest_job(kb, items, collection or kb.settings.default_collection)
+    except Invalid as exc:
+        context = _list_context(kb, DocumentQuery(), upload=upload, errors=_errors(exc, "files"))
+        return render.page(request, "documents.html", context, block="upload", status_code=422)
+    if not htmx.wants_fragment:
+        return RedirectResponse(request.app.url_path_for("job", job_id=job_id), status_code=303)
+    context = _upload_context(kb, upload=upload, job=get_job(kb, job_id))
+    return render.page(request, "documents.html", context, block="upload")
+
+
+@router.get("/documents/{document_id}", name="document")
+def document_page(
+    document_id: str, request: Request, kb: KBDep, render: RendererDep, saved: bool = False
+) -> Response:
+    """Versions, editable metadata and chunks (HTMX: versions and chunks, after a re-ingest)."""
+    doc = get_document(kb, document_id)
+    context = _document_context(doc, saved=saved)
+    return render.page(request, "document.html", context, block="index_view")
+
+
+@router.post("/documents/{document_id}/metadata", name="document_metadata")
+def save_metadata(
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    form: Annotated[MetadataForm, Form()],
+) -> Response:
+    """Save the metadata form; errors come back next to their field."""
+    values, errors = form.parse()
+    if not errors:
+        try:
+            update_metadata(kb, document_id, **values)
+        except Invalid as exc:
+            errors = _errors(exc, "form")
+    if not errors and not htmx.wants_fragment:
+        url = request.app.url_path_for("document", document_id=document_id)
+        return RedirectResponse(f"{url}?saved=1", status_code=303)
+    doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+    context = _document_context(doc, form=form if errors else None, errors=errors, saved=not errors)
+    status = 422 if errors else 200
+    return render.page(request, "document.html", context, block="meta_form", status_code=status)
+
+
+@router.post("/documents/{document_id}/reingest", name="reingest_document")
+def reingest(
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Upload a new version of this document as a background job."""
+    doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+    try:
+        item = reingest_item(doc, file, kb.settings.max_upload_bytes)
+        job_id = start_ingest_job(kb, [item], doc["collection"])
+    except Invalid as exc:
+        context = _document_context(doc, errors=_errors(exc, "file"))
+        return render.page(request, "document.html", context, block="reingest", status_code=422)
+    if not htmx.wants_fragment:
+        return RedirectResponse(request.app.url_path_for("job", job_id=job_id), status_code=303)
+    context = _document_context(doc, job=get_job(kb, job_id))
+    return render.page(request, "document.html", context, block="reingest")
+
+
+@router.post("/documents/{document_id}/delete", name="delete_document")
+def delete(
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete after an explicit confirmation field (the browser's hx-confirm is not enough)."""
+    if confirm != document_id:
+        doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+        errors = {"confirm": "tick the box to confirm deleting every version of this document"}
+        context = _document_context(doc, errors=errors)
+        return render.page(request, "document.html", context, block="delete_form", status_code=422)
+    summary = delete_document(kb, document_id)
+    target = f"{request.app.url_path_for('documents')}?{urlencode({'deleted': summary['title']})}"
+    if htmx.is_htmx:
+        return Response(status_code=200, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/documents/{document_id}/chunks/{chunk_id}", name="chunk_context")
+def chunk_page(
+    document_id: str, chunk_id: str, request: Request, kb: KBDep, render: RendererDep
+) -> Response:
+    """A chunk in context: its section and neighbouring chunks (the assist panel's source link)."""
+    doc = get_document(kb, document_id)
+    context = {"doc": doc, **neighbourhood(doc, chunk_id)}
+    return render.page(request, "chunk.html", context, block="context")
+
+
+def neighbourhood(doc: dict[str, Any], chunk_id: str, radius: int = 2) -> dict[str, Any]:
+    """The chunk, ``radius`` chunks either side, and every chunk of its section (same heading)."""
+    chunks: list[dict[str, Any]] = doc["chunks"]
+    at = next((i for i, c in enumerate(chunks) if c["id"] == chunk_id), None)
+    if at is None:
+        raise NotFound(
+            f"chunk {chunk_id!r} is not in the current version of document {doc['id']!r}",
+            field="chunk_id",
+        )
+    chunk = chunks[at]
+    section = [c for c in chunks if c["heading_path"] == chunk["heading_path"]]
+    ids = {c["id"] for c in chunks[max(0, at - radius) : at + radius + 1]}
+    if len(section) <= 4 * radius + 1:  # a short section is shown whole
+        ids |= {c["id"] for c in section}
+    shown = [c for c in chunks if c["id"] in ids]
+    return {"chunk": chunk, "shown": shown, "section": chunk["heading_path"]}
+
+
+def _list_context(kb: KnowledgeBase, query: DocumentQuery, **extra: Any) -> dict[str, Any]:
+    listing = {"documents": list_documents(kb, query), "filters": query, "deleted": ""}
+    return _upload_context(kb, **{**listing, **extra})
+
+
+def _upload_context(kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "collections": known_collections(kb),
+        "default_collection": kb.settings.default_collection,
+        "upload": {"collection": "", "type": "", "tags": ""},
+        "errors": {},
+        "job": None,
+    }
+    context.update(extra)
+    return context
+
+
+def _document_context(
+    doc: dict[str, Any],
+    *,
+    form: MetadataForm | None = None,
+    errors: Errors | None = None,
+    saved: bool = False,
+    job: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "doc": doc,
+        "form": form or MetadataForm.of(doc),
+        "errors": errors or {},
+        "saved": saved,
+        "job": job,
+    }
+
+
+def _errors(exc: Invalid, default_field: str) -> Errors:
+    return {exc.field or default_field: exc.message}

@@ -1,0 +1,57 @@
+"""Hit test: a query's ranked chunks with BM25, vector and fused scores side by side."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from kb.errors import KBError
+from kb.indexing import known_collections
+from kb.searching import SearchRequest, search
+from search.types import Hit
+from web.deps import KBDep
+from web.rendering import RendererDep
+
+router = APIRouter(prefix="/kb", include_in_schema=False)
+
+LIMITS = (5, 10, 20, 50)
+MODES = ("hybrid", "bm25", "vector")
+# The search service names its input "query"; the form calls it "q".
+_FORM_FIELD = {"query": "q"}
+
+
+@router.get("/hit-test", name="hit_test")
+def hit_test(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    q: str = "",
+    collection: str = "",
+    mode: Literal["hybrid", "bm25", "vector"] = "hybrid",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> Response:
+    """The form and, for a query, its hits (HTMX: the hits only)."""
+    collection = collection or kb.settings.default_collection
+    hits: list[Hit] = []
+    errors: dict[str, str] = {}
+    status = 200
+    if q.strip():
+        try:
+            hits = search(kb, SearchRequest(q, collection, limit, mode=mode))
+        except KBError as exc:
+            errors[_FORM_FIELD.get(exc.field or "query", exc.field or "q")] = exc.message
+            status = exc.status_code
+    context = {
+        "q": q,
+        "collection": collection,
+        "collections": known_collections(kb) or [collection],
+        "mode": mode,
+        "modes": MODES,
+        "limit": limit,
+        "limits": LIMITS,
+        "hits": hits,
+        "errors": errors,
+    }
+    return render.page(request, "hit_test.html", context, block="hits", status_code=status)

@@ -1,0 +1,23 @@
+"""Ingestion job page: the progress panel that HTMX polls until the job ends."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kb.jobs import get_job
+from web.deps import KBDep
+from web.rendering import RendererDep
+
+router = APIRouter(prefix="/kb", include_in_schema=False)
+
+# Fired with the last poll so lists on the page reload once the new documents exist.
+DOCUMENTS_CHANGED = "kb:documents-changed"
+
+
+@router.get("/jobs/{job_id}", name="job")
+def job_page(job_id: str, request: Request, kb: KBDep, render: RendererDep) -> Response:
+    """Progress and per-file results; HTMX gets the panel only."""
+    job = get_job(kb, job_id)
+    headers = {"HX-Trigger": DOCUMENTS_CHANGED} if job["finished"] else None
+    return render.page(request, "job.html", {"job": job}, block="job", headers=headers)

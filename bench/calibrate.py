@@ -1,9 +1,10 @@
 """Calibrate the suggest thresholds on data, not by hand (README, "Confidence").
 
 1. Answer confidence: run the dev queries of a customer-service set (tara_dingtalk, both
-   scripts) through the real search path and relate the top hit's cosine similarity to
-   whether it is correct. `high` is the lowest cosine at which top-1 precision reaches
-   --high-precision; `medium` the lowest at which it reaches --medium-precision.
+   scripts) through the real search path and relate the top hit's signals (kb.confidence:
+   margin over the next different answer, cosine similarity) to whether it is correct.
+   The cosine floor is the 5th percentile of correct answers' cosine; `high` is the smallest
+   margin at which top-1 precision reaches --high-precision, `medium` --medium-precision.
 2. Cue similarity (scripted replies and escalation examples): leave-one-out over the sample
    KB's cue utterances — a cue against the other cues of its own reply or rule (related)
    and against every other reply's or rule's cues (unrelated).
@@ -25,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
+from kb.confidence import top_margin
 from kb.context import KnowledgeBase
 from kb.escalation import parse_rules_yaml
 from kb.evaluation import EVAL_COLLECTION, load_queries
@@ -35,27 +37,31 @@ from kb.searching import SearchRequest, search
 from kb.settings import Settings
 
 
-def answer_confidence(kb: KnowledgeBase, query_files: list[Path]) -> list[tuple[float, bool]]:
+def answer_signals(kb: KnowledgeBase, query_files: list[Path]) -> list[tuple[float, float, bool]]:
+    """(cosine, margin, correct) of the top answer, searched as the suggest service does."""
     rows = []
     for path in query_files:
         for q in load_queries(path):
-            hits = search(kb, SearchRequest(q.text, collection=EVAL_COLLECTION, limit=1))
+            hits = search(kb, SearchRequest(q.text, collection=EVAL_COLLECTION, limit=5))
             if hits:
                 top = hits[0]
-                rows.append((float(top.vector_score or 0.0), top.chunk.external_id in q.relevant))
+                ok = top.chunk.external_id in q.relevant
+                rows.append((float(top.vector_score or 0.0), top_margin(hits), ok))
     return rows
 
 
-def threshold_for(rows: list[tuple[float, bool]], precision: float) -> dict[str, Any]:
-    """Lowest cosine t with precision(top-1 | cos >= t) >= precision, and its coverage."""
-    ordered = sorted(rows, key=lambda r: -r[0])
+def margin_threshold(
+    rows: list[tuple[float, float, bool]], floor: float, precision: float
+) -> dict[str, Any]:
+    """Smallest margin t with precision(top-1 | margin >= t, cos >= floor) >= precision."""
+    kept = sorted(((m, ok) for cos, m, ok in rows if cos >= floor), key=lambda r: -r[0])
     correct = 0
     best: dict[str, Any] = {"threshold": None, "precision": None, "coverage": 0.0}
-    for n, (cos, ok) in enumerate(ordered, start=1):
+    for n, (margin, ok) in enumerate(kept, start=1):
         correct += ok
         if n >= 20 and correct / n >= precision:
-            best = {"threshold": round(cos, 3), "precision": round(correct / n, 3),
-                    "coverage": round(n / len(ordered), 3)}  # fmt: skip
+            best = {"threshold": round(margin, 3), "precision": round(correct / n, 3),
+                    "coverage": round(n / len(rows), 3)}  # fmt: skip
     return best
 
 
@@ -108,7 +114,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--cache", type=Path, default=Path("data/bench-cache"))
     parser.add_argument("--high-precision", type=float, default=0.9)
-    parser.add_argument("--medium-precision", type=float, default=0.7)
+    parser.add_argument("--medium-precision", type=float, default=0.8)
     args = parser.parse_args()
     corpus = args.data / "tara_dingtalk/corpus.jsonl"
     query_files = [
@@ -118,18 +124,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase(Settings(data_dir=Path(tmp), cache_dir=args.cache))
         ingest_items(kb, [IngestItem(corpus.name, corpus.read_bytes())], collection=EVAL_COLLECTION)
-        rows = answer_confidence(kb, query_files)
+        rows = answer_signals(kb, query_files)
         cues = cue_similarity(kb)
         kb.close()
+    floor = round(float(np.percentile([c for c, _, ok in rows if ok], 5)), 3)
     result = {
         "machine": machine_info(),
         "answer_confidence": {
             "queries": len(rows),
-            "top1_precision_overall": round(sum(ok for _, ok in rows) / len(rows), 3),
-            "high": threshold_for(rows, args.high_precision),
-            "medium": threshold_for(rows, args.medium_precision),
-            "cosine_correct": _summary([c for c, ok in rows if ok]),
-            "cosine_wrong": _summary([c for c, ok in rows if not ok]),
+            "top1_precision_overall": round(sum(ok for *_, ok in rows) / len(rows), 3),
+            "min_cosine": floor,
+            "high_margin": margin_threshold(rows, floor, args.high_precision),
+            "medium_margin": margin_threshold(rows, floor, args.medium_precision),
+            "cosine_correct": _summary([c for c, _, ok in rows if ok]),
+            "cosine_wrong": _summary([c for c, _, ok in rows if not ok]),
         },
         "cue_similarity": cues,
     }

@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     )
     fusion: Literal["convex", "rrf"] = Field("convex", description="How BM25 and vectors combine.")
     fusion_alpha: float = Field(
-        0.5,
+        0.6,
         ge=0.0,
         le=1.0,
         description="Convex fusion: weight of the vector score (BM25 gets 1-α).",
@@ -50,14 +50,17 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
 
-    confidence_high: float = Field(
-        0.88, description="Top answer's cosine similarity at or above which confidence is high."
+    confidence_high_margin: float = Field(
+        0.138, description="Fused-score lead over the next answer for high confidence."
     )
-    confidence_medium: float = Field(
-        0.84, description="Cosine similarity at or above which confidence is medium (else low)."
+    confidence_medium_margin: float = Field(
+        0.031, description="Fused-score lead over the next answer for medium confidence."
+    )
+    confidence_min_cosine: float = Field(
+        0.888, description="Below this cosine similarity an answer is low confidence."
     )
     reply_min_similarity: float = Field(
-        0.84, description="Cosine similarity a scripted reply needs to be suggested."
+        0.90, description="Cosine similarity a scripted reply's cue needs for it to be suggested."
     )
     max_message_chars: int = Field(
         5000, ge=10, description="Longest conversation turn accepted by /suggest."

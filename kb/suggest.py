@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from kb.confidence import Confidence, grade
 from kb.context import KnowledgeBase
 from kb.conversation import Turn, build_query
 from kb.db import session_scope
@@ -23,7 +24,6 @@ from kb.searching import SearchRequest, citation, search
 from kb.sentiment import SentimentResult, analyse
 from search.types import Hit, SearchFilters
 
-Confidence = Literal["high", "medium", "low"]
 Handling = Literal["self_service", "agent", "expert"]
 EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
 SENSITIVE = {"legal", "regulator", "safety"}
@@ -49,7 +49,14 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
         kb,
         SearchRequest(plan.query, request.collection, limit=request.limit, filters=filters),
     )
-    answers = [_answer(kb, hit) for hit in hits]
+    s = kb.settings
+    grades = grade(
+        hits,
+        high_margin=s.confidence_high_margin,
+        medium_margin=s.confidence_medium_margin,
+        min_cosine=s.confidence_min_cosine,
+    )
+    answers = [_answer(hit, confidence) for hit, confidence in zip(hits, grades, strict=True)]
     best: Confidence | None = answers[0]["confidence"] if answers else None
 
     customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")
@@ -87,16 +94,6 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
     return body
 
 
-def confidence_of(kb: KnowledgeBase, hit: Hit) -> Confidence:
-    """Calibrated on the dev sets (README, "Confidence"): the top hit's cosine similarity."""
-    cosine = hit.vector_score if hit.vector_score is not None else 0.0
-    if cosine >= kb.settings.confidence_high:
-        return "high"
-    if cosine >= kb.settings.confidence_medium:
-        return "medium"
-    return "low"
-
-
 def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:
     turns = request.conversation
     if not turns:
@@ -131,7 +128,7 @@ def _with_validity(filters: SearchFilters) -> SearchFilters:
     return replace(filters, valid_on=date.today())
 
 
-def _answer(kb: KnowledgeBase, hit: Hit) -> dict[str, Any]:
+def _answer(hit: Hit, confidence: Confidence) -> dict[str, Any]:
     chunk = hit.chunk
     kind = "faq" if chunk.kind == "faq" else chunk.doc_type
     return {
@@ -141,7 +138,7 @@ def _answer(kb: KnowledgeBase, hit: Hit) -> dict[str, Any]:
         "text": chunk.text,
         "highlight": hit.highlight,
         "score": round(hit.score, 4),
-        "confidence": confidence_of(kb, hit),
+        "confidence": confidence,
         "source": citation(hit),
     }
 

@@ -130,10 +130,17 @@ def test_repeat_contact_and_vip_anger_escalate(sample_kb: KnowledgeBase) -> None
 
 
 def test_plain_faq_question_is_not_escalated(sample_kb: KnowledgeBase) -> None:
-    result = ask(sample_kb, (C, "满多少钱包邮？"))
+    result = ask(sample_kb, (C, "退货的运费是我出还是你们出？"))
     assert result["escalation"]["recommended"] is False
+    assert result["answers"][0]["confidence"] != "low"
     assert result["handling"] in ("self_service", "agent")
-    assert "99" in texts(result, 1)
+    assert "运费" in texts(result, 1)
+
+
+def test_question_the_kb_does_not_cover_goes_to_an_expert(sample_kb: KnowledgeBase) -> None:
+    result = ask(sample_kb, (C, "你们公司的股票代码是多少？"))
+    assert result["answers"][0]["confidence"] == "low"
+    assert result["handling"] == "expert"
 
 
 def test_display_script_traditional(sample_kb: KnowledgeBase) -> None:

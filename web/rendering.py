@@ -18,7 +18,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Route names shown in the top bar; the assist panel joins when it exists.
-NAV_ITEMS = (("documents", "文档"), ("hit_test", "命中测试"))
+NAV_ITEMS = (("kb_documents", "文档"), ("kb_hit_test", "命中测试"))
 
 LABELS = {
     "doc_type": {"manual": "手册", "faq": "常见问题", "policy": "政策", "reply": "话术"},

@@ -147,6 +147,23 @@ def test_context_of_a_metadata_error(client: TestClient, renders: list[Rendered]
     assert seen.context["form"].valid_from == "2025-13-01"  # what was typed, not what is stored
 
 
+def test_route_names_are_unique(client: TestClient) -> None:
+    # path_for() finds routes by name: a page named like an API route would link to the API.
+    names = _route_names(client.app.routes)  # type: ignore[attr-defined]
+    assert {"kb_documents", "kb_hit_test", "static"} <= set(names)
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def _route_names(routes: list[Any]) -> list[str]:
+    names: list[str] = []
+    for route in routes:
+        if (included := getattr(route, "original_router", None)) is not None:
+            names += _route_names(included.routes)  # FastAPI keeps included routers nested
+        elif name := getattr(route, "name", None):
+            names.append(name)
+    return names
+
+
 # --- golden fragments -----------------------------------------------------------------------
 
 

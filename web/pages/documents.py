@@ -26,12 +26,12 @@ from web.rendering import HtmxDep, RendererDep
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
 
-@router.get("/", name="console")
+@router.get("/", name="kb_console")
 def console(request: Request) -> RedirectResponse:
-    return RedirectResponse(request.app.url_path_for("documents"), status_code=303)
+    return RedirectResponse(request.app.url_path_for("kb_documents"), status_code=303)
 
 
-@router.get("/documents", name="documents")
+@router.get("/documents", name="kb_documents")
 def documents_page(
     request: Request,
     kb: KBDep,
@@ -48,7 +48,7 @@ def documents_page(
     return render.page(request, "documents.html", context, block="doc_list")
 
 
-@router.post("/documents", name="upload_documents")
+@router.post("/documents", name="kb_upload")
 def upload_documents(
     request: Request,
     kb: KBDep,
@@ -68,12 +68,12 @@ def upload_documents(
         context = _list_context(kb, DocumentQuery(), upload=upload, errors=_errors(exc, "files"))
         return render.page(request, "documents.html", context, block="upload", status_code=422)
     if not htmx.wants_fragment:
-        return RedirectResponse(request.app.url_path_for("job", job_id=job_id), status_code=303)
+        return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _upload_context(kb, upload=upload, job=get_job(kb, job_id))
     return render.page(request, "documents.html", context, block="upload")
 
 
-@router.get("/documents/{document_id}", name="document")
+@router.get("/documents/{document_id}", name="kb_document")
 def document_page(
     document_id: str, request: Request, kb: KBDep, render: RendererDep, saved: bool = False
 ) -> Response:
@@ -83,7 +83,7 @@ def document_page(
     return render.page(request, "document.html", context, block="index_view")
 
 
-@router.post("/documents/{document_id}/metadata", name="document_metadata")
+@router.post("/documents/{document_id}/metadata", name="kb_document_metadata")
 def save_metadata(
     document_id: str,
     request: Request,
@@ -100,7 +100,7 @@ def save_metadata(
         except Invalid as exc:
             errors = _errors(exc, "form")
     if not errors and not htmx.wants_fragment:
-        url = request.app.url_path_for("document", document_id=document_id)
+        url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
     doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
     context = _document_context(doc, form=form if errors else None, errors=errors, saved=not errors)
@@ -108,7 +108,7 @@ def save_metadata(
     return render.page(request, "document.html", context, block="meta_form", status_code=status)
 
 
-@router.post("/documents/{document_id}/reingest", name="reingest_document")
+@router.post("/documents/{document_id}/reingest", name="kb_document_reingest")
 def reingest(
     document_id: str,
     request: Request,
@@ -126,12 +126,12 @@ def reingest(
         context = _document_context(doc, errors=_errors(exc, "file"))
         return render.page(request, "document.html", context, block="reingest", status_code=422)
     if not htmx.wants_fragment:
-        return RedirectResponse(request.app.url_path_for("job", job_id=job_id), status_code=303)
+        return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _document_context(doc, job=get_job(kb, job_id))
     return render.page(request, "document.html", context, block="reingest")
 
 
-@router.post("/documents/{document_id}/delete", name="delete_document")
+@router.post("/documents/{document_id}/delete", name="kb_document_delete")
 def delete(
     document_id: str,
     request: Request,
@@ -147,13 +147,15 @@ def delete(
         context = _document_context(doc, errors=errors)
         return render.page(request, "document.html", context, block="delete_form", status_code=422)
     summary = delete_document(kb, document_id)
-    target = f"{request.app.url_path_for('documents')}?{urlencode({'deleted': summary['title']})}"
+    target = (
+        f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary['title']})}"
+    )
     if htmx.is_htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/documents/{document_id}/chunks/{chunk_id}", name="chunk_context")
+@router.get("/documents/{document_id}/chunks/{chunk_id}", name="kb_chunk")
 def chunk_page(
     document_id: str, chunk_id: str, request: Request, kb: KBDep, render: RendererDep
 ) -> Response:

@@ -22,7 +22,7 @@ MODES = ("hybrid", "bm25", "vector")
 _FORM_FIELD = {"query": "q"}
 
 
-@router.get("/hit-test", name="hit_test")
+@router.get("/hit-test", name="kb_hit_test")
 def hit_test(
     request: Request,
     kb: KBDep,

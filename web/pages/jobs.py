@@ -15,7 +15,7 @@ router = APIRouter(prefix="/kb", include_in_schema=False)
 DOCUMENTS_CHANGED = "kb:documents-changed"
 
 
-@router.get("/jobs/{job_id}", name="job")
+@router.get("/jobs/{job_id}", name="kb_job")
 def job_page(job_id: str, request: Request, kb: KBDep, render: RendererDep) -> Response:
     """Progress and per-file results; HTMX gets the panel only."""
     job = get_job(kb, job_id)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import machine_info
 from kb.confidence import top_margin
 from kb.context import KnowledgeBase
-from kb.escalation import parse_rules_yaml
+from kb.escalation import examples_of, parse_rules_yaml
 from kb.evaluation import EVAL_COLLECTION, load_queries
 from kb.ingestion import IngestItem, ingest_items
 from kb.replies import parse_replies_yaml
@@ -73,15 +73,8 @@ def cue_groups() -> list[list[str]]:
         (SAMPLE_DIR / "playbooks/escalation.yaml").read_text("utf-8"), "escalation.yaml"
     )
     groups = [[r.title, *r.applies_to] for r in replies]
-    groups += [list(_examples(rule.when)) for rule in rules]
+    groups += [examples_of(rule.when) for rule in rules]
     return [g for g in groups if len(g) >= 2]
-
-
-def _examples(cond: Any) -> list[str]:
-    found = list(cond.examples)
-    for sub in cond.any:
-        found += _examples(sub)
-    return found
 
 
 def cue_similarity(kb: KnowledgeBase) -> dict[str, Any]:

@@ -157,6 +157,14 @@ class _View:
     latest: str  # latest turn as written (the embedder does its own normalisation)
 
 
+def examples_of(conditions: Conditions) -> list[str]:
+    """Every example utterance in ``conditions``, its ``any`` groups included."""
+    found = list(conditions.examples)
+    for group in conditions.any:
+        found += examples_of(group)
+    return found
+
+
 def evaluate(rules: Sequence[Rule], ctx: EscalationContext) -> EscalationDecision:
     """Match enabled rules; the highest priority (then first in file) decides the action."""
     haystack = ctx.text if ctx.latest in ctx.text else f"{ctx.text}\n{ctx.latest}"

@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from kb.context import KnowledgeBase
-from kb.library import list_replies
+from kb.escalation import examples_of
+from kb.library import active_rules, list_replies
 from kb.replies import ReplyTemplate
 from search.normalize import normalize
 
@@ -109,3 +110,11 @@ def _family(language: str) -> str:
 
 def _signature(replies: list[ReplyTemplate]) -> int:
     return hash(tuple((r.id, r.body, r.applies_to, r.title, r.language) for r in replies))
+
+
+def warm_up(kb: KnowledgeBase) -> None:
+    """Embed every reply cue and rule example now, not during the first suggestions."""
+    ReplyMatcher.for_kb(kb).best("warm up", language="zh-Hans")
+    similarity = similarity_function(kb)
+    for rule in active_rules(kb):
+        similarity("warm up", examples_of(rule.when))

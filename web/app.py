@@ -12,6 +12,7 @@ from kb.context import KnowledgeBase
 from kb.settings import Settings
 from web.api import documents, search, suggest
 from web.errors import install_error_handlers
+from web.pages import install_pages
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(suggest.router)
+    install_pages(app)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -55,3 +57,6 @@ def _warm_up(kb: KnowledgeBase) -> None:
             log.warning("index of %r was stale and has been rebuilt", collection)
         kb.searchers.get(collection)
     kb.embedder.embed_queries(["warm up"])
+    from kb.matching import warm_up
+
+    warm_up(kb)

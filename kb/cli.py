@@ -132,8 +132,8 @@ def _run_ingest(kb: KnowledgeBase, batches: dict[str, list[Any]], *, quiet: bool
             files = bar.add_task(f"[{collection}] parsing", total=len(items))
             index = bar.add_task(f"[{collection}] indexing", total=None, visible=False)
 
-            def on_file(done: int, total: int, name: str, task: Any = files) -> None:
-                bar.update(task, completed=done, description=f"parsed {name}")
+            def on_file(done: int, total: int, result: Any, task: Any = files) -> None:
+                bar.update(task, completed=done, description=f"parsed {result.filename}")
 
             def on_index(done: int, total: int, task: Any = index) -> None:
                 bar.update(task, completed=done, total=total, visible=True)

@@ -70,7 +70,7 @@ class FileResult:
     metadata_changed: bool = False
 
 
-FileProgress = Callable[[int, int, str], None]
+FileProgress = Callable[[int, int, "FileResult"], None]
 
 
 def safe_name(filename: str) -> str:
@@ -97,7 +97,7 @@ def ingest_items(
             changed |= result.status == "ingested" or result.metadata_changed
             results.append(result)
             if on_file:
-                on_file(n, len(items), result.filename)
+                on_file(n, len(items), result)
         if changed or kb.index_store.current_meta(collection) is None:
             # Chunks are committed; searches keep using the old generation until this switches.
             rebuild_index(kb, collection, progress=on_index)

@@ -17,7 +17,7 @@ from typing import Any
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid, KBError, NotFound
-from kb.ingestion import IngestItem, ingest_items, safe_name
+from kb.ingestion import FileResult, IngestItem, ingest_items, safe_name
 from kb.models import IngestJob, as_public, utcnow
 from kb.settings import validate_collection_name
 
@@ -102,9 +102,9 @@ def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: st
     names = [safe_name(i.filename) for i in items]
     _update(kb, job_id, status="running", stage=_stage(f"parsing {names[0]}"))
 
-    def on_file(n: int, total: int, filename: str) -> None:
+    def on_file(n: int, total: int, result: FileResult) -> None:
         nxt = f"parsing {names[n]}" if n < total else "indexing"
-        _update(kb, job_id, done_files=n, stage=_stage(nxt), processed=filename)
+        _update(kb, job_id, done_files=n, stage=_stage(nxt), processed=result)
 
     last_shown = [-1]
 
@@ -137,7 +137,7 @@ def _update(
     kb: KnowledgeBase,
     job_id: str,
     *,
-    processed: str | None = None,
+    processed: FileResult | None = None,
     results: list[dict[str, Any]] | None = None,
     finished: bool = False,
     **values: Any,
@@ -149,11 +149,11 @@ def _update(
         for key, value in values.items():
             setattr(job, key, value)
         if processed is not None:
+            # Each file's own result as soon as it is known (the index switches at the end).
             # Reassign, not mutate: the JSON column only notices a new list.
+            done = {**asdict(processed), "status": processed.status}
             job.results = [
-                {**r, "status": "processed"}
-                if r["filename"] == processed and r["status"] == "queued"
-                else r
+                done if r["filename"] == processed.filename and r["status"] == "queued" else r
                 for r in job.results
             ]
         if results is not None:
@@ -165,3 +165,19 @@ def _update(
 
 def _stage(text: str) -> str:
     return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
+
+
+def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
+    """At start-up: jobs left queued or running by a process that died will never finish."""
+    from sqlmodel import col, select
+
+    with session_scope(kb.engine) as session:
+        stale = session.exec(
+            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
+        ).all()
+        for job in stale:
+            job.status, job.stage = "failed", "failed"
+            job.error = "interrupted: the server stopped before this job finished; upload again"
+            job.finished_at = utcnow()
+            session.add(job)
+    return len(stale)

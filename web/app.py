@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kb.context import KnowledgeBase
+from kb.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
 from web.api import documents, search, suggest
 from web.errors import install_error_handlers
@@ -25,9 +26,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         kb = KnowledgeBase(settings)
         app.state.kb = kb
+        if interrupted := fail_interrupted_jobs(kb):
+            log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
         if warm:
             _warm_up(kb)
         yield
+        shutdown_jobs(kb)
         kb.close()
 
     app = FastAPI(

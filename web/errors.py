@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import KBError
@@ -30,7 +30,14 @@ def error_body(message: str, field: str | None = None, **extra: Any) -> dict[str
     return body
 
 
-async def _kb_error(_request: Request, exc: KBError) -> JSONResponse:
+def _wants_html(request: Request) -> bool:
+    """API paths always get JSON; pages (and their HTMX fragments) get the HTML error view."""
+    return not request.url.path.startswith("/api/") and hasattr(request.app.state, "renderer")
+
+
+async def _kb_error(request: Request, exc: KBError) -> Response:
+    if _wants_html(request):
+        return request.app.state.renderer.error(request, exc.status_code, exc.message)
     return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status_code)
 
 
@@ -52,7 +59,9 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return JSONResponse(error_body(message, first["field"], problems=problems), status_code=422)
 
 
-async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if _wants_html(request):
+        return request.app.state.renderer.error(request, exc.status_code, str(exc.detail))
     return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code)
 
 

@@ -143,7 +143,7 @@ CASES: list[tuple[str, str, EscalationContext, tuple[str, ...]]] = [
      ("pattern: 退货的运费",)),
     ("no pattern", "patterns: ['\\d{11}']", EscalationContext("电话 1380013"), ()),
     ("example", "examples: [我要投诉你们, 机器冒烟了]",
-     EscalationContext("我要投诉你们！", latest="我要投诉你们！", similarity=bigram_similarity),
+     EscalationContext("我要投诉你们", latest="我要投诉你们", similarity=bigram_similarity),
      ("similar to: '我要投诉你们'",)),
     ("example below threshold", "examples: [我要投诉你们]",
      EscalationContext("投诉", latest="投诉", similarity=bigram_similarity), ()),

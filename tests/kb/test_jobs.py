@@ -75,3 +75,19 @@ def test_start_rejects_bad_input_naming_the_field(
 def test_unknown_job_is_not_found(make_kb: Callable[..., KnowledgeBase]) -> None:
     with pytest.raises(NotFound, match="nope"):
         get_job(make_kb(), "nope")
+
+
+def test_jobs_left_running_by_a_dead_process_are_failed_at_start(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    from kb.db import session_scope
+    from kb.jobs import fail_interrupted_jobs
+    from kb.models import IngestJob
+
+    kb = make_kb()
+    with session_scope(kb.engine) as session:
+        session.add(IngestJob(id="dead", collection="default", status="running", total_files=1))
+    assert fail_interrupted_jobs(kb) == 1
+    job = get_job(kb, "dead")
+    assert job["status"] == "failed" and "interrupted" in job["error"]
+    assert fail_interrupted_jobs(kb) == 0

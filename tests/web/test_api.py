@@ -100,3 +100,12 @@ def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/v1/search", "/api/v1/documents", "/api/v1/documents/{document_id}"} <= set(paths)
+
+
+def test_errors_are_json_for_the_api_and_html_for_pages(client: TestClient) -> None:
+    api = client.get("/api/v1/documents/nope")
+    assert api.status_code == 404 and api.json()["error"]["field"] == "document_id"
+    page = client.get("/kb/documents/nope")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "no document with id" in page.text

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
         5000, ge=10, description="Longest conversation turn accepted by /suggest."
     )
     max_turns: int = Field(200, ge=1, description="Most conversation turns accepted by /suggest.")
+    frame_ancestors: str = Field(
+        "'self'",
+        description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",
+    )
 
     @field_validator("default_collection")
     @classmethod

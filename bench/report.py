@@ -24,12 +24,16 @@ def _load(name: str) -> dict[str, Any] | None:
 
 
 def _machine(m: dict[str, Any]) -> str:
-    return f"{m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, {m['date']}, commit {m['commit']}"
+    return (
+        f"{m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"{m['date']}, commit {m['commit']}"
+    )
 
 
 def quality() -> str:
     rows = [
-        "| set | queries | hybrid MRR@10 | hybrid R@1 / R@5 / R@10 | nDCG@10 | BM25 MRR@10 / R@10 | vector MRR@10 / R@10 | p50 / p95 ms |",
+        "| set | queries | hybrid MRR@10 | hybrid R@1 / R@5 / R@10 | nDCG@10 "
+        "| BM25 MRR@10 / R@10 | vector MRR@10 / R@10 | p50 / p95 ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
     machine = None
@@ -42,8 +46,9 @@ def quality() -> str:
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]
         rows.append(
             f"| {label} | {r['queries']} | **{r['mrr@10']:.3f}** | "
-            f"{r['recall@1']:.3f} / {r['recall@5']:.3f} / {r['recall@10']:.3f} | {r['ndcg@10']:.3f} | "
-            f"{b['mrr@10']:.3f} / {b['recall@10']:.3f} | {v['mrr@10']:.3f} / {v['recall@10']:.3f} | "
+            f"{r['recall@1']:.3f} / {r['recall@5']:.3f} / {r['recall@10']:.3f} | "
+            f"{r['ndcg@10']:.3f} | {b['mrr@10']:.3f} / {b['recall@10']:.3f} | "
+            f"{v['mrr@10']:.3f} / {v['recall@10']:.3f} | "
             f"{r['p50_ms']} / {r['p95_ms']} |"
         )
     if machine:
@@ -60,7 +65,8 @@ def speed() -> str:
         p = ingest["phases_s"]
         out.append(
             f"- **Ingest** (sample KB, {ingest['files']} files → {ingest['chunks']} chunks, cold "
-            f"embedding cache): {ingest['cold_ingest_s']} s, **{ingest['chunks_per_s']} chunks/s**. "
+            f"embedding cache): {ingest['cold_ingest_s']} s, "
+            f"**{ingest['chunks_per_s']} chunks/s**. "
             f"Where the time goes: embedding {p['embed']} s, parse + clean + chunk "
             f"{p['parse_clean_chunk']} s, SQL + BM25/FAISS build {p['sql_and_index_build']} s."
         )

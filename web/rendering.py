@@ -18,7 +18,14 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Route names shown in the top bar; the assist panel joins when it exists.
-NAV_ITEMS = (("kb_documents", "文档"), ("kb_hit_test", "命中测试"))
+NAV_ITEMS = (
+    ("kb_documents", "文档"),
+    ("kb_hit_test", "命中测试"),
+    ("kb_replies", "话术"),
+    ("kb_rules", "升级规则"),
+    ("kb_analytics", "分析"),
+    ("kb_evaluation", "评测"),
+)
 
 LABELS = {
     "doc_type": {"manual": "手册", "faq": "常见问题", "policy": "政策", "reply": "话术"},

@@ -1,0 +1,112 @@
+"""Analytics page: what agents ask, what goes unanswered, what fails, over a chosen period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from kb.analytics import Period, Report, report
+from kb.errors import Invalid
+from web.deps import KBDep
+from web.pages.forms import Errors, parse_date
+from web.rendering import RendererDep
+
+router = APIRouter(prefix="/kb", include_in_schema=False)
+
+RANGES = (("7", "最近 7 天"), ("30", "最近 30 天"), ("90", "最近 90 天"), ("custom", "自定义"))
+HANDLING_LABELS = {"self_service": "自助", "agent": "坐席", "expert": "专家"}
+FEEDBACK_LABELS = {
+    "helpful": "有用",
+    "not_helpful": "没用",
+    "copied": "复制",
+    "inserted": "插入",
+    "dismissed": "忽略",
+    "shown": "展示",
+}
+# Chart colours by series (also used by the legend); CSS cannot style an SVG fill per datum.
+COLOURS = {
+    "self_service": "#1b7a3d",
+    "agent": "#1a5fb4",
+    "expert": "#c2410c",
+    "helpful": "#1b7a3d",
+    "not_helpful": "#b42318",
+    "copied": "#1a5fb4",
+    "inserted": "#5b3cc4",
+    "dismissed": "#8a94a3",
+    "shown": "#c9d0da",
+}
+
+
+@dataclass(frozen=True)
+class PeriodForm:
+    span: str = "30"  # "7", "30", "90" or "custom"
+    start: str = ""
+    end: str = ""
+
+    def parse(self) -> tuple[Period | None, Errors]:
+        """The chosen period, or the errors to show next to the fields."""
+        errors: Errors = {}
+        if self.span != "custom":
+            days = int(self.span) if self.span in ("7", "30", "90") else 30
+            return Period.last(days), errors
+        start = parse_date(self.start, "start", errors)
+        end = parse_date(self.end, "end", errors)
+        for name, value in (("start", start), ("end", end)):
+            if value is None and name not in errors:
+                errors[name] = "choose a date (YYYY-MM-DD)"
+        if errors or start is None or end is None:
+            return None, errors
+        try:
+            return Period(start, end), errors
+        except Invalid as exc:
+            errors[exc.field or "start"] = exc.message
+            return None, errors
+
+
+def parts(counts: dict[str, int], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """A mix (handling, feedback) as chart parts: label, count, share and colour."""
+    total = sum(counts.values())
+    return [
+        {
+            "key": key,
+            "label": labels[key],
+            "count": counts.get(key, 0),
+            "share": counts.get(key, 0) / total if total else 0.0,
+            "colour": COLOURS[key],
+        }
+        for key in labels
+    ]
+
+
+@router.get("/analytics", name="kb_analytics")
+def analytics_page(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    span: Annotated[str, Query(alias="range")] = "30",
+    start: str = "",
+    end: str = "",
+    collection: str = "",
+) -> Response:
+    """The period chooser and, for a valid period, the report (HTMX: the report only)."""
+    form = PeriodForm(span, start, end)
+    period, errors = form.parse()
+    result: Report | None = None
+    if period is not None:
+        result = report(kb, period, collection=collection or None)
+    context: dict[str, Any] = {
+        "form": form,
+        "ranges": RANGES,
+        "collection": collection,
+        "errors": errors,
+        "report": result,
+        "handling": parts(result.totals.handling, HANDLING_LABELS) if result else [],
+        "feedback": parts(result.totals.feedback, FEEDBACK_LABELS) if result else [],
+        "today": date.today().isoformat(),
+    }
+    status = 422 if errors else 200
+    return render.page(request, "analytics.html", context, block="report", status_code=status)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
+from search.index import GenerationMeta, IndexMismatchError
 from search.types import IndexedChunk
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection)
     meta = kb.index_store.current_meta(collection)
-    if meta is not None and meta.fingerprint == fingerprint(chunks):
+    if meta is not None and meta.fingerprint == fingerprint(chunks) and _compatible(kb, meta):
         return False
     kb.index_store.build(collection, chunks, fingerprint=fingerprint(chunks))
     return True
@@ -97,3 +98,13 @@ def known_collections(kb: KnowledgeBase) -> list[str]:
     with session_scope(kb.engine) as session:
         names = session.exec(select(Document.collection).distinct()).all()
     return sorted(names)
+
+
+def _compatible(kb: KnowledgeBase, meta: GenerationMeta) -> bool:
+    """False when the index was built with another embedder (e.g. KB_EMBEDDER changed)."""
+    try:
+        kb.index_store.check_compatible(meta)
+    except IndexMismatchError as exc:
+        log.warning("%s: rebuilding", exc)
+        return False
+    return True

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from kb.context import KnowledgeBase
-from kb.errors import Invalid, NotFound
+from kb.errors import Conflict, Invalid, NotFound
 from kb.settings import validate_collection_name
+from search.index import IndexMismatchError
 from search.types import Hit, SearchFilters
 
 Mode = Literal["hybrid", "bm25", "vector"]
@@ -37,7 +38,10 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
         validate_collection_name(request.collection)
     except ValueError as exc:
         raise Invalid(str(exc), field="collection") from exc
-    searcher = kb.searchers.get(request.collection)
+    try:
+        searcher = kb.searchers.get(request.collection)
+    except IndexMismatchError as exc:
+        raise Conflict(f"{exc} with `kb index rebuild`", field="collection") from exc
     if searcher is None:
         raise NotFound(f"unknown collection {request.collection!r}", field="collection")
     return searcher.search(query, limit=request.limit, filters=request.filters, mode=request.mode)

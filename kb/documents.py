@@ -12,6 +12,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import NotFound
 from kb.indexing import rebuild_index
+from kb.ingestion import DocumentMeta
 from kb.models import ChunkRecord, Document, DocumentVersion, as_public
 
 
@@ -111,8 +112,6 @@ def update_metadata(
     valid_to: date | None = None,
     clear_dates: bool = False,
 ) -> dict[str, Any]:
-    from kb.ingestion import DocumentMeta
-
     DocumentMeta(doc_type=doc_type, valid_from=valid_from, valid_to=valid_to)  # validates
     with session_scope(kb.engine) as session:
         collection = _get(session, document_id).collection

@@ -153,7 +153,7 @@ def _store(
     doc = _find(session, collection, name)
     if doc is None:
         doc = Document(collection=collection, source_name=name, title=parsed.title)
-        doc.doc_type = "faq" if parsed.format in ("faq",) else "manual"
+        doc.doc_type = "faq" if parsed.format == "faq" else "manual"
     _apply_meta(doc, meta, parsed.title)
     version = DocumentVersion(
         document_id=doc.id,

@@ -17,10 +17,11 @@ from markupsafe import Markup, escape
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Route names shown in the top bar; the assist panel joins when it exists.
+# Route names shown in the top bar.
 NAV_ITEMS = (
     ("kb_documents", "文档"),
     ("kb_hit_test", "命中测试"),
+    ("assist", "坐席助手"),
     ("kb_replies", "话术"),
     ("kb_rules", "升级规则"),
     ("kb_analytics", "分析"),

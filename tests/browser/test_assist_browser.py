@@ -1,0 +1,360 @@
+"""The assist panel in real Chromium against a real server on the sample knowledge base."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import statistics
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+from sqlmodel import select
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.ingestion import ingest_items
+from kb.library import import_sample
+from kb.models import FeedbackRecord
+from kb.samples import load_sample
+from kb.settings import Settings
+from web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+WIDE: ViewportSize = {"width": 1280, "height": 900}
+# The panel's own questions (not the evaluation set's): a mix of scripts, topics and languages.
+PAINT_QUESTIONS = [
+    "退货运费谁出？",
+    "電池保固多久？",
+    "净化器滤网多久换一次",
+    "扫地机器人找不到充电座怎么办",
+    "发票怎么开",
+    "How long is the warranty on the vacuum?",
+    "退款可以退到别的银行卡吗",
+    "订单还没发货能取消吗",
+    "會員有什麼優惠",
+    "快递一般几天到",
+]
+# Test-only instrumentation: when the customer's words changed, when HTMX asked, when the new
+# suggestions block was swapped in and when the next frame was painted.
+PAINT_PROBE = """
+window.__paint = [];
+document.addEventListener("input", (e) => {
+  if (e.target.id === "assist-conversation") window.__inputAt = performance.now();
+}, true);
+document.addEventListener("htmx:beforeRequest", (e) => {
+  if (e.detail.elt.id === "assist-form") window.__requestAt = performance.now();
+});
+document.addEventListener("htmx:afterSwap", (e) => {
+  if (e.detail.target.id !== "suggestions" && e.detail.elt.id !== "suggestions") return;
+  const swapped = performance.now();
+  const entry = {input: window.__inputAt, request: window.__requestAt, swapped: swapped};
+  requestAnimationFrame(() => {
+    entry.painted = performance.now();
+    window.__paint.push(entry);
+    // A DOM mark the test can wait on: the panel's CSP forbids wait_for_function's eval.
+    document.documentElement.dataset.paints = String(window.__paint.length);
+  });
+});
+"""
+HOST_PAGE = """<!doctype html><meta charset="utf-8"><title>CRM</title>
+<h1>CRM</h1><pre id="inserted"></pre>
+<iframe src="{src}" width="360" height="700" allow="clipboard-write"></iframe>
+<script>
+window.addEventListener("message", (e) => {{
+  if (e.data && e.data.type === "assistkb:insert")
+    document.getElementById("inserted").textContent = e.origin + " " + e.data.text;
+}});
+</script>"""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that says when it is listening (as the console's fixture does)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+class _Host(BaseHTTPRequestHandler):
+    page = ""
+
+    def do_GET(self) -> None:
+        body = self.page.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Panel:
+    url: str
+    app: FastAPI
+    allowed_host: str  # a page on another origin that may frame the panel
+    denied_host: str  # one that may not
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        kb: KnowledgeBase = self.app.state.kb
+        return kb
+
+
+@contextmanager
+def _host(page: str) -> Iterator[str]:
+    handler = type("Host", (_Host,), {"page": page})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) -> Iterator[Panel]:
+    """The sample KB in a fresh data dir, served warm; one other origin is allowed to frame it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    url = f"http://127.0.0.1:{port}"
+    hosts = ExitStack()
+    allowed_url = hosts.enter_context(_host(HOST_PAGE.format(src=url + "/assist")))
+    denied_url = hosts.enter_context(_host(HOST_PAGE.format(src=url + "/assist")))
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("assist-browser"),
+        cache_dir=embedding_cache_dir,
+        frame_ancestors=f"'self' {allowed_url}",
+    )
+    kb = KnowledgeBase(settings)  # loaded before start, so the warm-up covers replies and rules
+    sample = load_sample()
+    for collection, items in sample.collection_items.items():
+        assert all(r.status != "failed" for r in ingest_items(kb, items, collection=collection))
+    import_sample(kb, sample)
+    kb.close()
+
+    app = create_app(settings)
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-assist", daemon=True)
+    thread.start()
+    if not server.ready.wait(timeout=120):
+        server.should_exit = True
+        pytest.fail("the assist server did not start within 120 s")
+    try:
+        yield Panel(url, app, allowed_url, denied_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        hosts.close()
+
+
+@pytest.fixture
+def tab(browser: Browser, panel: Panel) -> Iterator[Page]:
+    """A fresh context at 1280 px that may use the clipboard; any script error fails the test."""
+    context = browser.new_context(
+        viewport=WIDE,
+        locale="zh-CN",
+        base_url=panel.url,
+        permissions=["clipboard-read", "clipboard-write"],
+    )
+    context.set_default_timeout(15_000)
+    expect.set_options(timeout=15_000)
+    page = context.new_page()
+    errors: list[Any] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _ask(tab: Page, text: str) -> None:
+    """Type into the box and wait for the suggestions that answer exactly this text."""
+    with tab.expect_response(re.compile(r"/assist/suggest$")) as response:
+        tab.get_by_label("客户消息或对话").fill(text)
+    assert response.value.ok
+    expect(tab.locator("#suggestions .handling")).to_be_visible()
+
+
+def _feedback(panel: Panel, suggestion_id: str) -> list[tuple[str, str | None]]:
+    with session_scope(panel.kb.engine) as session:
+        rows = session.exec(
+            select(FeedbackRecord).where(FeedbackRecord.suggestion_id == suggestion_id)
+        ).all()
+        return sorted((r.action, r.comment) for r in rows)
+
+
+def _suggestion_id(tab: Page) -> str:
+    sid = tab.locator("#suggestions").get_attribute("data-suggestion-id")
+    assert sid
+    return sid
+
+
+def test_traditional_question_gets_a_cited_answer(
+    tab: Page, screenshot: Callable[[Page, str], None]
+) -> None:
+    tab.goto("/assist")
+    tab.keyboard.press("/")  # the shortcut focuses the box
+    expect(tab.get_by_label("客户消息或对话")).to_be_focused()
+    _ask(tab, "掃地機器人的電池保固多久？")
+    first = tab.locator(".answer").first
+    expect(first.locator(".answer-text")).to_contain_text("2")
+    expect(first.locator(".conf")).to_have_text(re.compile("置信度[高中低]"))
+    cite = first.locator(".cite a")
+    expect(cite).to_have_attribute("href", re.compile(r"^/kb/documents/\w+/chunks/\w+$"))
+    screenshot(tab, "assist")
+
+    with tab.context.expect_page() as opened:
+        cite.click()
+    source = opened.value
+    expect(source.locator(".chunk.current")).to_be_visible()
+    source.close()
+
+
+def test_a_pasted_chat_with_a_follow_up(tab: Page) -> None:
+    tab.goto("/assist")
+    _ask(
+        tab,
+        "客户：你好\n客户：我买的扫地机器人不想要了，可以退货吗？\n"
+        "客服：可以的，7天内未使用可以退。\n客户：那运费谁出？",
+    )
+    expect(tab.locator("#suggestions .query")).to_contain_text("退货")
+    expect(tab.locator("#suggestions .query")).to_contain_text("（4 轮对话）")
+    expect(tab.locator(".answers")).to_contain_text("运费")
+
+
+def test_insert_and_copy_a_reply_record_feedback(tab: Page, panel: Panel) -> None:
+    tab.goto("/assist")
+    tab.get_by_text("客户信息（可选）").click()
+    tab.get_by_label("称呼").fill("王女士")
+    _ask(tab, "我要退款，钱什么时候退回来？")
+    first_reply = tab.locator(".replies .reply").first
+    expect(first_reply.locator(".reply-text")).to_contain_text("王女士")
+    expect(first_reply.locator("mark.placeholder").first).to_have_text("【订单号】")
+    sid = _suggestion_id(tab)
+    expected = first_reply.locator(".reply-text").inner_text().strip()
+
+    with tab.expect_response(re.compile(r"/assist/feedback$")) as sent:
+        tab.keyboard.press("Alt+KeyI")
+    assert sent.value.status == 204
+    expect(tab.get_by_label("回复草稿")).to_have_value(expected)
+    expect(tab.get_by_role("status")).to_have_text("已插入回复草稿")
+
+    with tab.expect_response(re.compile(r"/assist/feedback$")) as sent:
+        tab.keyboard.press("Alt+Digit2")
+    assert sent.value.status == 204
+    second = tab.locator(".replies .reply").nth(1).locator(".reply-text").inner_text().strip()
+    assert tab.evaluate("navigator.clipboard.readText()") == second
+    assert _feedback(panel, sid) == [("copied", None), ("inserted", None)]
+
+
+def test_thumbs_down_with_a_comment_is_stored(tab: Page, panel: Panel) -> None:
+    tab.goto("/assist")
+    _ask(tab, "发票怎么开？")
+    sid = _suggestion_id(tab)
+    answer = tab.locator(".answer").first
+    answer.get_by_text("意见").click()
+    answer.get_by_label("意见（可选）").fill("没说电子发票")
+    answer.get_by_role("button", name="没帮助").click()
+    expect(answer.locator(".rated")).to_have_text("已记录：没帮助（没说电子发票）")
+    assert _feedback(panel, sid) == [("not_helpful", "没说电子发票")]
+
+
+def test_a_legal_threat_shows_expert_handling_and_escalation_steps(
+    tab: Page, screenshot: Callable[[Page, str], None]
+) -> None:
+    tab.goto("/assist")
+    _ask(tab, "你们就是骗子！！再不给我退款我就找律师起诉你们！")
+    expect(tab.locator(".handling")).to_have_attribute("data-handling", "expert")
+    expect(tab.locator(".handling-tier")).to_have_text("转专家处理")
+    escalation = tab.get_by_role("region", name=re.compile("建议升级"))
+    expect(escalation.locator(".team")).to_have_text("法务")
+    expect(escalation.locator(".reasons li").first).to_be_visible()
+    assert escalation.locator(".steps li").count() >= 3
+    screenshot(tab, "assist-escalation")
+
+
+def test_the_script_switch_shows_traditional_and_is_remembered(tab: Page) -> None:
+    tab.goto("/assist")
+    tab.get_by_label("繁體").check()
+    _ask(tab, "退货运费谁出？")
+    expect(tab.locator("#suggestions")).to_have_attribute("lang", "zh-Hant")
+    expect(tab.locator(".answer .answer-text").first).to_contain_text("運費")
+
+    tab.reload()
+    expect(tab.get_by_label("繁體")).to_be_checked()
+    _ask(tab, "退款多久到账？")
+    expect(tab.locator(".answer .answer-title").first).to_contain_text(re.compile("[帳賬]"))
+    expect(tab.locator(".answer").first).not_to_contain_text("账")
+
+
+def test_the_panel_works_inside_an_allowed_iframe_only(tab: Page, panel: Panel) -> None:
+    tab.set_viewport_size({"width": 420, "height": 900})
+    tab.goto(panel.allowed_host)
+    frame = tab.frame_locator("iframe")
+    with tab.expect_response(re.compile(r"/assist/suggest$")):
+        frame.get_by_label("客户消息或对话").fill("我要退款，钱什么时候退回来？")
+    frame.locator(".replies .reply").first.get_by_role("button", name="插入").click()
+    expect(tab.locator("#inserted")).to_contain_text(f"{panel.url} ")
+    expect(tab.locator("#inserted")).to_contain_text("退款")
+    # 360 px of iframe: nothing sticks out sideways inside it.
+    inner = tab.frames[1]
+    assert inner.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+    with tab.expect_event("console", lambda m: "frame-ancestors" in m.text):
+        tab.goto(panel.denied_host)
+    assert tab.frames[1].locator("#assist-form").count() == 0
+
+
+def test_first_useful_paint_after_a_keystroke(tab: Page) -> None:
+    """Measured and written to tests/artifacts/panel_paint.json; reported, never asserted."""
+    tab.add_init_script(PAINT_PROBE)
+    tab.goto("/assist")
+    _ask(tab, "在吗，我想问下保修")  # warm the browser's connection and caches; not counted
+    box = tab.get_by_label("客户消息或对话")
+    for n, question in enumerate(PAINT_QUESTIONS, start=1):
+        box.fill(question)
+        expect(tab.locator("html")).to_have_attribute("data-paints", str(n + 1))
+    entries = tab.evaluate("window.__paint")[1:]
+    typed = [round(e["painted"] - e["input"], 1) for e in entries]
+    requested = [round(e["painted"] - e["request"], 1) for e in entries]
+    swapped = [round(e["swapped"] - e["request"], 1) for e in entries]
+    report = {
+        "what": "first useful paint after a keystroke in /assist, sample knowledge base, warm",
+        "questions": PAINT_QUESTIONS,
+        "keystroke_to_paint_ms": _summary(typed),
+        "request_to_paint_ms": _summary(requested),
+        "request_to_swap_ms": _summary(swapped),
+        "note": "keystroke_to_paint includes the 300 ms input debounce (hx-trigger delay:300ms)",
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "panel_paint.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    assert len(typed) == len(PAINT_QUESTIONS)
+
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median": round(statistics.median(values), 1), "p95": p95, "values": values}

@@ -1,0 +1,292 @@
+"""The assist panel (``/assist``): suggestions as the agent types, copy/insert, feedback."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
+
+from kb.context import KnowledgeBase
+from kb.errors import Invalid, KBError
+from kb.feedback import record_feedback
+from kb.script import SCRIPTS, convert
+from kb.searching import SearchRequest, search
+from kb.suggest import SuggestInput, suggest
+from kb.transcript import parse_transcript
+from search.types import SearchFilters
+from web.deps import KBDep
+from web.rendering import HtmxDep, RendererDep
+
+router = APIRouter(prefix="/assist", include_in_schema=False)
+
+SCRIPT_COOKIE = "assistkb_script"
+SCRIPT_CHOICES = (("zh-Hans", "简体"), ("zh-Hant", "繁體"))
+SEARCH_LIMIT = 8
+SHOWN_ANSWERS = 3  # the rest fold away: a 360 px side panel has no room for five
+RATINGS = ("helpful", "not_helpful")
+# What the panel calls things; unknown values show as they are.
+NAMES: dict[str, dict[str, str]] = {
+    "handling": {"self_service": "可直接回答", "agent": "坐席处理", "expert": "转专家处理"},
+    "handling_hint": {
+        "self_service": "有确定的常见问题答案，可照答案原文回复。",
+        "agent": "参考下面的答案和话术回复客户。",
+        "expert": "问题复杂、敏感或没有可靠答案：按升级步骤交给专家。",
+    },
+    "confidence": {"high": "高", "medium": "中", "low": "低"},
+    "kind": {"faq": "问答", "manual": "手册", "policy": "政策", "reply": "话术"},
+    "level": {"tier1": "一线", "tier2": "二线", "tier3": "三线", "supervisor": "主管"},
+    "team": {
+        "legal": "法务",
+        "safety": "安全",
+        "billing": "账务",
+        "logistics": "物流",
+        "technical": "技术",
+        "customer_care": "客户关怀",
+    },
+    "sentiment": {"negative": "负面", "neutral": "中性", "positive": "正面"},
+    "rating": {"helpful": "有用", "not_helpful": "没帮助"},
+}
+# A reply's unfilled variable as ``kb.replies.fill`` shows it: 【订单号】 or [order number].
+_PLACEHOLDER = re.compile(r"(【[^【】\n]{1,16}】|\[[^\[\]\n]{1,32}\])")
+
+
+class AssistForm(BaseModel):
+    """The panel's form exactly as the browser sent it."""
+
+    conversation: str = ""
+    display_script: str = ""
+    collection: str = ""
+    name: str = ""
+    order_id: str = ""
+    tier: str = ""
+    contact_count: str = ""
+
+    def customer(self) -> dict[str, Any]:
+        """The optional customer fields the agent filled in, as ``suggest`` takes them."""
+        values: dict[str, Any] = {
+            k: v.strip()
+            for k, v in (("name", self.name), ("order_id", self.order_id), ("tier", self.tier))
+            if v.strip()
+        }
+        count = self.contact_count.strip()
+        if count:
+            if not count.isdigit() or int(count) < 1:
+                raise Invalid(
+                    f"contact count must be a whole number from 1, not {count!r}",
+                    field="contact_count",
+                )
+            values["contact_count"] = int(count)
+        return values
+
+
+class FeedbackForm(BaseModel):
+    suggestion_id: str
+    item_id: str
+    action: str
+    comment: str = ""
+
+
+@router.get("", name="assist")
+def assist_page(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    text: str = "",
+    script: str = "",
+    collection: str = "",
+) -> Response:
+    """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
+    form = AssistForm(conversation=text, display_script=script, collection=collection)
+    chosen = _script(request, form.display_script)
+    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen))
+    response = render.page(request, "assist.html", context, block="suggestions")
+    return _finish(kb, response, chosen if script else None)
+
+
+@router.post("/suggest", name="assist_suggest")
+def assist_suggest(
+    request: Request, kb: KBDep, render: RendererDep, form: Annotated[AssistForm, Form()]
+) -> Response:
+    """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
+    chosen = _script(request, form.display_script)
+    found = _suggestion(kb, form, chosen)
+    context = _page_context(kb, form, chosen, **found)
+    status = 422 if found["error"] else 200
+    response = render.page(request, "assist.html", context, block="suggestions", status_code=status)
+    return _finish(kb, response, chosen if form.display_script in SCRIPTS else None)
+
+
+@router.get("/search", name="assist_search")
+def assist_search(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    q: str = "",
+    display_script: str = "",
+    collection: str = "",
+) -> Response:
+    """Plain knowledge-base search from the panel (HTMX: the search block only)."""
+    form = AssistForm(display_script=display_script, collection=collection)
+    chosen = _script(request, display_script)
+    context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
+    status = 422 if context["search_error"] else 200
+    response = render.page(
+        request, "assist.html", context, block="search_results", status_code=status
+    )
+    return _finish(kb, response, None)
+
+
+@router.post("/feedback", name="assist_feedback")
+def assist_feedback(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    form: Annotated[FeedbackForm, Form()],
+) -> Response:
+    """Copy, insert and thumbs up/down, stored through the same service as the API."""
+    comment = form.comment.strip() or None
+    record_feedback(
+        kb,
+        suggestion_id=form.suggestion_id,
+        item_id=form.item_id,
+        action=form.action,
+        comment=comment,
+    )
+    if not htmx.is_htmx:
+        return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
+    if form.action not in RATINGS:
+        return _finish(kb, Response(status_code=204), None)
+    rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
+    context = {"rated": rated, "names": NAMES}
+    return _finish(kb, render.render(request, "assist.html", context, block="rated"), None)
+
+
+def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
+    """What the suggestions block shows for a suggest body: replies split around placeholders."""
+    if body is None:
+        return {
+            "result": None,
+            "answers": [],
+            "more_answers": [],
+            "replies": [],
+            "escalation": None,
+        }
+    esc = body["escalation"]
+    escalation = {**esc, "reply": _reply_view(esc["reply"]) if esc["reply"] else None}
+    return {
+        "result": body,
+        "answers": body["answers"][:SHOWN_ANSWERS],
+        "more_answers": body["answers"][SHOWN_ANSWERS:],
+        "replies": [_reply_view(r) for r in body["replies"]],
+        "escalation": escalation if esc["recommended"] or esc["reply"] else None,
+    }
+
+
+def segments(text: str, missing: list[str]) -> list[tuple[str, bool]]:
+    """``text`` as (piece, is_placeholder) pairs; only a reply with missing variables has any."""
+    if not missing:
+        return [(text, False)]
+    return [(p, i % 2 == 1) for i, p in enumerate(_PLACEHOLDER.split(text)) if p]
+
+
+def frame_policy(kb: KnowledgeBase) -> str:
+    """The panel's CSP: scripts only from us, framing only by the origins the operator allows."""
+    ancestors = kb.settings.frame_ancestors.strip() or "'self'"
+    return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
+
+
+def _reply_view(reply: dict[str, Any]) -> dict[str, Any]:
+    return {**reply, "segments": segments(reply["text"], reply["missing_variables"])}
+
+
+def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, Any]:
+    turns = parse_transcript(form.conversation)
+    found: dict[str, Any] = {"turns": turns, "error": None, **suggestion_context(None)}
+    if not any(t.role == "customer" for t in turns):
+        return found
+    try:
+        body = suggest(
+            kb,
+            SuggestInput(
+                conversation=turns,
+                customer=form.customer(),
+                collection=form.collection or kb.settings.default_collection,
+                display_script=script,  # type: ignore[arg-type]  # one of SCRIPTS
+            ),
+        )
+    except KBError as exc:
+        found["error"] = exc.message
+        return found
+    return {**found, **suggestion_context(body)}
+
+
+def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[str, Any]:
+    if not q.strip():
+        return {"hits": [], "search_error": None}
+    request = SearchRequest(
+        q,
+        form.collection or kb.settings.default_collection,
+        limit=SEARCH_LIMIT,
+        # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
+        filters=SearchFilters(valid_on=date.today()),
+    )
+    try:
+        hits = search(kb, request)
+    except KBError as exc:
+        return {"hits": [], "search_error": exc.message}
+    shown = [
+        {
+            "id": h.chunk.chunk_id,
+            "document_id": h.chunk.document_id,
+            "title": convert(h.chunk.document_title, script),
+            "question": convert(h.chunk.question, script) if h.chunk.question else None,
+            "text": convert(h.chunk.text, script),
+            "highlight": convert(h.highlight, script),
+            "section": [convert(s, script) for s in h.chunk.section],
+            "page": h.chunk.page,
+            "version": h.chunk.version,
+        }
+        for h in hits
+    ]
+    return {"hits": shown, "search_error": None}
+
+
+def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "form": form,
+        "script": script,
+        "scripts": SCRIPT_CHOICES,
+        "collection": form.collection or kb.settings.default_collection,
+        "names": NAMES,
+        "q": "",
+        "hits": [],
+        "search_error": None,
+        "turns": [],
+        "error": None,
+        **suggestion_context(None),
+    }
+    context.update(parts)
+    return context
+
+
+def _script(request: Request, asked: str) -> str:
+    """The script asked for, else the one this browser chose last time, else Simplified."""
+    if asked in SCRIPTS:
+        return asked
+    remembered = request.cookies.get(SCRIPT_COOKIE, "")
+    return remembered if remembered in SCRIPTS else "zh-Hans"
+
+
+def _finish(kb: KnowledgeBase, response: Response, remember: str | None) -> Response:
+    response.headers["Content-Security-Policy"] = frame_policy(kb)
+    if remember:
+        # No accounts yet: the browser remembers the agent's script for a year.
+        response.set_cookie(
+            SCRIPT_COOKIE, remember, max_age=365 * 86400, path="/assist", samesite="lax"
+        )
+    return response

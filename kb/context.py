@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -71,10 +74,20 @@ class KnowledgeBase:
             vector_weight=s.rrf_vector_weight,
         )
 
-    def collection_lock(self, collection: str) -> threading.Lock:
-        """Serialises writes (ingest, delete, rebuild) to one collection within this process."""
+    @contextmanager
+    def collection_lock(self, collection: str) -> Iterator[None]:
+        """Serialises writes (ingest, delete, rebuild) to one collection: across the threads of
+        this process, and across processes (CLI beside the server) with a lock file."""
         with self._locks_guard:
-            return self._locks.setdefault(collection, threading.Lock())
+            lock = self._locks.setdefault(collection, threading.Lock())
+        lock_dir = self.settings.index_dir / ".locks"
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        with lock, open(lock_dir / f"{collection}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -187,3 +187,20 @@ def test_changing_the_embedder_is_caught_then_rebuilt(
         )
     finally:
         switched.close()
+
+
+def test_collection_lock_holds_across_processes(kb: KnowledgeBase) -> None:
+    import subprocess
+    import sys
+
+    lock_file = kb.settings.index_dir / ".locks" / "default.lock"
+    probe = (
+        "import fcntl, sys\n"
+        f"f = open({str(lock_file)!r}, 'a+b')\n"
+        "try:\n    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "except BlockingIOError:\n    sys.exit(1)\n"
+    )
+    with kb.collection_lock("default"):
+        held = subprocess.run([sys.executable, "-c", probe], check=False)
+    free = subprocess.run([sys.executable, "-c", probe], check=False)
+    assert (held.returncode, free.returncode) == (1, 0)

@@ -35,6 +35,8 @@ def _loader(fmt: str) -> Callable[[bytes], LoadedDocument]:
     module, name, kwargs = _LOADERS[fmt]
     function = getattr(importlib.import_module(f"ingest.loaders.{module}"), name)
     return functools.partial(function, **kwargs) if kwargs else function
+
+
 _LABELS = {"pdf": "PDF", "docx": "Word (DOCX)", "xlsx": "Excel (XLSX)"}
 
 

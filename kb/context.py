@@ -32,8 +32,9 @@ class KnowledgeBase:
     @cached_property
     def embedder(self) -> Embedder:
         from search.embedders.factory import make_embedder
+        from search.embedders.memo import QueryMemo
 
-        return make_embedder(self.settings.embedder)
+        return QueryMemo(make_embedder(self.settings.embedder))
 
     @cached_property
     def embedding_cache(self) -> EmbeddingCache:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -78,6 +78,15 @@ def _copy_reply(record: ReplyRecord, reply: ReplyTemplate, source: str) -> None:
     record.labels = dict(reply.labels)
     record.source = source
     record.updated_at = utcnow()
+
+
+def replies_version(kb: KnowledgeBase) -> tuple[object, ...]:
+    """Changes whenever a reply is added, edited or deleted: a cheap staleness check."""
+    with session_scope(kb.engine) as session:
+        count, newest = session.exec(
+            select(func.count(), func.max(ReplyRecord.updated_at)).select_from(ReplyRecord)
+        ).one()
+    return (count, newest)
 
 
 def list_replies(kb: KnowledgeBase) -> list[ReplyTemplate]:

@@ -10,29 +10,20 @@ import numpy as np
 
 from kb.context import KnowledgeBase
 from kb.escalation import examples_of
-from kb.library import active_rules, list_replies
+from kb.library import active_rules, list_replies, replies_version
 from kb.replies import ReplyTemplate
 from search.normalize import normalize
 
 
 class _QueryVectors:
-    """Query-side embeddings of short utterances, memoised: cues and examples repeat a lot."""
+    """Query-side embeddings of normalised utterances; the embedder's memo makes repeats free
+    (the search has usually just embedded the same customer text)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self._kb = kb
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
 
     def many(self, texts: Sequence[str]) -> np.ndarray:
-        keys = [normalize(t) for t in texts]
-        missing = [k for k in dict.fromkeys(keys) if k not in self._vectors]
-        if missing:
-            computed = self._kb.embedder.embed_queries(missing)
-            with self._lock:
-                self._vectors.update(zip(missing, computed, strict=True))
-                if len(self._vectors) > 20_000:  # bound memory on a long-running server
-                    self._vectors = dict(list(self._vectors.items())[-10_000:])
-        return np.stack([self._vectors[k] for k in keys])
+        return self._kb.embedder.embed_queries([normalize(t) for t in texts])
 
 
 _vectors: weakref.WeakKeyDictionary[KnowledgeBase, _QueryVectors] = weakref.WeakKeyDictionary()
@@ -63,22 +54,26 @@ def similarity_function(kb: KnowledgeBase) -> Callable[[str, Sequence[str]], flo
 class ReplyMatcher:
     """Scores scripted replies against a query by their cue utterances and titles."""
 
-    def __init__(self, kb: KnowledgeBase, replies: list[ReplyTemplate]) -> None:
+    def __init__(
+        self, kb: KnowledgeBase, replies: list[ReplyTemplate], version: tuple[object, ...]
+    ) -> None:
         self.kb = kb
         self.replies = replies
-        self.signature = _signature(replies)
+        self.version = version
         self._by_id = {r.id: r for r in replies}
         self._cues: list[list[str]] = [[r.title, *r.applies_to] for r in replies]
 
     @classmethod
     def for_kb(cls, kb: KnowledgeBase) -> ReplyMatcher:
-        replies = list_replies(kb)
+        """The matcher for the replies in force; rebuilt only when the reply table changes."""
+        version = replies_version(kb)
         with _guard:
             matcher = _matchers.get(kb)
-            if matcher is None or matcher.signature != _signature(replies):
-                matcher = cls(kb, replies)
+        if matcher is None or matcher.version != version:
+            matcher = cls(kb, list_replies(kb), version)
+            with _guard:
                 _matchers[kb] = matcher
-            return matcher
+        return matcher
 
     def get(self, reply_id: str) -> ReplyTemplate | None:
         return self._by_id.get(reply_id)
@@ -106,10 +101,6 @@ class ReplyMatcher:
 
 def _family(language: str) -> str:
     return "zh" if language.startswith("zh") else language
-
-
-def _signature(replies: list[ReplyTemplate]) -> int:
-    return hash(tuple((r.id, r.body, r.applies_to, r.title, r.language) for r in replies))
 
 
 def warm_up(kb: KnowledgeBase) -> None:

@@ -8,6 +8,8 @@ client: 1 client, then 8 concurrent clients. Writes bench/results/latency.json.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import socket
@@ -29,14 +31,8 @@ from kb.context import KnowledgeBase
 from kb.evaluation import load_queries
 from kb.ingestion import IngestItem, ingest_items
 from kb.library import import_sample
-from kb.samples import load_sample
+from kb.samples import SAMPLE_DIR, load_sample
 from kb.settings import Settings
-
-SAMPLE_QUESTIONS = [
-    "退货运费谁出？", "满多少钱包邮？", "扫地机器人连不上 Wi-Fi 怎么办", "电池保修多久",
-    "退款多久到账", "滤网多久换一次", "红灯一直闪是什么问题", "可以开发票吗",
-    "How long is the warranty?", "掃地機器人回不了充電座", "我要投诉，太过分了！", "VIP 有什么权益",
-]  # fmt: skip
 
 
 def prepare(data_dir: Path, cache: Path, tara: Path) -> None:
@@ -49,7 +45,29 @@ def prepare(data_dir: Path, cache: Path, tara: Path) -> None:
     kb.close()
 
 
+def sample_questions() -> list[str]:
+    """Customer questions about the sample KB: the FAQ sheets' own questions (all three)."""
+    root = SAMPLE_DIR / "faq"
+    questions = [
+        r["问题"]
+        for r in csv.DictReader(io.StringIO((root / "policy-faq-zh.csv").read_text("utf-8")))
+    ]
+    questions += [
+        json.loads(line)["question"]
+        for line in (root / "policy-faq-zh-hant.jsonl").read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    questions += [
+        r["question"]
+        for r in csv.DictReader(io.StringIO((root / "policy-faq-en.csv").read_text("utf-8")))
+    ]
+    return questions
+
+
 def run_load(url: str, bodies: list[dict[str, Any]], clients: int) -> dict[str, float]:
+    """Each body is sent once, split across ``clients`` concurrent connections: no request
+    repeats a question, so no cache answers for the server."""
+
     def worker(chunk: list[dict[str, Any]]) -> list[float]:
         times = []
         with httpx.Client(timeout=30) as http:
@@ -62,7 +80,7 @@ def run_load(url: str, bodies: list[dict[str, Any]], clients: int) -> dict[str, 
 
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        parts = list(pool.map(worker, [bodies] * clients))
+        parts = list(pool.map(worker, [bodies[i::clients] for i in range(clients)]))
     wall = time.perf_counter() - start
     times = sorted(t for part in parts for t in part)
     return {
@@ -78,10 +96,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/bench/data"))
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--cache", type=Path, default=Path("data/bench-cache"))
-    parser.add_argument("--queries", type=int, default=200, help="tara dev queries to send")
+    parser.add_argument("--queries", type=int, default=200, help="tara dev queries per phase")
     args = parser.parse_args()
     tara_queries = [q.text for q in load_queries(args.data / "tara_dingtalk/queries_dev.jsonl")]
-    tara_queries = tara_queries[: args.queries]
+    n = args.queries
+    # Disjoint slices: the warm-up, each phase and each plan ask questions never asked before.
+    tara = [tara_queries[i * n : (i + 1) * n] for i in range(5)]
+    faq = sample_questions()
+    half = len(faq) // 2
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         prepare(data_dir, args.cache, args.data / "tara_dingtalk/corpus.jsonl")
@@ -102,19 +124,22 @@ def main() -> None:
                 {"conversation": [{"role": "customer", "text": q}], "collection": coll} for q in qs
             ]
             results: dict[str, Any] = {"machine": machine_info()}
+            search_url, suggest_url = f"{base}/api/v1/search", f"{base}/api/v1/suggest"
+            run_load(search_url, search(tara[4][:10], "tara"), 1)  # first-use code paths
+            run_load(suggest_url, convo(tara[4][10:20], "tara"), 1)
             plans = {
-                "search_tara": (f"{base}/api/v1/search", search(tara_queries, "tara")),
+                "search_tara": (search_url, search(tara[0], "tara"), search(tara[1], "tara")),
                 "suggest_sample": (
-                    f"{base}/api/v1/suggest",
-                    convo(SAMPLE_QUESTIONS * 8, "default"),
+                    suggest_url,
+                    convo(faq[:half], "default"),
+                    convo(faq[half:], "default"),
                 ),
-                "suggest_tara": (f"{base}/api/v1/suggest", convo(tara_queries, "tara")),
+                "suggest_tara": (suggest_url, convo(tara[2], "tara"), convo(tara[3], "tara")),
             }
-            for name, (url, bodies) in plans.items():
-                run_load(url, bodies[:10], 1)  # warm: caches, first-use code paths
+            for name, (url, one, eight) in plans.items():
                 results[name] = {
-                    "1_client": run_load(url, bodies, 1),
-                    "8_clients": run_load(url, bodies[: max(20, len(bodies) // 4)], 8),
+                    "1_client": run_load(url, one, 1),
+                    "8_clients": run_load(url, eight, 8),
                 }
                 print(name, json.dumps(results[name]), flush=True)
         finally:

@@ -3,8 +3,11 @@
 The drcd_zh_hant paragraphs are regrouped into one Markdown document per Wikipedia article
 (title as heading, paragraphs in corpus order), ingested through the real pipeline at each
 `--sizes` value and searched through the real hybrid path. A retrieved chunk counts as
-relevant when at least half of its character bigrams come from the query's answer
-paragraph. Writes bench/results/chunk_size.json.
+relevant when it shares at least half of the smaller one's character bigrams with the
+query's answer paragraph (a chunk inside the paragraph, or the paragraph inside a chunk).
+Small chunks rank precisely but cut answers apart; large ones keep answers whole but give
+the agent more to read, so the mean chunk length is reported beside the metrics.
+Writes bench/results/chunk_size.json.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import machine_info
 from kb.confidence import bigrams
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.evaluation import load_queries, score_ranking
+from kb.indexing import live_chunks
 from kb.ingestion import IngestItem, ingest_items
 from kb.searching import SearchRequest, search
 from kb.settings import Settings
@@ -55,21 +60,26 @@ def measure(settings: Settings, docs: dict[str, list[dict[str, str]]], queries: 
         ]
         results = ingest_items(kb, items, collection="default")
         chunks = sum(r.chunks for r in results)
+        with session_scope(kb.engine) as session:
+            lengths = [len(c.text) for c in live_chunks(session, "default")]
         totals: dict[str, float] = defaultdict(float)
         answer_grams = {pid: bigrams(text) for pid, text in paragraphs.items()}
         for q in queries:
             [pid] = q.relevant
             hits = search(kb, SearchRequest(q.text, limit=10))
-            ranked = []
+            ranked: list[str] = []
             for h in hits:
-                grams = bigrams(h.chunk.text)
-                share = len(grams & answer_grams[pid]) / max(1, len(grams))
-                ranked.append(pid if share >= 0.5 else h.chunk.chunk_id)
+                grams, answer = bigrams(h.chunk.text), answer_grams[pid]
+                share = len(grams & answer) / max(1, min(len(grams), len(answer)))
+                label = pid if share >= 0.5 else h.chunk.chunk_id
+                if label not in ranked:  # one answer counted once, as kb eval does
+                    ranked.append(label)
             for name, value in score_ranking(ranked, q.relevant).items():
                 totals[name] += value
         kb.close()
     out = {name: round(v / len(queries), 4) for name, v in totals.items()}
-    return {"max_chars": size, "chunks": chunks, **out}
+    mean = round(sum(lengths) / len(lengths))
+    return {"max_chars": size, "chunks": chunks, "mean_chunk_chars": mean, **out}
 
 
 def main() -> None:

@@ -36,13 +36,14 @@ def quality() -> str:
         "| BM25 MRR@10 / R@10 | vector MRR@10 / R@10 | p50 / p95 ms |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    machine = None
+    machine, fusion = None, None
     for key, label in SETS:
         r = _load(f"eval_{key}")
         if r is None:
             rows.append(f"| {label} | not run yet | | | | | | |")
             continue
         machine = machine or r["machine"]
+        fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}"
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]
         rows.append(
             f"| {label} | {r['queries']} | **{r['mrr@10']:.3f}** | "
@@ -52,9 +53,7 @@ def quality() -> str:
             f"{r['p50_ms']} / {r['p95_ms']} |"
         )
     if machine:
-        rows.append(
-            f"\nMeasured on {_machine(machine)}; fusion `{r['fusion']}`, α = {r['fusion_alpha']}."
-        )
+        rows.append(f"\nMeasured on {_machine(machine)}; {fusion}.")
     return "\n".join(rows)
 
 
@@ -103,10 +102,10 @@ def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text("utf-8")
     for name, body in (("quality", quality()), ("speed", speed())):
-        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(\n<!-- /bench:{name} -->)", re.S)
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README has no bench:{name} markers")
-        text = pattern.sub(lambda m, b=body: m.group(1) + b + m.group(2), text)
+        text = pattern.sub(lambda m, b=body: m.group(1) + b + "\n" + m.group(2), text)
     readme.write_text(text, "utf-8")
 
 

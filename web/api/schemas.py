@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from search.types import SearchFilters
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,6 +20,15 @@ class Filters(Strict):
     products: list[str] = Field(default_factory=list)
     languages: list[str] = Field(default_factory=list)
     valid_on: date | None = Field(None, description="Only content valid on this day.")
+
+    def to_search_filters(self) -> SearchFilters:
+        return SearchFilters(
+            doc_types=tuple(self.doc_types),
+            tags=tuple(self.tags),
+            products=tuple(self.products),
+            languages=tuple(self.languages),
+            valid_on=self.valid_on,
+        )
 
 
 class SearchBody(Strict):

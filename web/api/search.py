@@ -7,7 +7,6 @@ import time
 from fastapi import APIRouter
 
 from kb.searching import SearchRequest, hit_to_dict, search
-from search.types import SearchFilters
 from web.api.schemas import SearchBody, SearchResponse
 from web.deps import KBDep
 
@@ -18,14 +17,7 @@ router = APIRouter(prefix="/api/v1", tags=["search"])
 def search_route(body: SearchBody, kb: KBDep) -> dict[str, object]:
     """Hybrid (BM25 + vector) search; every hit cites document, version, section and page."""
     start = time.perf_counter()
-    f = body.filters
-    filters = SearchFilters(
-        doc_types=tuple(f.doc_types),
-        tags=tuple(f.tags),
-        products=tuple(f.products),
-        languages=tuple(f.languages),
-        valid_on=f.valid_on,
-    )
+    filters = body.filters.to_search_filters()
     request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
     hits = search(kb, request)
     took = (time.perf_counter() - start) * 1000

@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from kb.conversation import Turn
 from kb.feedback import record_feedback
 from kb.suggest import SuggestInput, suggest
-from search.types import SearchFilters
 from web.api.schemas import FeedbackBody, SuggestBody, SuggestResponse
 from web.deps import KBDep
 
@@ -17,18 +16,11 @@ router = APIRouter(prefix="/api/v1", tags=["suggest"])
 
 
 def to_input(body: SuggestBody) -> SuggestInput:
-    f = body.filters
     return SuggestInput(
         conversation=[Turn(role=t.role, text=t.text) for t in body.conversation],
         customer=body.customer,
         collection=body.collection,
-        filters=SearchFilters(
-            doc_types=tuple(f.doc_types),
-            tags=tuple(f.tags),
-            products=tuple(f.products),
-            languages=tuple(f.languages),
-            valid_on=f.valid_on,
-        ),
+        filters=body.filters.to_search_filters(),
         display_script=body.display_script,
         limit=body.limit,
     )

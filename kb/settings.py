@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.chunking import DEFAULT_MAX_CHARS
+
 
 class Settings(BaseSettings):
     """Every knob of AssistKB. The README documents each field (a test enforces it)."""
@@ -34,7 +36,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
     rrf_vector_weight: float = Field(1.0, ge=0.0, description="RRF weight of the vector ranking.")
     rrf_bm25_weight: float = Field(1.0, ge=0.0, description="RRF weight of the BM25 ranking.")
-    chunk_chars: int = Field(350, ge=50, le=4000, description="Target maximum chunk size in chars.")
+    chunk_chars: int = Field(
+        DEFAULT_MAX_CHARS, ge=50, le=4000, description="Target maximum chunk size in chars."
+    )
     max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest file accepted for ingest.")
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."

@@ -107,7 +107,9 @@ def ingest(
             batches.setdefault(collection or name, []).extend(items)
     results = _run_ingest(kb, batches, quiet=as_json)
     if sample_kb is not None:
-        _import_sample_rules(kb, sample_kb)
+        from kb.library import import_sample
+
+        import_sample(kb, sample_kb)
     if as_json:
         out.print_json(data=[r.__dict__ for r in results])
     else:
@@ -147,15 +149,6 @@ def _run_ingest(kb: KnowledgeBase, batches: dict[str, list[Any]], *, quiet: bool
             except KBError as exc:
                 raise fail(exc.message) from exc
     return results
-
-
-def _import_sample_rules(kb: KnowledgeBase, sample_kb: Any) -> None:
-    """Scripted replies and escalation rules ship with the sample; import them when supported."""
-    try:
-        from kb import library
-    except ImportError:
-        return
-    library.import_sample(kb, sample_kb)
 
 
 def _print_results(results: list[Any]) -> None:

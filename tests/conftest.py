@@ -51,6 +51,7 @@ def sample_kb(
 ) -> Iterator[KnowledgeBase]:
     """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
     from kb.ingestion import ingest_items
+    from kb.library import import_sample
     from kb.samples import load_sample
 
     settings = Settings(
@@ -62,12 +63,7 @@ def sample_kb(
         results = ingest_items(kb, items, collection=collection)
         failed = [r for r in results if r.status == "failed"]
         assert not failed, failed
-    try:
-        from kb import library
-    except ImportError:
-        pass
-    else:
-        library.import_sample(kb, sample)
+    import_sample(kb, sample)
     yield kb
     kb.close()
 

@@ -20,7 +20,14 @@ from kb.db import session_scope
 from kb.errors import Invalid
 from kb.feedback import ACTIONS
 from kb.library import list_replies
-from kb.models import ChunkRecord, Document, FeedbackRecord, ReplyRecord, SuggestionLog
+from kb.models import (
+    ChunkRecord,
+    Document,
+    FeedbackRecord,
+    ReplyRecord,
+    SuggestionLog,
+    as_utc,
+)
 from search.normalize import normalize
 
 HANDLING = ("self_service", "agent", "expert")
@@ -70,9 +77,7 @@ class Period:
         return [self.start + timedelta(days=n) for n in range(self.length)]
 
     def day_of(self, moment: datetime) -> date:
-        # Databases hand back naive UTC (SQLite, PostgreSQL "timestamp"): say so before converting.
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return aware.astimezone(self.tz).date()
+        return as_utc(moment).astimezone(self.tz).date()
 
 
 @dataclass(frozen=True)
@@ -251,8 +256,7 @@ def _questions(rows: list[Any]) -> dict[str, _Group]:
 def _question(key: str, group: _Group) -> Question:
     assert group.last is not None
     text = group.wordings.most_common(1)[0][0]
-    last = group.last if group.last.tzinfo else group.last.replace(tzinfo=UTC)
-    return Question(text, key, group.count, group.gaps, group.no_answer, last)
+    return Question(text, key, group.count, group.gaps, group.no_answer, as_utc(group.last))
 
 
 def _totals(suggestions: list[Any], feedback: list[Any], questions: int) -> Totals:

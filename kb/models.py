@@ -18,6 +18,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Databases hand back naive UTC (SQLite, PostgreSQL "timestamp"): say so."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class DocumentBase(SQLModel):
     collection: str = Field(default="default", index=True, max_length=64)
     source_name: str = Field(max_length=512, description="File name as uploaded; the identity key.")

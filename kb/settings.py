@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     reply_min_similarity: float = Field(
         0.90, description="Cosine similarity a scripted reply's cue needs for it to be suggested."
     )
+    suggest_draft_seconds: float = Field(
+        15.0,
+        ge=0,
+        description=(
+            "A panel suggestion replaced this soon, with no feedback, was a draft of the same "
+            "message: the log keeps only the latest."
+        ),
+    )
     max_message_chars: int = Field(
         5000, ge=10, description="Longest conversation turn accepted by /suggest."
     )

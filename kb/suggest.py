@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from sqlmodel import Session, select
+
 from kb.confidence import Confidence, grade
 from kb.context import KnowledgeBase
 from kb.conversation import Turn, build_query
@@ -16,7 +18,7 @@ from kb.errors import Invalid
 from kb.escalation import EscalationContext, EscalationDecision, evaluate
 from kb.library import active_rules
 from kb.matching import ReplyMatcher, similarity_function
-from kb.models import SuggestionLog
+from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.redaction import redact, redact_obj
 from kb.replies import detect_language, fill, make_reply
 from kb.script import convert
@@ -37,6 +39,9 @@ class SuggestInput:
     filters: SearchFilters = field(default_factory=SearchFilters)
     display_script: Literal["zh-Hans", "zh-Hant"] | None = None
     limit: int = 5
+    # The panel's previous suggestion while the agent is still typing the same message: when it
+    # is recent and nobody acted on it, this one replaces it in the log (see ``_log``).
+    supersedes: str | None = None
 
 
 def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
@@ -236,28 +241,59 @@ def _convert_body(body: dict[str, Any], script: str) -> None:
 def _log(
     kb: KnowledgeBase, request: SuggestInput, body: dict[str, Any], best: Confidence | None
 ) -> str:
-    """Personal data is redacted before anything is written."""
-    record = SuggestionLog(
-        collection=request.collection,
-        query=redact(body["query"]),
-        conversation=redact_obj([{"role": t.role, "text": t.text} for t in request.conversation]),
-        customer_tier=_str(request.customer.get("tier")),
-        answers=[
+    """Personal data is redacted before anything is written.
+
+    A panel that suggests as the agent types would otherwise log one suggestion per pause in
+    typing and swamp the analytics with half-typed questions. A superseded suggestion that is
+    recent (``suggest_draft_seconds``) and has no feedback was such a draft: its row is
+    overwritten, keeping its id, so feedback sent while the next draft was on its way still lands.
+    """
+    values: dict[str, Any] = {
+        "created_at": utcnow(),
+        "collection": request.collection,
+        "query": redact(body["query"]),
+        "conversation": redact_obj(
+            [{"role": t.role, "text": t.text} for t in request.conversation]
+        ),
+        "customer_tier": _str(request.customer.get("tier")),
+        "answers": [
             {"id": a["id"], "score": a["score"], "confidence": a["confidence"]}
             for a in body["answers"]
         ],
-        replies=[r["id"] for r in body["replies"]],
-        escalation={
+        "replies": [r["id"] for r in body["replies"]],
+        "escalation": {
             k: body["escalation"][k]
             for k in ("recommended", "level", "team", "reasons", "rule_ids")
         },
-        handling=body["handling"],
-        best_confidence=best,
-        took_ms=body["took_ms"],
-    )
+        "handling": body["handling"],
+        "best_confidence": best,
+        "took_ms": body["took_ms"],
+    }
     with session_scope(kb.engine) as session:
-        session.add(record)
-    return record.id
+        draft = _draft(kb, session, request)
+        if draft is None:
+            draft = SuggestionLog(**values)
+        else:
+            for key, value in values.items():
+                setattr(draft, key, value)
+        session.add(draft)
+        return draft.id
+
+
+def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:
+    """The suggestion this one may overwrite, if it was a draft of the same message."""
+    if not request.supersedes:
+        return None
+    row = session.get(SuggestionLog, request.supersedes)
+    if row is None or row.collection != request.collection:
+        return None
+    age = (utcnow() - as_utc(row.created_at)).total_seconds()
+    if not 0 <= age <= kb.settings.suggest_draft_seconds:
+        return None
+    acted = session.exec(
+        select(FeedbackRecord.id).where(FeedbackRecord.suggestion_id == row.id).limit(1)
+    ).first()
+    return None if acted is not None else row
 
 
 def _str(value: Any) -> str | None:

@@ -208,6 +208,63 @@ def test_feedback_for_unknown_suggestion_is_404(sample_kb: KnowledgeBase) -> Non
         record_feedback(sample_kb, suggestion_id="nope", item_id="x", action="copied")
 
 
+def _logged(kb: KnowledgeBase, sid: str) -> SuggestionLog:
+    with session_scope(kb.engine) as session:
+        row = session.get(SuggestionLog, sid)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _log_size(kb: KnowledgeBase) -> int:
+    with session_scope(kb.engine) as session:
+        return len(session.exec(select(SuggestionLog.id)).all())
+
+
+def test_a_draft_typed_on_is_overwritten_in_the_log(sample_kb: KnowledgeBase) -> None:
+    before = _log_size(sample_kb)
+    draft = ask(sample_kb, (C, "退货运"))
+    final = ask(sample_kb, (C, "退货运费谁出？"), supersedes=draft["suggestion_id"])
+    assert final["suggestion_id"] == draft["suggestion_id"]
+    assert _log_size(sample_kb) == before + 1
+    row = _logged(sample_kb, final["suggestion_id"])
+    assert row.conversation == [{"role": "customer", "text": "退货运费谁出？"}]
+    assert row.answers[0]["id"] == final["answers"][0]["id"]
+    # Feedback on the id the panel showed still lands after the overwrite.
+    record_feedback(sample_kb, suggestion_id=draft["suggestion_id"], item_id="x", action="helpful")
+
+
+def test_a_suggestion_acted_on_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
+    first = ask(sample_kb, (C, "发票怎么开？"))
+    sid = first["suggestion_id"]
+    record_feedback(
+        sample_kb, suggestion_id=sid, item_id=first["answers"][0]["id"], action="copied"
+    )
+    second = ask(sample_kb, (C, "发票抬头能改吗？"), supersedes=sid)
+    assert second["suggestion_id"] != sid
+    assert _logged(sample_kb, sid).conversation == [{"role": "customer", "text": "发票怎么开？"}]
+
+
+def test_an_old_or_foreign_suggestion_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
+    old = ask(sample_kb, (C, "快递一般几天到"))
+    sid = old["suggestion_id"]
+    with session_scope(sample_kb.engine) as session:
+        row = session.get(SuggestionLog, sid)
+        assert row is not None
+        row.created_at -= timedelta(seconds=sample_kb.settings.suggest_draft_seconds + 1)
+        session.add(row)
+    assert ask(sample_kb, (C, "快递几天能到？"), supersedes=sid)["suggestion_id"] != sid
+
+    # Another collection's suggestion (made just now, say by another team's panel).
+    foreign = SuggestionLog(collection="elsewhere", query="保修", handling="agent")
+    with session_scope(sample_kb.engine) as session:
+        session.add(foreign)
+    again = ask(sample_kb, (C, "保修多久？"), supersedes=foreign.id)
+    assert again["suggestion_id"] != foreign.id
+    assert _logged(sample_kb, foreign.id).query == "保修"
+    assert ask(sample_kb, (C, "保修多久？"), supersedes="no-such-id")["suggestion_id"]
+
+
 def test_bad_rule_file_keeps_previous_rules(sample_kb: KnowledgeBase) -> None:
     before = [r.id for r in active_rules(sample_kb)]
     broken = "version: 1\nrules:\n  - id: x\n    name: broken\n    when: {patterns: ['(']}\n"

@@ -262,6 +262,21 @@ def test_search_results_follow_the_script(client: TestClient) -> None:
 # --- feedback -------------------------------------------------------------------------------
 
 
+def test_a_draft_the_agent_typed_on_is_replaced_not_logged_twice(client: TestClient) -> None:
+    kb = client.app.state.kb  # type: ignore[attr-defined]
+    with session_scope(kb.engine) as session:
+        before = len(session.exec(select(SuggestionLog.id)).all())
+    draft = _suggestion_id(_post(client, "净化器滤网").text)
+    final = _post(client, "净化器滤网多久换一次？", supersedes=draft).text
+    assert _suggestion_id(final) == draft
+    with session_scope(kb.engine) as session:
+        assert len(session.exec(select(SuggestionLog.id)).all()) == before + 1
+        row = session.get(SuggestionLog, draft)
+        assert row is not None and row.conversation[0]["text"] == "净化器滤网多久换一次？"
+    # Without the field (Enter after a pause, a new message) every suggestion is its own row.
+    assert _suggestion_id(_post(client, "净化器滤网多久换一次？").text) != draft
+
+
 def test_copy_insert_and_ratings_are_stored_against_the_suggestion(client: TestClient) -> None:
     html = _post(client, "退货运费谁出？").text
     sid = _suggestion_id(html)

@@ -64,6 +64,8 @@ class AssistForm(BaseModel):
     order_id: str = ""
     tier: str = ""
     contact_count: str = ""
+    # Set by app.js while the agent is still typing: the suggestion on screen was a draft.
+    supersedes: str = ""
 
     def customer(self) -> dict[str, Any]:
         """The optional customer fields the agent filled in, as ``suggest`` takes them."""
@@ -217,6 +219,7 @@ def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, A
                 customer=form.customer(),
                 collection=form.collection or kb.settings.default_collection,
                 display_script=script,  # type: ignore[arg-type]  # one of SCRIPTS
+                supersedes=form.supersedes.strip() or None,
             ),
         )
     except KBError as exc:

@@ -30,6 +30,7 @@
   var box = document.getElementById("assist-conversation");
   var draft = document.getElementById("assist-reply");
   var statusBox = document.getElementById("assist-status");
+  var supersedes = document.getElementById("assist-supersedes");
   var statusTimer = 0;
 
   function say(message) {
@@ -42,6 +43,7 @@
   function recordFeedback(itemId, action) {
     var results = document.getElementById("suggestions");
     if (!results || !results.dataset.suggestionId) return;
+    supersedes.value = "";  // acted on: no longer a draft
     var body = new URLSearchParams();
     body.set("suggestion_id", results.dataset.suggestionId);
     body.set("item_id", itemId);
@@ -133,6 +135,34 @@
       box.focus();
       box.select();
     }
+  });
+
+  // Live fields ask as the agent types, but not while an input method is composing: the box
+  // then holds pinyin or zhuyin, not words, and each key of it would cost a request. The form's
+  // hx-trigger listens for "assist:typed" (with a short delay) instead of raw input events.
+  document.querySelectorAll("[data-live]").forEach(function (field) {
+    var sent = field.value;
+    function typed(event) {
+      if (event.isComposing || field.value === sent) return;
+      sent = field.value;
+      field.form.dispatchEvent(new CustomEvent("assist:typed"));
+    }
+    field.addEventListener("input", typed);
+    field.addEventListener("compositionend", typed);
+  });
+
+  // A suggestion made while the agent was still typing is a draft: the next one tells the server
+  // to overwrite it in the log (see kb.suggest._log). Pressing Enter, switching script or acting
+  // on a suggestion makes it final. The server also refuses to overwrite old or rated ones.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.elt !== form) return;
+    var results = document.getElementById("suggestions");
+    var draft = config.triggeringEvent && config.triggeringEvent.type === "assist:typed";
+    supersedes.value = draft && results ? results.dataset.suggestionId || "" : "";
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.elt.closest("#suggestions")) supersedes.value = "";  // a thumb
   });
 
   box.addEventListener("keydown", function (event) {

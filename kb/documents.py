@@ -74,6 +74,24 @@ def get_document(
     return data
 
 
+def neighbourhood(doc: dict[str, Any], chunk_id: str, radius: int = 2) -> dict[str, Any]:
+    """The chunk, ``radius`` chunks either side, and every chunk of its section (same heading)."""
+    chunks: list[dict[str, Any]] = doc["chunks"]
+    at = next((i for i, c in enumerate(chunks) if c["id"] == chunk_id), None)
+    if at is None:
+        raise NotFound(
+            f"chunk {chunk_id!r} is not in the current version of document {doc['id']!r}",
+            field="chunk_id",
+        )
+    chunk = chunks[at]
+    section = [c for c in chunks if c["heading_path"] == chunk["heading_path"]]
+    ids = {c["id"] for c in chunks[max(0, at - radius) : at + radius + 1]}
+    if len(section) <= 4 * radius + 1:  # a short section is shown whole
+        ids |= {c["id"] for c in section}
+    shown = [c for c in chunks if c["id"] in ids]
+    return {"chunk": chunk, "shown": shown, "section": chunk["heading_path"]}
+
+
 def delete_document(kb: KnowledgeBase, document_id: str) -> dict[str, Any]:
     """Remove a document, all its versions and chunks; it leaves search results at once."""
     with session_scope(kb.engine) as session:

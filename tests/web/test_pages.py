@@ -12,14 +12,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kb.documents import get_document
+from kb.documents import get_document, neighbourhood
 from kb.errors import NotFound
 from kb.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.jobs import wait_for_job
 from kb.settings import Settings
 from web.app import create_app
 from web.pages import install_pages
-from web.pages.documents import neighbourhood
 
 HX = {"HX-Request": "true"}
 GUIDE = "# 第1章 保修\n\n## 1.1 保修期\n\n整机保修一年，电机和电池保修两年。\n".encode()

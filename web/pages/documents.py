@@ -14,9 +14,10 @@ from kb.documents import (
     delete_document,
     get_document,
     list_documents,
+    neighbourhood,
     update_metadata,
 )
-from kb.errors import Invalid, NotFound
+from kb.errors import Invalid
 from kb.indexing import known_collections
 from kb.jobs import get_job, start_ingest_job
 from web.deps import KBDep
@@ -163,24 +164,6 @@ def chunk_page(
     doc = get_document(kb, document_id)
     context = {"doc": doc, **neighbourhood(doc, chunk_id)}
     return render.page(request, "chunk.html", context, block="context")
-
-
-def neighbourhood(doc: dict[str, Any], chunk_id: str, radius: int = 2) -> dict[str, Any]:
-    """The chunk, ``radius`` chunks either side, and every chunk of its section (same heading)."""
-    chunks: list[dict[str, Any]] = doc["chunks"]
-    at = next((i for i, c in enumerate(chunks) if c["id"] == chunk_id), None)
-    if at is None:
-        raise NotFound(
-            f"chunk {chunk_id!r} is not in the current version of document {doc['id']!r}",
-            field="chunk_id",
-        )
-    chunk = chunks[at]
-    section = [c for c in chunks if c["heading_path"] == chunk["heading_path"]]
-    ids = {c["id"] for c in chunks[max(0, at - radius) : at + radius + 1]}
-    if len(section) <= 4 * radius + 1:  # a short section is shown whole
-        ids |= {c["id"] for c in section}
-    shown = [c for c in chunks if c["id"] in ids]
-    return {"chunk": chunk, "shown": shown, "section": chunk["heading_path"]}
 
 
 def _list_context(kb: KnowledgeBase, query: DocumentQuery, **extra: Any) -> dict[str, Any]:

@@ -45,9 +45,16 @@ class KnowledgeBase:
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        from search.tokenize import Tokenizer
+        """Cuts BM25 tokens for new index generations (``kb.vocabulary``: files + edits)."""
+        from kb.vocabulary import make_tokenizer
 
-        return Tokenizer(user_dict=self.settings.user_dict, synonyms=self.settings.synonyms)
+        return make_tokenizer(self)
+
+    def use_tokenizer(self, tokenizer: Tokenizer) -> None:
+        """Build new generations with ``tokenizer`` (live ones keep the one they were cut with)."""
+        self.__dict__["tokenizer"] = tokenizer
+        if "index_store" in self.__dict__:
+            self.index_store.tokenizer = tokenizer
 
     @cached_property
     def index_store(self) -> IndexStore:

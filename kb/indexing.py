@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
+from kb.vocabulary import refresh_tokenizer
 from search.index import GenerationMeta, IndexMismatchError
 from search.types import IndexedChunk
 
@@ -78,6 +79,7 @@ def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None 
     """Build a new generation from the database and switch to it; returns the chunk count."""
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection)
+    refresh_tokenizer(kb)
     kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
     log.info("index for %r rebuilt with %d chunks", collection, len(chunks))
     return len(chunks)
@@ -88,7 +90,13 @@ def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection)
     meta = kb.index_store.current_meta(collection)
-    if meta is not None and meta.fingerprint == fingerprint(chunks) and _compatible(kb, meta):
+    refresh_tokenizer(kb)
+    if (
+        meta is not None
+        and meta.fingerprint == fingerprint(chunks)
+        and meta.tokenizer_version == kb.tokenizer.version
+        and _compatible(kb, meta)
+    ):
         return False
     kb.index_store.build(collection, chunks, fingerprint=fingerprint(chunks))
     return True

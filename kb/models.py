@@ -112,6 +112,17 @@ class RuleSetRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class VocabularyRecord(SQLModel, table=True):
+    """The BM25 vocabulary edited in the console; the newest row is the one in force."""
+
+    __tablename__ = "vocabulary"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_dict: str = Field(sa_column=Column(Text, nullable=False))
+    synonyms: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class SuggestionLog(SQLModel, table=True):
     """Every suggestion made, with personal data redacted before it is written."""
 

@@ -1,10 +1,12 @@
 """Index generations on disk: ``root/<collection>/<generation>/`` plus a ``CURRENT`` pointer.
 
 A generation holds the FAISS index (``vectors.faiss``), the BM25 state (``bm25/``), the chunks
-in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map) and
-``meta.json``. A new generation is written beside the live one under a hidden temporary name,
-renamed into place, and then ``CURRENT`` is replaced atomically; searchers that already loaded
-the old generation keep it in memory, so searches in flight finish on it.
+in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map),
+the vocabulary its BM25 tokens were cut with (``vocabulary.json``: queries are cut the same way,
+whatever the process's current vocabulary) and ``meta.json``. A new generation is written
+beside the live one under a hidden temporary name, renamed into place, and then ``CURRENT`` is
+replaced atomically; searchers that already loaded the old generation keep it in memory, so
+searches in flight finish on it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ META_FILE = "meta.json"
 CHUNKS_FILE = "chunks.json"
 VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
+VOCABULARY_FILE = "vocabulary.json"
 
 _COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -93,6 +96,7 @@ class Generation:
     chunks: list[IndexedChunk]
     bm25: BM25Index
     vectors: FaissVectorStore
+    tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
 
 
 class IndexStore:
@@ -113,6 +117,8 @@ class IndexStore:
         self.embedder = embedder
         self.cache = cache
         self.tokenizer = tokenizer or Tokenizer()
+        # jieba's dictionary is ~50 MB per tokenizer: generations with one vocabulary share one.
+        self._tokenizers: dict[str, Tokenizer] = {}
         self.hnsw_threshold = hnsw_threshold
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
@@ -137,6 +143,7 @@ class IndexStore:
         in the meta so that callers can tell which content a generation reflects.
         """
         started = time.perf_counter()
+        tokenizer = self.tokenizer  # one tokenizer for the whole build, even if it is swapped
         base = self.collection_dir(collection)
         base.mkdir(parents=True, exist_ok=True)
         name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
@@ -150,9 +157,16 @@ class IndexStore:
             )
             vectors.save(staging / VECTORS_FILE)
             bm25 = BM25Index.build(
-                [self.tokenizer.tokenize(t) for t in texts], k1=self.bm25_k1, b=self.bm25_b
+                [tokenizer.tokenize(t) for t in texts], k1=self.bm25_k1, b=self.bm25_b
             )
             bm25.save(staging / BM25_DIR)
+            vocabulary = {
+                "user_dict": tokenizer.user_dict_text,
+                "synonyms": tokenizer.synonyms_text,
+            }
+            (staging / VOCABULARY_FILE).write_text(
+                json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
+            )
             _write_chunks(staging / CHUNKS_FILE, chunks)
             meta = GenerationMeta(
                 collection=collection,
@@ -163,7 +177,7 @@ class IndexStore:
                 chunk_count=len(chunks),
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 build_seconds=round(time.perf_counter() - started, 3),
-                tokenizer_version=self.tokenizer.version,
+                tokenizer_version=tokenizer.version,
                 fingerprint=fingerprint,
                 vector_index=vectors.kind,
                 embedded=embedded.computed,
@@ -232,7 +246,40 @@ class IndexStore:
             raise IndexMismatchError(
                 f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
             )
-        return Generation(meta=meta, path=path, chunks=chunks, bm25=bm25, vectors=vectors)
+        return Generation(
+            meta=meta,
+            path=path,
+            chunks=chunks,
+            bm25=bm25,
+            vectors=vectors,
+            tokenizer=self._tokenizer_of(path, meta),
+        )
+
+    def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
+        """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""
+        if meta.tokenizer_version == self.tokenizer.version:
+            return self.tokenizer
+        known = self._tokenizers.get(meta.tokenizer_version)
+        if known is not None:
+            return known
+        try:
+            vocabulary = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return self.tokenizer  # built before generations kept their vocabulary
+        tokenizer = Tokenizer(
+            user_dict_text=vocabulary["user_dict"], synonyms_text=vocabulary["synonyms"]
+        )
+        if tokenizer.version != meta.tokenizer_version:
+            # Another jieba release or tokenizer code: the vocabulary is still the right one.
+            logger.warning(
+                "index %s/%s was tokenised with %s, this build cuts as %s; rebuild soon",
+                meta.collection,
+                meta.generation,
+                meta.tokenizer_version,
+                tokenizer.version,
+            )
+        self._tokenizers[meta.tokenizer_version] = tokenizer
+        return tokenizer
 
     def check_compatible(self, meta: GenerationMeta) -> None:
         """Raise :class:`IndexMismatchError` unless ``meta`` matches the configured embedder."""
@@ -243,15 +290,6 @@ class IndexStore:
                 f"index {meta.collection}/{meta.generation} was built with embedder "
                 f"{theirs[0]} {theirs[1]} (dim {theirs[2]}), but the configured embedder is "
                 f"{mine[0]} {mine[1]} (dim {mine[2]}); rebuild the index"
-            )
-        if meta.tokenizer_version != self.tokenizer.version:
-            # BM25 still works, but words the new dictionary splits differently match worse.
-            logger.warning(
-                "index %s/%s was tokenised with %s, the configured tokenizer is %s; rebuild soon",
-                meta.collection,
-                meta.generation,
-                meta.tokenizer_version,
-                self.tokenizer.version,
             )
 
     def _prune(self, base: Path, *, keep_from: str) -> None:

@@ -72,7 +72,7 @@ class SearcherCache:
                 searcher = HybridSearcher(
                     generation,
                     self.store.embedder,
-                    self.store.tokenizer,
+                    generation.tokenizer,
                     fusion=self.fusion,
                     alpha=self.alpha,
                     rrf_k=self.rrf_k,

@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -61,12 +62,24 @@ class _Segmenter(Protocol):
 class Tokenizer:
     """Turns normalised text into BM25 tokens; initialises jieba lazily, once."""
 
-    def __init__(self, user_dict: Path | None = None, synonyms: Path | None = None) -> None:
-        self._user_dict_text = user_dict.read_text(encoding="utf-8") if user_dict else ""
-        synonyms_text = synonyms.read_text(encoding="utf-8") if synonyms else ""
-        self._synonym_sets = _parse_synonyms(synonyms_text)
+    def __init__(
+        self,
+        user_dict: Path | None = None,
+        synonyms: Path | None = None,
+        *,
+        user_dict_text: str = "",
+        synonyms_text: str = "",
+    ) -> None:
+        """Files (``KB_USER_DICT``, ``KB_SYNONYMS``) and texts (edited in the console) combine."""
+        self.user_dict_text = _join(
+            user_dict.read_text(encoding="utf-8") if user_dict else "", user_dict_text
+        )
+        self.synonyms_text = _join(
+            synonyms.read_text(encoding="utf-8") if synonyms else "", synonyms_text
+        )
+        self._synonym_sets = _parse_synonyms(self.synonyms_text)
         digest = hashlib.sha256()
-        for part in (TOKENIZER_CODE_VERSION, self._user_dict_text, synonyms_text):
+        for part in (TOKENIZER_CODE_VERSION, self.user_dict_text, self.synonyms_text):
             digest.update(part.encode("utf-8") + b"\0")
         digest.update(" ".join(sorted(STOPWORDS)).encode("utf-8"))
         self.version = f"jieba-{importlib.metadata.version('jieba')}+{digest.hexdigest()[:12]}"
@@ -89,7 +102,7 @@ class Tokenizer:
         raw = jieba.Tokenizer()
         raw.initialize()
         segmenter: _Segmenter = raw
-        for word, freq, tag in _parse_user_dict(self._user_dict_text):
+        for word, freq, tag in _parse_user_dict(self.user_dict_text):
             segmenter.add_word(word, freq, tag)
         # Multi-character CJK synonyms become dictionary words, so 退钱 is cut as one token.
         for group in self._synonym_sets:
@@ -139,6 +152,65 @@ class Tokenizer:
         for token in dict.fromkeys(self._tokens(segmenter, text)):
             groups.setdefault(self._synonyms.get(token, ((token,),)))
         return list(groups)
+
+
+def _join(*texts: str) -> str:
+    return "\n".join(t.strip("\n") for t in texts if t.strip())
+
+
+@dataclass(frozen=True)
+class VocabularyProblem:
+    """A line a knowledge manager wrote that the tokenizer cannot use."""
+
+    line: int
+    text: str
+    message: str
+
+
+def user_dict_problems(text: str) -> list[VocabularyProblem]:
+    """Lines of a user dictionary (``word [freq] [tag]``) that would be misread."""
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        fields = raw.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if len(fields) > 3:
+            problems.append(
+                VocabularyProblem(
+                    number,
+                    raw,
+                    "a line is one word, then a frequency and a tag, "
+                    "separated by spaces; put each word on its own line",
+                )
+            )
+        elif len(fields) == 3 and not fields[1].isdigit():
+            problems.append(
+                VocabularyProblem(
+                    number, raw, f"the frequency must be a whole number, not {fields[1]!r}"
+                )
+            )
+        elif not _RUNS.search(normalize(fields[0])):
+            problems.append(VocabularyProblem(number, raw, "the word has no letters or characters"))
+    return problems
+
+
+def synonym_problems(text: str) -> list[VocabularyProblem]:
+    """Lines of a synonym file (one set per line, comma-separated) that would be misread."""
+    problems = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        terms = {normalize(p) for p in _SYNONYM_SEPARATORS.split(raw)} - {""}
+        if len(terms) < 2:
+            problems.append(
+                VocabularyProblem(
+                    number,
+                    raw,
+                    "a synonym set needs at least two different words, "
+                    "separated by commas (，、 also work)",
+                )
+            )
+    return problems
 
 
 def _parse_user_dict(text: str) -> Iterator[tuple[str, int | None, str | None]]:

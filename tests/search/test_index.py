@@ -8,7 +8,7 @@ import pytest
 from search.cache import EmbeddingCache
 from search.embedders import Embedder
 from search.hybrid import HybridSearcher
-from search.index import IndexMismatchError, IndexNotFoundError, IndexStore
+from search.index import VOCABULARY_FILE, IndexMismatchError, IndexNotFoundError, IndexStore
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
 
@@ -32,7 +32,7 @@ def test_build_then_load_round_trip(store: IndexStore, corpus: list[IndexedChunk
     assert loaded.chunks == corpus  # dates, tuples and None survive the JSON round trip
     assert loaded.meta == meta
     files = {p.name for p in loaded.path.iterdir()}
-    assert {"meta.json", "chunks.json", "vectors.faiss", "bm25"} <= files
+    assert {"meta.json", "chunks.json", "vectors.faiss", "bm25", "vocabulary.json"} <= files
 
 
 def test_rebuild_embeds_only_changed_chunks(
@@ -47,6 +47,25 @@ def test_rebuild_embeds_only_changed_chunks(
     assert progress[-1] == (6, 6)
     changed = [*corpus[:5], replace(corpus[5], text="新版积分规则", index_text="新版积分规则")]
     assert store.build("kb", changed).embedded == 1
+
+
+def test_a_generation_cuts_queries_with_the_vocabulary_it_was_built_with(
+    tmp_path: Path, e5: Embedder, shared_cache: EmbeddingCache, corpus: list[IndexedChunk]
+) -> None:
+    with_words = Tokenizer(user_dict_text="七天无理由", synonyms_text="退款,退钱")
+    builder = IndexStore(tmp_path / "index", e5, shared_cache, tokenizer=with_words)
+    builder.build("kb", corpus)
+    # Another process whose own vocabulary is older (plain jieba) loads that generation.
+    reader = IndexStore(tmp_path / "index", e5, shared_cache, tokenizer=Tokenizer())
+    generation = reader.load("kb")
+    assert generation.tokenizer.version == with_words.version
+    assert generation.tokenizer.tokenize("七天无理由退货") == with_words.tokenize("七天无理由退货")
+    assert reader.load("kb").tokenizer is generation.tokenizer  # one jieba per vocabulary
+
+    # A generation written before generations kept their vocabulary: the reader's own.
+    (generation.path / VOCABULARY_FILE).unlink()
+    older = IndexStore(tmp_path / "index", e5, shared_cache, tokenizer=Tokenizer())
+    assert older.load("kb").tokenizer is older.tokenizer
 
 
 def test_empty_index_is_valid(store: IndexStore, e5: Embedder, tokenizer: Tokenizer) -> None:

@@ -24,6 +24,7 @@ NAV_ITEMS = (
     ("assist", "坐席助手"),
     ("kb_replies", "话术"),
     ("kb_rules", "升级规则"),
+    ("kb_vocabulary", "词库"),
     ("kb_analytics", "分析"),
     ("kb_evaluation", "评测"),
 )

@@ -231,3 +231,33 @@ def test_run_an_evaluation_on_an_uploaded_golden_set(
     )
     page.get_by_role("button", name="开始评测").click()
     expect(page.locator("#golden-corpus-msg")).to_contain_text("corpus.jsonl line 4: invalid JSON")
+
+
+def test_a_word_added_to_the_vocabulary_changes_how_queries_are_cut(
+    page: Page, library: LiveServer, screenshot: Callable[[Page, str], None]
+) -> None:
+    from kb.vocabulary import Vocabulary, save_vocabulary
+
+    page.goto("/kb/vocabulary")
+    chips = page.get_by_label("切分结果").locator(".token")
+    page.get_by_label("句子").fill("满多少钱包邮")
+    expect(chips.filter(has_text=re.compile("^钱包$"))).to_have_count(1)
+    try:
+        page.get_by_label(re.compile("^用户词典")).fill("# 业务术语\n包邮 50000\n")
+        page.get_by_label(re.compile("^同义词")).fill("退款，退钱")
+        page.get_by_role("button", name="保存并重建索引").click()
+        expect(page.get_by_role("status")).to_contain_text("词库已保存并生效")
+        expect(page.locator(".history li").first).to_contain_text("1 个词 · 1 组同义词")
+
+        page.get_by_label("句子").fill("满多少钱包邮？")
+        expect(chips.filter(has_text=re.compile("^包邮$"))).to_have_count(1)
+        expect(chips.filter(has_text=re.compile("^钱包$"))).to_have_count(0)
+        screenshot(page, "vocabulary")
+
+        page.get_by_label(re.compile("^同义词")).fill("退款，退钱\n发票")
+        page.get_by_role("button", name="保存并重建索引").click()
+        expect(page.get_by_role("alert")).to_contain_text("第 2 行")
+        expect(page.locator("pre.excerpt .at-fault")).to_have_text("2发票")
+        expect(page.get_by_label(re.compile("^同义词"))).to_have_attribute("aria-invalid", "true")
+    finally:
+        save_vocabulary(library.kb, Vocabulary())  # the server is shared with other tests

@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from web.pages import analytics, assist, documents, evaluation, hit_test, jobs, replies, rules
+from web.pages import (
+    analytics,
+    assist,
+    documents,
+    evaluation,
+    hit_test,
+    jobs,
+    replies,
+    rules,
+    vocabulary,
+)
 from web.rendering import STATIC_DIR, make_renderer
 
 
@@ -13,5 +23,15 @@ def install_pages(app: FastAPI) -> None:
     """Mount the page routers and ``/static`` (htmx is vendored there: no CDN)."""
     app.state.renderer = make_renderer()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (documents, jobs, hit_test, assist, replies, rules, analytics, evaluation):
+    for module in (
+        documents,
+        jobs,
+        hit_test,
+        assist,
+        replies,
+        rules,
+        vocabulary,
+        analytics,
+        evaluation,
+    ):
         app.include_router(module.router)

@@ -28,8 +28,12 @@ app.add_typer(documents_app, name="documents")
 app.add_typer(index_app, name="index")
 rules_app = typer.Typer(help="Escalation rules (YAML).", no_args_is_help=True)
 replies_app = typer.Typer(help="Scripted replies (YAML or CSV).", no_args_is_help=True)
+vocabulary_app = typer.Typer(
+    help="BM25 vocabulary: user dictionary and synonym sets.", no_args_is_help=True
+)
 app.add_typer(rules_app, name="rules")
 app.add_typer(replies_app, name="replies")
+app.add_typer(vocabulary_app, name="vocabulary")
 
 out = Console()
 err = Console(stderr=True)
@@ -457,6 +461,68 @@ def replies_export(data_dir: DataDir = None) -> None:
     from kb.library import export_replies
 
     sys.stdout.write(export_replies(open_kb(data_dir)))
+
+
+@vocabulary_app.command("set")
+def vocabulary_set(
+    user_dict: Annotated[
+        Path | None,
+        typer.Option("--user-dict", exists=True, dir_okay=False, help="word [freq] [tag] lines."),
+    ] = None,
+    synonyms: Annotated[
+        Path | None,
+        typer.Option("--synonyms", exists=True, dir_okay=False, help="One set per line, commas."),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Replace the edited vocabulary (an option left out keeps its part) and re-index."""
+    from kb.vocabulary import Vocabulary, edited_vocabulary, save_vocabulary
+
+    kb = open_kb(data_dir)
+    current = edited_vocabulary(kb)
+    wanted = Vocabulary(
+        user_dict=user_dict.read_text("utf-8") if user_dict else current.user_dict,
+        synonyms=synonyms.read_text("utf-8") if synonyms else current.synonyms,
+    )
+    try:
+        done = save_vocabulary(kb, wanted)
+    except KBError as exc:
+        name = {"user_dict": user_dict, "synonyms": synonyms}.get(exc.field or "")
+        where = f"{name.name}: " if name else ""
+        raise fail(f"{where}{exc.message} (the vocabulary is unchanged)") from exc
+    if not done["changed"]:
+        out.print("vocabulary unchanged; nothing re-indexed")
+        return
+    out.print(
+        f"vocabulary saved; re-indexed {len(done['collections'])} collection(s) "
+        f"in {done['seconds']} s"
+    )
+
+
+@vocabulary_app.command("show")
+def vocabulary_show(json_out: JsonFlag = False, data_dir: DataDir = None) -> None:
+    """Print the edited user dictionary and synonyms."""
+    from kb.vocabulary import edited_vocabulary
+
+    edited = edited_vocabulary(open_kb(data_dir))
+    if json_out:
+        payload = {"user_dict": edited.user_dict, "synonyms": edited.synonyms}
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    out.print("[bold]user dictionary[/bold]")
+    out.print(edited.user_dict or "(empty)", markup=False, highlight=False)
+    out.print("[bold]synonyms[/bold]")
+    out.print(edited.synonyms or "(empty)", markup=False, highlight=False)
+
+
+@vocabulary_app.command("cut")
+def vocabulary_cut(
+    text: Annotated[str, typer.Argument(help="A sentence.")], data_dir: DataDir = None
+) -> None:
+    """Show how TEXT is cut into BM25 tokens with the vocabulary in force."""
+    from kb.vocabulary import cut
+
+    out.print(" / ".join(cut(open_kb(data_dir), text)), markup=False, highlight=False)
 
 
 def _expand(paths: list[Path]) -> list[Path]:

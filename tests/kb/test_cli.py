@@ -63,3 +63,29 @@ def test_errors_are_clear(env: Path) -> None:
     assert code == 1 and "PATH" in output
     code, output = run("search", "x", "--mode", "fuzzy", "--data-dir", data)
     assert code == 1 and "fuzzy" in output
+
+
+def test_vocabulary_set_show_and_cut(env: Path) -> None:
+    data = str(env / "data")
+    assert run("ingest", str(env / "docs" / "manual.md"), "--data-dir", data)[0] == 0
+    code, output = run("vocabulary", "cut", "满多少钱包邮", "--data-dir", data)
+    assert code == 0 and "钱包" in output.split(" / ")
+
+    words = env / "words.txt"
+    words.write_text("包邮 50000\n", encoding="utf-8")
+    code, output = run("vocabulary", "set", "--user-dict", str(words), "--data-dir", data)
+    assert code == 0, output
+    assert "vocabulary saved; re-indexed 1 collection(s)" in output
+    code, output = run("vocabulary", "cut", "满多少钱包邮", "--data-dir", data)
+    assert "包邮" in output.strip().split(" / ") and "钱包" not in output
+
+    bad = env / "synonyms.txt"
+    bad.write_text("退款,退钱\n发票\n", encoding="utf-8")
+    code, output = run("vocabulary", "set", "--synonyms", str(bad), "--data-dir", data)
+    assert code == 1
+    assert "synonyms.txt: line 2: a synonym set needs" in " ".join(output.split())
+    code, output = run("vocabulary", "show", "--json", "--data-dir", data)
+    assert json.loads(output) == {"user_dict": "包邮 50000", "synonyms": ""}
+
+    code, output = run("vocabulary", "set", "--user-dict", str(words), "--data-dir", data)
+    assert code == 0 and "vocabulary unchanged" in output

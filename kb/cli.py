@@ -314,12 +314,20 @@ def eval_cmd(
 ) -> None:
     """Ingest CORPUS into a fresh collection through the real path and score every query."""
     from kb.evaluation import evaluate
+    from kb.vocabulary import edited_vocabulary
 
     modes = tuple(mode or ["hybrid"])
     if bad := [m for m in modes if m not in ("hybrid", "bm25", "vector")]:
         raise fail(f"--mode must be hybrid, bm25 or vector, not {bad[0]!r}")
     try:
-        result = evaluate(settings_for(data_dir), corpus, queries, modes=modes)  # type: ignore[arg-type]
+        kb = open_kb(data_dir)  # its edited vocabulary applies, as in its own searches
+        result = evaluate(
+            kb.settings,
+            corpus,
+            queries,
+            modes=modes,  # type: ignore[arg-type]
+            vocabulary=edited_vocabulary(kb),
+        )
     except KBError as exc:
         raise fail(exc.message) from exc
     if as_json:

@@ -17,6 +17,7 @@ from kb.errors import Invalid
 from kb.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.searching import Mode, SearchRequest, search
 from kb.settings import Settings
+from kb.vocabulary import Vocabulary, save_vocabulary, vocabulary_size
 
 EVAL_COLLECTION = "eval"
 KS = (1, 5, 10)
@@ -83,8 +84,13 @@ def evaluate(
     *,
     modes: Sequence[Mode] = ("hybrid",),
     on_index: Callable[[int, int], None] | None = None,
+    vocabulary: Vocabulary | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score."""
+    """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score.
+
+    ``vocabulary`` (a knowledge base's edited one) is applied on top of the settings' files,
+    so a knowledge manager can measure what their words and synonyms do.
+    """
     queries = load_queries(queries_path)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         eval_settings = settings.model_copy(
@@ -97,6 +103,8 @@ def evaluate(
         )
         kb = KnowledgeBase(eval_settings)
         try:
+            if vocabulary is not None:
+                save_vocabulary(kb, vocabulary)  # nothing is indexed yet: this only stores it
             start = time.perf_counter()
             item = IngestItem(corpus.name, corpus.read_bytes(), DocumentMeta(doc_type="faq"))
             [result] = ingest_items(kb, [item], collection=EVAL_COLLECTION, on_index=on_index)
@@ -116,6 +124,7 @@ def evaluate(
             "embedder": settings.embedder,
             "fusion": settings.fusion,
             "fusion_alpha": settings.fusion_alpha,
+            "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )
     if len(modes) > 1:

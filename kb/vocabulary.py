@@ -139,11 +139,18 @@ def vocabulary_history(kb: KnowledgeBase, limit: int = 10) -> list[dict[str, Any
         {
             "id": r.id,
             "created_at": as_utc(r.created_at),
-            "words": _count_lines(r.user_dict),
-            "synonym_sets": _count_lines(r.synonyms),
+            **vocabulary_size(Vocabulary(r.user_dict, r.synonyms)),
         }
         for r in records
     ]
+
+
+def vocabulary_size(vocabulary: Vocabulary) -> dict[str, int]:
+    """Words and synonym sets, comments and blank lines not counted."""
+    return {
+        "words": _count_lines(vocabulary.user_dict),
+        "synonym_sets": _count_lines(vocabulary.synonyms),
+    }
 
 
 def cut(kb: KnowledgeBase, text: str) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 
 from kb.evaluation import evaluate, score_ranking
 from kb.settings import Settings
+from kb.vocabulary import Vocabulary
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,30 @@ def test_evaluate_small_corpus(tmp_path: Path, embedding_cache_dir: Path) -> Non
     assert result["recall@1"] == 1.0
     assert result["baselines"]["bm25"]["queries"] == 2
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+def test_evaluate_with_a_vocabulary_measures_what_it_does(
+    tmp_path: Path, embedding_cache_dir: Path
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    passages = [("p1", "退款到账时间：三到五个工作日原路退回。"), ("p2", "钱包余额可以提现。")]
+    corpus.write_text(
+        "\n".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in passages),
+        encoding="utf-8",
+    )
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        json.dumps({"id": "q1", "query": "退钱要几天", "relevant_ids": ["p1"]}, ensure_ascii=False),
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir)
+
+    plain = evaluate(settings, corpus, queries, modes=("bm25",))
+    with_synonyms = evaluate(
+        settings, corpus, queries, modes=("bm25",), vocabulary=Vocabulary(synonyms="退款,退钱")
+    )
+
+    assert plain["mrr@10"] == 0.0  # 退钱 is not a word of either passage
+    assert with_synonyms["mrr@10"] == 1.0
+    assert with_synonyms["vocabulary"] == {"words": 0, "synonym_sets": 1}
+    assert plain["vocabulary"] == {"words": 0, "synonym_sets": 0}

@@ -18,6 +18,7 @@ from kb.escalation import Conditions
 from kb.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.library import active_rules, import_replies, import_rules, list_replies, rule_set_history
 from kb.settings import Settings
+from kb.vocabulary import Vocabulary, save_vocabulary
 from web.app import create_app
 from web.pages.evaluation import check_golden
 from web.pages.rules import ExcerptLine, excerpt, summary
@@ -562,6 +563,21 @@ def test_evaluation_runs_in_the_background_and_compares_hybrid_with_bm25(
     assert run.result and run.result["queries"] == 3 and "bm25" in run.result["baselines"]
     assert "1 个相关 id 不在段落文件中" in html
     assert "my corpus.jsonl" in client.get("/kb/evaluation").text  # listed as a recent run
+
+
+def test_an_evaluation_uses_the_knowledge_bases_vocabulary(client: TestClient) -> None:
+    kb = client.app.state.kb  # type: ignore[attr-defined]
+    save_vocabulary(kb, Vocabulary(user_dict="包邮", synonyms="退款,退钱"))
+    try:
+        files = {"corpus": ("corpus.jsonl", CORPUS), "queries": ("q.jsonl", QUERIES)}
+        started = client.post("/kb/evaluation", files=files, follow_redirects=False)
+        run = client.app.state.evaluations.get(started.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+        assert run.finished.wait(timeout=120) and run.status == "done", run.error
+        assert run.result["vocabulary"] == {"words": 1, "synonym_sets": 1}
+        html = client.get(f"/kb/evaluation/{run.id}", headers=HX).text
+        assert "词库 1 个词、1 组同义词" in html
+    finally:
+        save_vocabulary(kb, Vocabulary())  # the module's other tests use the plain vocabulary
 
 
 def test_an_unknown_run_is_a_404(client: TestClient) -> None:

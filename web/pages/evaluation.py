@@ -24,6 +24,7 @@ from kb.evaluation import evaluate
 from kb.models import new_id, utcnow
 from kb.searching import Mode
 from kb.settings import Settings
+from kb.vocabulary import Vocabulary, edited_vocabulary
 from web.deps import KBDep
 from web.pages.forms import Errors
 from web.rendering import HtmxDep, RendererDep
@@ -157,7 +158,13 @@ class EvaluationRuns:
         self._lock = threading.Lock()
 
     def start(
-        self, settings: Settings, corpus: bytes, corpus_name: str, queries: bytes, queries_name: str
+        self,
+        settings: Settings,
+        corpus: bytes,
+        corpus_name: str,
+        queries: bytes,
+        queries_name: str,
+        vocabulary: Vocabulary | None = None,
     ) -> EvaluationRun:
         golden = check_golden(corpus, corpus_name, queries, queries_name)
         with self._lock:
@@ -171,12 +178,17 @@ class EvaluationRuns:
         (folder / "corpus.jsonl").write_bytes(corpus)
         (folder / "queries.jsonl").write_bytes(queries)
         thread = threading.Thread(
-            target=self._run, args=(run, settings, folder), name=f"kb-eval-{run.id}", daemon=True
+            target=self._run,
+            args=(run, settings, folder, vocabulary),
+            name=f"kb-eval-{run.id}",
+            daemon=True,
         )
         thread.start()
         return run
 
-    def _run(self, run: EvaluationRun, settings: Settings, folder: Path) -> None:
+    def _run(
+        self, run: EvaluationRun, settings: Settings, folder: Path, vocabulary: Vocabulary | None
+    ) -> None:
         def on_index(done: int, total: int) -> None:
             run.status, run.indexed, run.to_index = "indexing", done, total
             if total and done >= total:
@@ -190,6 +202,7 @@ class EvaluationRuns:
                 folder / "queries.jsonl",
                 modes=MODES,
                 on_index=on_index,
+                vocabulary=vocabulary,
             )
             run.status = "done"
         except KBError as exc:
@@ -242,7 +255,15 @@ def start_evaluation(
     try:
         corpus_name, corpus_data = _read(corpus, "corpus", limit)
         queries_name, queries_data = _read(queries, "queries", limit)
-        run = runs.start(kb.settings, corpus_data, corpus_name, queries_data, queries_name)
+        # Measured with the knowledge base's own vocabulary, as its searches would be.
+        run = runs.start(
+            kb.settings,
+            corpus_data,
+            corpus_name,
+            queries_data,
+            queries_name,
+            vocabulary=edited_vocabulary(kb),
+        )
     except KBError as exc:
         context = _context(runs, run=None, errors={exc.field or "corpus": exc.message})
         return render.page(request, "evaluation.html", context, block="run", status_code=422)

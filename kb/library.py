@@ -21,6 +21,7 @@ from kb.replies import (
     parse_replies_csv,
     parse_replies_yaml,
 )
+from kb.vocabulary import Vocabulary, save_vocabulary, vocabulary_history
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,11 @@ def rule_set_history(kb: KnowledgeBase) -> list[dict[str, Any]]:
 
 
 def import_sample(kb: KnowledgeBase, sample: Any) -> None:
-    """Load the sample KB's replies and escalation playbook (the manifest names them)."""
+    """Load the sample KB's replies, escalation playbook and vocabulary (the manifest names them).
+
+    The vocabulary is set only in a knowledge base that never had one: loading the sample again
+    must not undo a knowledge manager's edits. Setting it re-indexes what was ingested.
+    """
     replies: Path | None = sample.replies
     rules: Path | None = sample.escalation_rules
     if replies is not None:
@@ -156,6 +161,12 @@ def import_sample(kb: KnowledgeBase, sample: Any) -> None:
         text = rules.read_text(encoding="utf-8")
         if not current or _latest_text(kb) != text:
             import_rules(kb, text, rules.name)
+    if (sample.user_dict or sample.synonyms) and not vocabulary_history(kb, limit=1):
+        save_vocabulary(kb, Vocabulary(_read(sample.user_dict), _read(sample.synonyms)))
+
+
+def _read(path: Path | None) -> str:
+    return path.read_text(encoding="utf-8") if path else ""
 
 
 def _latest_text(kb: KnowledgeBase) -> str | None:

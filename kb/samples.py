@@ -19,6 +19,8 @@ class SampleKB:
     collection_items: dict[str, list[IngestItem]]
     replies: Path | None
     escalation_rules: Path | None
+    user_dict: Path | None = None
+    synonyms: Path | None = None
 
 
 def load_sample(root: Path = SAMPLE_DIR) -> SampleKB:
@@ -39,10 +41,13 @@ def load_sample(root: Path = SAMPLE_DIR) -> SampleKB:
         by_collection.setdefault(entry.get("collection") or "default", []).append(item)
     replies = manifest.get("replies")
     rules = manifest.get("escalation_rules")
+    vocabulary = manifest.get("vocabulary") or {}
     return SampleKB(
         by_collection,
         root / replies if replies else None,
         root / rules if rules else None,
+        root / vocabulary["user_dict"] if vocabulary.get("user_dict") else None,
+        root / vocabulary["synonyms"] if vocabulary.get("synonyms") else None,
     )
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from kb.context import KnowledgeBase
 from kb.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.library import import_sample
+from kb.samples import load_sample
 from kb.searching import SearchRequest, search
 from kb.vocabulary import (
     Vocabulary,
@@ -119,3 +121,25 @@ def test_another_process_cuts_queries_as_the_index_was_cut(kb: KnowledgeBase) ->
         assert _bm25_questions(kb, "退钱")[0] == "退款多久到账？"
     finally:
         other.close()
+
+
+def test_the_sample_ships_a_vocabulary_that_finds_free_shipping(
+    sample_kb: KnowledgeBase,
+) -> None:
+    """包邮 is cut whole and means 免收运费, the words the shipping policy uses."""
+    assert "包邮" in edited_vocabulary(sample_kb).user_dict
+    top = search(sample_kb, SearchRequest("满多少钱包邮", mode="bm25"))[0].chunk.text
+    assert "满 99 元" in top and ("免运费" in top or "免收运费" in top), top
+
+
+def test_loading_the_sample_again_keeps_an_edited_vocabulary(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    fresh = make_kb()
+    import_sample(fresh, load_sample())
+    assert "包邮" in edited_vocabulary(fresh).user_dict
+
+    edited = Vocabulary(user_dict="云舟智能 100", synonyms="")
+    save_vocabulary(fresh, edited)
+    import_sample(fresh, load_sample())
+    assert edited_vocabulary(fresh) == edited

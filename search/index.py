@@ -41,6 +41,7 @@ CHUNKS_FILE = "chunks.json"
 VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
 VOCABULARY_FILE = "vocabulary.json"
+_KEPT_TOKENIZERS = 2
 
 _COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -278,6 +279,10 @@ class IndexStore:
                 meta.tokenizer_version,
                 tokenizer.version,
             )
+        # Keep the newest few: each vocabulary saved elsewhere adds one, and searchers that
+        # still use an evicted one hold their own reference.
+        while len(self._tokenizers) >= _KEPT_TOKENIZERS:
+            self._tokenizers.pop(next(iter(self._tokenizers)))
         self._tokenizers[meta.tokenizer_version] = tokenizer
         return tokenizer
 

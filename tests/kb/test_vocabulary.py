@@ -143,3 +143,14 @@ def test_loading_the_sample_again_keeps_an_edited_vocabulary(
     save_vocabulary(fresh, edited)
     import_sample(fresh, load_sample())
     assert edited_vocabulary(fresh) == edited
+
+
+def test_vocabulary_on_postgresql(make_kb: Callable[..., KnowledgeBase], postgres_url: str) -> None:
+    kb = make_kb(database_url=postgres_url)
+    item = IngestItem("faq.csv", FAQ.encode(), DocumentMeta(doc_type="faq"))
+    assert ingest_items(kb, [item], collection="default")[0].status == "ingested"
+    save_vocabulary(kb, Vocabulary(user_dict="包邮 50000", synonyms="退款,退钱"))
+    save_vocabulary(kb, Vocabulary(user_dict="包邮 50000\n运费险", synonyms="退款,退钱"))
+    assert edited_vocabulary(kb).user_dict == "包邮 50000\n运费险"
+    assert [h["words"] for h in vocabulary_history(kb)] == [2, 1]
+    assert _bm25_questions(kb, "退钱")[0] == "退款多久到账？"

@@ -9,6 +9,7 @@ from kb.context import KnowledgeBase
 from kb.errors import Conflict, Invalid, NotFound
 from kb.settings import validate_collection_name
 from search.index import IndexMismatchError
+from search.normalize import normalize
 from search.types import Hit, SearchFilters
 
 Mode = Literal["hybrid", "bm25", "vector"]
@@ -45,6 +46,17 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
     if searcher is None:
         raise NotFound(f"unknown collection {request.collection!r}", field="collection")
     return searcher.search(query, limit=request.limit, filters=request.filters, mode=request.mode)
+
+
+def query_terms(kb: KnowledgeBase, collection: str, query: str) -> list[tuple[str, list[str]]]:
+    """How BM25 reads ``query`` in ``collection``'s live index: each term with its synonyms.
+
+    Cut with the vocabulary that index was built with, as the search itself does.
+    """
+    searcher = kb.searchers.get(collection)
+    if searcher is None or not query.strip():
+        return []
+    return searcher.tokenizer.explain(normalize(query))
 
 
 def citation(hit: Hit) -> dict[str, Any]:

@@ -153,6 +153,15 @@ class Tokenizer:
             groups.setdefault(self._synonyms.get(token, ((token,),)))
         return list(groups)
 
+    def explain(self, text: str) -> list[tuple[str, list[str]]]:
+        """Each distinct query token with the synonyms it also matches (for people to read)."""
+        segmenter = self._segmenter()
+        out = []
+        for token in dict.fromkeys(self._tokens(segmenter, text)):
+            group = self._synonyms.get(token, ((token,),))
+            out.append((token, ["".join(alt) for alt in group if alt != (token,)]))
+        return out
+
 
 def _join(*texts: str) -> str:
     return "\n".join(t.strip("\n") for t in texts if t.strip())

@@ -97,3 +97,17 @@ def test_the_preview_shows_markup_as_text(client: TestClient) -> None:
     assert "包邮" in "".join(_tokens(response.text))
     empty = client.get("/kb/vocabulary/cut", params={"text": "的了吗？"}, headers=HX)
     assert "没有可检索的词" in empty.text
+
+
+def test_the_hit_test_shows_how_the_live_index_reads_a_query(client: TestClient) -> None:
+    def terms() -> str:
+        html = client.get("/kb/hit-test", params={"q": "退錢要幾天"}, headers=HX).text
+        found = re.search(r'<p class="query-terms">(.*?)</p>', html, re.S)
+        assert found, html
+        return found.group(1)
+
+    assert '<span class="token">退钱</span>' in terms()  # a word, but only itself
+    client.post("/kb/vocabulary", data={"synonyms": "退款，退钱、返款"}, headers=HX)
+    shown = terms()
+    assert '<span class="token">退钱<small>＝退款／返款</small></span>' in shown
+    assert '<a href="/kb/vocabulary">切分不对？编辑词库</a>' in shown

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from kb.errors import KBError
 from kb.indexing import known_collections
-from kb.searching import SearchRequest, search
+from kb.searching import SearchRequest, query_terms, search
 from search.types import Hit
 from web.deps import KBDep
 from web.rendering import RendererDep
@@ -52,6 +52,7 @@ def hit_test(
         "limit": limit,
         "limits": LIMITS,
         "hits": hits,
+        "terms": query_terms(kb, collection, q) if q.strip() and not errors else [],
         "errors": errors,
     }
     return render.page(request, "hit_test.html", context, block="hits", status_code=status)

@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python bench/ingest.py --out bench/results
 	$(BIN)/python bench/latency.py --data $(BENCH_DATA) --out bench/results
 	$(BIN)/python bench/calibrate.py --data $(BENCH_DATA) --out bench/results
+	$(BIN)/python bench/vocabulary.py --data $(BENCH_DATA) --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -74,6 +74,16 @@ def speed() -> str:
             f"in-process; {ingest['reingest_unchanged_cli_wall_s']} s for the whole "
             "`kb ingest --sample` command (Python start-up included)."
         )
+    vocab = _load("vocabulary")
+    if vocab:
+        runs = "; ".join(
+            f"{r['save_and_reindex_s']} s for {r['chunks']} chunks ({r['set']})"
+            for r in vocab["runs"]
+        )
+        out.append(
+            "- **Saving a vocabulary** (the console waits while every collection is re-indexed "
+            f"from cached embeddings): {runs}."
+        )
     lat = _load("latency")
     if lat:
         names = {

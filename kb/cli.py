@@ -57,7 +57,10 @@ def settings_for(data_dir: Path | None) -> Settings:
 
 
 def open_kb(data_dir: Path | None) -> KnowledgeBase:
-    return KnowledgeBase(settings_for(data_dir))
+    try:
+        return KnowledgeBase(settings_for(data_dir))
+    except KBError as exc:  # e.g. a database from an older build
+        raise fail(exc.message) from exc
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -347,6 +350,7 @@ def serve(
 
     from web.app import create_app
 
+    open_kb(data_dir).close()  # a database the server cannot use is refused here, plainly
     uvicorn.run(create_app(settings_for(data_dir)), host=host, port=port, log_level="info")
 
 

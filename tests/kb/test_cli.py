@@ -89,3 +89,20 @@ def test_vocabulary_set_show_and_cut(env: Path) -> None:
 
     code, output = run("vocabulary", "set", "--user-dict", str(words), "--data-dir", data)
     assert code == 0 and "vocabulary unchanged" in output
+
+
+def test_a_database_from_an_older_build_is_refused_by_name(env: Path) -> None:
+    import sqlite3
+
+    data = env / "data"
+    data.mkdir()
+    old = sqlite3.connect(data / "assistkb.sqlite3")
+    old.execute("CREATE TABLE suggestion (id VARCHAR(32) PRIMARY KEY, query TEXT NOT NULL)")
+    old.commit()
+    old.close()
+    for args in (["documents", "list"], ["serve", "--port", "1"]):
+        code, output = run(*args, "--data-dir", str(data))
+        text = " ".join(output.split())
+        assert code == 1, output
+        assert "created by an older AssistKB and lacks suggestion.created_at" in text
+        assert "Traceback" not in output

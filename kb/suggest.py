@@ -270,14 +270,14 @@ def _log(
         "took_ms": body["took_ms"],
     }
     with session_scope(kb.engine) as session:
-        draft = _draft(kb, session, request)
-        if draft is None:
-            draft = SuggestionLog(**values)
+        record = _draft(kb, session, request)
+        if record is None:
+            record = SuggestionLog(**values)
         else:
             for key, value in values.items():
-                setattr(draft, key, value)
-        session.add(draft)
-        return draft.id
+                setattr(record, key, value)
+        session.add(record)
+        return record.id
 
 
 def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:

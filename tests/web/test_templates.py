@@ -229,7 +229,12 @@ HITS = [
     ("golden", "template", "block", "context"),
     [
         ("job_panel_done.html", "job.html", "job", {"job": JOB}),
-        ("hit_rows.html", "hit_test.html", "hits", {"hits": HITS, "q": "运费", "errors": {}}),
+        (
+            "hit_rows.html",
+            "hit_test.html",
+            "hits",
+            {"hits": HITS, "q": "运费", "terms": [], "errors": {}},
+        ),
     ],
 )
 def test_golden_fragments(

@@ -29,6 +29,7 @@ from search.types import Hit, SearchFilters
 Handling = Literal["self_service", "agent", "expert"]
 EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
 SENSITIVE = {"legal", "regulator", "safety"}
+MAX_ID_CHARS = 32  # SuggestionLog.id
 
 
 @dataclass(frozen=True)
@@ -282,8 +283,8 @@ def _log(
 
 def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:
     """The suggestion this one may overwrite, if it was a draft of the same message."""
-    if not request.supersedes:
-        return None
+    if not request.supersedes or len(request.supersedes) > MAX_ID_CHARS:
+        return None  # not an id this log ever handed out
     row = session.get(SuggestionLog, request.supersedes)
     if row is None or row.collection != request.collection:
         return None

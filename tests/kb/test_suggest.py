@@ -263,6 +263,7 @@ def test_an_old_or_foreign_suggestion_is_never_overwritten(sample_kb: KnowledgeB
     assert again["suggestion_id"] != foreign.id
     assert _logged(sample_kb, foreign.id).query == "保修"
     assert ask(sample_kb, (C, "保修多久？"), supersedes="no-such-id")["suggestion_id"]
+    assert ask(sample_kb, (C, "保修多久？"), supersedes="x" * 100_000)["suggestion_id"]
 
 
 def test_bad_rule_file_keeps_previous_rules(sample_kb: KnowledgeBase) -> None:

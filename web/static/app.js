@@ -158,8 +158,8 @@
     var config = event.detail.requestConfig;
     if (!config || config.elt !== form) return;
     var results = document.getElementById("suggestions");
-    var draft = config.triggeringEvent && config.triggeringEvent.type === "assist:typed";
-    supersedes.value = draft && results ? results.dataset.suggestionId || "" : "";
+    var typed = config.triggeringEvent && config.triggeringEvent.type === "assist:typed";
+    supersedes.value = typed && results ? results.dataset.suggestionId || "" : "";
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt.closest("#suggestions")) supersedes.value = "";  // a thumb

@@ -128,7 +128,8 @@ class HybridSearcher:
         if mode == "bm25":
             fused = dict(keyword)
         elif mode == "vector":
-            fused = dict(dense)
+            # The exact cosine, not FAISS's own float32 sum: a hit's score is its vector_score.
+            fused = {row: dense_of[row] for row, _ in dense}
         elif self.fusion == "convex":
             fused = fusion.convex(keyword_of, dense_of, self.alpha)
         else:

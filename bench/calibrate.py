@@ -1,7 +1,7 @@
 """Calibrate the suggest thresholds on data, not by hand (README, "Confidence").
 
 1. Answer confidence: run the dev queries of a customer-service set (tara_dingtalk, both
-   scripts) through the real search path and relate the top hit's signals (kb.confidence:
+   scripts) through the real search path and relate the top hit's signals (kb.retrieval.confidence:
    margin over the next different answer, cosine similarity) to whether it is correct.
    The cosine floor is the 5th percentile of correct answers' cosine; `high` is the smallest
    margin at which top-1 precision reaches --high-precision, `medium` --medium-precision.
@@ -26,14 +26,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
-from kb.confidence import top_margin
 from kb.context import KnowledgeBase
-from kb.escalation import examples_of, parse_rules_yaml
-from kb.evaluation import EVAL_COLLECTION, load_queries
-from kb.ingestion import IngestItem, ingest_items
-from kb.replies import parse_replies_yaml
-from kb.samples import SAMPLE_DIR
-from kb.searching import SearchRequest, search
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.documents.samples import SAMPLE_DIR
+from kb.library.escalation import examples_of, parse_rules_yaml
+from kb.library.replies import parse_replies_yaml
+from kb.retrieval.confidence import top_margin
+from kb.retrieval.evaluation import EVAL_COLLECTION, load_queries
+from kb.retrieval.searching import SearchRequest, search
 from kb.settings import Settings
 
 

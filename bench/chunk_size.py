@@ -24,13 +24,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
-from kb.confidence import bigrams
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.evaluation import load_queries, score_ranking
-from kb.indexing import live_chunks
-from kb.ingestion import IngestItem, ingest_items
-from kb.searching import SearchRequest, search
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.retrieval.confidence import bigrams
+from kb.retrieval.evaluation import load_queries, score_ranking
+from kb.retrieval.indexing import live_chunks
+from kb.retrieval.searching import SearchRequest, search
 from kb.settings import Settings
 
 

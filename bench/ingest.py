@@ -24,10 +24,10 @@ from bench.machine import machine_info
 from ingest.pipeline import parse_file
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.indexing import live_chunks
-from kb.ingestion import ingest_items
-from kb.library import import_sample
-from kb.samples import load_sample
+from kb.documents.ingestion import ingest_items
+from kb.documents.samples import load_sample
+from kb.library.store import import_sample
+from kb.retrieval.indexing import live_chunks
 from kb.settings import Settings
 from search.normalize import normalize
 

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
 from kb.context import KnowledgeBase
-from kb.evaluation import load_queries
-from kb.ingestion import IngestItem, ingest_items
-from kb.library import import_sample
-from kb.samples import SAMPLE_DIR, load_sample
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.documents.samples import SAMPLE_DIR, load_sample
+from kb.library.store import import_sample
+from kb.retrieval.evaluation import load_queries
 from kb.settings import Settings
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
-from kb.evaluation import evaluate
+from kb.retrieval.evaluation import evaluate
 from kb.settings import Settings
 
 SETS = {

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.machine import machine_info
 from bench.run_eval import SETS
 from kb.context import KnowledgeBase
-from kb.evaluation import EVAL_COLLECTION, load_queries, run_queries
-from kb.ingestion import IngestItem, ingest_items
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.retrieval.evaluation import EVAL_COLLECTION, load_queries, run_queries
 from kb.settings import Settings
 
 GRID: list[dict[str, Any]] = [

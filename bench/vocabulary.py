@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
 from kb.context import KnowledgeBase
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.samples import load_sample
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.documents.samples import load_sample
+from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
-from kb.vocabulary import Vocabulary, save_vocabulary
 
 CORPORA = {
     "tara_dingtalk": "tara_dingtalk/corpus.jsonl",

@@ -34,6 +34,9 @@ _EXTENSIONS = {
     "ndjson": "jsonl",
 }
 
+# What a folder ingest picks up: every name we can read (legacy formats are refused by name).
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(_EXTENSIONS)
+
 _LEGACY = {
     "doc": "legacy Word .doc files are not supported; open it in Word and save as .docx",
     "xls": "legacy Excel .xls files are not supported; open it in Excel and save as .xlsx",

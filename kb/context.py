@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from kb.db import make_engine
+from sqlmodel import col, select
+
+from kb.db import make_engine, session_scope
+from kb.models import VocabularyRecord
 from kb.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from search.index import IndexStore
     from search.registry import SearcherCache
     from search.tokenize import Tokenizer
+
+log = logging.getLogger(__name__)
 
 
 class KnowledgeBase:
@@ -28,6 +34,7 @@ class KnowledgeBase:
         self.engine = make_engine(settings)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._tokenizer_guard = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -45,16 +52,43 @@ class KnowledgeBase:
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
-        """Cuts BM25 tokens for new index generations (``kb.vocabulary``: files + edits)."""
-        from kb.vocabulary import make_tokenizer
+        """Cuts BM25 tokens for new index generations: the operator's files plus the edits."""
+        return self._make_tokenizer()
 
-        return make_tokenizer(self)
+    def latest_vocabulary(self) -> VocabularyRecord | None:
+        """The vocabulary knowledge managers saved last (by any process), if any."""
+        with session_scope(self.engine) as session:
+            return session.exec(
+                select(VocabularyRecord).order_by(col(VocabularyRecord.id).desc()).limit(1)
+            ).first()
 
-    def use_tokenizer(self, tokenizer: Tokenizer) -> None:
-        """Build new generations with ``tokenizer`` (live ones keep the one they were cut with)."""
-        self.__dict__["tokenizer"] = tokenizer
-        if "index_store" in self.__dict__:
-            self.index_store.tokenizer = tokenizer
+    def refresh_tokenizer(self) -> bool:
+        """Pick up a vocabulary saved since this process loaded its own (by any process).
+
+        Called before every index build, so a server never rebuilds with a stale vocabulary after
+        a CLI or another worker changed it. True when the tokenizer changed.
+        """
+        fresh = self._make_tokenizer()
+        with self._tokenizer_guard:
+            if fresh.version == self.tokenizer.version:
+                return False
+            # New generations use it; live ones keep the tokenizer they were cut with.
+            self.__dict__["tokenizer"] = fresh
+            if "index_store" in self.__dict__:
+                self.index_store.tokenizer = fresh
+        log.info("vocabulary changed: tokenizer is now %s", fresh.version)
+        return True
+
+    def _make_tokenizer(self) -> Tokenizer:
+        from search.tokenize import Tokenizer
+
+        edited = self.latest_vocabulary()
+        return Tokenizer(
+            user_dict=self.settings.user_dict,
+            synonyms=self.settings.synonyms,
+            user_dict_text=edited.user_dict if edited else "",
+            synonyms_text=edited.synonyms if edited else "",
+        )
 
     @cached_property
     def index_store(self) -> IndexStore:

@@ -50,9 +50,9 @@ def sample_kb(
     tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
 ) -> Iterator[KnowledgeBase]:
     """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
-    from kb.ingestion import ingest_items
-    from kb.library import import_sample
-    from kb.samples import load_sample
+    from kb.documents.ingestion import ingest_items
+    from kb.documents.samples import load_sample
+    from kb.library.store import import_sample
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("sample-kb"), cache_dir=embedding_cache_dir

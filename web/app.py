@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kb.context import KnowledgeBase
-from kb.jobs import fail_interrupted_jobs, shutdown_jobs
+from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
 from web.api import documents, search, suggest
 from web.errors import install_error_handlers
@@ -54,13 +54,13 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
 
 def _warm_up(kb: KnowledgeBase) -> None:
-    from kb.indexing import ensure_fresh, known_collections
+    from kb.retrieval.indexing import ensure_fresh, known_collections
 
     for collection in known_collections(kb):
         if ensure_fresh(kb, collection):
             log.warning("index of %r was stale and has been rebuilt", collection)
         kb.searchers.get(collection)
     kb.embedder.embed_queries(["warm up"])
-    from kb.matching import warm_up
+    from kb.assist.matching import warm_up
 
     warm_up(kb)

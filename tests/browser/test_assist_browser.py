@@ -22,10 +22,10 @@ from sqlmodel import select
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.ingestion import ingest_items
-from kb.library import import_sample
+from kb.documents.ingestion import ingest_items
+from kb.documents.samples import load_sample
+from kb.library.store import import_sample
 from kb.models import FeedbackRecord, SuggestionLog
-from kb.samples import load_sample
 from kb.settings import Settings
 from web.app import create_app
 

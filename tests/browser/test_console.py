@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from kb.documents import get_document
+from kb.documents.catalog import get_document
+from kb.documents.ingestion import IngestItem, ingest_items
 from kb.errors import NotFound
-from kb.ingestion import IngestItem, ingest_items
 
 if TYPE_CHECKING:  # the fixture's type, for readers and editors; conftest is not importable
     from conftest import LiveServer

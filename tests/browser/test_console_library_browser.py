@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.library import active_rules, import_replies, import_rules
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.library.store import active_rules, import_replies, import_rules
 
 if TYPE_CHECKING:  # the fixture's type, for readers and editors; conftest is not importable
     from conftest import LiveServer
@@ -91,7 +91,7 @@ def library(live_server: LiveServer) -> Iterator[LiveServer]:
     import_rules(kb, RULES, "rules.yaml")
     yield live_server
     if before:
-        from kb.escalation import dump_rules_yaml
+        from kb.library.escalation import dump_rules_yaml
 
         import_rules(kb, dump_rules_yaml(before), "restored.yaml")
 
@@ -236,7 +236,7 @@ def test_run_an_evaluation_on_an_uploaded_golden_set(
 def test_a_word_added_to_the_vocabulary_changes_how_queries_are_cut(
     page: Page, library: LiveServer, screenshot: Callable[[Page, str], None]
 ) -> None:
-    from kb.vocabulary import Vocabulary, save_vocabulary
+    from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 
     page.goto("/kb/vocabulary")
     chips = page.get_by_label("切分结果").locator(".token")

@@ -14,11 +14,17 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kb.context import KnowledgeBase
-from kb.escalation import Conditions
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.library import active_rules, import_replies, import_rules, list_replies, rule_set_history
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.library.escalation import Conditions
+from kb.library.store import (
+    active_rules,
+    import_replies,
+    import_rules,
+    list_replies,
+    rule_set_history,
+)
+from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
-from kb.vocabulary import Vocabulary, save_vocabulary
 from web.app import create_app
 from web.pages.evaluation import check_golden
 from web.pages.rules import ExcerptLine, excerpt, summary

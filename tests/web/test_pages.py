@@ -12,10 +12,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kb.documents import get_document, neighbourhood
+from kb.documents.catalog import get_document, neighbourhood
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.documents.jobs import wait_for_job
 from kb.errors import NotFound
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.jobs import wait_for_job
 from kb.settings import Settings
 from web.app import create_app
 from web.pages import install_pages

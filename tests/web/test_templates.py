@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.settings import Settings
 from search.highlight import highlight
 from search.types import Hit, IndexedChunk

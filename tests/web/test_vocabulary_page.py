@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kb.context import KnowledgeBase
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.searching import SearchRequest, search
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.retrieval.searching import SearchRequest, search
+from kb.retrieval.vocabulary import Vocabulary, edited_vocabulary
 from kb.settings import Settings
-from kb.vocabulary import Vocabulary, edited_vocabulary
 from web.app import create_app
 
 HX = {"HX-Request": "true"}

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from kb.documents import DocumentQuery, delete_document, get_document, list_documents
+from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.documents.schemas import IngestResponse
 from kb.errors import Invalid
-from kb.ingestion import DocumentMeta, IngestItem, ingest_items
-from web.api.schemas import IngestResponse
 from web.deps import KBDep
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])

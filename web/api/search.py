@@ -6,8 +6,8 @@ import time
 
 from fastapi import APIRouter
 
-from kb.searching import SearchRequest, hit_to_dict, search
-from web.api.schemas import SearchBody, SearchResponse
+from kb.retrieval.schemas import SearchBody, SearchResponse
+from kb.retrieval.searching import SearchRequest, hit_to_dict, search
 from web.deps import KBDep
 
 router = APIRouter(prefix="/api/v1", tags=["search"])

@@ -6,30 +6,19 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from kb.conversation import Turn
-from kb.feedback import record_feedback
-from kb.suggest import SuggestInput, suggest
-from web.api.schemas import FeedbackBody, SuggestBody, SuggestResponse
+from kb.assist.schemas import SuggestBody, SuggestResponse
+from kb.assist.suggest import input_from, suggest
+from kb.insight.feedback import record_feedback
+from kb.insight.schemas import FeedbackBody
 from web.deps import KBDep
 
 router = APIRouter(prefix="/api/v1", tags=["suggest"])
 
 
-def to_input(body: SuggestBody) -> SuggestInput:
-    return SuggestInput(
-        conversation=[Turn(role=t.role, text=t.text) for t in body.conversation],
-        customer=body.customer,
-        collection=body.collection,
-        filters=body.filters.to_search_filters(),
-        display_script=body.display_script,
-        limit=body.limit,
-    )
-
-
 @router.post("/suggest", response_model=SuggestResponse)
 def suggest_route(body: SuggestBody, kb: KBDep) -> dict[str, Any]:
     """Answers with citations, filled scripted replies, escalation and handling tier."""
-    return suggest(kb, to_input(body))
+    return suggest(kb, input_from(body))
 
 
 @router.post("/feedback", status_code=201)

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from kb.analytics import Period, Report, report
 from kb.errors import Invalid
+from kb.insight.analytics import Period, Report, report
 from web.deps import KBDep
 from web.pages.forms import Errors, parse_date
 from web.rendering import RendererDep

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from kb.assist.script import SCRIPTS, convert
+from kb.assist.suggest import SuggestInput, suggest
+from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
 from kb.errors import Invalid, KBError
-from kb.feedback import record_feedback
-from kb.script import SCRIPTS, convert
-from kb.searching import SearchRequest, search
-from kb.suggest import SuggestInput, suggest
-from kb.transcript import parse_transcript
+from kb.insight.feedback import record_feedback
+from kb.retrieval.searching import SearchRequest, search
 from search.types import SearchFilters
 from web.deps import KBDep
 from web.rendering import HtmxDep, RendererDep

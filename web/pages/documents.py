@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from kb.context import KnowledgeBase
-from kb.documents import (
+from kb.documents.catalog import (
     DocumentQuery,
     delete_document,
     get_document,
@@ -17,9 +17,9 @@ from kb.documents import (
     neighbourhood,
     update_metadata,
 )
+from kb.documents.jobs import get_job, start_ingest_job
 from kb.errors import Invalid
-from kb.indexing import known_collections
-from kb.jobs import get_job, start_ingest_job
+from kb.retrieval.indexing import known_collections
 from web.deps import KBDep
 from web.pages.forms import Errors, MetadataForm, read_uploads, reingest_item, upload_meta
 from web.rendering import HtmxDep, RendererDep

@@ -20,11 +20,11 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from kb.errors import Conflict, Invalid, KBError, NotFound
-from kb.evaluation import evaluate
 from kb.models import new_id, utcnow
-from kb.searching import Mode
+from kb.retrieval.evaluation import evaluate
+from kb.retrieval.searching import Mode
+from kb.retrieval.vocabulary import Vocabulary, edited_vocabulary
 from kb.settings import Settings
-from kb.vocabulary import Vocabulary, edited_vocabulary
 from web.deps import KBDep
 from web.pages.forms import Errors
 from web.rendering import HtmxDep, RendererDep

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
+from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
 from kb.errors import Invalid
-from kb.ingestion import DocumentMeta, IngestItem, safe_name
 
 Errors = dict[str, str]
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.errors import KBError
-from kb.indexing import known_collections
-from kb.searching import SearchRequest, query_terms, search
+from kb.retrieval.indexing import known_collections
+from kb.retrieval.searching import SearchRequest, query_terms, search
 from search.types import Hit
 from web.deps import KBDep
 from web.rendering import RendererDep

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kb.jobs import get_job
+from kb.documents.jobs import get_job
 from web.deps import KBDep
 from web.rendering import RendererDep
 

@@ -12,8 +12,7 @@ from pydantic import BaseModel
 
 from kb.context import KnowledgeBase
 from kb.errors import Invalid, NotFound
-from kb.library import delete_reply, export_replies, import_replies, list_replies, save_reply
-from kb.replies import (
+from kb.library.replies import (
     LANGUAGES,
     InvalidReply,
     Placeholder,
@@ -22,7 +21,8 @@ from kb.replies import (
     make_reply,
     parse_template,
 )
-from kb.rulefile import RuleFileError
+from kb.library.rulefile import RuleFileError
+from kb.library.store import delete_reply, export_replies, import_replies, list_replies, save_reply
 from search.normalize import normalize
 from web.deps import KBDep
 from web.pages.forms import Errors, split_tags

@@ -14,9 +14,9 @@ from fastapi.responses import Response
 
 from kb.context import KnowledgeBase
 from kb.errors import Invalid
-from kb.escalation import Conditions, Rule
-from kb.library import active_rules, export_rules, import_rules, rule_set_history
-from kb.rulefile import RuleFileError
+from kb.library.escalation import Conditions, Rule
+from kb.library.rulefile import RuleFileError
+from kb.library.store import active_rules, export_rules, import_rules, rule_set_history
 from web.deps import KBDep
 from web.pages.replies import read_text_upload
 from web.rendering import RendererDep

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from kb.context import KnowledgeBase
-from kb.vocabulary import (
+from kb.retrieval.vocabulary import (
     Vocabulary,
     VocabularyError,
     cut,

@@ -1,0 +1,1 @@
+"""Assist: a conversation becomes a suggestion (query, search, confidence, replies, escalation)."""

@@ -1,0 +1,93 @@
+"""The suggest request (a conversation and the customer) and its response."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.retrieval.schemas import Filters, Source
+from kb.types import Confidence, DisplayScript, Handling, Role, SentimentLabel, Strict
+
+
+class TurnIn(Strict):
+    role: Role
+    text: str = Field(max_length=100_000)
+
+
+class SuggestBody(Strict):
+    """A conversation, oldest turn first, and what the CRM knows about the customer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation": [
+                        {"role": "customer", "text": "你好，我的扫地机器人买了五天，不想要了"},
+                        {"role": "agent", "text": "您好，请问商品拆封使用过吗？"},
+                        {"role": "customer", "text": "没用过。那退货运费谁出？"},
+                    ],
+                    "customer": {"id": "c-1", "name": "王女士", "tier": "vip", "order_id": "A123"},
+                    "collection": "default",
+                    "display_script": "zh-Hans",
+                    "limit": 5,
+                }
+            ]
+        },
+    )
+
+    conversation: list[TurnIn] = Field(min_length=1, max_length=200)
+    customer: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    collection: str = "default"
+    filters: Filters = Field(default_factory=Filters)
+    display_script: DisplayScript | None = None
+    limit: int = Field(5, ge=1, le=20)
+
+
+class AnswerOut(BaseModel):
+    id: str
+    kind: str
+    title: str
+    text: str
+    highlight: str
+    score: float
+    confidence: Confidence
+    source: Source
+
+
+class ReplyOut(BaseModel):
+    id: str
+    title: str
+    text: str
+    missing_variables: list[str]
+
+
+class EscalationReply(BaseModel):
+    text: str
+    missing_variables: list[str]
+
+
+class EscalationOut(BaseModel):
+    recommended: bool
+    level: str | None
+    team: str | None
+    reasons: list[str]
+    steps: list[str]
+    reply: EscalationReply | None
+    rule_ids: list[str]
+
+
+class SentimentOut(BaseModel):
+    label: SentimentLabel
+    score: float
+    cues: list[str]
+
+
+class SuggestResponse(BaseModel):
+    suggestion_id: str
+    query: str
+    answers: list[AnswerOut]
+    replies: list[ReplyOut]
+    escalation: EscalationOut
+    handling: Handling
+    sentiment: SentimentOut
+    took_ms: float

@@ -1,0 +1,322 @@
+"""Suggestions mid-conversation: cited answers, filled replies, escalation and handling tier."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, select
+
+from kb.assist.conversation import Turn, build_query
+from kb.assist.matching import ReplyMatcher, similarity_function
+from kb.assist.redaction import redact, redact_obj
+from kb.assist.schemas import SuggestBody
+from kb.assist.script import convert
+from kb.assist.sentiment import SentimentResult, analyse
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.errors import Invalid
+from kb.library.escalation import EscalationContext, EscalationDecision, evaluate
+from kb.library.replies import detect_language, fill, make_reply
+from kb.library.store import active_rules
+from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
+from kb.retrieval.confidence import Confidence, grade
+from kb.retrieval.searching import SearchRequest, citation, search
+from kb.types import DisplayScript, Handling
+from search.types import Hit, SearchFilters
+
+EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
+SENSITIVE = {"legal", "regulator", "safety"}
+MAX_ID_CHARS = 32  # SuggestionLog.id
+
+
+@dataclass(frozen=True)
+class SuggestInput:
+    conversation: Sequence[Turn]
+    customer: Mapping[str, Any] = field(default_factory=dict)
+    collection: str = "default"
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    display_script: DisplayScript | None = None
+    limit: int = 5
+    # The panel's previous suggestion while the agent is still typing the same message: when it
+    # is recent and nobody acted on it, this one replaces it in the log (see ``_log``).
+    supersedes: str | None = None
+
+
+def input_from(body: SuggestBody) -> SuggestInput:
+    """The service input for an API, CLI or panel request body."""
+    return SuggestInput(
+        conversation=[Turn(role=t.role, text=t.text) for t in body.conversation],
+        customer=body.customer,
+        collection=body.collection,
+        filters=body.filters.to_search_filters(),
+        display_script=body.display_script,
+        limit=body.limit,
+    )
+
+
+def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
+    """The full suggestion for one customer turn, logged (redacted) and returned as API data."""
+    start = time.perf_counter()
+    _validate(kb, request)
+    plan = build_query(request.conversation)
+    filters = _with_validity(request.filters)
+    hits = search(
+        kb,
+        SearchRequest(plan.query, request.collection, limit=request.limit, filters=filters),
+    )
+    s = kb.settings
+    grades = grade(
+        hits,
+        high_margin=s.confidence_high_margin,
+        medium_margin=s.confidence_medium_margin,
+        min_cosine=s.confidence_min_cosine,
+    )
+    answers = [_answer(hit, confidence) for hit, confidence in zip(hits, grades, strict=True)]
+    best: Confidence | None = answers[0]["confidence"] if answers else None
+
+    customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")
+    feeling = _sentiment(request.conversation)
+    decision = evaluate(
+        active_rules(kb),
+        EscalationContext(
+            text=customer_text,
+            latest=plan.latest,
+            sentiment_label=feeling.label,
+            sentiment_score=feeling.score,
+            sentiment_categories=feeling.categories,
+            customer_tier=_str(request.customer.get("tier")),
+            contact_count=_contacts(request.customer),
+            best_confidence=best,
+            similarity=similarity_function(kb),
+        ),
+    )
+    replies = _replies(kb, plan.query, plan.latest, request.customer, decision)
+    handling = _handling(answers, decision, feeling)
+    body: dict[str, Any] = {
+        "suggestion_id": "",
+        "query": plan.query,
+        "answers": answers,
+        "replies": replies,
+        "escalation": _escalation(kb, decision, request.customer),
+        "handling": handling,
+        "sentiment": {"label": feeling.label, "score": feeling.score, "cues": list(feeling.cues)},
+        "took_ms": 0.0,
+    }
+    if request.display_script:
+        _convert_body(body, request.display_script)
+    body["took_ms"] = round((time.perf_counter() - start) * 1000, 2)
+    body["suggestion_id"] = _log(kb, request, body, best)
+    return body
+
+
+def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:
+    turns = request.conversation
+    if not turns:
+        raise Invalid("conversation is empty", field="conversation")
+    if len(turns) > kb.settings.max_turns:
+        raise Invalid(
+            f"conversation has {len(turns)} turns, over the {kb.settings.max_turns} limit",
+            field="conversation",
+        )
+    for n, turn in enumerate(turns):
+        if turn.role not in ("customer", "agent"):
+            raise Invalid(
+                f"role must be customer or agent, not {turn.role!r}",
+                field=f"conversation.{n}.role",
+            )
+        if len(turn.text) > kb.settings.max_message_chars:
+            raise Invalid(
+                f"message is {len(turn.text)} characters, over the "
+                f"{kb.settings.max_message_chars} limit",
+                field=f"conversation.{n}.text",
+            )
+    if not any(t.role == "customer" and t.text.strip() for t in turns):
+        raise Invalid("conversation has no customer turn with text", field="conversation")
+    if not 1 <= request.limit <= 20:
+        raise Invalid(f"limit must be between 1 and 20, got {request.limit}", field="limit")
+
+
+def _with_validity(filters: SearchFilters) -> SearchFilters:
+    """Expired and not-yet-effective content is never suggested."""
+    if filters.valid_on is not None:
+        return filters
+    return replace(filters, valid_on=date.today())
+
+
+def _answer(hit: Hit, confidence: Confidence) -> dict[str, Any]:
+    chunk = hit.chunk
+    kind = "faq" if chunk.kind == "faq" else chunk.doc_type
+    return {
+        "id": chunk.chunk_id,
+        "kind": kind,
+        "title": chunk.question or (chunk.section[-1] if chunk.section else chunk.document_title),
+        "text": chunk.text,
+        "highlight": hit.highlight,
+        "score": round(hit.score, 4),
+        "confidence": confidence,
+        "source": citation(hit),
+    }
+
+
+def _sentiment(turns: Sequence[Turn]) -> SentimentResult:
+    """The most negative of the last three customer turns: anger does not vanish in one line."""
+    recent = [t.text for t in turns if t.role == "customer"][-3:]
+    results = [analyse(text) for text in recent] or [analyse("")]
+    return min(results, key=lambda r: r.score)
+
+
+def _replies(
+    kb: KnowledgeBase,
+    query: str,
+    latest: str,
+    customer: Mapping[str, Any],
+    decision: EscalationDecision,
+) -> list[dict[str, Any]]:
+    matcher = ReplyMatcher.for_kb(kb)
+    language = detect_language(latest)
+    chosen = matcher.best(query, language=language, limit=3)
+    if decision.reply_id:
+        pinned = matcher.get(decision.reply_id)
+        if pinned is not None:
+            chosen = [pinned, *[r for r in chosen if r.id != pinned.id]][:3]
+    out = []
+    for template in chosen:
+        filled = fill(template, customer)
+        out.append(
+            {
+                "id": template.id,
+                "title": template.title,
+                "text": filled.text,
+                "missing_variables": list(filled.missing_variables),
+            }
+        )
+    return out
+
+
+def _escalation(
+    kb: KnowledgeBase, decision: EscalationDecision, customer: Mapping[str, Any]
+) -> dict[str, Any]:
+    reply: dict[str, Any] | None = None
+    if decision.reply:
+        template = make_reply(id="escalation-reply", title="escalation", body=decision.reply)
+        filled = fill(template, customer)
+        reply = {"text": filled.text, "missing_variables": list(filled.missing_variables)}
+    return {
+        "recommended": decision.recommended,
+        "level": decision.level,
+        "team": decision.team,
+        "reasons": list(decision.reasons),
+        "steps": list(decision.steps),
+        "reply": reply,
+        "rule_ids": list(decision.matched_rule_ids),
+    }
+
+
+def _handling(
+    answers: list[dict[str, Any]], decision: EscalationDecision, feeling: SentimentResult
+) -> Handling:
+    """Tiered service: a definite FAQ answer self-serves; sensitive or unanswerable → expert."""
+    if decision.handling == "expert" or (decision.recommended and decision.level in EXPERT_LEVELS):
+        return "expert"
+    if feeling.categories & SENSITIVE:
+        return "expert"
+    if not answers or answers[0]["confidence"] == "low":
+        return "expert"
+    top = answers[0]
+    if (
+        top["kind"] == "faq"
+        and top["confidence"] == "high"
+        and not decision.recommended
+        and feeling.label != "negative"
+    ):
+        return "self_service"
+    return "agent"
+
+
+def _convert_body(body: dict[str, Any], script: str) -> None:
+    for answer in body["answers"]:
+        for key in ("title", "text", "highlight"):
+            answer[key] = convert(answer[key], script)
+        answer["source"]["title"] = convert(answer["source"]["title"], script)
+        answer["source"]["section"] = [convert(s, script) for s in answer["source"]["section"]]
+    for reply in body["replies"]:
+        reply["title"] = convert(reply["title"], script)
+        reply["text"] = convert(reply["text"], script)
+    esc = body["escalation"]
+    esc["steps"] = [convert(s, script) for s in esc["steps"]]
+    if esc["reply"]:
+        esc["reply"]["text"] = convert(esc["reply"]["text"], script)
+
+
+def _log(
+    kb: KnowledgeBase, request: SuggestInput, body: dict[str, Any], best: Confidence | None
+) -> str:
+    """Personal data is redacted before anything is written.
+
+    A panel that suggests as the agent types would otherwise log one suggestion per pause in
+    typing and swamp the analytics with half-typed questions. A superseded suggestion that is
+    recent (``suggest_draft_seconds``) and has no feedback was such a draft: its row is
+    overwritten, keeping its id, so feedback sent while the next draft was on its way still lands.
+    """
+    values: dict[str, Any] = {
+        "created_at": utcnow(),
+        "collection": request.collection,
+        "query": redact(body["query"]),
+        "conversation": redact_obj(
+            [{"role": t.role, "text": t.text} for t in request.conversation]
+        ),
+        "customer_tier": _str(request.customer.get("tier")),
+        "answers": [
+            {"id": a["id"], "score": a["score"], "confidence": a["confidence"]}
+            for a in body["answers"]
+        ],
+        "replies": [r["id"] for r in body["replies"]],
+        "escalation": {
+            k: body["escalation"][k]
+            for k in ("recommended", "level", "team", "reasons", "rule_ids")
+        },
+        "handling": body["handling"],
+        "best_confidence": best,
+        "took_ms": body["took_ms"],
+    }
+    with session_scope(kb.engine) as session:
+        record = _draft(kb, session, request)
+        if record is None:
+            record = SuggestionLog(**values)
+        else:
+            for key, value in values.items():
+                setattr(record, key, value)
+        session.add(record)
+        return record.id
+
+
+def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:
+    """The suggestion this one may overwrite, if it was a draft of the same message."""
+    if not request.supersedes or len(request.supersedes) > MAX_ID_CHARS:
+        return None  # not an id this log ever handed out
+    row = session.get(SuggestionLog, request.supersedes)
+    if row is None or row.collection != request.collection:
+        return None
+    age = (utcnow() - as_utc(row.created_at)).total_seconds()
+    if not 0 <= age <= kb.settings.suggest_draft_seconds:
+        return None
+    acted = session.exec(
+        select(FeedbackRecord.id).where(FeedbackRecord.suggestion_id == row.id).limit(1)
+    ).first()
+    return None if acted is not None else row
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def _contacts(customer: Mapping[str, Any]) -> int:
+    for key in ("contact_count", "contacts", "repeat_contacts"):
+        value = customer.get(key)
+        if isinstance(value, int) and value >= 1:
+            return value
+    return 1

@@ -1,0 +1,216 @@
+"""``kb ingest``, ``kb documents list|show|delete`` and ``kb index rebuild``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.detect import SUPPORTED_EXTENSIONS, extension
+from kb.cli._common import (
+    Collection,
+    DataDir,
+    JsonFlag,
+    Typer,
+    err,
+    fail,
+    open_kb,
+    out,
+    parse_date,
+)
+from kb.context import KnowledgeBase
+from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
+from kb.documents.ingestion import DocumentMeta, FileResult, IngestItem, ingest_items
+from kb.documents.samples import load_sample
+from kb.library.store import import_sample
+from kb.retrieval.indexing import rebuild_index
+
+documents_app = Typer(help="List, show and delete documents.", no_args_is_help=True)
+index_app = Typer(help="Index maintenance.", no_args_is_help=True)
+
+
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders.")] = None,
+    collection: Collection = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--type", help="manual | faq | policy | reply")
+    ] = None,
+    tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
+    product: Annotated[str | None, typer.Option(help="Product the documents are about.")] = None,
+    language: Annotated[str | None, typer.Option(help="zh-Hans | zh-Hant | en")] = None,
+    valid_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    valid_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    sample: Annotated[bool, typer.Option("--sample", help="Load the bundled sample KB.")] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ingest files: a changed file becomes a new version; an unchanged one is skipped."""
+    if not paths and not sample:
+        raise fail("give one or more PATHs, or --sample")
+    kb = open_kb(data_dir)
+    batches: dict[str, list[IngestItem]] = {}
+    meta = DocumentMeta(
+        doc_type=doc_type,
+        tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),
+        product=product,
+        language=language,
+        valid_from=parse_date(valid_from, "--valid-from"),
+        valid_to=parse_date(valid_to, "--valid-to"),
+    )
+    target = collection or kb.settings.default_collection
+    for path in expand(paths or []):
+        batches.setdefault(target, []).append(IngestItem(path.name, path.read_bytes(), meta))
+    sample_kb = None
+    if sample:
+        sample_kb = load_sample()
+        for name, items in sample_kb.collection_items.items():
+            batches.setdefault(collection or name, []).extend(items)
+    results = _run_ingest(kb, batches, quiet=as_json)
+    if sample_kb is not None:
+        import_sample(kb, sample_kb)
+    if as_json:
+        out.print_json(data=[r.__dict__ for r in results])
+    else:
+        _print_results(results)
+    kb.close()
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(2)
+
+
+def _run_ingest(
+    kb: KnowledgeBase, batches: dict[str, list[IngestItem]], *, quiet: bool
+) -> list[FileResult]:
+    results: list[FileResult] = []
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=quiet, transient=False) as bar:
+        for collection, items in batches.items():
+            files = bar.add_task(f"[{collection}] parsing", total=len(items))
+            index = bar.add_task(f"[{collection}] indexing", total=None, visible=False)
+
+            def on_file(done: int, total: int, result: Any, task: Any = files) -> None:
+                bar.update(task, completed=done, description=f"parsed {result.filename}")
+
+            def on_index(done: int, total: int, task: Any = index) -> None:
+                bar.update(task, completed=done, total=total, visible=True)
+
+            results.extend(
+                ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+            )
+    return results
+
+
+def _print_results(results: list[FileResult]) -> None:
+    table = Table(title="Ingestion")
+    for column in ("file", "status", "document", "version", "chunks", "detail"):
+        table.add_column(column)
+    style = {"ingested": "green", "unchanged": "cyan", "failed": "red"}
+    for r in results:
+        detail = r.reason or "; ".join(r.warnings)
+        if r.status == "unchanged":
+            detail = "unchanged, nothing to do" + (
+                " (metadata updated)" if r.metadata_changed else ""
+            )
+        table.add_row(
+            r.filename,
+            f"[{style[r.status]}]{r.status}[/]",
+            r.document_id or "",
+            str(r.version or ""),
+            str(r.chunks),
+            detail,
+        )
+    out.print(table)
+    counts = {s: sum(r.status == s for r in results) for s in ("ingested", "unchanged", "failed")}
+    out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+@documents_app.command("list")
+def documents_list(
+    collection: Collection = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """All documents with their current version and chunk count."""
+    docs = list_documents(open_kb(data_dir), DocumentQuery(collection=collection))
+    if as_json:
+        out.print_json(data=docs)
+        return
+    table = Table(title=f"{len(docs)} documents")
+    for column in ("id", "collection", "type", "title", "file", "version", "chunks", "updated"):
+        table.add_column(column)
+    for d in docs:
+        table.add_row(
+            d["id"], d["collection"], d["doc_type"], d["title"], d["source_name"],
+            str(d["current_version"]), str(d["chunk_count"]), d["updated_at"][:19],
+        )  # fmt: skip
+    out.print(table)
+
+
+@documents_app.command("show")
+def documents_show(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Metadata, versions and every chunk with its text, heading path and page."""
+    doc = get_document(open_kb(data_dir), document_id)
+    if as_json:
+        out.print_json(data=doc)
+        return
+    out.print(f"[bold]{doc['title']}[/bold]  ({doc['source_name']}, id {doc['id']})")
+    for key in ("collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to"):
+        out.print(f"  {key}: {doc[key]}")
+    for v in doc["versions"]:
+        out.print(
+            f"  version {v['number']}: {v['format']}, {v['size_bytes']} bytes, "
+            f"{v['chunk_count']} chunks, {v['created_at'][:19]}"
+        )
+    for c in doc["chunks"]:
+        path = " › ".join(c["heading_path"]) or "(no heading)"
+        page = f" p. {c['page']}" if c["page"] else ""
+        out.print(f"\n[bold]#{c['ordinal']}[/bold] {path}{page}")
+        if c["question"]:
+            out.print(f"Q: {c['question']}", markup=False)
+        out.print(c["text"], markup=False, highlight=False)
+
+
+@documents_app.command("delete")
+def documents_delete(
+    document_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None
+) -> None:
+    """Delete a document and all its versions; it leaves search results at once."""
+    gone = delete_document(open_kb(data_dir), document_id)
+    out.print(f"deleted {gone['title']} ({gone['id']})")
+
+
+@index_app.command("rebuild")
+def index_rebuild(collection: Collection = None, data_dir: DataDir = None) -> None:
+    """Rebuild a collection's index from the database (e.g. after changing the embedder)."""
+    kb = open_kb(data_dir)
+    name = collection or kb.settings.default_collection
+    with kb.collection_lock(name):
+        count = rebuild_index(kb, name)
+    out.print(f"rebuilt {name}: {count} chunks")
+
+
+def expand(paths: list[Path]) -> list[Path]:
+    """Files named, and in folders every file whose format ``ingest`` can read."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and extension(p.name) in SUPPORTED_EXTENSIONS
+            )
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise fail(f"{path}: no such file or folder")
+    return files

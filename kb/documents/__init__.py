@@ -1,0 +1,1 @@
+"""Documents: files in, versions and chunks stored (ingestion, catalogue, jobs, sample KB)."""

@@ -1,0 +1,169 @@
+"""Reading, editing and deleting documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.documents.ingestion import DocumentMeta
+from kb.errors import NotFound
+from kb.models import ChunkRecord, Document, DocumentVersion, as_public
+from kb.retrieval.indexing import rebuild_index
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    collection: str | None = None
+    doc_type: str | None = None
+    tag: str | None = None
+    text: str | None = None  # substring of title or file name
+
+
+def list_documents(
+    kb: KnowledgeBase, query: DocumentQuery = DocumentQuery()
+) -> list[dict[str, Any]]:
+    with session_scope(kb.engine) as session:
+        stmt = select(Document).order_by(col(Document.collection), col(Document.title))
+        if query.collection:
+            stmt = stmt.where(Document.collection == query.collection)
+        if query.doc_type:
+            stmt = stmt.where(Document.doc_type == query.doc_type)
+        docs = session.exec(stmt).all()
+        counts = dict(
+            session.exec(
+                select(DocumentVersion.document_id, DocumentVersion.chunk_count)
+                .join(Document, col(Document.id) == col(DocumentVersion.document_id))
+                .where(col(DocumentVersion.number) == col(Document.current_version))
+            ).all()
+        )
+    out = []
+    for doc in docs:
+        if query.tag and query.tag not in doc.tags:
+            continue
+        if query.text and query.text.lower() not in f"{doc.title} {doc.source_name}".lower():
+            continue
+        out.append(as_public(doc, chunk_count=counts.get(doc.id, 0)))
+    return out
+
+
+def get_document(
+    kb: KnowledgeBase, document_id: str, *, with_chunks: bool = True
+) -> dict[str, Any]:
+    """Metadata, every version, and the chunks of the current version."""
+    with session_scope(kb.engine) as session:
+        doc = _get(session, document_id)
+        versions = session.exec(
+            select(DocumentVersion)
+            .where(DocumentVersion.document_id == doc.id)
+            .order_by(col(DocumentVersion.number))
+        ).all()
+        data = as_public(doc, versions=[as_public(v) for v in versions])
+        if with_chunks:
+            current = next(v for v in versions if v.number == doc.current_version)
+            chunks = session.exec(
+                select(ChunkRecord)
+                .where(ChunkRecord.version_id == current.id)
+                .order_by(col(ChunkRecord.ordinal))
+            ).all()
+            data["chunks"] = [as_public(c) for c in chunks]
+    return data
+
+
+def neighbourhood(doc: dict[str, Any], chunk_id: str, radius: int = 2) -> dict[str, Any]:
+    """The chunk, ``radius`` chunks either side, and every chunk of its section (same heading)."""
+    chunks: list[dict[str, Any]] = doc["chunks"]
+    at = next((i for i, c in enumerate(chunks) if c["id"] == chunk_id), None)
+    if at is None:
+        raise NotFound(
+            f"chunk {chunk_id!r} is not in the current version of document {doc['id']!r}",
+            field="chunk_id",
+        )
+    chunk = chunks[at]
+    section = [c for c in chunks if c["heading_path"] == chunk["heading_path"]]
+    ids = {c["id"] for c in chunks[max(0, at - radius) : at + radius + 1]}
+    if len(section) <= 4 * radius + 1:  # a short section is shown whole
+        ids |= {c["id"] for c in section}
+    shown = [c for c in chunks if c["id"] in ids]
+    return {"chunk": chunk, "shown": shown, "section": chunk["heading_path"]}
+
+
+def delete_document(kb: KnowledgeBase, document_id: str) -> dict[str, Any]:
+    """Remove a document, all its versions and chunks; it leaves search results at once."""
+    with session_scope(kb.engine) as session:
+        collection = _get(session, document_id).collection
+    with kb.collection_lock(collection):
+        with session_scope(kb.engine) as session:
+            doc = _get(session, document_id)
+            version_ids = session.exec(
+                select(DocumentVersion.id).where(DocumentVersion.document_id == doc.id)
+            ).all()
+            for chunk in session.exec(
+                select(ChunkRecord).where(col(ChunkRecord.version_id).in_(version_ids))
+            ):
+                session.delete(chunk)
+            session.flush()
+            for version in session.exec(
+                select(DocumentVersion).where(DocumentVersion.document_id == doc.id)
+            ):
+                session.delete(version)
+            session.flush()
+            session.delete(doc)
+            summary = {"id": doc.id, "title": doc.title, "collection": doc.collection}
+        rebuild_index(kb, collection)
+    return summary
+
+
+def update_metadata(
+    kb: KnowledgeBase,
+    document_id: str,
+    *,
+    title: str | None = None,
+    doc_type: str | None = None,
+    tags: list[str] | None = None,
+    product: str | None = None,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    clear_dates: bool = False,
+) -> dict[str, Any]:
+    DocumentMeta(doc_type=doc_type, valid_from=valid_from, valid_to=valid_to)  # validates
+    with session_scope(kb.engine) as session:
+        collection = _get(session, document_id).collection
+    with kb.collection_lock(collection):
+        with session_scope(kb.engine) as session:
+            doc = _get(session, document_id)
+            if title:
+                doc.title = title
+            if doc_type:
+                doc.doc_type = doc_type
+            if tags is not None:
+                doc.tags = tags
+            if product is not None:
+                doc.product = product or None
+            if clear_dates:
+                doc.valid_from = doc.valid_to = None
+            if valid_from is not None:
+                doc.valid_from = valid_from
+            if valid_to is not None:
+                doc.valid_to = valid_to
+            session.add(doc)
+        rebuild_index(kb, collection)
+    return get_document(kb, document_id, with_chunks=False)
+
+
+def count_documents(kb: KnowledgeBase, collection: str) -> int:
+    with session_scope(kb.engine) as session:
+        return session.exec(
+            select(func.count()).select_from(Document).where(Document.collection == collection)
+        ).one()
+
+
+def _get(session: Session, document_id: str) -> Document:
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise NotFound(f"no document with id {document_id!r}", field="document_id")
+    return doc

@@ -1,0 +1,223 @@
+"""Ingesting files: parse (pure), store a new version atomically, then switch the index."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePosixPath, PureWindowsPath
+
+from sqlmodel import Session, select
+
+from ingest.model import IngestError, ParsedFile
+from ingest.pipeline import parse_file
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.errors import Invalid
+from kb.models import ChunkRecord, Document, DocumentVersion, utcnow
+from kb.retrieval.indexing import Progress, rebuild_index
+from kb.settings import validate_collection_name
+from kb.types import DOC_TYPES, FileStatus
+
+log = logging.getLogger(__name__)
+
+Status = FileStatus
+
+
+@dataclass(frozen=True)
+class DocumentMeta:
+    """What the knowledge manager says about a file; ``None`` fields keep a guess or old value."""
+
+    doc_type: str | None = None
+    title: str | None = None
+    tags: tuple[str, ...] = ()
+    product: str | None = None
+    language: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.doc_type is not None and self.doc_type not in DOC_TYPES:
+            raise Invalid(
+                f"unknown document type {self.doc_type!r}; expected one of {', '.join(DOC_TYPES)}",
+                field="type",
+            )
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise Invalid(
+                f"valid_to {self.valid_to} is before valid_from {self.valid_from}", field="valid_to"
+            )
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    filename: str
+    data: bytes
+    meta: DocumentMeta = DocumentMeta()
+
+
+@dataclass
+class FileResult:
+    filename: str
+    status: Status
+    document_id: str | None = None
+    version: int | None = None
+    chunks: int = 0
+    reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    metadata_changed: bool = False
+
+
+FileProgress = Callable[[int, int, "FileResult"], None]
+
+
+def safe_name(filename: str) -> str:
+    """The bare file name: an uploaded name never becomes a path on our disk."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name.strip()
+    return name[:512] or "unnamed"
+
+
+def ingest_items(
+    kb: KnowledgeBase,
+    items: Sequence[IngestItem],
+    *,
+    collection: str,
+    on_file: FileProgress | None = None,
+    on_index: Progress | None = None,
+) -> list[FileResult]:
+    """Ingest each file independently; one failure never stops or corrupts the others."""
+    validate_collection_name(collection)
+    results: list[FileResult] = []
+    with kb.collection_lock(collection):
+        changed = False
+        for n, item in enumerate(items, start=1):
+            result = _ingest_one(kb, item, collection)
+            changed |= result.status == "ingested" or result.metadata_changed
+            results.append(result)
+            if on_file:
+                on_file(n, len(items), result)
+        if changed or kb.index_store.current_meta(collection) is None:
+            # Chunks are committed; searches keep using the old generation until this switches.
+            rebuild_index(kb, collection, progress=on_index)
+    return results
+
+
+def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileResult:
+    name = safe_name(item.filename)
+    limit = kb.settings.max_upload_bytes
+    if len(item.data) > limit:
+        return FileResult(
+            name,
+            "failed",
+            reason=f"file is {_mb(len(item.data))}, over the {_mb(limit)} upload limit",
+        )
+    digest = hashlib.sha256(item.data).hexdigest()
+    with session_scope(kb.engine) as session:
+        doc = _find(session, collection, name)
+        current = _current_version(session, doc) if doc else None
+        if doc and current and current.content_hash == digest:
+            meta_changed = _apply_meta(doc, item.meta, None)
+            session.add(doc)
+            return FileResult(
+                name,
+                "unchanged",
+                doc.id,
+                doc.current_version,
+                current.chunk_count,
+                metadata_changed=meta_changed,
+            )
+    try:
+        parsed = parse_file(name, item.data, max_bytes=limit, max_chars=kb.settings.chunk_chars)
+    except IngestError as exc:
+        log.info("ingest of %s failed: %s", name, exc.reason)
+        return FileResult(name, "failed", reason=exc.reason)
+    with session_scope(kb.engine) as session:
+        doc, version = _store(session, collection, name, digest, len(item.data), parsed, item.meta)
+        return FileResult(
+            name, "ingested", doc.id, version.number, version.chunk_count, None, parsed.warnings
+        )
+
+
+def _store(
+    session: Session,
+    collection: str,
+    name: str,
+    digest: str,
+    size: int,
+    parsed: ParsedFile,
+    meta: DocumentMeta,
+) -> tuple[Document, DocumentVersion]:
+    """One transaction: new version and its chunks, then the document points at it."""
+    doc = _find(session, collection, name)
+    if doc is None:
+        doc = Document(collection=collection, source_name=name, title=parsed.title)
+        doc.doc_type = "faq" if parsed.format == "faq" else "manual"
+    _apply_meta(doc, meta, parsed.title)
+    version = DocumentVersion(
+        document_id=doc.id,
+        number=doc.current_version + 1,
+        content_hash=digest,
+        size_bytes=size,
+        format=parsed.format,
+        encoding=parsed.encoding,
+        chunk_count=len(parsed.chunks),
+        warnings=list(parsed.warnings),
+    )
+    session.add(doc)
+    session.add(version)
+    session.flush()
+    for chunk in parsed.chunks:
+        session.add(
+            ChunkRecord(
+                version_id=version.id,
+                document_id=doc.id,
+                ordinal=chunk.ordinal,
+                kind=chunk.kind,
+                text=chunk.text,
+                question=chunk.question,
+                title=chunk.title,
+                heading_path=list(chunk.heading_path),
+                page=chunk.page,
+                external_id=chunk.external_id,
+            )
+        )
+    doc.current_version = version.number
+    doc.updated_at = utcnow()
+    session.add(doc)
+    return doc, version
+
+
+def _apply_meta(doc: Document, meta: DocumentMeta, parsed_title: str | None) -> bool:
+    """Copy the given metadata onto ``doc``; True if anything changed."""
+    before = (doc.title, doc.doc_type, list(doc.tags), doc.product, doc.language)
+    dates = (doc.valid_from, doc.valid_to)
+    doc.title = meta.title or parsed_title or doc.title
+    if meta.doc_type:
+        doc.doc_type = meta.doc_type
+    if meta.tags:
+        doc.tags = list(meta.tags)
+    for attr in ("product", "language", "valid_from", "valid_to"):
+        value = getattr(meta, attr)
+        if value is not None:
+            setattr(doc, attr, value)
+    after = (doc.title, doc.doc_type, list(doc.tags), doc.product, doc.language)
+    return before != after or dates != (doc.valid_from, doc.valid_to)
+
+
+def _find(session: Session, collection: str, name: str) -> Document | None:
+    return session.exec(
+        select(Document).where(Document.collection == collection, Document.source_name == name)
+    ).first()
+
+
+def _current_version(session: Session, doc: Document) -> DocumentVersion | None:
+    return session.exec(
+        select(DocumentVersion).where(
+            DocumentVersion.document_id == doc.id, DocumentVersion.number == doc.current_version
+        )
+    ).first()
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"

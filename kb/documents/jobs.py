@@ -1,0 +1,183 @@
+"""Background ingestion jobs: an IngestJob row tracks a run of ``ingest_items`` in a worker thread.
+
+The executor belongs to the KnowledgeBase (attached on first use, never at import); the row is
+the only thing the console reads, so a later ``kb worker`` process can run the same jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
+from kb.errors import Invalid, KBError, NotFound
+from kb.models import IngestJob, as_public, utcnow
+from kb.settings import validate_collection_name
+
+log = logging.getLogger(__name__)
+
+_STAGE_CHARS = 64  # IngestJob.stage is VARCHAR(64) on PostgreSQL
+
+
+@dataclass
+class _Runner:
+    executor: ThreadPoolExecutor
+    futures: dict[str, Future[None]] = field(default_factory=dict)
+
+
+_runners: weakref.WeakKeyDictionary[KnowledgeBase, _Runner] = weakref.WeakKeyDictionary()
+_runners_guard = threading.Lock()
+
+
+def _runner(kb: KnowledgeBase) -> _Runner:
+    with _runners_guard:
+        runner = _runners.get(kb)
+        if runner is None:
+            # Two workers: jobs on different collections run side by side; the same collection
+            # is serialised by kb.collection_lock inside ingest_items.
+            executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-ingest")
+            runner = _runners[kb] = _Runner(executor)
+            weakref.finalize(kb, executor.shutdown, wait=False)
+        return runner
+
+
+def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection: str) -> str:
+    """Record a queued job and ingest ``items`` in the background; returns the job id."""
+    try:
+        validate_collection_name(collection)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="collection") from exc
+    if not items:
+        raise Invalid("no files uploaded", field="files")
+    pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
+    with session_scope(kb.engine) as session:
+        job = IngestJob(
+            collection=collection,
+            total_files=len(items),
+            stage=_stage(f"queued: {len(items)} files"),
+            results=pending,
+        )
+        session.add(job)
+        job_id = job.id
+    runner = _runner(kb)
+    runner.futures[job_id] = runner.executor.submit(_run, kb, job_id, list(items), collection)
+    return job_id
+
+
+def get_job(kb: KnowledgeBase, job_id: str) -> dict[str, Any]:
+    """The job as plain data, with ``finished`` and ``percent`` for display."""
+    with session_scope(kb.engine) as session:
+        job = session.get(IngestJob, job_id)
+        if job is None:
+            raise NotFound(f"no ingestion job with id {job_id!r}", field="job_id")
+    finished = job.status in ("done", "failed")
+    percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
+    return as_public(job, finished=finished, percent=percent)
+
+
+def wait_for_job(kb: KnowledgeBase, job_id: str, timeout: float | None = None) -> dict[str, Any]:
+    """Block until a job started by this process ends (CLI, tests); returns it as get_job does."""
+    future = _runner(kb).futures.get(job_id)
+    if future is not None:
+        future.result(timeout=timeout)
+    return get_job(kb, job_id)
+
+
+def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
+    """Stop taking jobs for ``kb``; with ``wait`` let running ones finish (call before kb.close)."""
+    with _runners_guard:
+        runner = _runners.pop(kb, None)
+    if runner is not None:
+        runner.executor.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str) -> None:
+    names = [safe_name(i.filename) for i in items]
+    _update(kb, job_id, status="running", stage=_stage(f"parsing {names[0]}"))
+
+    def on_file(n: int, total: int, result: FileResult) -> None:
+        nxt = f"parsing {names[n]}" if n < total else "indexing"
+        _update(kb, job_id, done_files=n, stage=_stage(nxt), processed=result)
+
+    last_shown = [-1]
+
+    def on_index(done: int, total: int) -> None:
+        # Embedding reports often; a row update per whole 5 % is enough for a 500 ms poll.
+        step = done * 20 // max(total, 1)
+        if step != last_shown[0] or done == total:
+            last_shown[0] = step
+            _update(kb, job_id, stage=_stage(f"indexing {done}/{total}"))
+
+    try:
+        results = ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+    except Exception as exc:
+        message = exc.message if isinstance(exc, KBError) else f"{type(exc).__name__}: {exc}"
+        log.exception("ingestion job %s failed", job_id)
+        _update(kb, job_id, status="failed", stage="failed", error=message, finished=True)
+        return
+    _update(
+        kb,
+        job_id,
+        status="done",
+        stage="done",
+        done_files=len(items),
+        results=[asdict(r) for r in results],
+        finished=True,
+    )
+
+
+def _update(
+    kb: KnowledgeBase,
+    job_id: str,
+    *,
+    processed: FileResult | None = None,
+    results: list[dict[str, Any]] | None = None,
+    finished: bool = False,
+    **values: Any,
+) -> None:
+    with session_scope(kb.engine) as session:
+        job = session.get(IngestJob, job_id)
+        if job is None:  # deleted while running: nothing left to report to
+            return
+        for key, value in values.items():
+            setattr(job, key, value)
+        if processed is not None:
+            # Each file's own result as soon as it is known (the index switches at the end).
+            # Reassign, not mutate: the JSON column only notices a new list.
+            done = {**asdict(processed), "status": processed.status}
+            job.results = [
+                done if r["filename"] == processed.filename and r["status"] == "queued" else r
+                for r in job.results
+            ]
+        if results is not None:
+            job.results = results
+        if finished:
+            job.finished_at = utcnow()
+        session.add(job)
+
+
+def _stage(text: str) -> str:
+    return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
+
+
+def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
+    """At start-up: jobs left queued or running by a process that died will never finish."""
+    from sqlmodel import col, select
+
+    with session_scope(kb.engine) as session:
+        stale = session.exec(
+            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
+        ).all()
+        for job in stale:
+            job.status, job.stage = "failed", "failed"
+            job.error = "interrupted: the server stopped before this job finished; upload again"
+            job.finished_at = utcnow()
+            session.add(job)
+    return len(stale)

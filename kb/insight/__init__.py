@@ -1,0 +1,1 @@
+"""Insight: what agents did with suggestions (feedback) and what it adds up to (analytics)."""

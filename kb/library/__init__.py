@@ -1,0 +1,1 @@
+"""The library: scripted replies and escalation rules, their YAML/CSV formats and their storage."""

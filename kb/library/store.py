@@ -1,0 +1,177 @@
+"""Scripted replies and escalation rule sets: import, export, list — stored in SQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, func, select
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.errors import Invalid
+from kb.library.escalation import Rule, dump_rules_yaml, parse_rules_yaml
+from kb.library.replies import (
+    ReplyTemplate,
+    dump_replies_yaml,
+    make_reply,
+    parse_replies_csv,
+    parse_replies_yaml,
+)
+from kb.models import ReplyRecord, RuleSetRecord, as_public, utcnow
+from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_history
+
+log = logging.getLogger(__name__)
+
+_rules_cache: dict[tuple[int, str], list[Rule]] = {}
+_rules_guard = threading.Lock()
+
+
+def parse_reply_file(text: str, source: str) -> list[ReplyTemplate]:
+    """YAML or CSV by the file name; raises RuleFileError naming the line of any problem."""
+    if source.lower().endswith(".csv"):
+        return parse_replies_csv(text, source)
+    if source.lower().endswith((".yaml", ".yml")):
+        return parse_replies_yaml(text, source)
+    raise Invalid(f"{source}: replies must be a .yaml, .yml or .csv file", field="file")
+
+
+def import_replies(kb: KnowledgeBase, text: str, source: str) -> list[str]:
+    """All or nothing: a file with any error changes no reply. Returns the imported ids."""
+    replies = parse_reply_file(text, source)
+    with session_scope(kb.engine) as session:
+        for reply in replies:
+            record = session.get(ReplyRecord, reply.id) or ReplyRecord(
+                id=reply.id, title=reply.title, body=reply.body
+            )
+            _copy_reply(record, reply, source)
+            session.add(record)
+    return [r.id for r in replies]
+
+
+def save_reply(kb: KnowledgeBase, reply: ReplyTemplate, source: str = "console") -> None:
+    with session_scope(kb.engine) as session:
+        record = session.get(ReplyRecord, reply.id) or ReplyRecord(
+            id=reply.id, title=reply.title, body=reply.body
+        )
+        _copy_reply(record, reply, source)
+        session.add(record)
+
+
+def delete_reply(kb: KnowledgeBase, reply_id: str) -> bool:
+    with session_scope(kb.engine) as session:
+        record = session.get(ReplyRecord, reply_id)
+        if record is None:
+            return False
+        session.delete(record)
+    return True
+
+
+def _copy_reply(record: ReplyRecord, reply: ReplyTemplate, source: str) -> None:
+    record.title = reply.title
+    record.body = reply.body
+    record.tags = list(reply.tags)
+    record.language = reply.language
+    record.variables = list(reply.variables)
+    record.applies_to = list(reply.applies_to)
+    record.labels = dict(reply.labels)
+    record.source = source
+    record.updated_at = utcnow()
+
+
+def replies_version(kb: KnowledgeBase) -> tuple[object, ...]:
+    """Changes whenever a reply is added, edited or deleted: a cheap staleness check."""
+    with session_scope(kb.engine) as session:
+        count, newest = session.exec(
+            select(func.count(), func.max(ReplyRecord.updated_at)).select_from(ReplyRecord)
+        ).one()
+    return (count, newest)
+
+
+def list_replies(kb: KnowledgeBase) -> list[ReplyTemplate]:
+    with session_scope(kb.engine) as session:
+        records = session.exec(select(ReplyRecord).order_by(col(ReplyRecord.id))).all()
+    return [_template(r) for r in records]
+
+
+def _template(record: ReplyRecord) -> ReplyTemplate:
+    return make_reply(
+        id=record.id,
+        title=record.title,
+        body=record.body,
+        tags=tuple(record.tags),
+        language=record.language,
+        variables=dict(record.labels) or None,
+        applies_to=tuple(record.applies_to),
+    )
+
+
+def export_replies(kb: KnowledgeBase) -> str:
+    return dump_replies_yaml(list_replies(kb))
+
+
+def import_rules(kb: KnowledgeBase, text: str, source: str) -> list[Rule]:
+    """Parse the whole file first; on any error the rules in force stay as they were."""
+    reply_ids = {r.id for r in list_replies(kb)}
+    rules = parse_rules_yaml(text, source, reply_ids=reply_ids or None)
+    with session_scope(kb.engine) as session:
+        session.add(RuleSetRecord(source=source, text=text, rule_count=len(rules)))
+    return rules
+
+
+def active_rules(kb: KnowledgeBase) -> list[Rule]:
+    """The newest imported rule set, parsed once per process and cached by its id."""
+    with session_scope(kb.engine) as session:
+        record = session.exec(
+            select(RuleSetRecord).order_by(col(RuleSetRecord.id).desc()).limit(1)
+        ).first()
+    if record is None or record.id is None:
+        return []
+    key = (record.id, str(kb.settings.resolved_database_url))
+    with _rules_guard:
+        if key not in _rules_cache:
+            _rules_cache[key] = parse_rules_yaml(record.text, record.source)
+        return _rules_cache[key]
+
+
+def export_rules(kb: KnowledgeBase) -> str:
+    return dump_rules_yaml(active_rules(kb))
+
+
+def rule_set_history(kb: KnowledgeBase) -> list[dict[str, Any]]:
+    with session_scope(kb.engine) as session:
+        records = session.exec(select(RuleSetRecord).order_by(col(RuleSetRecord.id).desc())).all()
+    return [as_public(r, text=None) for r in records]
+
+
+def import_sample(kb: KnowledgeBase, sample: Any) -> None:
+    """Load the sample KB's replies, escalation playbook and vocabulary (the manifest names them).
+
+    The vocabulary is set only in a knowledge base that never had one: loading the sample again
+    must not undo a knowledge manager's edits. Setting it re-indexes what was ingested.
+    """
+    replies: Path | None = sample.replies
+    rules: Path | None = sample.escalation_rules
+    if replies is not None:
+        import_replies(kb, replies.read_text(encoding="utf-8"), replies.name)
+    if rules is not None:
+        current = rule_set_history(kb)
+        text = rules.read_text(encoding="utf-8")
+        if not current or _latest_text(kb) != text:
+            import_rules(kb, text, rules.name)
+    if (sample.user_dict or sample.synonyms) and not vocabulary_history(kb, limit=1):
+        save_vocabulary(kb, Vocabulary(_read(sample.user_dict), _read(sample.synonyms)))
+
+
+def _read(path: Path | None) -> str:
+    return path.read_text(encoding="utf-8") if path else ""
+
+
+def _latest_text(kb: KnowledgeBase) -> str | None:
+    with session_scope(kb.engine) as session:
+        record = session.exec(
+            select(RuleSetRecord).order_by(col(RuleSetRecord.id).desc()).limit(1)
+        ).first()
+    return record.text if record else None

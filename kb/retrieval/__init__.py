@@ -1,0 +1,2 @@
+"""Retrieval: chunks to index generations, queries to ranked hits (indexing, search, vocabulary,
+confidence, evaluation)."""

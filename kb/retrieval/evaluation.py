@@ -1,0 +1,145 @@
+"""Retrieval quality: ingest a corpus into a fresh collection and score every query (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kb.context import KnowledgeBase
+from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.errors import Invalid
+from kb.retrieval.searching import Mode, SearchRequest, search
+from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_size
+from kb.settings import Settings
+
+EVAL_COLLECTION = "eval"
+KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Query:
+    id: str
+    text: str
+    relevant: frozenset[str]
+
+
+def load_queries(path: Path) -> list[Query]:
+    queries = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            queries.append(Query(str(row["id"]), row["query"], frozenset(row["relevant_ids"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Invalid(
+                f"{path.name} line {n}: not a query record ({exc})", field="queries"
+            ) from exc
+    if not queries:
+        raise Invalid(f"{path.name} holds no queries", field="queries")
+    return queries
+
+
+def score_ranking(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str, float]:
+    """Recall@k, MRR@10 and binary nDCG@10 of one ranked list of passage ids."""
+    top = list(ranked[:10])
+    out = {f"recall@{k}": len(relevant & set(ranked[:k])) / len(relevant) for k in KS}
+    first = next((i for i, pid in enumerate(top) if pid in relevant), None)
+    out["mrr@10"] = 0.0 if first is None else 1.0 / (first + 1)
+    dcg = sum(1.0 / math.log2(i + 2) for i, pid in enumerate(top) if pid in relevant)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    out["ndcg@10"] = dcg / ideal if ideal else 0.0
+    return out
+
+
+def run_queries(kb: KnowledgeBase, queries: Sequence[Query], mode: Mode) -> dict[str, Any]:
+    """Every query through the real search path; metrics averaged, latency percentiles in ms."""
+    totals: dict[str, float] = {}
+    latencies = []
+    for q in queries:
+        start = time.perf_counter()
+        hits = search(kb, SearchRequest(q.text, collection=EVAL_COLLECTION, limit=20, mode=mode))
+        latencies.append((time.perf_counter() - start) * 1000)
+        ranked = _dedupe(h.chunk.external_id or h.chunk.chunk_id for h in hits)
+        for name, value in score_ranking(ranked, q.relevant).items():
+            totals[name] = totals.get(name, 0.0) + value
+    result: dict[str, Any] = {"queries": len(queries), "mode": mode}
+    result.update({name: round(total / len(queries), 4) for name, total in totals.items()})
+    result["p50_ms"] = round(statistics.median(latencies), 2)
+    result["p95_ms"] = round(_percentile(latencies, 95), 2)
+    return result
+
+
+def evaluate(
+    settings: Settings,
+    corpus: Path,
+    queries_path: Path,
+    *,
+    modes: Sequence[Mode] = ("hybrid",),
+    on_index: Callable[[int, int], None] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> dict[str, Any]:
+    """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score.
+
+    ``vocabulary`` (a knowledge base's edited one) is applied on top of the settings' files,
+    so a knowledge manager can measure what their words and synonyms do.
+    """
+    queries = load_queries(queries_path)
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        eval_settings = settings.model_copy(
+            update={
+                "data_dir": Path(tmp),
+                "database_url": None,
+                "cache_dir": settings.embedding_cache_path.parent,
+                "max_upload_bytes": max(settings.max_upload_bytes, corpus.stat().st_size + 1),
+            }
+        )
+        kb = KnowledgeBase(eval_settings)
+        try:
+            if vocabulary is not None:
+                save_vocabulary(kb, vocabulary)  # nothing is indexed yet: this only stores it
+            start = time.perf_counter()
+            item = IngestItem(corpus.name, corpus.read_bytes(), DocumentMeta(doc_type="faq"))
+            [result] = ingest_items(kb, [item], collection=EVAL_COLLECTION, on_index=on_index)
+            if result.status == "failed":
+                raise Invalid(f"{corpus.name}: {result.reason}", field="corpus")
+            ingest_s = time.perf_counter() - start
+            runs = {mode: run_queries(kb, queries, mode) for mode in modes}
+        finally:
+            kb.close()
+    main = dict(runs[modes[0]])
+    main.update(
+        {
+            "corpus": str(corpus),
+            "queries_file": str(queries_path),
+            "chunks": result.chunks,
+            "ingest_s": round(ingest_s, 2),
+            "embedder": settings.embedder,
+            "fusion": settings.fusion,
+            "fusion_alpha": settings.fusion_alpha,
+            "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
+        }
+    )
+    if len(modes) > 1:
+        main["baselines"] = {mode: runs[mode] for mode in modes[1:]}
+    return main
+
+
+def _dedupe(ids: Any) -> list[str]:
+    seen: dict[str, None] = {}
+    for pid in ids:
+        seen.setdefault(pid, None)
+    return list(seen)
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
+    return ordered[index]

@@ -1,0 +1,117 @@
+"""Bridge from SQL to the search index: the live chunks of a collection become a generation."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+
+from sqlmodel import Session, col, select
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.models import ChunkRecord, Document, DocumentVersion
+from search.index import GenerationMeta, IndexMismatchError
+from search.types import IndexedChunk
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+def live_chunks(session: Session, collection: str) -> list[IndexedChunk]:
+    """Chunks of the current version of every document in ``collection``, in a stable order."""
+    rows = session.exec(
+        select(ChunkRecord, Document, DocumentVersion)
+        .join(DocumentVersion, col(ChunkRecord.version_id) == col(DocumentVersion.id))
+        .join(Document, col(Document.id) == col(ChunkRecord.document_id))
+        .where(Document.collection == collection)
+        .where(col(DocumentVersion.number) == col(Document.current_version))
+        .order_by(col(Document.id), col(ChunkRecord.ordinal))
+    ).all()
+    return [to_indexed(chunk, doc, version.number) for chunk, doc, version in rows]
+
+
+def to_indexed(chunk: ChunkRecord, doc: Document, version: int) -> IndexedChunk:
+    # Headings help both retrievers: "3.2 退款" says what a terse chunk is about.
+    context = " › ".join(chunk.heading_path)
+    index_text = "\n".join(p for p in (context, chunk.title, chunk.question, chunk.text) if p)
+    return IndexedChunk(
+        chunk_id=chunk.id,
+        text=chunk.text,
+        index_text=index_text,
+        document_id=doc.id,
+        document_title=doc.title,
+        version=version,
+        section=tuple(chunk.heading_path),
+        page=chunk.page,
+        doc_type=doc.doc_type,
+        kind=chunk.kind,
+        question=chunk.question,
+        tags=tuple(doc.tags),
+        product=doc.product,
+        language=doc.language,
+        valid_from=doc.valid_from,
+        valid_to=doc.valid_to,
+        external_id=chunk.external_id,
+    )
+
+
+def fingerprint(chunks: list[IndexedChunk]) -> str:
+    """Identifies the indexed state, so a stale index (e.g. after a crash) is rebuilt."""
+    digest = hashlib.sha256()
+    for c in chunks:
+        meta = (
+            c.document_title,
+            c.doc_type,
+            c.tags,
+            c.product,
+            c.language,
+            c.valid_from,
+            c.valid_to,
+        )
+        digest.update(f"{c.chunk_id}|{c.version}|{meta}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None = None) -> int:
+    """Build a new generation from the database and switch to it; returns the chunk count."""
+    with session_scope(kb.engine) as session:
+        chunks = live_chunks(session, collection)
+    kb.refresh_tokenizer()
+    kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
+    log.info("index for %r rebuilt with %d chunks", collection, len(chunks))
+    return len(chunks)
+
+
+def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
+    """Rebuild when the live index does not match the database; True if it rebuilt."""
+    with session_scope(kb.engine) as session:
+        chunks = live_chunks(session, collection)
+    meta = kb.index_store.current_meta(collection)
+    kb.refresh_tokenizer()
+    if (
+        meta is not None
+        and meta.fingerprint == fingerprint(chunks)
+        and meta.tokenizer_version == kb.tokenizer.version
+        and _compatible(kb, meta)
+    ):
+        return False
+    kb.index_store.build(collection, chunks, fingerprint=fingerprint(chunks))
+    return True
+
+
+def known_collections(kb: KnowledgeBase) -> list[str]:
+    with session_scope(kb.engine) as session:
+        names = session.exec(select(Document.collection).distinct()).all()
+    return sorted(names)
+
+
+def _compatible(kb: KnowledgeBase, meta: GenerationMeta) -> bool:
+    """False when the index was built with another embedder (e.g. KB_EMBEDDER changed)."""
+    try:
+        kb.index_store.check_compatible(meta)
+    except IndexMismatchError as exc:
+        log.warning("%s: rebuilding", exc)
+        return False
+    return True

@@ -1,0 +1,101 @@
+"""Search requests: validate, make sure the collection's index is live, run the hybrid search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.context import KnowledgeBase
+from kb.errors import Conflict, Invalid, NotFound
+from kb.settings import validate_collection_name
+from kb.types import SearchMode
+from search.index import IndexMismatchError
+from search.normalize import normalize
+from search.types import Hit, SearchFilters
+
+Mode = SearchMode
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    query: str
+    collection: str = "default"
+    limit: int = 10
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    mode: Mode = "hybrid"
+
+
+def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
+    query = request.query.strip()
+    if not query:
+        raise Invalid("query is empty", field="query")
+    if len(query) > kb.settings.max_query_chars:
+        raise Invalid(
+            f"query is {len(query)} characters, over the {kb.settings.max_query_chars} limit",
+            field="query",
+        )
+    if not 1 <= request.limit <= 100:
+        raise Invalid(f"limit must be between 1 and 100, got {request.limit}", field="limit")
+    try:
+        validate_collection_name(request.collection)
+    except ValueError as exc:
+        raise Invalid(str(exc), field="collection") from exc
+    try:
+        searcher = kb.searchers.get(request.collection)
+    except IndexMismatchError as exc:
+        raise Conflict(f"{exc} with `kb index rebuild`", field="collection") from exc
+    if searcher is None:
+        raise NotFound(f"unknown collection {request.collection!r}", field="collection")
+    return searcher.search(query, limit=request.limit, filters=request.filters, mode=request.mode)
+
+
+def query_terms(kb: KnowledgeBase, collection: str, query: str) -> list[tuple[str, list[str]]]:
+    """How BM25 reads ``query`` in ``collection``'s live index: each term with its synonyms.
+
+    Cut with the vocabulary that index was built with, as the search itself does.
+    """
+    searcher = kb.searchers.get(collection)
+    if searcher is None or not query.strip():
+        return []
+    return searcher.tokenizer.explain(normalize(query))
+
+
+def citation(hit: Hit) -> dict[str, Any]:
+    """Where a hit came from: enough for "Manual X › 3 Returns › 3.2 Refunds, p. 14"."""
+    c = hit.chunk
+    return {
+        "document_id": c.document_id,
+        "title": c.document_title,
+        "version": c.version,
+        "section": list(c.section),
+        "page": c.page,
+    }
+
+
+def hit_to_dict(hit: Hit) -> dict[str, Any]:
+    c = hit.chunk
+    return {
+        "id": c.chunk_id,
+        "kind": c.kind,
+        "doc_type": c.doc_type,
+        "question": c.question,
+        "text": c.text,
+        "highlight": hit.highlight,
+        "score": round(hit.score, 6),
+        "scores": {
+            "bm25": hit.bm25_score,
+            "vector": hit.vector_score,
+            "bm25_rank": hit.bm25_rank,
+            "vector_rank": hit.vector_rank,
+        },
+        "source": citation(hit),
+    }
+
+
+def format_citation(hit: Hit) -> str:
+    c = hit.chunk
+    parts = [c.document_title, *c.section]
+    text = " › ".join(p for p in parts if p)
+    if c.page:
+        text += f", p. {c.page}"
+    return f"{text} (v{c.version})"

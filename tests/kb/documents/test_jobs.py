@@ -1,0 +1,93 @@
+"""Background ingestion jobs against real ingestion, a real SQLite file and the real embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from kb.context import KnowledgeBase
+from kb.documents.ingestion import IngestItem
+from kb.documents.jobs import get_job, shutdown_jobs, start_ingest_job, wait_for_job
+from kb.errors import Invalid, NotFound
+from kb.retrieval.searching import SearchRequest, search
+
+GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时，请使用原装充电器。\n".encode()
+
+
+def test_job_ingests_in_background_and_records_per_file_results(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = make_kb()
+    items = [IngestItem("dir/charge.md", GUIDE), IngestItem("notes.xyz", b"hello")]
+    job_id = start_ingest_job(kb, items, "default")
+
+    job = wait_for_job(kb, job_id, timeout=120)
+
+    assert (job["status"], job["stage"], job["error"]) == ("done", "done", None)
+    assert (job["done_files"], job["total_files"], job["percent"]) == (2, 2, 100)
+    assert job["finished"] and job["finished_at"]
+    by_name = {r["filename"]: r for r in job["results"]}
+    assert by_name["charge.md"]["status"] == "ingested"
+    assert by_name["charge.md"]["chunks"] >= 1
+    assert by_name["notes.xyz"]["status"] == "failed"
+    assert ".xyz" in by_name["notes.xyz"]["reason"]
+    hits = search(kb, SearchRequest("充電要多久"))
+    assert "两小时" in hits[0].chunk.text
+    shutdown_jobs(kb)
+
+
+def test_second_job_with_same_file_is_unchanged(make_kb: Callable[..., KnowledgeBase]) -> None:
+    kb = make_kb()
+    wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
+    job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
+    assert [r["status"] for r in job["results"]] == ["unchanged"]
+    assert job["collection"] == "manuals"
+
+
+def test_failure_marks_the_job_failed_with_the_message(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    # An unknown embedder fails only when the index is built: a real mid-job failure.
+    kb = make_kb(embedder="no-such-model")
+    job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "default"))
+    assert (job["status"], job["stage"]) == ("failed", "failed")
+    assert "no-such-model" in job["error"]
+    assert job["finished_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("items", "collection", "field"),
+    [
+        ([], "default", "files"),
+        ([IngestItem("a.md", GUIDE)], "../etc", "collection"),
+        ([IngestItem("a.md", GUIDE)], "", "collection"),
+    ],
+)
+def test_start_rejects_bad_input_naming_the_field(
+    make_kb: Callable[..., KnowledgeBase], items: list[IngestItem], collection: str, field: str
+) -> None:
+    with pytest.raises(Invalid) as caught:
+        start_ingest_job(make_kb(), items, collection)
+    assert caught.value.field == field
+
+
+def test_unknown_job_is_not_found(make_kb: Callable[..., KnowledgeBase]) -> None:
+    with pytest.raises(NotFound, match="nope"):
+        get_job(make_kb(), "nope")
+
+
+def test_jobs_left_running_by_a_dead_process_are_failed_at_start(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    from kb.db import session_scope
+    from kb.documents.jobs import fail_interrupted_jobs
+    from kb.models import IngestJob
+
+    kb = make_kb()
+    with session_scope(kb.engine) as session:
+        session.add(IngestJob(id="dead", collection="default", status="running", total_files=1))
+    assert fail_interrupted_jobs(kb) == 1
+    job = get_job(kb, "dead")
+    assert job["status"] == "failed" and "interrupted" in job["error"]
+    assert fail_interrupted_jobs(kb) == 0

@@ -34,6 +34,8 @@ from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
 
 logger = logging.getLogger(__name__)
 
+# The layout of a generation's files. A generation of another format is not loaded; the
+# service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 META_FILE = "meta.json"
@@ -84,6 +86,7 @@ class GenerationMeta:
     @classmethod
     def from_json(cls, text: str) -> GenerationMeta:
         data = json.loads(text)
+        data.setdefault("format_version", 1)  # the first format did not say
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -287,7 +290,12 @@ class IndexStore:
         return tokenizer
 
     def check_compatible(self, meta: GenerationMeta) -> None:
-        """Raise :class:`IndexMismatchError` unless ``meta`` matches the configured embedder."""
+        """Raise :class:`IndexMismatchError` unless ``meta`` matches this format and embedder."""
+        if meta.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
+                f"this build reads format {FORMAT_VERSION}; rebuild the index"
+            )
         mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
         if mine != theirs:

@@ -104,5 +104,6 @@ def test_a_database_from_an_older_build_is_refused_by_name(env: Path) -> None:
         code, output = run(*args, "--data-dir", str(data))
         text = " ".join(output.split())
         assert code == 1, output
-        assert "created by an older AssistKB and lacks suggestion.created_at" in text
+        assert "not release 040a051's" in text and "suggestion.created_at is missing" in text
+        assert "left unchanged" in text
         assert "Traceback" not in output

@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 
 from ingest.model import Block
+from ingest.phrases import is_phrase_list
 
 # Traditional → Simplified for the characters our patterns use; only for matching, the
 # text itself is never changed here.
 _T2S = str.maketrans(
     "權說聲責舉報檔簡關熱歡薦閱讀載傳庫網標簽籤頁論評點擊覽時間碼號為類廣歸屬會員費積內詳單"
-    "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區",
+    "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區"
+    "來瀏鍵尋興備證輯編處資訊覺歷",
     "权说声责举报档简关热欢荐阅读载传库网标签签页论评点击览时间码号为类广归属会员费积内详单"
-    "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区",
+    "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区"
+    "来浏键寻兴备证辑编处资讯觉历",
 )
 
 SENTENCE_END = "。！？；!?;"
@@ -49,9 +52,12 @@ _LEGAL_LABEL_RE = re.compile(
 # The site speaking about itself or its uploaders: content never does that.
 _SITE_SELF_RE = re.compile(
     r"本站|本网站|本网|本文档由|本文由|用户上传|上传者|上传用户|上传人|文库网|收益归属|内容提供方"
+    r"|[如若]有侵权|[如若]涉及侵权|版权归原作者|转载请注明|来源于网络|来自网络"
 )
 _SITE_TOPIC_RE = re.compile(r"侵权|版权|下载|上传|资源|所有权|权益|免责|责任|储存|存储|附件")
-_COPYRIGHT_RE = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有", re.IGNORECASE)
+_COPYRIGHT_RE = re.compile(
+    r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有|ICP\s*[备证]|公网安备", re.IGNORECASE
+)
 # Uploader credits: "本文由 xx 上传/整理/提供".
 _CREDIT_RE = re.compile(r"本文档?由.{0,40}?(?:上传|提供|整理|发布|分享|原创)")
 _TAGS_RE = re.compile(r"^(?:标签|标记|关键词|关键字|tags?|keywords?)\s*[:：]", re.IGNORECASE)
@@ -74,9 +80,12 @@ _DATE_ONLY_RE = re.compile(
 # Page metadata fields; one alone ("来源：国家税务总局") may be content, two on a line are a
 # site's info bar.
 _META_FIELD_RE = re.compile(
-    r"(?:作者|来源|发布时间|发布日期|更新时间|上传时间|浏览|阅读|阅读量|浏览量|字数|页数|大小|格式|分类)"
-    r"\s*[:：]"
+    r"(?:作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
+    r"[^\s:：]{0,3}\s*[:：]"
 )
+_LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
+# Links to the neighbouring articles: "上一篇：<title>".
+_NEIGHBOUR_RE = re.compile(r"^(?:上一篇|下一篇|上一页|下一页|上一章|下一章|previous|next)\s*[:：]", re.I)
 _AD_RE = re.compile(
     r"^(?:【?广告】?|推广|赞助|advertisement|sponsored|ad)(?:$|\s*[:：])"
     r"|扫码|扫一扫|关注(?:我们的)?公众号|长按识别",
@@ -140,7 +149,12 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
         return True
     if _CREDIT_RE.search(line) or (short and _COPYRIGHT_RE.search(line)):
         return True
-    if short and (_TAGS_RE.match(line) or len(_META_FIELD_RE.findall(line)) >= 2):
+    fields = len(_META_FIELD_RE.findall(line)) + bool(_LEADING_DATE_RE.match(line))
+    if short and (_TAGS_RE.match(line) or fields >= 2):
+        return True
+    if short and _NEIGHBOUR_RE.match(line) and not _has_sentence_end(line):
+        return True
+    if is_phrase_list(text.strip(), simplified=line):
         return True
     # Download and ad prompts are one-line calls to action; a sentence that mentions
     # downloading an invoice is content, so only short lines qualify.

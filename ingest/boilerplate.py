@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ingest import links
 from ingest.model import Block
 from ingest.phrases import is_phrase_list
 
@@ -165,32 +166,13 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
 
 # --- structural rules -------------------------------------------------------------------
 
-_RELATED_HEADER_RE = re.compile(
-    r"文档简介|相关(?:文档|推荐|阅读|文章|资料|下载)|最新(?:文档|文章)|热门(?:文档|文章|推荐)|猜你喜欢"
-    r"|推荐阅读|延伸阅读|精彩推荐|为你推荐|更多推荐|大家都在看|相似文档|本类热门|(?:全部|网友)?评论"
-    r"|related(?: articles| posts| documents)?|recommended|you may also like|popular posts"
-    r"|recent posts|more articles|comments",
-    re.IGNORECASE,
-)
-
-
 def is_related_header(text: str) -> bool:
     """A header that opens a list of links to other pages (相关文档, 猜你喜欢, Related posts)."""
-    bare = re.sub(r"[\s:：()（）\d/]+$", "", simplify(text.strip())).strip(" :：【】[]").lower()
-    return bool(_RELATED_HEADER_RE.fullmatch(bare))
+    return links.is_related_header(simplify(text))
 
 
 def _is_bulleted(text: str) -> bool:
     return bool(_BULLET_RE.match(text))
-
-
-def _is_link_like(text: str) -> bool:
-    """A line shaped like a link title: bulleted, or short with no sentence and no heading mark."""
-    if _HEADING_MARK_RE.match(text):
-        return False
-    if _is_bulleted(text) and len(text) <= 200:
-        return True
-    return len(text) <= 60 and not _has_sentence_end(text)
 
 
 def _is_label(text: str) -> bool:
@@ -202,20 +184,26 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
     drop = [False] * len(blocks)
     n = len(blocks)
     edge = 3  # sites put breadcrumbs in the first or last few lines
-    for i, block in enumerate(blocks):
+    i = 0
+    while i < n:
+        block = blocks[i]
         if block.kind in ("faq", "passage"):
+            i += 1
             continue
-        if is_related_header(block.text):
+        line = simplify(block.text)
+        end = links.title_run(blocks, i + 1)
+        dated = links.dated_run(blocks, i)
+        if links.is_related_header(line) or (links.is_link_header(line) and end - i > 2):
             # The header and the link titles under it, up to the first real paragraph.
-            drop[i] = True
-            j = i + 1
-            while j < n and blocks[j].kind not in ("faq", "passage"):
-                if not _is_link_like(blocks[j].text):
-                    break
-                drop[j] = True
-                j += 1
-        elif is_boilerplate(block.text, near_edge=i < edge or i >= n - edge):
-            drop[i] = True
+            drop[i:end] = [True] * (end - i)
+            i = end
+            continue
+        if dated - i >= 2:
+            drop[i:dated] = [True] * (dated - i)
+            i = dated
+            continue
+        drop[i] = is_boilerplate(block.text, near_edge=i < edge or i >= n - edge)
+        i += 1
     _drop_boilerplate_lists(blocks, drop)
     return [b for b, d in zip(blocks, drop, strict=True) if not d]
 

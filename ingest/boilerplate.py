@@ -81,7 +81,7 @@ _DATE_ONLY_RE = re.compile(
 # Page metadata fields; one alone ("来源：国家税务总局") may be content, two on a line are a
 # site's info bar.
 _META_FIELD_RE = re.compile(
-    r"(?:作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
+    r"(作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
     r"[^\s:：]{0,3}\s*[:：]"
 )
 _LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
@@ -130,6 +130,15 @@ def is_toc_line(text: str) -> bool:
     return page_refs >= 4 and markers >= 3 and sentences * 4 <= page_refs
 
 
+def _is_info_bar(line: str) -> bool:
+    """A page's info bar: two different metadata fields (or a date and one), short values."""
+    fields = {m.group(1) for m in _META_FIELD_RE.finditer(line)}
+    values = _META_FIELD_RE.split(line)[2::2] if fields else []
+    if _has_sentence_end(line) or any(len(v.strip()) > 24 for v in values):
+        return False
+    return len(fields) + bool(_LEADING_DATE_RE.match(line)) >= 2
+
+
 def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
     """True when one line on its own is site furniture rather than document content."""
     line = simplify(text.strip())
@@ -150,8 +159,7 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
         return True
     if _CREDIT_RE.search(line) or (short and _COPYRIGHT_RE.search(line)):
         return True
-    fields = len(_META_FIELD_RE.findall(line)) + bool(_LEADING_DATE_RE.match(line))
-    if short and (_TAGS_RE.match(line) or fields >= 2):
+    if short and (_TAGS_RE.match(line) or _is_info_bar(line)):
         return True
     if short and _NEIGHBOUR_RE.match(line) and not _has_sentence_end(line):
         return True

@@ -26,6 +26,12 @@ _RUN_RE = re.compile(
     r"(?:[A-Za-z0-9#$%&*+=@^_`|~\\]|[\u2e80-\u2fff\u3100-\u318f\u31a0-\u31ef\u3400-\u4dbf"
     "\ua000-\ua4cf\U00020000-\U0003134f]|[\u4e00-\u9fff\uf900-\ufaff]{1,2}(?![\u4e00-\u9fff\uf900-\ufaff]))+"
 )
+# How real Latin tokens are built: a number with its unit, a word with its number, a word in
+# lower, upper, title or camel case, a unit such as mA, iOS, kWh.
+_NATURAL_RE = re.compile(
+    r"^(?:\d+(?:\.\d+)?[A-Za-z]{1,4}|[A-Za-z][a-z]*(?:[A-Z][a-z]*)*\d{0,4}(?:\.\d+)?"
+    r"|[A-Z]+[a-z]{0,2}\d{0,4}|[a-z]{1,2}[A-Z]{1,4}[a-z]{0,2})$"
+)
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
 _STRONG = 4  # class changes in one run that no real token makes
 _WEAK = 3  # class changes a real token can make (IPv6), taken as garbage only beside strong ones
@@ -79,7 +85,8 @@ def garbage_runs(text: str) -> list[Run]:
     for m in _RUN_RE.finditer(masked):
         run = m.group(0)
         has_lower = any(c.islower() and c.isascii() for c in run)
-        mixed = any(c.isupper() and c.isascii() or c in _SYMBOL or _RARE.match(c) for c in run)
+        # Random case is the mark; hashes and prices ("md5=77c6", "$500k") are lower-case.
+        mixed = any(c.isupper() and c.isascii() or _RARE.match(c) for c in run)
         if not (has_lower and mixed):
             continue
         changes = length = 0
@@ -91,9 +98,10 @@ def garbage_runs(text: str) -> list[Run]:
 
 
 def _non_cjk_parts(run: str) -> list[str]:
-    # Digits standing alone between CJK characters are numbers ("3月5日"), not noise.
+    # Numbers and ranges ("0~9") and tokens of a natural shape ("1mA", "iPhone15", "kWh")
+    # between CJK characters are text, not noise.
     parts = [p for p in _COMMON_CJK.split(run) if p]
-    return [p for p in parts if not p.isdigit() or len(parts) == 1]
+    return [p for p in parts if any(c.isalpha() for c in p) and not _NATURAL_RE.match(p)]
 
 
 def _strip_run(run: str) -> str:

@@ -12,7 +12,7 @@ import re
 
 from ingest import links
 from ingest.model import Block
-from ingest.phrases import is_phrase_list
+from ingest.phrases import is_phrase_list, split_phrases
 
 # Traditional → Simplified for the characters our patterns use; only for matching, the
 # text itself is never changed here.
@@ -139,6 +139,17 @@ def _is_info_bar(line: str) -> bool:
     return len(fields) + bool(_LEADING_DATE_RE.match(line)) >= 2
 
 
+def _is_inline_links(text: str) -> bool:
+    """Link titles on one line after a link-list label: ``推荐阅读：标题一 | 标题二``."""
+    found = split_phrases(text)
+    if not found.label or not all(links.is_link_title(i) for i in found.items):
+        return False
+    label = simplify(found.label)
+    if links.is_related_header(label):
+        return len(text) <= 80
+    return links.is_link_header(label) and found.hard and len(found.items) >= 2
+
+
 def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
     """True when one line on its own is site furniture rather than document content."""
     line = simplify(text.strip())
@@ -163,7 +174,7 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
         return True
     if short and _NEIGHBOUR_RE.match(line) and not _has_sentence_end(line):
         return True
-    if is_phrase_list(text.strip(), simplified=line):
+    if is_phrase_list(text.strip(), simplified=line) or _is_inline_links(text.strip()):
         return True
     # Download and ad prompts are one-line calls to action; a sentence that mentions
     # downloading an invoice is content, so only short lines qualify.

@@ -34,6 +34,8 @@ _NATURAL_RE = re.compile(
 )
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
 _STRONG = 4  # class changes in one run that no real token makes
+# Capitals and digits alone make codes (B2B2C, A4, 5G); only long alternation is garbage.
+_ALTERNATING = 8
 _WEAK = 3  # class changes a real token can make (IPv6), taken as garbage only beside strong ones
 _RATIO = 0.6
 
@@ -87,13 +89,13 @@ def garbage_runs(text: str) -> list[Run]:
         has_lower = any(c.islower() and c.isascii() for c in run)
         # Random case is the mark; hashes and prices ("md5=77c6", "$500k") are lower-case.
         mixed = any(c.isupper() and c.isascii() or _RARE.match(c) for c in run)
-        if not (has_lower and mixed):
-            continue
         changes = length = 0
         for part in _non_cjk_parts(run):
             changes += _segments(part)
             length += len(part)
-        runs.append(Run(m.start(), m.end(), changes, length))
+        codes = run.isalnum() and not has_lower  # capitals and digits only
+        if has_lower and mixed or codes and changes >= _ALTERNATING:
+            runs.append(Run(m.start(), m.end(), changes, length))
     return runs
 
 

@@ -38,6 +38,7 @@ _TRAILER_RE = re.compile(
 )
 _DATE_TRAILER_RE = re.compile(r"\S\s*[(（\[]?\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?[)）\]]?$")
 _INNER_SENTENCE_RE = re.compile(r"[。；;]|[！？!?](?=.)")
+_FULL_STOP_RE = re.compile(r"[。；;]")
 _QA_RE = re.compile(r"^(?:Q|A|问|問|答)\s*\d*\s*[:：.、]", re.IGNORECASE)
 
 
@@ -65,7 +66,10 @@ def is_link_title(text: str) -> bool:
     if _BULLET_RE.match(text) and len(text) <= 200 and not _INNER_SENTENCE_RE.search(text):
         return True
     title = _TRAILER_RE.sub("", text)
-    return 0 < len(title) <= 60 and not _INNER_SENTENCE_RE.search(title) and title[-1] != "。"
+    if not 0 < len(title) <= 60 or _FULL_STOP_RE.search(title) or title[-1] == "。":
+        return False
+    # Titles ask questions ("离职率高怎么办？5招留住人才"); a longer line that does is prose.
+    return len(title) <= 40 or not _INNER_SENTENCE_RE.search(title)
 
 
 def is_dated_title(text: str) -> bool:

@@ -19,7 +19,7 @@ _HARD_SEPARATORS = ("[|｜丨¦┆]", "[/／]", "\\s*[·•]\\s*", "\\s+")
 _SOFT_SEPARATORS = ("、", "[,，]")
 # Labels sites put before keyword lists (matched on the simplified text, as substrings).
 LIST_LABELS = re.compile(
-    r"标签|标记|关键|热门|热搜|搜索|搜寻|tags?\b|keywords?|分享|猜你", re.IGNORECASE
+    r"标签|标记|关键|热门|搜|tags?\b|keywords?|分享|猜你", re.IGNORECASE
 )
 # Share/print/collect buttons laid out in a row.
 _BUTTON_RE = re.compile(r"^(?:分享|收藏|打印|举报|点赞|评论|转发|复制链接|返回|share|print)", re.I)
@@ -73,5 +73,5 @@ def is_phrase_list(text: str, *, simplified: str | None = None) -> bool:
             return False  # spaced Latin words are a sentence or a title
         needed = 3 if labelled else 5 if found.label else 6
         return len(items) >= needed and mean <= 12
-    needed = 3 if labelled else 10
+    needed = 4 if labelled else 10
     return len(items) >= needed and mean <= 8

@@ -72,6 +72,6 @@ def is_phrase_list(text: str, *, simplified: str | None = None) -> bool:
         if cjk * 5 < len(items) * 3:
             return False  # spaced Latin words are a sentence or a title
         needed = 3 if labelled else 5 if found.label else 6
-        return len(items) >= needed and mean <= 12
+        return len(items) >= needed and mean <= (16 if labelled else 12)
     needed = 4 if labelled else 10
     return len(items) >= needed and mean <= 8

@@ -24,6 +24,7 @@ LIST_LABELS = re.compile(
 # Share/print/collect buttons laid out in a row.
 _BUTTON_RE = re.compile(r"^(?:分享|收藏|打印|举报|点赞|评论|转发|复制链接|返回|share|print)", re.I)
 _MAX_ITEM = 24
+_WORD_RE = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def split_phrases(text: str) -> PhraseList:
     best = PhraseList(label, [rest] if rest else [], hard=False)
     for hard, patterns in ((True, _HARD_SEPARATORS), (False, _SOFT_SEPARATORS)):
         for pattern in patterns:
-            items = [p.strip() for p in re.split(pattern, rest) if p.strip()]
+            # Separators padded with spaces ("北京 | 上海") leave bare "|" items: not phrases.
+            items = [p.strip() for p in re.split(pattern, rest) if _WORD_RE.search(p)]
             if len(items) > len(best.items):
                 best = PhraseList(label, items, hard)
     return best

@@ -63,3 +63,10 @@ def test_not_phrase_lists(text: str) -> None:
 def test_split_phrases(text: str, label: str, items: list[str], hard: bool) -> None:
     found = split_phrases(text)
     assert (found.label, found.items, found.hard) == (label, items, hard)
+
+
+def test_separator_padded_with_spaces() -> None:
+    # Found on a held-out page: the spaces around "|" must not win as the separator.
+    text = "城市分站：北京 | 上海 | 广州 | 深圳 | 杭州 | 南京 | 苏州"
+    assert split_phrases(text).items == ["北京", "上海", "广州", "深圳", "杭州", "南京", "苏州"]
+    assert is_phrase_list(text, simplified=simplify(text))

@@ -28,13 +28,19 @@ def main() -> None:
     for page in all_pages():
         if args.group and page.group not in args.group:
             continue
-        rows.append({"page": page.name, "group": page.group, **asdict(score(page.expected, cleaned(page)))})
+        rows.append(
+            {"page": page.name, "group": page.group, **asdict(score(page.expected, cleaned(page)))}
+        )
         r = rows[-1]
-        print(f"{r['group']:8} {r['page']:34} content {r['content_chars']:6} lost {r['lost']:4} "
-              f"boilerplate kept {r['kept_boilerplate']:4} repeats kept {r['kept_repeats']:4}")
+        print(
+            f"{r['group']:8} {r['page']:34} content {r['content_chars']:6} lost {r['lost']:4} "
+            f"boilerplate kept {r['kept_boilerplate']:4} repeats kept {r['kept_repeats']:4}"
+        )
     if not args.group:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "cleaning.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        (args.out / "cleaning.json").write_text(
+            json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+        )
 
 
 if __name__ == "__main__":

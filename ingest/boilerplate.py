@@ -86,7 +86,9 @@ _META_FIELD_RE = re.compile(
 )
 _LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
 # Links to the neighbouring articles: "上一篇：<title>".
-_NEIGHBOUR_RE = re.compile(r"^(?:上一篇|下一篇|上一页|下一页|上一章|下一章|previous|next)\s*[:：]", re.I)
+_NEIGHBOUR_RE = re.compile(
+    r"^(?:上一篇|下一篇|上一页|下一页|上一章|下一章|previous|next)\s*[:：]", re.I
+)
 _AD_RE = re.compile(
     r"^(?:【?广告】?|推广|赞助|advertisement|sponsored|ad)(?:$|\s*[:：])"
     r"|扫码|扫一扫|关注(?:我们的)?公众号|长按识别",
@@ -184,6 +186,7 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
 
 
 # --- structural rules -------------------------------------------------------------------
+
 
 def is_related_header(text: str) -> bool:
     """A header that opens a list of links to other pages (相关文档, 猜你喜欢, Related posts)."""

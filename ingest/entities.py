@@ -1,4 +1,4 @@
-"""Decode HTML entity debris left in copied text: ``&nbsp;``, ``&amp;nbsp;``, and the same with the ``&`` lost.
+"""Decode HTML entity debris in copied text: ``&nbsp;``, ``&amp;nbsp;``, ``nbsp;`` (no ``&``).
 
 Pages copied from sites that double-escape, or from scrapers that drop ``&``, leave ``nbsp;``,
 ``amp;`` or ``#12288;`` in the text. Written with ``&`` and ``;``, any HTML entity is decoded.
@@ -22,7 +22,9 @@ _FULL_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1
 _NO_SEMI_RE = re.compile(rf"&(?:{_BARE_NAMES})(?![A-Za-z0-9;])")
 _BARE_NAME_RE = re.compile(rf"(?<![A-Za-z0-9&#])(?:{_BARE_NAMES});")
 # An escaped "&" in front of another reference is double escaping: "&amp;nbsp;", "amp;#12288;".
-_DOUBLE_RE = re.compile(r"(?:&|(?<![A-Za-z0-9&#;]))amp;(?:amp;)*(?=#\d|#[xX][0-9a-fA-F]|[A-Za-z][A-Za-z0-9]*;)")
+_DOUBLE_RE = re.compile(
+    r"(?:&|(?<![A-Za-z0-9&#;]))amp;(?:amp;)*(?=#\d|#[xX][0-9a-fA-F]|[A-Za-z][A-Za-z0-9]*;)"
+)
 _BARE_NUMBER_RE = re.compile(r"(?<![\w&])#(?:\d{2,7}|[xX][0-9a-fA-F]{2,6});")
 
 

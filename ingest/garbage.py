@@ -1,4 +1,4 @@
-"""Find the garbled runs anti-scraping encodings leave in copied text (``x7Kq``, ``ㄅ7xQ``, ``㑇㇆qR7w``).
+"""Find garbled runs that anti-scraping encodings leave in copied text (``x7Kq``, ``ㄅ7xQ``).
 
 Sites hide random characters between the visible ones; a copy keeps them. No word list can
 know them, but their character statistics give them away: within a run without spaces,
@@ -57,7 +57,7 @@ def _segments(part: str) -> int:
     count, prev = 0, ""
     for ch in part:
         c = _cls(ch)
-        if c == "r" or c != prev and not (prev == "u" and c == "l"):
+        if c == "r" or (c != prev and not (prev == "u" and c == "l")):
             count += 1
         prev = c
     return count
@@ -88,13 +88,13 @@ def garbage_runs(text: str) -> list[Run]:
         run = m.group(0)
         has_lower = any(c.islower() and c.isascii() for c in run)
         # Random case is the mark; hashes and prices ("md5=77c6", "$500k") are lower-case.
-        mixed = any(c.isupper() and c.isascii() or _RARE.match(c) for c in run)
+        mixed = any((c.isupper() and c.isascii()) or _RARE.match(c) for c in run)
         changes = length = 0
         for part in _non_cjk_parts(run):
             changes += _segments(part)
             length += len(part)
         codes = run.isalnum() and not has_lower  # capitals and digits only
-        if has_lower and mixed or codes and changes >= _ALTERNATING:
+        if (has_lower and mixed) or (codes and changes >= _ALTERNATING):
             runs.append(Run(m.start(), m.end(), changes, length))
     return runs
 

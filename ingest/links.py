@@ -47,7 +47,7 @@ def _bare(text: str) -> str:
 
 
 def is_related_header(simplified: str) -> bool:
-    """A header that always opens a list of links to other pages (相关文档, 猜你喜欢, Related posts)."""
+    """A header that always opens a list of links to other pages (相关文档, 猜你喜欢, Related)."""
     return bool(_STRICT_HEADER_RE.fullmatch(_bare(simplified)))
 
 
@@ -68,6 +68,8 @@ def is_link_title(text: str) -> bool:
     title = _TRAILER_RE.sub("", text)
     if not 0 < len(title) <= 60 or _FULL_STOP_RE.search(title) or title[-1] == "。":
         return False
+    if len(re.findall(r"[，,]", title)) >= 2:
+        return False  # clauses: a sentence without its full stop
     # Titles ask questions ("离职率高怎么办？5招留住人才"); a longer line that does is prose.
     return len(title) <= 40 or not _INNER_SENTENCE_RE.search(title)
 

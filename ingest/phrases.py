@@ -18,9 +18,7 @@ _LABEL_RE = re.compile(r"^\W{0,2}([^\s:：|｜/／、,，]{1,8})\s*[:：]\s*")
 _HARD_SEPARATORS = ("[|｜丨¦┆]", "[/／]", "\\s*[·•]\\s*", "\\s+")
 _SOFT_SEPARATORS = ("、", "[,，]")
 # Labels sites put before keyword lists (matched on the simplified text, as substrings).
-LIST_LABELS = re.compile(
-    r"标签|标记|关键|热门|搜|tags?\b|keywords?|分享|猜你", re.IGNORECASE
-)
+LIST_LABELS = re.compile(r"标签|标记|关键|热门|搜|tags?\b|keywords?|分享|猜你", re.IGNORECASE)
 # Share/print/collect buttons laid out in a row.
 _BUTTON_RE = re.compile(r"^(?:分享|收藏|打印|举报|点赞|评论|转发|复制链接|返回|share|print)", re.I)
 _MAX_ITEM = 24

@@ -40,7 +40,7 @@ def test_headers(text: str, strict: bool, weak: bool) -> None:
         ("Q：可以把客戶轉給其他同事嗎？", False),
         ("一、服務流程", False),
         ("退款將在 3 個工作日內原路退回。", False),
-        ("如何退款？請在訂單頁點擊申請退款，選擇原因後提交，客服會在一天內審核完畢並通知您結果", False),
+        ("如何退款？請在訂單頁點擊申請，選擇原因後提交，客服會在一天內審核完畢並通知您", False),
     ],
 )
 def test_link_title(text: str, expected: bool) -> None:

@@ -12,17 +12,17 @@ import re
 
 from ingest import links
 from ingest.model import Block
-from ingest.phrases import is_phrase_list, split_phrases
+from ingest.phrases import LIST_LABELS, is_phrase_list, split_phrases
 
 # Traditional → Simplified for the characters our patterns use; only for matching, the
 # text itself is never changed here.
 _T2S = str.maketrans(
     "權說聲責舉報檔簡關熱歡薦閱讀載傳庫網標簽籤頁論評點擊覽時間碼號為類廣歸屬會員費積內詳單"
     "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區"
-    "來瀏鍵尋興備證輯編處資訊覺歷",
+    "來瀏鍵尋興備證輯編處資訊覺歷創紹氣",
     "权说声责举报档简关热欢荐阅读载传库网标签签页论评点击览时间码号为类广归属会员费积内详单"
     "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区"
-    "来浏键寻兴备证辑编处资讯觉历",
+    "来浏键寻兴备证辑编处资讯觉历创绍气",
 )
 
 SENTENCE_END = "。！？；!?;"
@@ -84,6 +84,11 @@ _META_FIELD_RE = re.compile(
     r"(作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
     r"[^\s:：]{0,3}\s*[:：]"
 )
+# The same facts as counts: "1234人阅读", "人气（3,482）", "共8页".
+_COUNT_FIELD_RE = re.compile(
+    r"\d[\d,]*\s*[人次]?\s*(?:阅读|浏览|下载|评论|留言|收藏|点赞|引用)"
+    r"|(?:人气|阅读|浏览|下载|评论|留言|引用|收藏|点击)\s*[（(]\s*\d|共\s*\d+\s*页"
+)
 _LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
 # Links to the neighbouring articles: "上一篇：<title>".
 _NEIGHBOUR_RE = re.compile(
@@ -96,7 +101,7 @@ _AD_RE = re.compile(
 )
 # Page furniture that stands alone on a line: comment boxes, share buttons, pagers.
 _CHROME_RE = re.compile(
-    r"^(?:发表|提交|全部|网友)?评论|分享到?|收藏|点赞|举报|打印|(?:返回|回到)顶部|阅读全文|展开全文"
+    r"^(?:发表|提交|全部|网友)?(?:评论|留言)(?:列表|区|板)?|(?:创作者|作者)(?:介绍|简介)|关于作者|分享到?|收藏|点赞|举报|打印|(?:返回|回到)顶部|阅读全文|展开全文"
     r"|加载更多|查看更多|上一篇|下一篇|登录|注册|首页|目录|share|print|comments$",
     re.IGNORECASE,
 )
@@ -135,10 +140,10 @@ def is_toc_line(text: str) -> bool:
 def _is_info_bar(line: str) -> bool:
     """A page's info bar: two different metadata fields (or a date and one), short values."""
     fields = {m.group(1) for m in _META_FIELD_RE.finditer(line)}
-    values = _META_FIELD_RE.split(line)[2::2] if fields else []
-    if _has_sentence_end(line) or any(len(v.strip()) > 24 for v in values):
-        return False
-    return len(fields) + bool(_LEADING_DATE_RE.match(line)) >= 2
+    if _has_sentence_end(line) or any(len(v) > 24 for v in re.split(r"\s+|[|｜]", line)):
+        return False  # a bar is short fields side by side, never a clause
+    counts = len(_COUNT_FIELD_RE.findall(line))
+    return len(fields) + counts + bool(_LEADING_DATE_RE.match(line)) >= 2
 
 
 def _is_inline_links(text: str) -> bool:
@@ -227,7 +232,18 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
         drop[i] = is_boilerplate(block.text, near_edge=i < edge or i >= n - edge)
         i += 1
     _drop_boilerplate_lists(blocks, drop)
+    _drop_list_labels(blocks, drop)
     return [b for b, d in zip(blocks, drop, strict=True) if not d]
+
+
+def _drop_list_labels(blocks: list[Block], drop: list[bool]) -> None:
+    """A label alone on the line above a dropped phrase list (全站热搜) goes with the list."""
+    for i in range(1, len(blocks)):
+        label = simplify(blocks[i - 1].text.strip())
+        if not drop[i] or drop[i - 1] or len(label) > 8 or _has_sentence_end(label):
+            continue
+        if blocks[i - 1].kind == "paragraph" and is_phrase_list(blocks[i].text.strip()):
+            drop[i - 1] = bool(LIST_LABELS.search(label) or links.is_link_header(label))
 
 
 def _drop_boilerplate_lists(blocks: list[Block], drop: list[bool]) -> None:

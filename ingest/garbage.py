@@ -36,6 +36,7 @@ _URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNOR
 _STRONG = 4  # class changes in one run that no real token makes
 # Capitals and digits alone make codes (B2B2C, A4, 5G); only long alternation is garbage.
 _ALTERNATING = 8
+_LONG = 16
 _WEAK = 3  # class changes a real token can make (IPv6), taken as garbage only beside strong ones
 _RATIO = 0.6
 
@@ -71,10 +72,14 @@ class Run:
     end: int
     changes: int
     length: int
+    plain: bool = False  # letters and digits only, no symbol or CJK inside
 
     @property
     def strength(self) -> int:
         """2 for certain garbage, 1 for probable, 0 for a real token."""
+        long = self.plain and self.length >= _LONG
+        if long and self.changes >= 2 * _STRONG and self.changes / self.length >= 0.4:
+            return 2  # a long random token: capitals in runs lower the rate, not the count
         if self.length < 4 or self.changes / self.length < _RATIO:
             return 0
         return 2 if self.changes >= _STRONG else 1 if self.changes >= _WEAK else 0
@@ -95,7 +100,8 @@ def garbage_runs(text: str) -> list[Run]:
             length += len(part)
         codes = run.isalnum() and not has_lower  # capitals and digits only
         if (has_lower and mixed) or (codes and changes >= _ALTERNATING):
-            runs.append(Run(m.start(), m.end(), changes, length))
+            plain = run.isascii() and run.isalnum()
+            runs.append(Run(m.start(), m.end(), changes, length, plain))
     return runs
 
 

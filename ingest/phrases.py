@@ -15,7 +15,8 @@ _CJK_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _PROSE_END_RE = re.compile(r"[。；;]|[.!?](?:\s|$)")
 _LABEL_RE = re.compile(r"^\W{0,2}([^\s:：|｜/／、,，]{1,8})\s*[:：]\s*")
 # Separators prose never puts between words, then the enumeration commas prose does use.
-_HARD_SEPARATORS = ("[|｜丨¦┆]", "[/／]", "\\s*[·•]\\s*", "\\s+")
+_SPACES = "\\s+"
+_HARD_SEPARATORS = ("[|｜丨¦┆]", "[/／]", "\\s*[·•]\\s*", _SPACES)
 _SOFT_SEPARATORS = ("、", "[,，]")
 # Labels sites put before keyword lists (matched on the simplified text, as substrings).
 LIST_LABELS = re.compile(r"标签|标记|关键|热门|搜|tags?\b|keywords?|分享|猜你", re.IGNORECASE)
@@ -35,7 +36,11 @@ class PhraseList:
 
 
 def split_phrases(text: str) -> PhraseList:
-    """The label and the items of ``text`` for the separator that yields the most items."""
+    """The label and the items of ``text`` for the separator that yields the most items.
+
+    A drawn separator (``|``, ``/``, ``·``) that splits the line three ways or more wins over
+    spaces, which may sit inside its items (``基本版 99元 | 专业版 199元``).
+    """
     label = ""
     rest = text.strip()
     if m := _LABEL_RE.match(rest):
@@ -47,6 +52,8 @@ def split_phrases(text: str) -> PhraseList:
             items = [p.strip() for p in re.split(pattern, rest) if _WORD_RE.search(p)]
             if len(items) > len(best.items):
                 best = PhraseList(label, items, hard)
+            if hard and pattern != _SPACES and len(items) >= 3:
+                return PhraseList(label, items, hard)
     return best
 
 

@@ -16,6 +16,7 @@ from ingest.garbage import garbage_evidence, garbage_runs, remove_never_text, st
         ("ㄅ7xQ客訴ㄆk2Lm處理", "客訴處理"),  # bopomofo mixed in
         ("整机保修 1 年，㑇㇆qR7w⾊电机", "整机保修 1 年，电机"),  # Extension A, strokes, radicals
         ("6Z3U2R0C5D6O1A", ""),  # long capital/digit alternation
+        ("5LL0BYJHlaCbJvmE2TtmSm", ""),  # a long random token: capitals in runs
     ],
 )
 def test_certain_garbage_removed(text: str, expected: str) -> None:
@@ -37,6 +38,9 @@ def test_certain_garbage_removed(text: str, expected: str) -> None:
         "请发邮件到 support@example.com 或访问 https://example.com/a?b=1&Kq=2Zx",
         "COVID-19 期间 user_id 字段",
         "$500k while the kids are young",
+        "corpId=ding7a8sBg0XkP2Lm",  # an id in an expression
+        "1MBytes*150*8=1200Mbit，即1200Mbps以上",
+        "JavaScriptObjectNotation、McDonaldsHQ2024Report",
     ],
 )
 def test_real_tokens_kept(text: str) -> None:

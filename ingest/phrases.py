@@ -24,6 +24,7 @@ LIST_LABELS = re.compile(r"标签|标记|关键|热门|搜|tags?\b|keywords?|分
 _BUTTON_RE = re.compile(r"^(?:分享|收藏|打印|举报|点赞|评论|转发|复制链接|返回|share|print)", re.I)
 _MAX_ITEM = 24
 _WORD_RE = re.compile(r"\w")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def is_phrase_list(text: str, *, simplified: str | None = None) -> bool:
         cjk = sum(bool(_CJK_RE.search(i)) for i in items)
         if cjk * 5 < len(items) * 3:
             return False  # spaced Latin words are a sentence or a title
+        if sum(len(_LETTER_RE.findall(i)) >= 2 for i in items) * 5 < len(items) * 4:
+            return False  # spaced-out numbers and single characters: "2026 年 1 月 1 日"
         needed = 3 if labelled else 5 if found.label else 6
         return len(items) >= needed and mean <= (16 if labelled else 12)
     needed = 4 if labelled else 10

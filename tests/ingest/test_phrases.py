@@ -46,6 +46,9 @@ def test_phrase_lists(text: str) -> None:
         "| 項目 | 時限 | 負責人 | 備註 | 渠道 | 等級 |",  # drawn with pipes
         "服務地區：台北、新北、桃園。",  # a sentence
         "QQ：12345 微信：abc",
+        "版本：2026 版\u3000生效日期：2026 年 1 月 1 日",  # a spaced-out date
+        "云舟科技客户服务中心 2025 年 1 月 10 日",
+        "基本版 99元 | 專業版 199元 | 企業版 499元",  # "|" wins over the spaces inside
     ],
 )
 def test_not_phrase_lists(text: str) -> None:

@@ -25,6 +25,11 @@ _BARE_NAME_RE = re.compile(rf"(?<![A-Za-z0-9&#])(?:{_BARE_NAMES});")
 _DOUBLE_RE = re.compile(
     r"(?:&|(?<![A-Za-z0-9&#;]))amp;(?:amp;)*(?=#\d|#[xX][0-9a-fA-F]|[A-Za-z][A-Za-z0-9]*;)"
 )
+# Space entities that lost both "&" and ";" between CJK characters ("客服nbsp中心").
+_LOOSE_SPACE_RE = re.compile(
+    "(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])(?:nbsp|ensp|emsp)"
+    "(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\\s]|$)"
+)
 _BARE_NUMBER_RE = re.compile(r"(?<![\w&])#(?:\d{2,7}|[xX][0-9a-fA-F]{2,6});")
 
 
@@ -48,6 +53,7 @@ def decode_entities(text: str) -> str:
         text = _BARE_NUMBER_RE.sub(_bare_number, text)
         text = _FULL_RE.sub(_decode, text)
         text = _NO_SEMI_RE.sub(_decode, text)
+        text = _LOOSE_SPACE_RE.sub("\u00a0", text)
         if text == before:
             break
     return text

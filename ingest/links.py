@@ -23,6 +23,7 @@ _STRICT_HEADER_RE = re.compile(
 # Words a link-list header is made of; a content heading may use one, so titles must follow.
 _HEADER_WORDS_RE = re.compile(
     r"相关|推荐|最新|热门|猜你|延伸|精彩|更多|大家都在|看过|感兴趣|排行|相似|同类|热点|热文|阅读"
+    r"|喜欢|还看|在看|文章|资讯|新闻"
     r"|related|recommend|popular|latest|recent|trending|also like|more",
     re.IGNORECASE,
 )

@@ -136,6 +136,9 @@ def test_normalize_whitespace(text: str, expected: str) -> None:
         "2025-01-20 | 1234人阅读 | 56次下载 | 共8页",
         "發表留言",
         "創作者介紹",
+        "回到頁首",
+        "返回列表",
+        "本網站內容未經授權禁止轉載",
     ],
 )
 def test_boilerplate_lines(text: str) -> None:

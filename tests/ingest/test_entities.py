@@ -25,6 +25,7 @@ from ingest.entities import decode_entities
         ("3&mdash;7 个工作日", "3—7 个工作日"),
         ("&nbsp客服", "\u00a0客服"),  # no ";", as browsers allow
         ("R&amp;D 部门", "R&D 部门"),
+        ("客服nbsp中心", "客服\u00a0中心"),  # neither "&" nor ";", between CJK
     ],
 )
 def test_decoded(text: str, expected: str) -> None:
@@ -40,6 +41,7 @@ def test_decoded(text: str, expected: str) -> None:
         "room #12; floor 3",  # a control character is never the meaning
         "Tom & Jerry",
         "issue #123",
+        "the nbsp entity",  # the bare word among Latin words
     ],
 )
 def test_left_alone(text: str) -> None:

@@ -17,6 +17,7 @@ from ingest.model import Block
         ("【推薦閱讀】", True, True),
         ("您可能感興趣的文章", False, True),
         ("熱門排行", False, True),
+        ("你可能也喜歡", False, True),
         ("Related posts", True, True),
         ("常見問題", False, False),
         ("三、相關規定", False, False),  # a numbered heading

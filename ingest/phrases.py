@@ -23,6 +23,7 @@ LIST_LABELS = re.compile(r"标签|标记|关键|热门|搜|tags?\b|keywords?|分
 # Share/print/collect buttons laid out in a row.
 _BUTTON_RE = re.compile(r"^(?:分享|收藏|打印|举报|点赞|评论|转发|复制链接|返回|share|print)", re.I)
 _MAX_ITEM = 24
+_GLUED = 10
 _WORD_RE = re.compile(r"\w")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
@@ -67,6 +68,10 @@ def is_phrase_list(text: str, *, simplified: str | None = None) -> bool:
         return False  # a sentence, or a table row drawn with pipes
     found = split_phrases(text)
     items = found.items
+    # A long list may be glued to what precedes or follows it on the line ("© 2025 某网 台北|
+    # 新北|…"); its inner items decide.
+    if len(items) >= _GLUED:
+        items = items[1:-1]
     if len(items) < 2 or any(len(i) > _MAX_ITEM or "，" in i for i in items):
         return False
     if all(i.startswith("#") for i in items):
@@ -82,6 +87,6 @@ def is_phrase_list(text: str, *, simplified: str | None = None) -> bool:
         if sum(len(_LETTER_RE.findall(i)) >= 2 for i in items) * 5 < len(items) * 4:
             return False  # spaced-out numbers and single characters: "2026 年 1 月 1 日"
         needed = 3 if labelled else 5 if found.label else 6
-        return len(items) >= needed and mean <= (16 if labelled else 12)
+        return len(found.items) >= needed and mean <= (16 if labelled else 12)
     needed = 4 if labelled else 10
-    return len(items) >= needed and mean <= 8
+    return len(found.items) >= needed and mean <= 8

@@ -23,6 +23,8 @@ from ingest.phrases import is_phrase_list, split_phrases
         "#客服 #呼叫中心 #績效管理",
         "分享到：微信 QQ空间 新浪微博 复制链接",
         "打印本页 | 收藏本文 | 分享到微博",  # a row of buttons
+        # A long list glued to the footer before it.
+        "© 2025 客服管理知識網 台北|新北|桃園|台中|台南|高雄|基隆|新竹|苗栗|彰化|南投|宜蘭",
     ],
 )
 def test_phrase_lists(text: str) -> None:

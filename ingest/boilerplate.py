@@ -4,6 +4,8 @@ Each rule keys on what *every* such page shares — a label (版权说明, 相�
 about itself (本站, 上传), a navigation shape (A > B > C) or a layout shape (a list under a
 "related" header) — never on one site's exact wording. Matching runs on a lightly
 Simplified copy of the line so that Traditional pages (版權說明, 相關文檔) match the same rules.
+Shape signals live beside it: ``phrases`` (tag clouds, keyword and place-name spam) and
+``links`` (related, recommended and latest-article lists).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Clean loader blocks: whitespace, pinyin annotations, boilerplate, broken wraps, repeats."""
+"""Clean loader blocks: entity debris, garbled runs, pinyin, boilerplate, broken wraps, repeats."""
 
 from __future__ import annotations
 
@@ -230,7 +230,10 @@ def _drop_near_repeats(blocks: list[Block], keys: list[str], drop: list[bool]) -
 
 
 def clean_blocks(blocks: list[Block]) -> list[Block]:
-    """Full cleaning for documents copied from the web or office files (not FAQ/corpus)."""
+    """Full cleaning for documents copied from the web or office files (not FAQ/corpus).
+
+    Per block: entity debris, garbled runs, pinyin, whitespace; then boilerplate, wraps, repeats.
+    """
     web = {
         i: decode_entities(remove_never_text(b.text))
         for i, b in enumerate(blocks)

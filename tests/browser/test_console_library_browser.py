@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from kb.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.library import active_rules, import_replies, import_rules
@@ -132,9 +132,40 @@ def test_feedback_through_the_api_shows_in_analytics(
 
     page.get_by_label("时间范围").select_option("custom")
     page.get_by_label("开始日期（自定义）").fill("2025-03-05")
-    page.get_by_label("结束日期（自定义）").fill("2025-03-01")
+    end = page.get_by_label("结束日期（自定义）")
+    end.fill("2025-03-01")
     page.get_by_role("button", name="查看").click()
     expect(page.locator("#period-end-msg")).to_contain_text("before it starts")
+    expect(end).to_have_attribute("aria-invalid", "true")
+
+    end.fill("2025-03-09")  # both dates complete: the report follows without a click
+    expect(page.locator("#report .period-label")).to_contain_text("2025-03-05 至 2025-03-09")
+    expect(page.locator("#period-end-msg")).not_to_contain_text("before it starts")
+    expect(end).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_what_the_manager_types_survives_a_slow_report(page: Page, library: LiveServer) -> None:
+    """A report still loading when the manager turns to a custom range must not undo the typing."""
+    page.goto("/kb/analytics")
+    span = page.get_by_label("时间范围")
+    start = page.get_by_label("开始日期（自定义）")
+    end = page.get_by_label("结束日期（自定义）")
+
+    def type_while_it_loads(route: Route) -> None:
+        # The 7-day report is held here, in flight, while the manager types: a slow server.
+        span.select_option("custom")
+        start.fill("2025-03-01")
+        end.fill("2025-03-05")
+        route.continue_()
+
+    page.route(re.compile(r"/kb/analytics\?"), type_while_it_loads, times=1)
+    span.select_option("7")
+    # The last report asked for is the custom one; only then is every response in.
+    expect(page.locator("#report .period-label")).to_contain_text("2025-03-01 至 2025-03-05")
+    expect(span).to_have_value("custom")
+    expect(start).to_have_value("2025-03-01")
+    expect(end).to_have_value("2025-03-05")
+    expect(page).to_have_url(re.compile(r"range=custom&start=2025-03-01&end=2025-03-05"))
 
 
 def test_a_rule_edited_in_the_console_changes_the_next_suggestion(

@@ -60,13 +60,13 @@ def list_route(
     return {"documents": docs}
 
 
-@router.get("/{document_id}", responses=error_responses(404))
+@router.get("/{document_id}", responses=error_responses(404, 422))
 def show_route(document_id: str, kb: KBDep) -> dict[str, Any]:
     """Metadata, versions and the chunks of the current version."""
     return get_document(kb, document_id)
 
 
-@router.delete("/{document_id}", responses=error_responses(404))
+@router.delete("/{document_id}", responses=error_responses(404, 422))
 def delete_route(document_id: str, kb: KBDep) -> dict[str, Any]:
     """Delete a document with all its versions; it leaves search results at once."""
     return {"deleted": delete_document(kb, document_id)}

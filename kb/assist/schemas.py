@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.retrieval.schemas import Filters, Source
-from kb.types import Confidence, DisplayScript, Handling, Role, SentimentLabel, Strict
+from kb.types import (
+    CollectionName,
+    Confidence,
+    DisplayScript,
+    Handling,
+    Role,
+    SentimentLabel,
+    Strict,
+)
 
 
 class TurnIn(Strict):
@@ -37,7 +45,7 @@ class SuggestBody(Strict):
 
     conversation: list[TurnIn] = Field(min_length=1, max_length=200)
     customer: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
-    collection: str = "default"
+    collection: CollectionName = "default"
     filters: Filters = Field(default_factory=Filters)
     display_script: DisplayScript | None = None
     limit: int = Field(5, ge=1, le=20)

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from kb.types import DocType, SearchMode, Strict
+from kb.types import CollectionName, DocType, SearchMode, Strict
 from search.types import SearchFilters
 
 
@@ -29,7 +29,7 @@ class Filters(Strict):
 
 class SearchBody(Strict):
     query: str = Field(min_length=1, max_length=2000, examples=["退货运费谁出？"])
-    collection: str = "default"
+    collection: CollectionName = "default"
     limit: int = Field(10, ge=1, le=100)
     mode: SearchMode = "hybrid"
     filters: Filters = Field(default_factory=Filters)

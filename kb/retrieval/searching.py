@@ -7,8 +7,7 @@ from typing import Any
 
 from kb.context import KnowledgeBase
 from kb.errors import Conflict, Invalid, NotFound
-from kb.settings import validate_collection_name
-from kb.types import SearchMode
+from kb.types import SearchMode, collection_name
 from search.index import IndexMismatchError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters
@@ -36,10 +35,7 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
         )
     if not 1 <= request.limit <= 100:
         raise Invalid(f"limit must be between 1 and 100, got {request.limit}", field="limit")
-    try:
-        validate_collection_name(request.collection)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collection") from exc
+    collection_name(request.collection)
     try:
         searcher = kb.searchers.get(request.collection)
     except IndexMismatchError as exc:

@@ -12,11 +12,12 @@ from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.documents.schemas import IngestResponse
 from kb.errors import Invalid
 from web.deps import KBDep
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-@router.post("", response_model=IngestResponse)
+@router.post("", response_model=IngestResponse, responses=error_responses(422))
 def upload_documents(
     kb: KBDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
@@ -46,7 +47,7 @@ def upload_documents(
     return {"collection": collection, "files": [r.__dict__ for r in results]}
 
 
-@router.get("")
+@router.get("", responses=error_responses(422))
 def list_route(
     kb: KBDep,
     collection: str | None = None,
@@ -59,13 +60,13 @@ def list_route(
     return {"documents": docs}
 
 
-@router.get("/{document_id}")
+@router.get("/{document_id}", responses=error_responses(404, 422))
 def show_route(document_id: str, kb: KBDep) -> dict[str, Any]:
     """Metadata, versions and the chunks of the current version."""
     return get_document(kb, document_id)
 
 
-@router.delete("/{document_id}")
+@router.delete("/{document_id}", responses=error_responses(404, 422))
 def delete_route(document_id: str, kb: KBDep) -> dict[str, Any]:
     """Delete a document with all its versions; it leaves search results at once."""
     return {"deleted": delete_document(kb, document_id)}

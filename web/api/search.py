@@ -9,11 +9,12 @@ from fastapi import APIRouter
 from kb.retrieval.schemas import SearchBody, SearchResponse
 from kb.retrieval.searching import SearchRequest, hit_to_dict, search
 from web.deps import KBDep
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=error_responses(404, 409, 422))
 def search_route(body: SearchBody, kb: KBDep) -> dict[str, object]:
     """Hybrid (BM25 + vector) search; every hit cites document, version, section and page."""
     start = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -19,6 +20,7 @@ from kb.insight.feedback import record_feedback
 from kb.retrieval.searching import SearchRequest, search
 from search.types import SearchFilters
 from web.deps import KBDep
+from web.pages.forms import Finish, form_errors
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/assist", include_in_schema=False)
@@ -104,9 +106,11 @@ def assist_page(
     """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
     form = AssistForm(conversation=text, display_script=script, collection=collection)
     chosen = _script(request, form.display_script)
-    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen))
-    response = render.page(request, "assist.html", context, block="suggestions")
-    return _finish(kb, response, chosen if script else None)
+    finish = partial(_finish, kb, remember=chosen if script else None)
+    # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
+    found = _suggestion(kb, form, chosen, finish, status_code=200)
+    context = _page_context(kb, form, chosen, **found)
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
 
 
 @router.post("/suggest", name="assist_suggest")
@@ -115,11 +119,9 @@ def assist_suggest(
 ) -> Response:
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
     chosen = _script(request, form.display_script)
-    found = _suggestion(kb, form, chosen)
-    context = _page_context(kb, form, chosen, **found)
-    status = 422 if found["error"] else 200
-    response = render.page(request, "assist.html", context, block="suggestions", status_code=status)
-    return _finish(kb, response, chosen if form.display_script in SCRIPTS else None)
+    finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
+    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
 
 
 @router.get("/search", name="assist_search")
@@ -134,12 +136,14 @@ def assist_search(
     """Plain knowledge-base search from the panel (HTMX: the search block only)."""
     form = AssistForm(display_script=display_script, collection=collection)
     chosen = _script(request, display_script)
-    context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
-    status = 422 if context["search_error"] else 200
-    response = render.page(
-        request, "assist.html", context, block="search_results", status_code=status
-    )
-    return _finish(kb, response, None)
+    finish = partial(_finish, kb, remember=None)
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, chosen, q=q, search_error=exc.message)
+
+    with form_errors("assist.html", "search_results", refused, catch=KBError, finish=finish):
+        context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
+    return finish(render.page(request, "assist.html", context, block="search_results"))
 
 
 @router.post("/feedback", name="assist_feedback")
@@ -162,10 +166,10 @@ def assist_feedback(
     if not htmx.is_htmx:
         return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
     if form.action not in RATINGS:
-        return _finish(kb, Response(status_code=204), None)
+        return _finish(kb, Response(status_code=204), remember=None)
     rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
     context = {"rated": rated, "names": NAMES}
-    return _finish(kb, render.render(request, "assist.html", context, block="rated"), None)
+    return _finish(kb, render.render(request, "assist.html", context, block="rated"), remember=None)
 
 
 def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
@@ -206,12 +210,21 @@ def _reply_view(reply: dict[str, Any]) -> dict[str, Any]:
     return {**reply, "segments": segments(reply["text"], reply["missing_variables"])}
 
 
-def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, Any]:
+def _suggestion(
+    kb: KnowledgeBase, form: AssistForm, script: str, finish: Finish, *, status_code: int = 422
+) -> dict[str, Any]:
+    """The suggestion for the form's conversation; a refusal comes back in the same block."""
     turns = parse_transcript(form.conversation)
     found: dict[str, Any] = {"turns": turns, "error": None, **suggestion_context(None)}
     if not any(t.role == "customer" for t in turns):
         return found
-    try:
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, script, **{**found, "error": exc.message})
+
+    with form_errors(
+        "assist.html", "suggestions", refused, catch=KBError, status_code=status_code, finish=finish
+    ):
         body = suggest(
             kb,
             SuggestInput(
@@ -222,9 +235,6 @@ def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, A
                 supersedes=form.supersedes.strip() or None,
             ),
         )
-    except KBError as exc:
-        found["error"] = exc.message
-        return found
     return {**found, **suggestion_context(body)}
 
 
@@ -238,10 +248,7 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    try:
-        hits = search(kb, request)
-    except KBError as exc:
-        return {"hits": [], "search_error": exc.message}
+    hits = search(kb, request)
     shown = [
         {
             "id": h.chunk.chunk_id,
@@ -285,7 +292,7 @@ def _script(request: Request, asked: str) -> str:
     return remembered if remembered in SCRIPTS else "zh-Hans"
 
 
-def _finish(kb: KnowledgeBase, response: Response, remember: str | None) -> Response:
+def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
     response.headers["Content-Security-Policy"] = frame_policy(kb)
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.

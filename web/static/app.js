@@ -10,7 +10,12 @@
     try {
       var body = JSON.parse(xhr.responseText);
       if (body && body.error && body.error.message) message += "：" + body.error.message;
-    } catch (_) { /* an HTML error page: the status is enough */ }
+    } catch (_) {
+      // An HTML error page: its message (parsed inertly, never inserted as markup).
+      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var text = page.querySelector("#error p");
+      if (text && text.textContent) message += "：" + text.textContent;
+    }
     box.textContent = message;
     box.hidden = false;
   });

@@ -9,6 +9,7 @@ revoking the CRM's key ends its embed tokens too.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -100,4 +101,6 @@ def verify_embed_token(
 
 
 def _serializer(kb: KnowledgeBase) -> URLSafeSerializer:
-    return URLSafeSerializer(load_secret_key(kb.settings), salt=_SALT)
+    return URLSafeSerializer(
+        load_secret_key(kb.settings), salt=_SALT, signer_kwargs={"digest_method": hashlib.sha256}
+    )

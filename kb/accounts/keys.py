@@ -109,7 +109,8 @@ def revoke_key(
 def authenticate_key(
     kb: KnowledgeBase, *, bearer: str | None, now: datetime | None = None
 ) -> Principal | None:
-    """The principal of an ``Authorization: Bearer`` key, or None: unknown, revoked, expired."""
+    """The principal of the key in ``Authorization: Bearer <key>`` (``bearer`` is the key alone),
+    or None: unknown, revoked or expired."""
     if not bearer or not bearer.startswith(KEY_PREFIX) or len(bearer) > 128:
         return None
     now = now or utcnow()

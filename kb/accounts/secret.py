@@ -6,7 +6,6 @@ import logging
 import os
 import secrets
 import tempfile
-from functools import lru_cache
 from pathlib import Path
 
 from kb.errors import KBError
@@ -31,14 +30,15 @@ class InsecureSecret(KBError):
 
 
 def load_secret_key(settings: Settings) -> bytes:
-    """The secret that signs CSRF and embed tokens; call at start-up to refuse a weak one."""
+    """The secret that signs CSRF and embed tokens; call at start-up to refuse a weak one.
+
+    Not cached: reading a 65-byte file costs less than the query beside it, and nothing can go
+    stale (a test's fresh data dir has its own secret without any patching)."""
     explicit = settings.secret_key.get_secret_value() if settings.secret_key else None
     return _load(explicit, settings.env == "production", settings.data_dir.resolve())
 
 
-@lru_cache(maxsize=16)
 def _load(explicit: str | None, production: bool, data_dir: Path) -> bytes:
-    # Cached by its inputs, so a test's fresh data dir gets its own secret and no patching.
     if explicit is not None:
         problem = weakness(explicit)
         if problem and production:

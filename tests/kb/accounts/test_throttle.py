@@ -67,6 +67,16 @@ def test_per_address_across_accounts(db_kb: KnowledgeBase) -> None:
     assert refused(db_kb, "ann@example.com", PASSWORD, "10.0.0.1", T0 + MIN) == "ok"
 
 
+def test_the_count_holds_across_workers(db_kb: KnowledgeBase) -> None:
+    other_worker = KnowledgeBase(db_kb.settings)  # its own engine and connection pool
+    try:
+        refused(db_kb, "a@example.com", PASSWORD, "10.0.0.1", T0)
+        refused(other_worker, "a@example.com", PASSWORD, "10.0.0.2", T0)
+        assert refused(db_kb, "a@example.com", PASSWORD, "10.0.0.3", T0) == "locked 900s"
+    finally:
+        other_worker.close()
+
+
 def test_failures_outside_the_window_do_not_lock(db_kb: KnowledgeBase) -> None:
     create_user(
         db_kb, email="ann@example.com", role="agent", password=PASSWORD, actor="cli", now=T0

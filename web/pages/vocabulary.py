@@ -28,6 +28,8 @@ router = APIRouter(prefix="/kb", include_in_schema=False)
 
 SHOWN_PROBLEMS = 10
 MAX_PREVIEW_CHARS = 500
+# Sent once a saved vocabulary's page has settled: the trial sentence is cut again with it.
+VOCABULARY_SAVED = "kb:vocabulary-saved"
 
 
 @router.get("/vocabulary", name="kb_vocabulary")
@@ -60,7 +62,8 @@ def save(
         return render.page(request, "vocabulary.html", context, block="workspace", status_code=422)
     edited = edited_vocabulary(kb)
     context = _context(kb, user_dict=edited.user_dict, synonyms=edited.synonyms, saved=done)
-    return render.page(request, "vocabulary.html", context, block="workspace")
+    headers = {"HX-Trigger-After-Settle": VOCABULARY_SAVED}
+    return render.page(request, "vocabulary.html", context, block="workspace", headers=headers)
 
 
 @router.get("/vocabulary/cut", name="kb_vocabulary_cut")

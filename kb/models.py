@@ -1,4 +1,4 @@
-"""SQL tables: documents, their versions and the chunks of each version."""
+"""SQL tables: documents and their versions and chunks, the library, logs, jobs and accounts."""
 
 from __future__ import annotations
 
@@ -174,3 +174,79 @@ class IngestJob(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
+
+
+# --- accounts: people, their sessions, API keys, failed logins, the audit log ----------------
+
+
+class UserAccount(SQLModel, table=True):
+    """A person who signs in. ``email`` is stored lower-cased, so it is unique in any case."""
+
+    __tablename__ = "user_account"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(max_length=254, unique=True, index=True)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=255)
+    disabled: bool = False
+    collections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side login; the cookie's token is stored only as its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    csrf_secret: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=16)  # logout|disabled|password
+
+
+class ApiKeyRecord(SQLModel, table=True):
+    """A CRM's key: only the visible prefix and the SHA-256 of the whole key are kept."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=128)
+    prefix: str = Field(max_length=16, unique=True, index=True)
+    key_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    collections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login of a subject (a hashed account name or address), for throttling."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what. The application only ever inserts rows here."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=300)  # user:<email> | key:<prefix> | embed:<agent> | cli
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(max_length=300)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
@@ -86,11 +86,43 @@ class Settings(BaseSettings):
         description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",
     )
 
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Signs CSRF and embed tokens; default: generated once into `<data_dir>/secret_key`. "
+            "Required (32+ characters, no placeholder) when `env` is production."
+        ),
+    )
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` refuses to start without an explicit secret."
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Session cookie only over HTTPS; default: on outside development."
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 90, description="A login lasts this long.")
+    password_min_length: int = Field(12, ge=8, le=128, description="Shortest password accepted.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins (per account, per address) before a lock-out."
+    )
+    login_window_minutes: float = Field(
+        15.0, gt=0, description="The failures that lock must fall within this many minutes."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, gt=0, description="First lock-out; each further failure doubles it (up to a day)."
+    )
+    embed_token_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
+    )
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assistkb.sqlite3').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env != "development"
 
     @property
     def index_dir(self) -> Path:

@@ -25,6 +25,14 @@ Handling = Literal["self_service", "agent", "expert"]
 
 Role = Literal["customer", "agent"]
 
+# Who a person is to AssistKB (a conversation's side is ``Role``); each includes the one before.
+UserRole = Literal["agent", "manager", "admin"]
+USER_ROLES: tuple[UserRole, ...] = get_args(UserRole)
+
+# What an API key may do.
+Scope = Literal["search", "suggest", "feedback", "documents:read", "documents:write", "embed"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+
 SentimentLabel = Literal["negative", "neutral", "positive"]
 
 DisplayScript = Literal["zh-Hans", "zh-Hant"]

@@ -16,8 +16,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Conflict, Invalid, NotFound
 from kb.models import UserAccount, utcnow
-from kb.settings import validate_collection_name
-from kb.types import USER_ROLES, UserRole
+from kb.types import USER_ROLES, UserRole, collection_name
 
 FIRST_ADMIN_EMAIL = "admin@localhost"
 
@@ -143,9 +142,9 @@ def collection_list(collections: Iterable[str]) -> list[str]:
 
 def _collection(name: str) -> str:
     try:
-        return validate_collection_name(name)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collections") from exc
+        return collection_name(name)
+    except Invalid as exc:
+        raise Invalid(exc.message, field="collections") from exc
 
 
 def _role(role: str) -> UserRole:

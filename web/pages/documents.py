@@ -18,6 +18,7 @@ from kb.documents.catalog import (
     update_metadata,
 )
 from kb.documents.jobs import get_job, start_ingest_job
+from kb.documents.schemas import DocumentDetail, IngestJobPublic
 from kb.errors import Invalid
 from kb.retrieval.indexing import known_collections
 from web.deps import KBDep
@@ -94,10 +95,10 @@ def save_metadata(
     form: Annotated[MetadataForm, Form()],
 ) -> Response:
     """Save the metadata form; errors come back next to their field."""
-    values, errors = form.parse()
+    edit, errors = form.parse()
     if not errors:
         try:
-            update_metadata(kb, document_id, **values)
+            update_metadata(kb, document_id, edit)
         except Invalid as exc:
             errors = _errors(exc, "form")
     if not errors and not htmx.wants_fragment:
@@ -122,7 +123,7 @@ def reingest(
     doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
     try:
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, [item], doc["collection"])
+        job_id = start_ingest_job(kb, [item], doc.collection)
     except Invalid as exc:
         context = _document_context(doc, errors=_errors(exc, "file"))
         return render.page(request, "document.html", context, block="reingest", status_code=422)
@@ -148,9 +149,7 @@ def delete(
         context = _document_context(doc, errors=errors)
         return render.page(request, "document.html", context, block="delete_form", status_code=422)
     summary = delete_document(kb, document_id)
-    target = (
-        f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary['title']})}"
-    )
+    target = f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary.title})}"
     if htmx.is_htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -162,7 +161,8 @@ def chunk_page(
 ) -> Response:
     """A chunk in context: its section and neighbouring chunks (the assist panel's source link)."""
     doc = get_document(kb, document_id)
-    context = {"doc": doc, **neighbourhood(doc, chunk_id)}
+    around = neighbourhood(doc, chunk_id)
+    context = {"doc": doc, "chunk": around.chunk, "shown": around.shown, "section": around.section}
     return render.page(request, "chunk.html", context, block="context")
 
 
@@ -184,12 +184,12 @@ def _upload_context(kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
 
 
 def _document_context(
-    doc: dict[str, Any],
+    doc: DocumentDetail,
     *,
     form: MetadataForm | None = None,
     errors: Errors | None = None,
     saved: bool = False,
-    job: dict[str, Any] | None = None,
+    job: IngestJobPublic | None = None,
 ) -> dict[str, Any]:
     return {
         "doc": doc,

@@ -149,3 +149,19 @@ def test_openapi_documents_the_conversation_limits(client: TestClient) -> None:
     text = schemas["TurnIn"]["properties"]["text"]
     assert "maxItems" not in conversation and "KB_MAX_TURNS" in conversation["description"]
     assert "maxLength" not in text and "KB_MAX_MESSAGE_CHARS" in text["description"]
+
+
+def test_feedback_answers_the_stored_record(client: TestClient) -> None:
+    body = client.post("/api/v1/suggest", json=REQUEST).json()
+    sent = {
+        "suggestion_id": body["suggestion_id"],
+        "item_id": body["answers"][0]["id"],
+        "action": "not_helpful",
+        "comment": "王女士的电话 13812345678",
+    }
+    response = client.post("/api/v1/feedback", json=sent)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert set(stored) == {"id", "suggestion_id", "item_id", "action", "comment", "created_at"}
+    assert (stored["suggestion_id"], stored["action"]) == (sent["suggestion_id"], "not_helpful")
+    assert "13812345678" not in stored["comment"]  # what was stored: redacted

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
+from kb.types import CollectionName
 
 
 class Settings(BaseSettings):
@@ -47,7 +48,9 @@ class Settings(BaseSettings):
     synonyms: Path | None = Field(
         None, description="Synonym sets file, one comma-separated set a line."
     )
-    default_collection: str = Field("default", description="Collection used when none is given.")
+    default_collection: CollectionName = Field(
+        "default", description="Collection used when none is given."
+    )
     search_limit: int = Field(10, ge=1, le=100, description="Default number of hits.")
     cache_dir: Path | None = Field(
         None, description="Embedding cache directory; default `<data_dir>/cache`. Shareable."
@@ -83,11 +86,6 @@ class Settings(BaseSettings):
         description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",
     )
 
-    @field_validator("default_collection")
-    @classmethod
-    def _collection_name(cls, value: str) -> str:
-        return validate_collection_name(value)
-
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -101,15 +99,3 @@ class Settings(BaseSettings):
     @property
     def embedding_cache_path(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache") / "embeddings.sqlite3"
-
-
-_COLLECTION_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def validate_collection_name(value: str) -> str:
-    """Collection names become directory names, so only a safe alphabet is accepted."""
-    if not value or len(value) > 64 or not set(value) <= _COLLECTION_CHARS:
-        raise ValueError(
-            f"collection name {value!r} must be 1-64 characters of a-z, 0-9, '-' or '_'"
-        )
-    return value

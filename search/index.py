@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import time
@@ -29,7 +28,7 @@ from search.cache import EmbeddingCache, embed_passages_cached
 from search.embedders.base import Embedder
 from search.normalize import normalize
 from search.tokenize import Tokenizer
-from search.types import IndexedChunk
+from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
 
 logger = logging.getLogger(__name__)
@@ -42,8 +41,6 @@ VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
 VOCABULARY_FILE = "vocabulary.json"
 _KEPT_TOKENIZERS = 2
-
-_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class SearchIndexError(Exception):
@@ -126,8 +123,8 @@ class IndexStore:
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
-        if not _COLLECTION.fullmatch(collection) or ".." in collection:
-            raise ValueError(f"invalid collection name {collection!r}: use letters, digits, _ . -")
+        if not is_collection_name(collection):
+            raise ValueError(f"invalid collection name {collection!r}: {COLLECTION_NAME_RULE}")
         return self.root / collection
 
     def build(

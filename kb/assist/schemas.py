@@ -5,7 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.retrieval.schemas import Filters, Source
-from kb.types import Confidence, DisplayScript, Handling, Role, SentimentLabel, Strict
+from kb.types import (
+    CollectionName,
+    Confidence,
+    DisplayScript,
+    Handling,
+    Role,
+    SentimentLabel,
+    Strict,
+)
 
 # Not a setting: a side panel shows three answers and folds the rest; twenty is plenty.
 MAX_SUGGEST_LIMIT = 20
@@ -43,7 +51,7 @@ class SuggestBody(Strict):
     )
     # Data, not a contract: whatever the CRM knows, used to fill reply variables.
     customer: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
-    collection: str | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
+    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
     filters: Filters = Field(default_factory=Filters)
     display_script: DisplayScript | None = None
     limit: int = Field(5, ge=1, le=MAX_SUGGEST_LIMIT)

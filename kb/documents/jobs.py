@@ -20,7 +20,7 @@ from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_na
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import Invalid, KBError, NotFound
 from kb.models import IngestJob, utcnow
-from kb.settings import validate_collection_name
+from kb.types import collection_name
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,7 @@ def _runner(kb: KnowledgeBase) -> _Runner:
 
 def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection: str) -> str:
     """Record a queued job and ingest ``items`` in the background; returns the job id."""
-    try:
-        validate_collection_name(collection)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collection") from exc
+    collection_name(collection)
     if not items:
         raise Invalid("no files uploaded", field="files")
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]

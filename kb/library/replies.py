@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import opencc
 
+from kb.errors import Invalid
 from kb.library.rulefile import Fields, RuleFileError, check_version, dump, kind_of, load, suggest
 from kb.types import LANGUAGES, Language
 
@@ -59,12 +60,13 @@ class Placeholder:
     name: str
 
 
-class InvalidReply(ValueError):
+class InvalidReply(Invalid):
     """A reply that cannot be built; ``field`` and ``offset`` (into the body) locate the problem."""
 
+    field: str
+
     def __init__(self, message: str, field: str, offset: int | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
         self.offset = offset
 
 

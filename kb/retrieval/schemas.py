@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from kb.types import DocType, SearchMode, Strict
+from kb.types import CollectionName, DocType, SearchMode, Strict
 from search.types import SearchFilters
 
 # Not a setting: past 100 hits nobody reads on, and each costs a highlight.
@@ -37,7 +37,7 @@ class SearchBody(Strict):
         description="At most KB_MAX_QUERY_CHARS characters (default 2000).",
         examples=["退货运费谁出？"],
     )
-    collection: str | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
+    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
     limit: int | None = Field(
         None, ge=1, le=MAX_SEARCH_LIMIT, description="Default: KB_SEARCH_LIMIT."
     )

@@ -15,8 +15,7 @@ from kb.retrieval.schemas import (
     SearchResponse,
     Source,
 )
-from kb.settings import validate_collection_name
-from kb.types import SearchMode
+from kb.types import SearchMode, collection_name
 from search.index import IndexMismatchError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters
@@ -46,11 +45,7 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
     limit = kb.settings.search_limit if request.limit is None else request.limit
     if not 1 <= limit <= MAX_SEARCH_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}", field="limit")
-    collection = request.collection or kb.settings.default_collection
-    try:
-        validate_collection_name(collection)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collection") from exc
+    collection = collection_name(request.collection or kb.settings.default_collection)
     try:
         searcher = kb.searchers.get(collection)
     except IndexMismatchError as exc:

@@ -18,11 +18,12 @@ from kb.documents.schemas import (
 )
 from kb.errors import Invalid
 from web.deps import KBDep
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-@router.post("", response_model=IngestResponse)
+@router.post("", response_model=IngestResponse, responses=error_responses(422))
 def upload_documents(
     kb: KBDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
@@ -54,7 +55,7 @@ def upload_documents(
     return IngestResponse(collection=target, files=published)
 
 
-@router.get("", response_model=DocumentList)
+@router.get("", response_model=DocumentList, responses=error_responses(422))
 def list_route(
     kb: KBDep,
     collection: str | None = None,
@@ -66,13 +67,13 @@ def list_route(
     return DocumentList(documents=list_documents(kb, DocumentQuery(collection, doc_type, tag, q)))
 
 
-@router.get("/{document_id}", response_model=DocumentDetail)
+@router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
 def show_route(document_id: str, kb: KBDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
     return get_document(kb, document_id)
 
 
-@router.delete("/{document_id}", response_model=DeleteResponse)
+@router.delete("/{document_id}", response_model=DeleteResponse, responses=error_responses(404, 422))
 def delete_route(document_id: str, kb: KBDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
     return DeleteResponse(deleted=delete_document(kb, document_id))

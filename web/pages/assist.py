@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -23,6 +24,7 @@ from kb.retrieval.searching import SearchRequest, search, search_hit
 from kb.types import RATINGS
 from search.types import SearchFilters
 from web.deps import KBDep
+from web.pages.forms import Finish, form_errors
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/assist", include_in_schema=False)
@@ -88,6 +90,91 @@ class AssistForm(BaseModel):
         return values
 
 
+class FeedbackForm(BaseModel):
+    suggestion_id: str
+    item_id: str
+    action: str
+    comment: str = ""
+
+
+@router.get("", name="assist")
+def assist_page(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    text: str = "",
+    script: str = "",
+    collection: str = "",
+) -> Response:
+    """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
+    form = AssistForm(conversation=text, display_script=script, collection=collection)
+    chosen = _script(request, form.display_script)
+    finish = partial(_finish, kb, remember=chosen if script else None)
+    # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
+    found = _suggestion(kb, form, chosen, finish, status_code=200)
+    context = _page_context(kb, form, chosen, **found)
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
+
+
+@router.post("/suggest", name="assist_suggest")
+def assist_suggest(
+    request: Request, kb: KBDep, render: RendererDep, form: Annotated[AssistForm, Form()]
+) -> Response:
+    """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
+    chosen = _script(request, form.display_script)
+    finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
+    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
+
+
+@router.get("/search", name="assist_search")
+def assist_search(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    q: str = "",
+    display_script: str = "",
+    collection: str = "",
+) -> Response:
+    """Plain knowledge-base search from the panel (HTMX: the search block only)."""
+    form = AssistForm(display_script=display_script, collection=collection)
+    chosen = _script(request, display_script)
+    finish = partial(_finish, kb, remember=None)
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, chosen, q=q, search_error=exc.message)
+
+    with form_errors("assist.html", "search_results", refused, catch=KBError, finish=finish):
+        context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
+    return finish(render.page(request, "assist.html", context, block="search_results"))
+
+
+@router.post("/feedback", name="assist_feedback")
+def assist_feedback(
+    request: Request,
+    kb: KBDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    form: Annotated[FeedbackForm, Form()],
+) -> Response:
+    """Copy, insert and thumbs up/down, stored through the same service as the API."""
+    comment = form.comment.strip() or None
+    record_feedback(
+        kb,
+        suggestion_id=form.suggestion_id,
+        item_id=form.item_id,
+        action=form.action,
+        comment=comment,
+    )
+    if not htmx.is_htmx:
+        return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
+    if form.action not in RATINGS:
+        return _finish(kb, Response(status_code=204), remember=None)
+    rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
+    context = {"rated": rated, "names": NAMES}
+    return _finish(kb, render.render(request, "assist.html", context, block="rated"), remember=None)
+
+
 @dataclass(frozen=True)
 class ReplyView:
     """A reply as the panel shows it: its text split around the unfilled placeholders."""
@@ -124,89 +211,6 @@ class EscalationView:
         return cls(esc.level, esc.team, esc.reasons, esc.steps, reply)
 
 
-class FeedbackForm(BaseModel):
-    suggestion_id: str
-    item_id: str
-    action: str
-    comment: str = ""
-
-
-@router.get("", name="assist")
-def assist_page(
-    request: Request,
-    kb: KBDep,
-    render: RendererDep,
-    text: str = "",
-    script: str = "",
-    collection: str = "",
-) -> Response:
-    """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
-    form = AssistForm(conversation=text, display_script=script, collection=collection)
-    chosen = _script(request, form.display_script)
-    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen))
-    response = render.page(request, "assist.html", context, block="suggestions")
-    return _finish(kb, response, chosen if script else None)
-
-
-@router.post("/suggest", name="assist_suggest")
-def assist_suggest(
-    request: Request, kb: KBDep, render: RendererDep, form: Annotated[AssistForm, Form()]
-) -> Response:
-    """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
-    chosen = _script(request, form.display_script)
-    found = _suggestion(kb, form, chosen)
-    context = _page_context(kb, form, chosen, **found)
-    status = 422 if found["error"] else 200
-    response = render.page(request, "assist.html", context, block="suggestions", status_code=status)
-    return _finish(kb, response, chosen if form.display_script in SCRIPTS else None)
-
-
-@router.get("/search", name="assist_search")
-def assist_search(
-    request: Request,
-    kb: KBDep,
-    render: RendererDep,
-    q: str = "",
-    display_script: str = "",
-    collection: str = "",
-) -> Response:
-    """Plain knowledge-base search from the panel (HTMX: the search block only)."""
-    form = AssistForm(display_script=display_script, collection=collection)
-    chosen = _script(request, display_script)
-    context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
-    status = 422 if context["search_error"] else 200
-    response = render.page(
-        request, "assist.html", context, block="search_results", status_code=status
-    )
-    return _finish(kb, response, None)
-
-
-@router.post("/feedback", name="assist_feedback")
-def assist_feedback(
-    request: Request,
-    kb: KBDep,
-    render: RendererDep,
-    htmx: HtmxDep,
-    form: Annotated[FeedbackForm, Form()],
-) -> Response:
-    """Copy, insert and thumbs up/down, stored through the same service as the API."""
-    comment = form.comment.strip() or None
-    record_feedback(
-        kb,
-        suggestion_id=form.suggestion_id,
-        item_id=form.item_id,
-        action=form.action,
-        comment=comment,
-    )
-    if not htmx.is_htmx:
-        return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
-    if form.action not in RATINGS:
-        return _finish(kb, Response(status_code=204), None)
-    rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
-    context = {"rated": rated, "names": NAMES}
-    return _finish(kb, render.render(request, "assist.html", context, block="rated"), None)
-
-
 def suggestion_context(body: SuggestResponse | None) -> dict[str, Any]:
     """What the suggestions block shows for a suggest body: replies split around placeholders."""
     if body is None:
@@ -240,12 +244,21 @@ def frame_policy(kb: KnowledgeBase) -> str:
     return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
 
 
-def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, Any]:
+def _suggestion(
+    kb: KnowledgeBase, form: AssistForm, script: str, finish: Finish, *, status_code: int = 422
+) -> dict[str, Any]:
+    """The suggestion for the form's conversation; a refusal comes back in the same block."""
     turns = parse_transcript(form.conversation)
     found: dict[str, Any] = {"turns": turns, "error": None, **suggestion_context(None)}
     if not any(t.role == "customer" for t in turns):
         return found
-    try:
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, script, **{**found, "error": exc.message})
+
+    with form_errors(
+        "assist.html", "suggestions", refused, catch=KBError, status_code=status_code, finish=finish
+    ):
         body = suggest(
             kb,
             SuggestInput(
@@ -256,9 +269,6 @@ def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, A
                 supersedes=form.supersedes.strip() or None,
             ),
         )
-    except KBError as exc:
-        found["error"] = exc.message
-        return found
     return {**found, **suggestion_context(body)}
 
 
@@ -272,10 +282,7 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    try:
-        hits = search(kb, request)
-    except KBError as exc:
-        return {"hits": [], "search_error": exc.message}
+    hits = search(kb, request)
     return {"hits": [_displayed(search_hit(h), script) for h in hits], "search_error": None}
 
 
@@ -323,7 +330,7 @@ def _script(request: Request, asked: str) -> str:
     return remembered if remembered in SCRIPTS else "zh-Hans"
 
 
-def _finish(kb: KnowledgeBase, response: Response, remember: str | None) -> Response:
+def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
     response.headers["Content-Security-Policy"] = frame_policy(kb)
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.

@@ -26,7 +26,7 @@ from kb.retrieval.searching import Mode
 from kb.retrieval.vocabulary import Vocabulary, edited_vocabulary
 from kb.settings import Settings
 from web.deps import KBDep
-from web.pages.forms import Errors
+from web.pages.forms import Errors, field_errors, form_errors, read_upload
 from web.rendering import HtmxDep, RendererDep
 
 log = logging.getLogger(__name__)
@@ -252,7 +252,11 @@ def start_evaluation(
     """Validate the golden set and start the run; HTMX gets its polling panel."""
     runs = get_runs(request)
     limit = kb.settings.max_upload_bytes
-    try:
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _context(runs, run=None, errors=field_errors(exc, "corpus"))
+
+    with form_errors("evaluation.html", "run", refused, catch=KBError):
         corpus_name, corpus_data = _read(corpus, "corpus", limit)
         queries_name, queries_data = _read(queries, "queries", limit)
         # Measured with the knowledge base's own vocabulary, as its searches would be.
@@ -264,9 +268,6 @@ def start_evaluation(
             queries_name,
             vocabulary=edited_vocabulary(kb),
         )
-    except KBError as exc:
-        context = _context(runs, run=None, errors={exc.field or "corpus": exc.message})
-        return render.page(request, "evaluation.html", context, block="run", status_code=422)
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_evaluation_run", run_id=run.id)
         return RedirectResponse(url, status_code=303)
@@ -282,12 +283,7 @@ def run_page(run_id: str, request: Request, render: RendererDep) -> Response:
 
 
 def _read(file: UploadFile | None, field: str, limit: int) -> tuple[str, bytes]:
-    if file is None or not file.filename:
-        raise Invalid(f"choose the {field} file (.jsonl)", field=field)
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"{file.filename} is over {limit} bytes", field=field)
-    return file.filename, data
+    return read_upload(file, limit, field=field, missing=f"choose the {field} file (.jsonl)")
 
 
 def _context(

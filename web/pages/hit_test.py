@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -12,8 +12,8 @@ from kb.retrieval.indexing import known_collections
 from kb.retrieval.schemas import MAX_SEARCH_LIMIT
 from kb.retrieval.searching import SearchRequest, query_terms, search
 from kb.types import SEARCH_MODES, SearchMode
-from search.types import Hit
 from web.deps import KBDep
+from web.pages.forms import form_errors
 from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -35,16 +35,7 @@ def hit_test(
 ) -> Response:
     """The form and, for a query, its hits (HTMX: the hits only)."""
     collection = collection or kb.settings.default_collection
-    hits: list[Hit] = []
-    errors: dict[str, str] = {}
-    status = 200
-    if q.strip():
-        try:
-            hits = search(kb, SearchRequest(q, collection, limit, mode=mode))
-        except KBError as exc:
-            errors[_FORM_FIELD.get(exc.field or "query", exc.field or "q")] = exc.message
-            status = exc.status_code
-    context = {
+    context: dict[str, Any] = {
         "q": q,
         "collection": collection,
         "collections": known_collections(kb) or [collection],
@@ -52,8 +43,17 @@ def hit_test(
         "modes": SEARCH_MODES,
         "limit": limit,
         "limits": LIMITS,
-        "hits": hits,
-        "terms": query_terms(kb, collection, q) if q.strip() and not errors else [],
-        "errors": errors,
+        "hits": [],
+        "terms": [],
+        "errors": {},
     }
-    return render.page(request, "hit_test.html", context, block="hits", status_code=status)
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        field = _FORM_FIELD.get(exc.field or "query", exc.field or "q")
+        return {**context, "errors": {field: exc.message}}
+
+    if q.strip():
+        with form_errors("hit_test.html", "hits", refused, catch=KBError, status_code=None):
+            context["hits"] = search(kb, SearchRequest(q, collection, limit, mode=mode))
+        context["terms"] = query_terms(kb, collection, q)
+    return render.page(request, "hit_test.html", context, block="hits")

@@ -1,4 +1,8 @@
-"""SQL tables: documents and their versions and chunks, the library, logs, jobs and accounts."""
+"""SQL tables: documents and their versions and chunks, the library, logs, jobs and accounts.
+
+An entity a service publishes has a ``XBase`` here holding its published columns; the table adds
+what only storage needs, and the room's ``schemas.py`` derives ``XPublic`` from the base.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def as_utc(moment: datetime) -> datetime:
 
 
 class DocumentBase(SQLModel):
-    collection: str = Field(default="default", index=True, max_length=64)
+    collection: str = Field(index=True, max_length=64)
     source_name: str = Field(max_length=512, description="File name as uploaded; the identity key.")
     title: str = Field(max_length=512)
     doc_type: str = Field(default="manual", max_length=32, index=True)
@@ -44,11 +48,7 @@ class Document(DocumentBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class DocumentVersion(SQLModel, table=True):
-    __tablename__ = "document_version"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+class DocumentVersionBase(SQLModel):
     document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
     number: int
     content_hash: str = Field(max_length=64)
@@ -60,10 +60,14 @@ class DocumentVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ChunkRecord(SQLModel, table=True):
-    __tablename__ = "chunk"
+class DocumentVersion(DocumentVersionBase, table=True):
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+
+
+class ChunkBase(SQLModel):
     version_id: str = Field(foreign_key="document_version.id", index=True, max_length=32)
     document_id: str = Field(index=True, max_length=32)
     ordinal: int
@@ -76,11 +80,10 @@ class ChunkRecord(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=128)
 
 
-def as_public(record: SQLModel, **extra: Any) -> dict[str, Any]:
-    """A row as plain JSON-ready data."""
-    data = record.model_dump(mode="json")
-    data.update(extra)
-    return data
+class ChunkRecord(ChunkBase, table=True):
+    __tablename__ = "chunk"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
 
 
 class ReplyRecord(SQLModel, table=True):
@@ -100,16 +103,19 @@ class ReplyRecord(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class RuleSetRecord(SQLModel, table=True):
+class RuleSetBase(SQLModel):
+    source: str = Field(max_length=256)
+    rule_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RuleSetRecord(RuleSetBase, table=True):
     """An imported escalation rule file; the newest row is the rule set in force."""
 
     __tablename__ = "rule_set"
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=256)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    rule_count: int = 0
-    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class VocabularyRecord(SQLModel, table=True):
@@ -146,10 +152,7 @@ class SuggestionLog(SQLModel, table=True):
     took_ms: float = 0.0
 
 
-class FeedbackRecord(SQLModel, table=True):
-    __tablename__ = "feedback"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+class FeedbackBase(SQLModel):
     suggestion_id: str = Field(foreign_key="suggestion.id", index=True, max_length=32)
     item_id: str = Field(max_length=128)
     action: str = Field(max_length=16)
@@ -157,23 +160,33 @@ class FeedbackRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class IngestJob(SQLModel, table=True):
-    """A background ingestion run (console uploads): progress and per-file results."""
-
-    __tablename__ = "ingest_job"
+class FeedbackRecord(FeedbackBase, table=True):
+    __tablename__ = "feedback"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+
+
+class IngestJobBase(SQLModel):
     collection: str = Field(max_length=64)
     status: str = Field(default="queued", max_length=16)  # queued|running|done|failed
     total_files: int = 0
     done_files: int = 0
     stage: str = Field(default="", max_length=64)  # e.g. "parsing faq.csv", "indexing 40/120"
-    results: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
+
+
+class IngestJob(IngestJobBase, table=True):
+    """A background ingestion run (console uploads): progress and per-file results."""
+
+    __tablename__ = "ingest_job"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # Each file's result as JSON: ``IngestJobPublic`` reads them as ``JobFileOut``.
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
 
 # --- accounts: people, their sessions, API keys, failed logins, the audit log ----------------

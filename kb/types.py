@@ -15,6 +15,9 @@ DocType = Literal["manual", "faq", "policy", "reply"]
 DOC_TYPES: tuple[DocType, ...] = get_args(DocType)
 
 FileStatus = Literal["ingested", "unchanged", "failed"]
+FILE_STATUSES: tuple[FileStatus, ...] = get_args(FileStatus)
+
+JobStatus = Literal["queued", "running", "done", "failed"]
 
 SearchMode = Literal["hybrid", "bm25", "vector"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
@@ -22,6 +25,7 @@ SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
 Confidence = Literal["high", "medium", "low"]
 
 Handling = Literal["self_service", "agent", "expert"]
+HANDLINGS: tuple[Handling, ...] = get_args(Handling)
 
 Role = Literal["customer", "agent"]
 
@@ -42,6 +46,8 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 FeedbackAction = Literal["shown", "copied", "inserted", "helpful", "not_helpful", "dismissed"]
 FEEDBACK_ACTIONS: tuple[FeedbackAction, ...] = get_args(FeedbackAction)
+# The actions that judge an item (thumbs up / down), as opposed to using it.
+RATINGS: tuple[FeedbackAction, ...] = ("helpful", "not_helpful")
 
 
 def collection_name(value: str) -> str:

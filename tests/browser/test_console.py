@@ -112,7 +112,7 @@ def test_edit_tags_with_errors_next_to_the_field(
     page.get_by_role("button", name="保存元数据").click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
     expect(page.get_by_label("标签")).to_have_value("退货, 运费")
-    assert get_document(live_server.kb, doc_id, with_chunks=False)["tags"] == ["退货", "运费"]
+    assert get_document(live_server.kb, doc_id, with_chunks=False).tags == ["退货", "运费"]
     screenshot(page, "document")
 
     page.goto("/kb/documents?tag=运费&collection=tags")
@@ -139,7 +139,7 @@ def test_delete_asks_for_confirmation(page: Page, live_server: LiveServer) -> No
     assert asked and "云舟 X1 使用手册" in asked[0]
     assert sent == []
     expect(page.locator("h1")).to_have_text("云舟 X1 使用手册")  # still here
-    assert get_document(live_server.kb, doc_id, with_chunks=False)["id"] == doc_id
+    assert get_document(live_server.kb, doc_id, with_chunks=False).id == doc_id
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="删除文档").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
@@ -11,13 +12,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from kb.assist.schemas import EscalationOut, EscalationReply, ReplyOut, SuggestResponse
 from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
 from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
 from kb.errors import Invalid, KBError
 from kb.insight.feedback import record_feedback
-from kb.retrieval.searching import SearchRequest, search
+from kb.retrieval.schemas import SearchHit
+from kb.retrieval.searching import SearchRequest, search, search_hit
+from kb.types import RATINGS
 from search.types import SearchFilters
 from web.deps import KBDep
 from web.pages.forms import Finish, form_errors
@@ -29,7 +33,6 @@ SCRIPT_COOKIE = "assistkb_script"
 SCRIPT_CHOICES = (("zh-Hans", "简体"), ("zh-Hant", "繁體"))
 SEARCH_LIMIT = 8
 SHOWN_ANSWERS = 3  # the rest fold away: a 360 px side panel has no room for five
-RATINGS = ("helpful", "not_helpful")
 # What the panel calls things; unknown values show as they are.
 NAMES: dict[str, dict[str, str]] = {
     "handling": {"self_service": "可直接回答", "agent": "坐席处理", "expert": "转专家处理"},
@@ -172,7 +175,43 @@ def assist_feedback(
     return _finish(kb, render.render(request, "assist.html", context, block="rated"), remember=None)
 
 
-def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReplyView:
+    """A reply as the panel shows it: its text split around the unfilled placeholders."""
+
+    id: str
+    title: str
+    text: str
+    missing_variables: list[str]
+    segments: list[tuple[str, bool]]
+
+    @classmethod
+    def of(cls, reply: ReplyOut | EscalationReply) -> ReplyView:
+        named = reply if isinstance(reply, ReplyOut) else None
+        return cls(
+            id=named.id if named else "",
+            title=named.title if named else "",
+            text=reply.text,
+            missing_variables=reply.missing_variables,
+            segments=segments(reply.text, reply.missing_variables),
+        )
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    level: str | None
+    team: str | None
+    reasons: list[str]
+    steps: list[str]
+    reply: ReplyView | None
+
+    @classmethod
+    def of(cls, esc: EscalationOut) -> EscalationView:
+        reply = ReplyView.of(esc.reply) if esc.reply else None
+        return cls(esc.level, esc.team, esc.reasons, esc.steps, reply)
+
+
+def suggestion_context(body: SuggestResponse | None) -> dict[str, Any]:
     """What the suggestions block shows for a suggest body: replies split around placeholders."""
     if body is None:
         return {
@@ -182,14 +221,13 @@ def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
             "replies": [],
             "escalation": None,
         }
-    esc = body["escalation"]
-    escalation = {**esc, "reply": _reply_view(esc["reply"]) if esc["reply"] else None}
+    esc = body.escalation
     return {
         "result": body,
-        "answers": body["answers"][:SHOWN_ANSWERS],
-        "more_answers": body["answers"][SHOWN_ANSWERS:],
-        "replies": [_reply_view(r) for r in body["replies"]],
-        "escalation": escalation if esc["recommended"] or esc["reply"] else None,
+        "answers": body.answers[:SHOWN_ANSWERS],
+        "more_answers": body.answers[SHOWN_ANSWERS:],
+        "replies": [ReplyView.of(r) for r in body.replies],
+        "escalation": EscalationView.of(esc) if esc.recommended or esc.reply else None,
     }
 
 
@@ -204,10 +242,6 @@ def frame_policy(kb: KnowledgeBase) -> str:
     """The panel's CSP: scripts only from us, framing only by the origins the operator allows."""
     ancestors = kb.settings.frame_ancestors.strip() or "'self'"
     return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
-
-
-def _reply_view(reply: dict[str, Any]) -> dict[str, Any]:
-    return {**reply, "segments": segments(reply["text"], reply["missing_variables"])}
 
 
 def _suggestion(
@@ -249,21 +283,25 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         filters=SearchFilters(valid_on=date.today()),
     )
     hits = search(kb, request)
-    shown = [
-        {
-            "id": h.chunk.chunk_id,
-            "document_id": h.chunk.document_id,
-            "title": convert(h.chunk.document_title, script),
-            "question": convert(h.chunk.question, script) if h.chunk.question else None,
-            "text": convert(h.chunk.text, script),
-            "highlight": convert(h.highlight, script),
-            "section": [convert(s, script) for s in h.chunk.section],
-            "page": h.chunk.page,
-            "version": h.chunk.version,
+    return {"hits": [_displayed(search_hit(h), script) for h in hits], "search_error": None}
+
+
+def _displayed(hit: SearchHit, script: str) -> SearchHit:
+    """The hit's text in the agent's script (zh-Hans or zh-Hant)."""
+    source = hit.source.model_copy(
+        update={
+            "title": convert(hit.source.title, script),
+            "section": [convert(s, script) for s in hit.source.section],
         }
-        for h in hits
-    ]
-    return {"hits": shown, "search_error": None}
+    )
+    return hit.model_copy(
+        update={
+            "question": convert(hit.question, script) if hit.question else None,
+            "text": convert(hit.text, script),
+            "highlight": convert(hit.highlight, script),
+            "source": source,
+        }
+    )
 
 
 def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from kb.documents.catalog import (
     update_metadata,
 )
 from kb.documents.jobs import get_job, start_ingest_job
+from kb.documents.schemas import DocumentDetail, IngestJobPublic
 from kb.errors import Invalid
 from kb.retrieval.indexing import known_collections
 from web.deps import KBDep
@@ -110,11 +111,11 @@ def save_metadata(
         doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
         return _document_context(doc, form=form, errors=errors)
 
-    values, errors = form.parse()
+    edit, errors = form.parse()
     if errors:
         raise FormError("document.html", "meta_form", refused(errors))
     with form_errors("document.html", "meta_form", lambda exc: refused(field_errors(exc, "form"))):
-        update_metadata(kb, document_id, **values)
+        update_metadata(kb, document_id, edit)
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
@@ -140,7 +141,7 @@ def reingest(
 
     with form_errors("document.html", "reingest", refused):
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, [item], doc["collection"])
+        job_id = start_ingest_job(kb, [item], doc.collection)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _document_context(doc, job=get_job(kb, job_id))
@@ -162,9 +163,7 @@ def delete(
         errors = {"confirm": "tick the box to confirm deleting every version of this document"}
         raise FormError("document.html", "delete_form", _document_context(doc, errors=errors))
     summary = delete_document(kb, document_id)
-    target = (
-        f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary['title']})}"
-    )
+    target = f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary.title})}"
     if htmx.is_htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -176,7 +175,8 @@ def chunk_page(
 ) -> Response:
     """A chunk in context: its section and neighbouring chunks (the assist panel's source link)."""
     doc = get_document(kb, document_id)
-    context = {"doc": doc, **neighbourhood(doc, chunk_id)}
+    around = neighbourhood(doc, chunk_id)
+    context = {"doc": doc, "chunk": around.chunk, "shown": around.shown, "section": around.section}
     return render.page(request, "chunk.html", context, block="context")
 
 
@@ -198,12 +198,12 @@ def _upload_context(kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
 
 
 def _document_context(
-    doc: dict[str, Any],
+    doc: DocumentDetail,
     *,
     form: MetadataForm | None = None,
     errors: Errors | None = None,
     saved: bool = False,
-    job: dict[str, Any] | None = None,
+    job: IngestJobPublic | None = None,
 ) -> dict[str, Any]:
     return {
         "doc": doc,

@@ -18,7 +18,9 @@ from fastapi import Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from kb.documents.catalog import MetadataEdit
 from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
+from kb.documents.schemas import DocumentPublic
 from kb.errors import Invalid, KBError
 from kb.library.rulefile import RuleFileError
 
@@ -146,32 +148,32 @@ class MetadataForm(BaseModel):
     valid_to: str = ""
 
     @classmethod
-    def of(cls, doc: dict[str, Any]) -> MetadataForm:
+    def of(cls, doc: DocumentPublic) -> MetadataForm:
         return cls(
-            title=doc["title"],
-            doc_type=doc["doc_type"],
-            tags=", ".join(doc["tags"]),
-            product=doc["product"] or "",
-            valid_from=doc["valid_from"] or "",
-            valid_to=doc["valid_to"] or "",
+            title=doc.title,
+            doc_type=doc.doc_type,
+            tags=", ".join(doc.tags),
+            product=doc.product or "",
+            valid_from=doc.valid_from.isoformat() if doc.valid_from else "",
+            valid_to=doc.valid_to.isoformat() if doc.valid_to else "",
         )
 
-    def parse(self) -> tuple[dict[str, Any], Errors]:
-        """Keyword arguments for ``update_metadata`` and the errors found before calling it."""
+    def parse(self) -> tuple[MetadataEdit, Errors]:
+        """The edit for ``update_metadata`` and the errors found before calling it."""
         errors: Errors = {}
         if not self.title.strip():
             errors["title"] = "title is empty"
-        values: dict[str, Any] = {
-            "title": self.title.strip(),
-            "doc_type": self.doc_type or None,
-            "tags": split_tags(self.tags),
-            "product": self.product.strip(),
-            "valid_from": parse_date(self.valid_from, "valid_from", errors),
-            "valid_to": parse_date(self.valid_to, "valid_to", errors),
+        edit = MetadataEdit(
+            title=self.title.strip(),
+            doc_type=self.doc_type or None,
+            tags=split_tags(self.tags),
+            product=self.product.strip(),
+            valid_from=parse_date(self.valid_from, "valid_from", errors),
+            valid_to=parse_date(self.valid_to, "valid_to", errors),
             # The form shows both dates, so an empty one means "no limit".
-            "clear_dates": True,
-        }
-        return values, errors
+            clear_dates=True,
+        )
+        return edit, errors
 
 
 def upload_meta(doc_type: str, tags: str) -> DocumentMeta:
@@ -188,20 +190,20 @@ def read_uploads(files: list[UploadFile], meta: DocumentMeta, limit: int) -> lis
     ]
 
 
-def reingest_item(doc: dict[str, Any], file: UploadFile | None, limit: int) -> IngestItem:
+def reingest_item(doc: DocumentPublic, file: UploadFile | None, limit: int) -> IngestItem:
     """A new version of ``doc``: stored under its file name, so it must be the same format."""
     name, data = read_upload(
         file, limit, field="file", missing="choose a file to upload", check_size=False
     )
-    expected = PurePosixPath(doc["source_name"]).suffix.lower()
+    expected = PurePosixPath(doc.source_name).suffix.lower()
     got = PurePosixPath(safe_name(name)).suffix.lower()
     if got != expected:
         want = expected or "suffix-less"
         raise Invalid(
             f"{safe_name(name)!r} is a {got or 'suffix-less'} file; "
-            f"this document is {doc['source_name']!r}, so upload a {want} file",
+            f"this document is {doc.source_name!r}, so upload a {want} file",
             field="file",
         )
     # Keep the title the manager may have edited; other metadata is kept by ingestion itself.
-    meta = DocumentMeta(title=doc["title"])
-    return IngestItem(doc["source_name"], data, meta)
+    meta = DocumentMeta(title=doc.title)
+    return IngestItem(doc.source_name, data, meta)

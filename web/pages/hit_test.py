@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.errors import KBError
 from kb.retrieval.indexing import known_collections
+from kb.retrieval.schemas import MAX_SEARCH_LIMIT
 from kb.retrieval.searching import SearchRequest, query_terms, search
+from kb.types import SEARCH_MODES, SearchMode
 from web.deps import KBDep
 from web.pages.forms import form_errors
 from web.rendering import RendererDep
@@ -17,7 +19,6 @@ from web.rendering import RendererDep
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
 LIMITS = (5, 10, 20, 50)
-MODES = ("hybrid", "bm25", "vector")
 # The search service names its input "query"; the form calls it "q".
 _FORM_FIELD = {"query": "q"}
 
@@ -29,8 +30,8 @@ def hit_test(
     render: RendererDep,
     q: str = "",
     collection: str = "",
-    mode: Literal["hybrid", "bm25", "vector"] = "hybrid",
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: SearchMode = "hybrid",
+    limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 10,
 ) -> Response:
     """The form and, for a query, its hits (HTMX: the hits only)."""
     collection = collection or kb.settings.default_collection
@@ -39,7 +40,7 @@ def hit_test(
         "collection": collection,
         "collections": known_collections(kb) or [collection],
         "mode": mode,
-        "modes": MODES,
+        "modes": SEARCH_MODES,
         "limit": limit,
         "limits": LIMITS,
         "hits": [],

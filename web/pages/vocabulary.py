@@ -1,7 +1,7 @@
 """Console page for the BM25 vocabulary: user dictionary, synonym sets, a cut preview, history.
 
-Saved through ``kb.vocabulary.save_vocabulary``: checked line by line (nothing changes on an
-error), then every collection is re-indexed so the new words count at once.
+Saved through ``kb.retrieval.vocabulary.save_vocabulary``: checked line by line (nothing changes
+on an error), then every collection is re-indexed so the new words count at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from kb.context import KnowledgeBase
+from kb.retrieval.schemas import VocabularySaved
 from kb.retrieval.vocabulary import (
     Vocabulary,
     VocabularyError,
@@ -81,7 +82,7 @@ def _context(
     *,
     user_dict: str = "",
     synonyms: str = "",
-    saved: dict[str, Any] | None = None,
+    saved: VocabularySaved | None = None,
     error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     s = kb.settings

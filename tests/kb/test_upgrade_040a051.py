@@ -76,16 +76,16 @@ def test_the_domain_reads_what_040a051_wrote(
     data, original, _ = upgraded
     kb = open_kb(data)
     try:
-        docs = {d["source_name"]: d for d in list_documents(kb)}
+        docs = {d.source_name: d for d in list_documents(kb)}
         assert set(docs) == {
             "warranty-policy.md",
             "holiday-shipping-2025.md",
             "policy-faq-zh-hant.jsonl",
         }
-        warranty = get_document(kb, docs["warranty-policy.md"]["id"])
-        assert sorted(v["number"] for v in warranty["versions"]) == [1, 2]
-        assert warranty["current_version"] == 2
-        assert "以旧换新活动期间购买的产品同样享受完整保修" in warranty["chunks"][-1]["text"]
+        warranty = get_document(kb, docs["warranty-policy.md"].id)
+        assert sorted(v.number for v in warranty.versions) == [1, 2]
+        assert warranty.current_version == 2
+        assert "以旧换新活动期间购买的产品同样享受完整保修" in warranty.chunks[-1].text
         assert len(list_replies(kb)) == len(original["reply"])
         [rule_set] = original["rule_set"]
         assert len(active_rules(kb)) == rule_set[3]  # rule_count

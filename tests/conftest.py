@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from kb.accounts.passwords import generate_password, hash_password
+from kb.accounts.schemas import SessionInfo
+from kb.accounts.sessions import resolve_session, token_hash
 from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.models import UserAccount, UserSession, utcnow
 from kb.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +76,57 @@ def sample_kb(
     import_sample(kb, sample)
     yield kb
     kb.close()
+
+
+# --- signed-in clients ----------------------------------------------------------------------
+
+
+@cache
+def _password_hash() -> str:
+    """One argon2 hash (~0.7 s) of a random password, shared by every test user: never usable."""
+    return hash_password(generate_password())
+
+
+def sign_in_client(client: Any, role: str = "manager", email: str | None = None) -> SessionInfo:
+    """Give a TestClient the session cookie and CSRF header of a person of ``role``.
+
+    The user and session rows are written as ``kb.accounts.sessions.login`` writes them, without
+    its argon2 check; tests/web/test_auth.py signs in through the real /login form."""
+    from web.auth import CSRF_HEADER, SESSION_COOKIE
+
+    kb: KnowledgeBase = client.app.state.kb
+    email = email or f"{role}@assistkb.test"
+    token, now = secrets.token_urlsafe(32), utcnow()
+    with session_scope(kb.engine) as session:
+        user = session.exec(select(UserAccount).where(UserAccount.email == email)).first()
+        if user is None:
+            user = UserAccount(
+                email=email, role=role, password_hash=_password_hash(),
+                created_at=now, updated_at=now, password_changed_at=now,
+            )  # fmt: skip
+            session.add(user)
+            session.flush()
+        session.add(
+            UserSession(
+                token_hash=token_hash(token),
+                user_id=user.id,
+                csrf_secret=secrets.token_hex(32),
+                created_at=now,
+                last_seen_at=now,
+                expires_at=now + timedelta(hours=2),
+            )
+        )
+    info = resolve_session(kb, token=token)
+    assert info is not None
+    client.cookies.set(SESSION_COOKIE, token)
+    client.headers[CSRF_HEADER] = info.csrf_token  # as HTMX sends it (hx-headers on <body>)
+    return info
+
+
+@pytest.fixture(scope="session")
+def sign_in() -> Callable[..., SessionInfo]:
+    """``sign_in(client, role="manager")``: the client acts as a signed-in person from then on."""
+    return sign_in_client
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

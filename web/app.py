@@ -7,11 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
+from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
 from web.api import documents, search, suggest
+from web.auth import SignedIn, check_protected, install_auth
 from web.errors import install_error_handlers
 from web.pages import install_pages
 
@@ -24,6 +28,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuses to start (KB_ENV=production) without a strong explicit secret, and says why.
+        load_secret_key(settings)
         kb = KnowledgeBase(settings)
         app.state.kb = kb
         if interrupted := fail_interrupted_jobs(kb):
@@ -39,8 +45,13 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         version="1",
         summary="Agent-assist knowledge base: hybrid search, suggestions, replies, escalation.",
         lifespan=lifespan,
+        # The schema and its viewer need a signed-in caller too (added below).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_auth(app)
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(suggest.router)
@@ -50,6 +61,15 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[SignedIn])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[SignedIn])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="openapi.json", title="AssistKB API")
+
+    check_protected(app)  # a route without authentication is a start-up error, not a leak
     return app
 
 

@@ -37,6 +37,8 @@ class ErrorBody(BaseModel):
 
 _MEANINGS = {
     400: "Bad request (the message says what to change).",
+    401: "No valid credentials: an API key in `Authorization: Bearer <key>` or a session.",
+    403: "The key's scopes (or the person's role) do not allow this, or a CSRF token is missing.",
     404: "Not found: the field names what is unknown (a collection, a document id).",
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
     413: "Too large.",

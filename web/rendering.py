@@ -146,6 +146,8 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     # A name missing from a context is a bug in a route: fail the render (and its test).
     env.undefined = StrictUndefined
     env.globals["path_for"] = path_for
+    env.globals["csrf_token"] = csrf_token
+    env.globals["signed_in_as"] = signed_in_as
     env.globals["nav_items"] = NAV_ITEMS
     env.globals["labels"] = LABELS
     env.filters["marked"] = marked
@@ -168,6 +170,20 @@ def path_for(context: Context, name: str, /, **params: Any) -> str:
     request: Request = context["request"]
     root = request.scope.get("root_path", "")
     return f"{root}{request.app.url_path_for(name, **params)}"
+
+
+@pass_context
+def csrf_token(context: Context) -> str:
+    """The session's CSRF token, for forms and HTMX headers ('' when signed out)."""
+    session = getattr(context["request"].state, "session", None)
+    return str(session.csrf_token) if session else ""
+
+
+@pass_context
+def signed_in_as(context: Context) -> str:
+    """The signed-in person's e-mail, or ''."""
+    session = getattr(context["request"].state, "session", None)
+    return str(session.user.email) if session else ""
 
 
 def marked(highlight: str) -> Markup:

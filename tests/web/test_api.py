@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,11 +19,14 @@ FAQ = (
 )
 GUIDE = "# 第1章 保修\n\n## 1.1 保修期\n\n整机保修一年，电机和电池保修两年。\n"
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture
-def client(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir))
     with TestClient(app) as c:
+        sign_in(c)
         yield c
 
 
@@ -113,7 +117,11 @@ def test_errors_are_json_for_the_api_and_html_for_pages(client: TestClient) -> N
 
 @pytest.mark.parametrize(("max_query_chars", "status"), [(5000, 200), (1000, 422)])
 def test_the_longest_query_is_the_setting(
-    tmp_path: Path, embedding_cache_dir: Path, max_query_chars: int, status: int
+    tmp_path: Path,
+    embedding_cache_dir: Path,
+    max_query_chars: int,
+    status: int,
+    sign_in: SignIn,
 ) -> None:
     """KB_MAX_QUERY_CHARS is the limit, above or below the 2000 the body once hardcoded."""
     settings = Settings(
@@ -121,6 +129,7 @@ def test_the_longest_query_is_the_setting(
     )
     query = ("退货运费谁出？" * 500)[:3000]
     with TestClient(create_app(settings)) as c:
+        sign_in(c)
         _upload(c, ("faq.csv", FAQ.encode()))
         response = c.post("/api/v1/search", json={"query": query})
     assert response.status_code == status, response.text
@@ -141,12 +150,15 @@ def test_openapi_documents_the_settings_not_a_hardcoded_limit(client: TestClient
     assert body["properties"]["collection"].get("default") is None
 
 
-def test_the_default_collection_is_the_setting(tmp_path: Path, embedding_cache_dir: Path) -> None:
+def test_the_default_collection_is_the_setting(
+    tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn
+) -> None:
     """Upload, list, search and suggest without a collection use KB_DEFAULT_COLLECTION."""
     settings = Settings(
         data_dir=tmp_path, cache_dir=embedding_cache_dir, default_collection="other"
     )
     with TestClient(create_app(settings)) as c:
+        sign_in(c)
         assert _upload(c, ("faq.csv", FAQ.encode()))["collection"] == "other"
         listed = c.get("/api/v1/documents").json()["documents"]
         assert [d["collection"] for d in listed] == ["other"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,14 @@ HX = {"HX-Request": "true"}
 GOLDEN = Path(__file__).parent / "golden"
 CRM = "'self' https://crm.example"
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    sign_in: SignIn,
 ) -> Iterator[TestClient]:
     """The app on the sample knowledge base, allowing one CRM origin to frame the panel."""
     settings = Settings(
@@ -46,6 +50,7 @@ def client(
         frame_ancestors=CRM,
     )
     with TestClient(create_app(settings, warm=False)) as c:
+        sign_in(c)
         kb = c.app.state.kb  # type: ignore[attr-defined]
         sample = load_sample()
         for collection, items in sample.collection_items.items():
@@ -67,7 +72,7 @@ def _post(client: TestClient, text: str, **fields: str) -> Any:
     """Post the panel's form; Simplified unless asked, whatever an earlier response remembered."""
     data = {"conversation": text, "display_script": "zh-Hans", **fields}
     response = client.post("/assist/suggest", data=data, headers=HX)
-    client.cookies.clear()
+    client.cookies.delete(SCRIPT_COOKIE)  # the session cookie stays
     return response
 
 
@@ -231,11 +236,11 @@ def test_customer_markup_is_shown_as_text(client: TestClient) -> None:
 def test_the_script_is_remembered_per_browser(
     client: TestClient, url: str, cookie: str | None, checked: str, sets: str | None
 ) -> None:
-    client.cookies.clear()
+    client.cookies.delete(SCRIPT_COOKIE)  # the session cookie stays
     if cookie:
         client.cookies.set(SCRIPT_COOKIE, cookie, path="/assist")
     response = client.get(url)
-    client.cookies.clear()
+    client.cookies.delete(SCRIPT_COOKIE)  # the session cookie stays
     assert f'value="{checked}" checked' in response.text
     assert response.text.count(" checked>") == 1
     remembered = response.headers.get("set-cookie", "")
@@ -244,7 +249,7 @@ def test_the_script_is_remembered_per_browser(
 
 def test_choosing_a_script_sets_the_cookie_even_with_an_empty_box(client: TestClient) -> None:
     response = _post(client, "", display_script="zh-Hant")
-    client.cookies.clear()
+    client.cookies.delete(SCRIPT_COOKIE)  # the session cookie stays
     assert response.status_code == 200
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{SCRIPT_COOKIE}=zh-Hant;") and "Path=/assist" in cookie

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -90,13 +90,18 @@ BROKEN_RULES = (
 )
 XSS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    sign_in: SignIn,
 ) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("console"), cache_dir=embedding_cache_dir)
     with TestClient(create_app(settings, warm=False)) as c:
+        sign_in(c)
         kb = kb_of(c)
         ingest_items(kb, [IngestItem("faq.csv", FAQ, DocumentMeta())], collection="default")
         import_replies(kb, REPLIES, "replies.yaml")

@@ -4,7 +4,7 @@ OpenAPI schema publishes the real error body, pages answer in HTML, and ``/`` le
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +25,22 @@ SUGGEST = {
 }
 FUZZED_NAMES = ["_x", "-x", "__main__", "../x", "Default", "z" * 65]
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture(scope="module")
-def sample(sample_kb: KnowledgeBase) -> Iterator[TestClient]:
+def sample(sample_kb: KnowledgeBase, sign_in: SignIn) -> Iterator[TestClient]:
     """The sample knowledge base, read-only: nothing here writes to it."""
     with TestClient(create_app(sample_kb.settings, warm=False)) as c:
+        sign_in(c)
         yield c
 
 
 @pytest.fixture
-def client(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn) -> Iterator[TestClient]:
     app = create_app(Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir), warm=False)
     with TestClient(app) as c:
+        sign_in(c)
         yield c
 
 
@@ -135,13 +139,13 @@ def test_the_same_customer_without_the_surrogate_is_served(sample: TestClient) -
 @pytest.mark.parametrize(
     ("method", "path", "codes"),
     [
-        ("post", "/api/v1/search", {"404", "409", "422"}),
-        ("post", "/api/v1/suggest", {"404", "409", "422"}),
-        ("post", "/api/v1/feedback", {"404", "422"}),
-        ("post", "/api/v1/documents", {"422"}),
-        ("get", "/api/v1/documents", {"422"}),
-        ("get", "/api/v1/documents/{document_id}", {"404", "422"}),
-        ("delete", "/api/v1/documents/{document_id}", {"404", "422"}),
+        ("post", "/api/v1/search", {"401", "403", "404", "409", "422"}),
+        ("post", "/api/v1/suggest", {"401", "403", "404", "409", "422"}),
+        ("post", "/api/v1/feedback", {"401", "403", "404", "422"}),
+        ("post", "/api/v1/documents", {"401", "403", "422"}),
+        ("get", "/api/v1/documents", {"401", "403", "422"}),
+        ("get", "/api/v1/documents/{document_id}", {"401", "403", "404", "422"}),
+        ("delete", "/api/v1/documents/{document_id}", {"401", "403", "404", "422"}),
     ],
 )
 def test_openapi_documents_each_routes_error_answers_with_the_real_body(

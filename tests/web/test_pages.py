@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from html import unescape
 from pathlib import Path
@@ -30,6 +30,8 @@ XSS = (
     "退货运费说明：<img src=x onerror=alert(1)> 非质量问题由顾客承担运费。\n"
 ).encode()
 
+SignIn = Callable[..., Any]
+
 
 def make_app(settings: Settings) -> FastAPI:
     app = create_app(settings, warm=False)
@@ -39,19 +41,23 @@ def make_app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def client(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn) -> Iterator[TestClient]:
     app = make_app(Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir))
     with TestClient(app) as c:
+        sign_in(c)
         yield c
 
 
 @pytest.fixture(scope="module")
 def library(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    sign_in: SignIn,
 ) -> Iterator[TestClient]:
     """Read-only: a guide, an FAQ (tagged, in another collection) and a document with markup."""
     data = tmp_path_factory.mktemp("pages")
     with TestClient(make_app(Settings(data_dir=data, cache_dir=embedding_cache_dir))) as c:
+        sign_in(c)
         kb = c.app.state.kb  # type: ignore[attr-defined]
         ingest_items(
             kb, [IngestItem("guide.md", GUIDE, DocumentMeta(tags=("保修",)))], collection="default"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,10 +27,13 @@ REQUEST = {
     "limit": 5,
 }
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture(scope="module")
-def client(sample_kb: KnowledgeBase) -> Iterator[TestClient]:
+def client(sample_kb: KnowledgeBase, sign_in: SignIn) -> Iterator[TestClient]:
     with TestClient(create_app(sample_kb.settings)) as c:
+        sign_in(c)
         yield c
 
 
@@ -127,11 +131,16 @@ TEXT = "conversation.0.text"
     ],
 )  # fmt: skip
 def test_conversation_limits_are_the_settings(
-    sample_kb: KnowledgeBase, limits: dict[str, int], conversation: list, field: str | None
+    sample_kb: KnowledgeBase,
+    limits: dict[str, int],
+    conversation: list,
+    field: str | None,
+    sign_in: SignIn,
 ) -> None:
     """KB_MAX_MESSAGE_CHARS and KB_MAX_TURNS are the limits, not a cap in the request body."""
     settings = sample_kb.settings.model_copy(update=limits)
     with TestClient(create_app(settings, warm=False)) as c:
+        sign_in(c)
         response = c.post("/api/v1/suggest", json={**REQUEST, "conversation": conversation})
     if field is None:
         assert response.status_code == 200, response.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from web.rendering import Rendered, Renderer, get_htmx, heading, marked, score
 GOLDEN = Path(__file__).parent / "golden"
 GUIDE = "# 第1章 保修\n\n## 1.1 保修期\n\n整机保修一年，电机和电池保修两年。\n".encode()
 
+SignIn = Callable[..., Any]
+
 
 def make_app(settings: Settings) -> FastAPI:
     app = create_app(settings, warm=False)
@@ -33,10 +35,13 @@ def make_app(settings: Settings) -> FastAPI:
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    sign_in: SignIn,
 ) -> Iterator[TestClient]:
     data = tmp_path_factory.mktemp("templates")
     with TestClient(make_app(Settings(data_dir=data, cache_dir=embedding_cache_dir))) as c:
+        sign_in(c)
         meta = DocumentMeta(tags=("保修",))
         ingest_items(c.app.state.kb, [IngestItem("guide.md", GUIDE, meta)], collection="default")  # type: ignore[attr-defined]
         yield c

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,11 +21,14 @@ from web.app import create_app
 HX = {"HX-Request": "true"}
 FAQ = "问题,答案\n满多少包邮？,订单满 99 元包邮。\n退款多久到账？,三到五个工作日原路退回。\n"
 
+SignIn = Callable[..., Any]
+
 
 @pytest.fixture
-def client(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[TestClient]:
+def client(tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir)
     with TestClient(create_app(settings, warm=False)) as c:
+        sign_in(c)
         kb: KnowledgeBase = c.app.state.kb  # type: ignore[attr-defined]
         item = IngestItem("faq.csv", FAQ.encode(), DocumentMeta(doc_type="faq"))
         assert ingest_items(kb, [item], collection="default")[0].status == "ingested"

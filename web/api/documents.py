@@ -17,13 +17,17 @@ from kb.documents.schemas import (
     IngestResponse,
 )
 from kb.errors import Invalid
+from web.auth import requires
 from web.deps import KBDep
 from web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
+READ, WRITE = [requires("documents:read")], [requires("documents:write")]
 
 
-@router.post("", response_model=IngestResponse, responses=error_responses(422))
+@router.post(
+    "", response_model=IngestResponse, responses=error_responses(401, 403, 422), dependencies=WRITE
+)
 def upload_documents(
     kb: KBDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
@@ -55,7 +59,9 @@ def upload_documents(
     return IngestResponse(collection=target, files=published)
 
 
-@router.get("", response_model=DocumentList, responses=error_responses(422))
+@router.get(
+    "", response_model=DocumentList, responses=error_responses(401, 403, 422), dependencies=READ
+)
 def list_route(
     kb: KBDep,
     collection: str | None = None,
@@ -67,13 +73,23 @@ def list_route(
     return DocumentList(documents=list_documents(kb, DocumentQuery(collection, doc_type, tag, q)))
 
 
-@router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
+@router.get(
+    "/{document_id}",
+    response_model=DocumentDetail,
+    responses=error_responses(401, 403, 404, 422),
+    dependencies=READ,
+)
 def show_route(document_id: str, kb: KBDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
     return get_document(kb, document_id)
 
 
-@router.delete("/{document_id}", response_model=DeleteResponse, responses=error_responses(404, 422))
+@router.delete(
+    "/{document_id}",
+    response_model=DeleteResponse,
+    responses=error_responses(401, 403, 404, 422),
+    dependencies=WRITE,
+)
 def delete_route(document_id: str, kb: KBDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
     return DeleteResponse(deleted=delete_document(kb, document_id))

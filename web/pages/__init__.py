@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from web.auth import requires_role
 from web.pages import (
     analytics,
     assist,
@@ -13,6 +14,7 @@ from web.pages import (
     evaluation,
     hit_test,
     jobs,
+    login,
     replies,
     rules,
     vocabulary,
@@ -22,24 +24,19 @@ from web.rendering import STATIC_DIR, make_renderer
 
 
 def install_pages(app: FastAPI) -> None:
-    """Mount the page routers and ``/static`` (htmx is vendored there: no CDN)."""
+    """Mount the page routers and ``/static`` (htmx is vendored there: no CDN).
+
+    Each router is included with the role it needs: the panel is for agents, the console for
+    managers; only ``/login`` and ``/static`` are open."""
     app.state.renderer = make_renderer()
     app.add_exception_handler(FormError, render_form_error)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (
-        documents,
-        jobs,
-        hit_test,
-        assist,
-        replies,
-        rules,
-        vocabulary,
-        analytics,
-        evaluation,
-    ):
-        app.include_router(module.router)
+    app.include_router(login.router)
+    app.include_router(assist.router, dependencies=[requires_role("agent")])
+    for module in (documents, jobs, hit_test, replies, rules, vocabulary, analytics, evaluation):
+        app.include_router(module.router, dependencies=[requires_role("manager")])
 
-    @app.get("/", name="home", include_in_schema=False)
+    @app.get("/", name="home", include_in_schema=False, dependencies=[requires_role("agent")])
     def home(request: Request) -> RedirectResponse:
         """The front door is the assist panel; its top bar links to the console."""
         return RedirectResponse(request.app.url_path_for("assist"), status_code=303)

@@ -45,6 +45,11 @@
     statusTimer = window.setTimeout(function () { statusBox.hidden = true; }, 2500);
   }
 
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   function recordFeedback(itemId, action) {
     var results = document.getElementById("suggestions");
     if (!results || !results.dataset.suggestionId) return;
@@ -56,7 +61,7 @@
     // keepalive: the agent may close the panel right after copying.
     fetch(results.dataset.feedbackUrl, {
       method: "POST", body: body, keepalive: true, credentials: "same-origin",
-      headers: { "HX-Request": "true" }
+      headers: { "HX-Request": "true", "X-CSRF-Token": csrfToken() }
     }).catch(function () { /* feedback is best effort; the reply is what matters */ });
   }
 

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from kb.accounts.users import create_user
 from kb.context import KnowledgeBase
 from kb.settings import Settings
 from web.app import create_app
@@ -101,10 +102,44 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+StorageState = dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def browser_login(browser: Browser) -> Callable[[str, KnowledgeBase], StorageState]:
+    """``browser_login(url, kb)``: a manager signed in once, through the real /login form, per
+    server; the browser state (its session cookie) to start every later context from."""
+    states: dict[str, StorageState] = {}
+
+    def login(url: str, kb: KnowledgeBase) -> StorageState:
+        if url not in states:
+            new = create_user(kb, email="manager@assistkb.test", role="manager", actor="test")
+            assert new.password is not None
+            context = browser.new_context(locale="zh-CN", base_url=url)
+            tab = context.new_page()
+            tab.goto("/kb/documents")  # signed out: the form, and back here afterwards
+            tab.get_by_label("邮箱").fill(new.user.email)
+            tab.get_by_label("密码").fill(new.password)
+            tab.get_by_role("button", name="登录").click()
+            tab.wait_for_url(f"{url}/kb/documents")
+            states[url] = context.storage_state()  # type: ignore[assignment]
+            context.close()
+        return states[url]
+
+    return login
+
+
 @pytest.fixture
-def page(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
-    """A fresh browser context at 1280 px; any script error on the page fails the test."""
-    context = browser.new_context(viewport=WIDE, locale="zh-CN", base_url=live_server.url)
+def page(
+    browser: Browser,
+    live_server: LiveServer,
+    browser_login: Callable[[str, KnowledgeBase], StorageState],
+) -> Iterator[Page]:
+    """A fresh, signed-in browser context at 1280 px; any script error on the page fails it."""
+    state = browser_login(live_server.url, live_server.kb)
+    context = browser.new_context(
+        viewport=WIDE, locale="zh-CN", base_url=live_server.url, storage_state=state
+    )
     context.set_default_timeout(15_000)
     expect.set_options(timeout=15_000)
     tab = context.new_page()

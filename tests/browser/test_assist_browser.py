@@ -170,13 +170,16 @@ def panel(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) -
 
 
 @pytest.fixture
-def tab(browser: Browser, panel: Panel) -> Iterator[Page]:
-    """A fresh context at 1280 px that may use the clipboard; any script error fails the test."""
+def tab(
+    browser: Browser, panel: Panel, browser_login: Callable[[str, KnowledgeBase], Any]
+) -> Iterator[Page]:
+    """A fresh signed-in context at 1280 px that may use the clipboard; a script error fails it."""
     context = browser.new_context(
         viewport=WIDE,
         locale="zh-CN",
         base_url=panel.url,
         permissions=["clipboard-read", "clipboard-write"],
+        storage_state=browser_login(panel.url, panel.app.state.kb),
     )
     context.set_default_timeout(15_000)
     expect.set_options(timeout=15_000)

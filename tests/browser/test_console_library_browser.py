@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from kb.accounts.keys import create_key
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.library.store import active_rules, import_replies, import_rules
 
@@ -96,18 +97,25 @@ def library(live_server: LiveServer) -> Iterator[LiveServer]:
         import_rules(kb, dump_rules_yaml(before), "restored.yaml")
 
 
-def suggest(page: Page, text: str) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def crm(library: LiveServer) -> dict[str, str]:
+    """The headers of a CRM's server: an API key with the scopes suggest and feedback."""
+    new = create_key(library.kb, name="crm", scopes=["suggest", "feedback"], actor="test")
+    return {"Authorization": f"Bearer {new.key}"}
+
+
+def suggest(page: Page, crm: dict[str, str], text: str) -> dict[str, Any]:
     body = {"conversation": [{"role": "customer", "text": text}], "collection": COLLECTION}
-    response = page.request.post("/api/v1/suggest", data=body)
+    response = page.request.post("/api/v1/suggest", data=body, headers=crm)
     assert response.ok, response.text()
     result: dict[str, Any] = response.json()
     return result
 
 
 def test_feedback_through_the_api_shows_in_analytics(
-    page: Page, library: LiveServer, screenshot: Callable[[Page, str], None]
+    page: Page, library: LiveServer, crm: dict[str, str], screenshot: Callable[[Page, str], None]
 ) -> None:
-    result = suggest(page, "保修多久？")
+    result = suggest(page, crm, "保修多久？")
     answer = result["answers"][0]
     for comment in ("写得不清楚", XSS):
         body = {
@@ -116,7 +124,7 @@ def test_feedback_through_the_api_shows_in_analytics(
             "action": "not_helpful",
             "comment": comment,
         }
-        assert page.request.post("/api/v1/feedback", data=body).status == 201
+        assert page.request.post("/api/v1/feedback", data=body, headers=crm).status == 201
 
     page.goto("/kb/analytics")
     page.get_by_label("时间范围").select_option("7")  # HTMX swaps the report in place
@@ -169,10 +177,10 @@ def test_what_the_manager_types_survives_a_slow_report(page: Page, library: Live
 
 
 def test_a_rule_edited_in_the_console_changes_the_next_suggestion(
-    page: Page, library: LiveServer, screenshot: Callable[[Page, str], None]
+    page: Page, library: LiveServer, crm: dict[str, str], screenshot: Callable[[Page, str], None]
 ) -> None:
     question = "你们这个型号是不是在召回？我家那台怎么办"
-    assert not suggest(page, question)["escalation"]["recommended"]
+    assert not suggest(page, crm, question)["escalation"]["recommended"]
 
     page.goto("/kb/rules")
     expect(page.locator("tr[data-rule-id]")).to_have_count(1)
@@ -186,7 +194,7 @@ def test_a_rule_edited_in_the_console_changes_the_next_suggestion(
     expect(page.locator('tr[data-rule-id="recall-notice"]')).to_contain_text("关键词：召回")
     screenshot(page, "rules")
 
-    escalation = suggest(page, question)["escalation"]
+    escalation = suggest(page, crm, question)["escalation"]
     assert escalation["recommended"] and escalation["team"] == "safety"
     assert escalation["steps"] == ["登记序列号", "转交安全团队"]
 

@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: setup
 	$(BIN)/kb ingest --sample --data-dir $(DATA)
+	$(BIN)/kb users ensure-admin --data-dir $(DATA) --url http://$(HOST):$(PORT)/login
 	$(BIN)/kb serve --data-dir $(DATA) --host $(HOST) --port $(PORT)
 
 test: setup

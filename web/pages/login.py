@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kb.accounts.errors import TooManyAttempts, Unauthenticated
 from kb.accounts.sessions import login, logout
-from web.auth import SESSION_COOKIE, SignedIn, local_path
+from web.auth import SESSION_COOKIE, local_path, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep
 
@@ -58,7 +58,7 @@ def login_submit(
     return response
 
 
-@router.post("/logout", name="logout", dependencies=[SignedIn])
+@router.post("/logout", name="logout", dependencies=[requires_role("agent")])
 def logout_submit(request: Request, kb: KBDep) -> Response:
     """End the session on the server (not only the cookie) and go back to the form."""
     logout(kb, token=request.cookies.get(SESSION_COOKIE))

@@ -1,7 +1,7 @@
 """Background ingestion jobs: an IngestJob row tracks a run of ``ingest_items`` in a worker thread.
 
 The executor belongs to the KnowledgeBase (attached on first use, never at import); the row is
-the only thing the console reads, so a later ``kb worker`` process can run the same jobs.
+the only thing the console reads.
 """
 
 from __future__ import annotations

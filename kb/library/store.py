@@ -12,14 +12,10 @@ from sqlmodel import col, func, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
-from kb.library.escalation import Rule, dump_rules_yaml, parse_rules_yaml
-from kb.library.replies import (
-    ReplyTemplate,
-    dump_replies_yaml,
-    make_reply,
-    parse_replies_csv,
-    parse_replies_yaml,
-)
+from kb.library.escalation import Rule
+from kb.library.replies import ReplyTemplate, make_reply
+from kb.library.reply_format import dump_replies_yaml, parse_replies_csv, parse_replies_yaml
+from kb.library.rule_format import dump_rules_yaml, parse_rules_yaml
 from kb.models import ReplyRecord, RuleSetRecord, as_public, utcnow
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_history
 

@@ -91,7 +91,7 @@ def library(live_server: LiveServer) -> Iterator[LiveServer]:
     import_rules(kb, RULES, "rules.yaml")
     yield live_server
     if before:
-        from kb.library.escalation import dump_rules_yaml
+        from kb.library.rule_format import dump_rules_yaml
 
         import_rules(kb, dump_rules_yaml(before), "restored.yaml")
 

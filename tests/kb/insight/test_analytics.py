@@ -16,7 +16,7 @@ from kb.db import session_scope
 from kb.documents.catalog import delete_document
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.errors import Invalid
-from kb.insight.analytics import Period, Report, percentile, report
+from kb.insight.analytics import Period, Report, report
 from kb.insight.feedback import record_feedback
 from kb.library.store import import_replies, import_rules
 from kb.models import FeedbackRecord, SuggestionLog
@@ -236,16 +236,6 @@ def test_days_are_counted_in_the_period_time_zone(
     moment: datetime, tz: timezone, day: date
 ) -> None:
     assert Period(date(2025, 3, 1), date(2025, 3, 2), tz).day_of(moment) == day
-
-
-@pytest.mark.parametrize(
-    ("values", "pct", "expected"),
-    [([], 50, None), ([5.0], 95, 5.0), ([1.0, 2.0, 3.0, 4.0], 50, 2.0), ([*range(1, 21)], 95, 19)],
-)
-def test_percentile_is_nearest_rank(
-    values: list[float], pct: float, expected: float | None
-) -> None:
-    assert percentile(sorted(float(v) for v in values), pct) == expected
 
 
 @pytest.mark.postgres

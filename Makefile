@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python bench/latency.py --data $(BENCH_DATA) --out bench/results
 	$(BIN)/python bench/calibrate.py --data $(BENCH_DATA) --out bench/results
 	$(BIN)/python bench/vocabulary.py --data $(BENCH_DATA) --out bench/results
+	$(BIN)/python bench/cleaning.py --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

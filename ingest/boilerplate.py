@@ -4,21 +4,27 @@ Each rule keys on what *every* such page shares — a label (版权说明, 相�
 about itself (本站, 上传), a navigation shape (A > B > C) or a layout shape (a list under a
 "related" header) — never on one site's exact wording. Matching runs on a lightly
 Simplified copy of the line so that Traditional pages (版權說明, 相關文檔) match the same rules.
+Shape signals live beside it: ``phrases`` (tag clouds, keyword and place-name spam) and
+``links`` (related, recommended and latest-article lists).
 """
 
 from __future__ import annotations
 
 import re
 
+from ingest import links
 from ingest.model import Block
+from ingest.phrases import LIST_LABELS, is_phrase_list, split_phrases
 
 # Traditional → Simplified for the characters our patterns use; only for matching, the
 # text itself is never changed here.
 _T2S = str.maketrans(
     "權說聲責舉報檔簡關熱歡薦閱讀載傳庫網標簽籤頁論評點擊覽時間碼號為類廣歸屬會員費積內詳單"
-    "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區",
+    "經權屬錄門題們與戶體數幫轉發佈見這頭獲註冊贊讚條總當無圖壓縮請系聯區"
+    "來瀏鍵尋興備證輯編處資訊覺歷創紹氣頂歡貼",
     "权说声责举报档简关热欢荐阅读载传库网标签签页论评点击览时间码号为类广归属会员费积内详单"
-    "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区",
+    "经权属录门题们与户体数帮转发布见这头获注册赞赞条总当无图压缩请系联区"
+    "来浏键寻兴备证辑编处资讯觉历创绍气顶欢贴",
 )
 
 SENTENCE_END = "。！？；!?;"
@@ -49,9 +55,14 @@ _LEGAL_LABEL_RE = re.compile(
 # The site speaking about itself or its uploaders: content never does that.
 _SITE_SELF_RE = re.compile(
     r"本站|本网站|本网|本文档由|本文由|用户上传|上传者|上传用户|上传人|文库网|收益归属|内容提供方"
+    r"|[如若]有侵权|[如若]涉及侵权|版权归原作者|转载请注明|来源于网络|来自网络"
 )
-_SITE_TOPIC_RE = re.compile(r"侵权|版权|下载|上传|资源|所有权|权益|免责|责任|储存|存储|附件")
-_COPYRIGHT_RE = re.compile(r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有", re.IGNORECASE)
+_SITE_TOPIC_RE = re.compile(
+    r"侵权|版权|下载|上传|资源|所有权|权益|免责|责任|储存|存储|附件|转载|授权|转贴"
+)
+_COPYRIGHT_RE = re.compile(
+    r"©|\(c\)\s*\d{4}|copyright|all rights reserved|版权所有|ICP\s*[备证]|公网安备", re.IGNORECASE
+)
 # Uploader credits: "本文由 xx 上传/整理/提供".
 _CREDIT_RE = re.compile(r"本文档?由.{0,40}?(?:上传|提供|整理|发布|分享|原创)")
 _TAGS_RE = re.compile(r"^(?:标签|标记|关键词|关键字|tags?|keywords?)\s*[:：]", re.IGNORECASE)
@@ -74,8 +85,18 @@ _DATE_ONLY_RE = re.compile(
 # Page metadata fields; one alone ("来源：国家税务总局") may be content, two on a line are a
 # site's info bar.
 _META_FIELD_RE = re.compile(
-    r"(?:作者|来源|发布时间|发布日期|更新时间|上传时间|浏览|阅读|阅读量|浏览量|字数|页数|大小|格式|分类)"
-    r"\s*[:：]"
+    r"(作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
+    r"[^\s:：]{0,3}\s*[:：]"
+)
+# The same facts as counts: "1234人阅读", "人气（3,482）", "共8页".
+_COUNT_FIELD_RE = re.compile(
+    r"\d[\d,]*\s*[人次]?\s*(?:阅读|浏览|下载|评论|留言|收藏|点赞|引用)"
+    r"|(?:人气|阅读|浏览|下载|评论|留言|引用|收藏|点击)\s*[（(]\s*\d|共\s*\d+\s*页"
+)
+_LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
+# Links to the neighbouring articles: "上一篇：<title>".
+_NEIGHBOUR_RE = re.compile(
+    r"^(?:上一篇|下一篇|上一页|下一页|上一章|下一章|previous|next)\s*[:：]", re.I
 )
 _AD_RE = re.compile(
     r"^(?:【?广告】?|推广|赞助|advertisement|sponsored|ad)(?:$|\s*[:：])"
@@ -84,7 +105,7 @@ _AD_RE = re.compile(
 )
 # Page furniture that stands alone on a line: comment boxes, share buttons, pagers.
 _CHROME_RE = re.compile(
-    r"^(?:发表|提交|全部|网友)?评论|分享到?|收藏|点赞|举报|打印|(?:返回|回到)顶部|阅读全文|展开全文"
+    r"^(?:发表|提交|全部|网友)?(?:评论|留言)(?:列表|区|板)?|(?:创作者|作者)(?:介绍|简介)|关于作者|分享到?|收藏|点赞|举报|打印|(?:返回|回到)(?:顶部|列表|首页)|回到?(?:顶端|页首)|阅读全文|展开全文"
     r"|加载更多|查看更多|上一篇|下一篇|登录|注册|首页|目录|share|print|comments$",
     re.IGNORECASE,
 )
@@ -120,6 +141,26 @@ def is_toc_line(text: str) -> bool:
     return page_refs >= 4 and markers >= 3 and sentences * 4 <= page_refs
 
 
+def _is_info_bar(line: str) -> bool:
+    """A page's info bar: two different metadata fields (or a date and one), short values."""
+    fields = {m.group(1) for m in _META_FIELD_RE.finditer(line)}
+    if _has_sentence_end(line) or any(len(v) > 24 for v in re.split(r"\s+|[|｜]", line)):
+        return False  # a bar is short fields side by side, never a clause
+    counts = len(_COUNT_FIELD_RE.findall(line))
+    return len(fields) + counts + bool(_LEADING_DATE_RE.match(line)) >= 2
+
+
+def _is_inline_links(text: str) -> bool:
+    """Link titles on one line after a link-list label: ``推荐阅读：标题一 | 标题二``."""
+    found = split_phrases(text)
+    if not found.label or not all(links.is_link_title(i) for i in found.items):
+        return False
+    label = simplify(found.label)
+    if links.is_related_header(label):
+        return len(text) <= 80
+    return links.is_link_header(label) and found.hard and len(found.items) >= 2
+
+
 def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
     """True when one line on its own is site furniture rather than document content."""
     line = simplify(text.strip())
@@ -140,7 +181,11 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
         return True
     if _CREDIT_RE.search(line) or (short and _COPYRIGHT_RE.search(line)):
         return True
-    if short and (_TAGS_RE.match(line) or len(_META_FIELD_RE.findall(line)) >= 2):
+    if short and (_TAGS_RE.match(line) or _is_info_bar(line)):
+        return True
+    if short and _NEIGHBOUR_RE.match(line) and not _has_sentence_end(line):
+        return True
+    if is_phrase_list(text.strip(), simplified=line) or _is_inline_links(text.strip()):
         return True
     # Download and ad prompts are one-line calls to action; a sentence that mentions
     # downloading an invoice is content, so only short lines qualify.
@@ -151,32 +196,14 @@ def is_boilerplate(text: str, *, near_edge: bool = False) -> bool:
 
 # --- structural rules -------------------------------------------------------------------
 
-_RELATED_HEADER_RE = re.compile(
-    r"文档简介|相关(?:文档|推荐|阅读|文章|资料|下载)|最新(?:文档|文章)|热门(?:文档|文章|推荐)|猜你喜欢"
-    r"|推荐阅读|延伸阅读|精彩推荐|为你推荐|更多推荐|大家都在看|相似文档|本类热门|(?:全部|网友)?评论"
-    r"|related(?: articles| posts| documents)?|recommended|you may also like|popular posts"
-    r"|recent posts|more articles|comments",
-    re.IGNORECASE,
-)
-
 
 def is_related_header(text: str) -> bool:
     """A header that opens a list of links to other pages (相关文档, 猜你喜欢, Related posts)."""
-    bare = re.sub(r"[\s:：()（）\d/]+$", "", simplify(text.strip())).strip(" :：【】[]").lower()
-    return bool(_RELATED_HEADER_RE.fullmatch(bare))
+    return links.is_related_header(simplify(text))
 
 
 def _is_bulleted(text: str) -> bool:
     return bool(_BULLET_RE.match(text))
-
-
-def _is_link_like(text: str) -> bool:
-    """A line shaped like a link title: bulleted, or short with no sentence and no heading mark."""
-    if _HEADING_MARK_RE.match(text):
-        return False
-    if _is_bulleted(text) and len(text) <= 200:
-        return True
-    return len(text) <= 60 and not _has_sentence_end(text)
 
 
 def _is_label(text: str) -> bool:
@@ -188,22 +215,39 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
     drop = [False] * len(blocks)
     n = len(blocks)
     edge = 3  # sites put breadcrumbs in the first or last few lines
-    for i, block in enumerate(blocks):
+    i = 0
+    while i < n:
+        block = blocks[i]
         if block.kind in ("faq", "passage"):
+            i += 1
             continue
-        if is_related_header(block.text):
+        line = simplify(block.text)
+        end = links.title_run(blocks, i + 1)
+        dated = links.dated_run(blocks, i)
+        if links.is_related_header(line) or (links.is_link_header(line) and end - i > 2):
             # The header and the link titles under it, up to the first real paragraph.
-            drop[i] = True
-            j = i + 1
-            while j < n and blocks[j].kind not in ("faq", "passage"):
-                if not _is_link_like(blocks[j].text):
-                    break
-                drop[j] = True
-                j += 1
-        elif is_boilerplate(block.text, near_edge=i < edge or i >= n - edge):
-            drop[i] = True
+            drop[i:end] = [True] * (end - i)
+            i = end
+            continue
+        if dated - i >= 2:
+            drop[i:dated] = [True] * (dated - i)
+            i = dated
+            continue
+        drop[i] = is_boilerplate(block.text, near_edge=i < edge or i >= n - edge)
+        i += 1
     _drop_boilerplate_lists(blocks, drop)
+    _drop_list_labels(blocks, drop)
     return [b for b, d in zip(blocks, drop, strict=True) if not d]
+
+
+def _drop_list_labels(blocks: list[Block], drop: list[bool]) -> None:
+    """A label alone on the line above a dropped phrase list (全站热搜) goes with the list."""
+    for i in range(1, len(blocks)):
+        label = simplify(blocks[i - 1].text.strip())
+        if not drop[i] or drop[i - 1] or len(label) > 8 or _has_sentence_end(label):
+            continue
+        if blocks[i - 1].kind == "paragraph" and is_phrase_list(blocks[i].text.strip()):
+            drop[i - 1] = bool(LIST_LABELS.search(label) or links.is_link_header(label))
 
 
 def _drop_boilerplate_lists(blocks: list[Block], drop: list[bool]) -> None:

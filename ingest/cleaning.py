@@ -1,4 +1,4 @@
-"""Clean loader blocks: whitespace, pinyin annotations, boilerplate, broken wraps, repeats."""
+"""Clean loader blocks: entity debris, garbled runs, pinyin, boilerplate, broken wraps, repeats."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from collections import Counter
 from dataclasses import replace
 
 from ingest.boilerplate import SENTENCE_END, remove_boilerplate
+from ingest.entities import decode_entities
+from ingest.garbage import garbage_evidence, remove_never_text, strip_garbage
 from ingest.model import Block
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -61,13 +63,28 @@ _SYLLABLE_RE = re.compile(
 _TONE_MARKS = "\u0304\u0301\u030c\u0300"
 
 
-def is_pinyin_syllable(word: str) -> bool:
-    """True for one toned pinyin syllable: ``tuán``, ``duì``, ``lǜ``, ``tuan2``."""
+def _syllable(word: str) -> tuple[bool, bool]:
+    """Whether ``word`` is a pinyin syllable, and whether it carries a tone."""
     decomposed = unicodedata.normalize("NFD", word.lower())
-    toned = any(m in decomposed for m in _TONE_MARKS) or word[-1] in "12345"
+    toned = any(m in decomposed for m in _TONE_MARKS) or word[-1:] in tuple("12345")
     base = "".join(c for c in decomposed if c not in _TONE_MARKS).rstrip("12345")
     base = unicodedata.normalize("NFC", base).replace("ü", "v")
-    return toned and bool(_SYLLABLE_RE.match(base))
+    return bool(base and _SYLLABLE_RE.match(base)), toned
+
+
+def is_pinyin_syllable(word: str) -> bool:
+    """True for one toned pinyin syllable: ``tuán``, ``duì``, ``lǜ``, ``tuan2``."""
+    syllable, toned = _syllable(word)
+    return syllable and toned
+
+
+def is_pinyin_line(text: str) -> bool:
+    """A line of readings printed over a title (``zài xiàn kè fú``): syllables, most toned."""
+    words = [w.strip(".,;:!?'\"()") for w in text.split()]
+    found = [_syllable(w) for w in words if w]
+    if len(found) < 2 or not all(syllable for syllable, _ in found):
+        return False
+    return sum(toned for _, toned in found) * 2 >= len(found)
 
 
 def strip_pinyin(text: str) -> str:
@@ -213,14 +230,25 @@ def _drop_near_repeats(blocks: list[Block], keys: list[str], drop: list[bool]) -
 
 
 def clean_blocks(blocks: list[Block]) -> list[Block]:
-    """Full cleaning for documents copied from the web or office files (not FAQ/corpus)."""
+    """Full cleaning for documents copied from the web or office files (not FAQ/corpus).
+
+    Per block: entity debris, garbled runs, pinyin, whitespace; then boilerplate, wraps, repeats.
+    """
+    web = {
+        i: decode_entities(remove_never_text(b.text))
+        for i, b in enumerate(blocks)
+        if b.kind not in ("faq", "passage")
+    }
+    # Probable garbage is removed only from a page that shows certain garbage somewhere.
+    weak = garbage_evidence(list(web.values()))
     out = []
-    for b in clean_whitespace(blocks):
-        if b.kind in ("faq", "passage"):
-            out.append(b)
+    for i, b in enumerate(blocks):
+        if i not in web:
+            out.extend(clean_whitespace([b]))
             continue
-        text = normalize_whitespace(strip_pinyin(b.text))
-        if text:
+        text = normalize_whitespace(strip_garbage(normalize_whitespace(web[i]), weak=weak))
+        text = normalize_whitespace(strip_pinyin(text))
+        if any(c.isalnum() for c in text) and not is_pinyin_line(text):
             out.append(replace(b, text=text))
     out = join_marker_lines(out)
     out = remove_boilerplate(out)

@@ -1,4 +1,8 @@
-"""SQL tables: documents, their versions and the chunks of each version."""
+"""SQL tables: documents and their versions and chunks, the library, logs, jobs and accounts.
+
+An entity a service publishes has a ``XBase`` here holding its published columns; the table adds
+what only storage needs, and the room's ``schemas.py`` derives ``XPublic`` from the base.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def as_utc(moment: datetime) -> datetime:
 
 
 class DocumentBase(SQLModel):
-    collection: str = Field(default="default", index=True, max_length=64)
+    collection: str = Field(index=True, max_length=64)
     source_name: str = Field(max_length=512, description="File name as uploaded; the identity key.")
     title: str = Field(max_length=512)
     doc_type: str = Field(default="manual", max_length=32, index=True)
@@ -44,11 +48,7 @@ class Document(DocumentBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class DocumentVersion(SQLModel, table=True):
-    __tablename__ = "document_version"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+class DocumentVersionBase(SQLModel):
     document_id: str = Field(foreign_key="document.id", index=True, max_length=32)
     number: int
     content_hash: str = Field(max_length=64)
@@ -60,10 +60,14 @@ class DocumentVersion(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class ChunkRecord(SQLModel, table=True):
-    __tablename__ = "chunk"
+class DocumentVersion(DocumentVersionBase, table=True):
+    __tablename__ = "document_version"
+    __table_args__ = (UniqueConstraint("document_id", "number"),)
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+
+
+class ChunkBase(SQLModel):
     version_id: str = Field(foreign_key="document_version.id", index=True, max_length=32)
     document_id: str = Field(index=True, max_length=32)
     ordinal: int
@@ -76,11 +80,10 @@ class ChunkRecord(SQLModel, table=True):
     external_id: str | None = Field(default=None, max_length=128)
 
 
-def as_public(record: SQLModel, **extra: Any) -> dict[str, Any]:
-    """A row as plain JSON-ready data."""
-    data = record.model_dump(mode="json")
-    data.update(extra)
-    return data
+class ChunkRecord(ChunkBase, table=True):
+    __tablename__ = "chunk"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
 
 
 class ReplyRecord(SQLModel, table=True):
@@ -100,16 +103,19 @@ class ReplyRecord(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class RuleSetRecord(SQLModel, table=True):
+class RuleSetBase(SQLModel):
+    source: str = Field(max_length=256)
+    rule_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RuleSetRecord(RuleSetBase, table=True):
     """An imported escalation rule file; the newest row is the rule set in force."""
 
     __tablename__ = "rule_set"
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=256)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    rule_count: int = 0
-    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class VocabularyRecord(SQLModel, table=True):
@@ -146,10 +152,7 @@ class SuggestionLog(SQLModel, table=True):
     took_ms: float = 0.0
 
 
-class FeedbackRecord(SQLModel, table=True):
-    __tablename__ = "feedback"
-
-    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+class FeedbackBase(SQLModel):
     suggestion_id: str = Field(foreign_key="suggestion.id", index=True, max_length=32)
     item_id: str = Field(max_length=128)
     action: str = Field(max_length=16)
@@ -157,20 +160,106 @@ class FeedbackRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
-class IngestJob(SQLModel, table=True):
-    """A background ingestion run (console uploads): progress and per-file results."""
-
-    __tablename__ = "ingest_job"
+class FeedbackRecord(FeedbackBase, table=True):
+    __tablename__ = "feedback"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+
+
+class IngestJobBase(SQLModel):
     collection: str = Field(max_length=64)
     status: str = Field(default="queued", max_length=16)  # queued|running|done|failed
     total_files: int = 0
     done_files: int = 0
     stage: str = Field(default="", max_length=64)  # e.g. "parsing faq.csv", "indexing 40/120"
-    results: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
+
+
+class IngestJob(IngestJobBase, table=True):
+    """A background ingestion run (console uploads): progress and per-file results."""
+
+    __tablename__ = "ingest_job"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # Each file's result as JSON: ``IngestJobPublic`` reads them as ``JobFileOut``.
+    results: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+
+
+# --- accounts: people, their sessions, API keys, failed logins, the audit log ----------------
+
+
+class UserAccount(SQLModel, table=True):
+    """A person who signs in. ``email`` is stored lower-cased, so it is unique in any case."""
+
+    __tablename__ = "user_account"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    email: str = Field(max_length=254, unique=True, index=True)
+    role: str = Field(max_length=16)
+    password_hash: str = Field(max_length=255)
+    disabled: bool = False
+    collections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side login; the cookie's token is stored only as its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: str = Field(foreign_key="user_account.id", index=True, max_length=32)
+    csrf_secret: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=16)  # logout|disabled|password
+
+
+class ApiKeyRecord(SQLModel, table=True):
+    """A CRM's key: only the visible prefix and the SHA-256 of the whole key are kept."""
+
+    __tablename__ = "api_key"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    name: str = Field(max_length=128)
+    prefix: str = Field(max_length=16, unique=True, index=True)
+    key_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    collections: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_by: str = Field(max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login of a subject (a hashed account name or address), for throttling."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what. The application only ever inserts rows here."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=300)  # user:<email> | key:<prefix> | embed:<agent> | cli
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(max_length=300)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

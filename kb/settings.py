@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
+from kb.types import CollectionName
 
 
 class Settings(BaseSettings):
@@ -47,7 +48,9 @@ class Settings(BaseSettings):
     synonyms: Path | None = Field(
         None, description="Synonym sets file, one comma-separated set a line."
     )
-    default_collection: str = Field("default", description="Collection used when none is given.")
+    default_collection: CollectionName = Field(
+        "default", description="Collection used when none is given."
+    )
     search_limit: int = Field(10, ge=1, le=100, description="Default number of hits.")
     cache_dir: Path | None = Field(
         None, description="Embedding cache directory; default `<data_dir>/cache`. Shareable."
@@ -83,10 +86,33 @@ class Settings(BaseSettings):
         description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",
     )
 
-    @field_validator("default_collection")
-    @classmethod
-    def _collection_name(cls, value: str) -> str:
-        return validate_collection_name(value)
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Signs CSRF and embed tokens; default: generated once into `<data_dir>/secret_key`. "
+            "Required (32+ characters, no placeholder) when `env` is production."
+        ),
+    )
+    env: Literal["development", "production"] = Field(
+        "development", description="`production` refuses to start without an explicit secret."
+    )
+    cookie_secure: bool | None = Field(
+        None, description="Session cookie only over HTTPS; default: on outside development."
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 90, description="A login lasts this long.")
+    password_min_length: int = Field(12, ge=8, le=128, description="Shortest password accepted.")
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins (per account, per address) before a lock-out."
+    )
+    login_window_minutes: float = Field(
+        15.0, gt=0, description="The failures that lock must fall within this many minutes."
+    )
+    login_lockout_minutes: float = Field(
+        15.0, gt=0, description="First lock-out; each further failure doubles it (up to a day)."
+    )
+    embed_token_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -95,21 +121,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'assistkb.sqlite3').resolve()}"
 
     @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env != "development"
+
+    @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
 
     @property
     def embedding_cache_path(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache") / "embeddings.sqlite3"
-
-
-_COLLECTION_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-def validate_collection_name(value: str) -> str:
-    """Collection names become directory names, so only a safe alphabet is accepted."""
-    if not value or len(value) > 64 or not set(value) <= _COLLECTION_CHARS:
-        raise ValueError(
-            f"collection name {value!r} must be 1-64 characters of a-z, 0-9, '-' or '_'"
-        )
-    return value

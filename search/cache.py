@@ -1,7 +1,8 @@
 """Embedding cache: (embedder name@version, sha256 of the normalised text) → float32 vector.
 
 Replacing a document re-embeds only the chunks whose normalised text changed. The cache is a
-SQLite file in WAL mode, shared by the web workers and ingestion processes of one host.
+SQLite file in WAL mode, shared by the web workers and ingestion processes of one host. Its
+format version is SQLite's ``user_version`` (0, as the first format left it, means 1).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ CREATE TABLE IF NOT EXISTS embeddings (
 ) WITHOUT ROWID
 """
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
+FORMAT_VERSION = 1
+# When the format changes: bump FORMAT_VERSION and add the step from the old one here, e.g.
+# {1: "ALTER TABLE embeddings ADD COLUMN ..."}; vectors are never dropped to upgrade.
+_UPGRADES: dict[int, str] = {}
+
+
+class CacheFormatError(Exception):
+    """The cache file was written by a newer build, in a format this one cannot read."""
 
 
 def embedder_key(embedder: Embedder) -> str:
@@ -52,7 +61,27 @@ class EmbeddingCache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            self._upgrade()
             self._db.commit()
+
+    def _upgrade(self) -> None:
+        stored = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        version = stored or 1
+        if version > FORMAT_VERSION:
+            self._db.close()
+            raise CacheFormatError(
+                f"embedding cache {self.path} has format {version}, this build reads up to "
+                f"{FORMAT_VERSION}: use the newer build, or another KB_CACHE_DIR"
+            )
+        while version < FORMAT_VERSION:
+            self._db.executescript(_UPGRADES[version])
+            version += 1
+        if stored != FORMAT_VERSION:
+            self._db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+
+    def format_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def get_many(self, keys: Iterable[CacheKey]) -> dict[CacheKey, np.ndarray]:
         """Vectors for the keys that are present; missing keys are simply absent."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import shutil
 import time
@@ -29,11 +28,13 @@ from search.cache import EmbeddingCache, embed_passages_cached
 from search.embedders.base import Embedder
 from search.normalize import normalize
 from search.tokenize import Tokenizer
-from search.types import IndexedChunk
+from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
 
 logger = logging.getLogger(__name__)
 
+# The layout of a generation's files. A generation of another format is not loaded; the
+# service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
 FORMAT_VERSION = 1
 CURRENT_FILE = "CURRENT"
 META_FILE = "meta.json"
@@ -42,8 +43,6 @@ VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
 VOCABULARY_FILE = "vocabulary.json"
 _KEPT_TOKENIZERS = 2
-
-_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class SearchIndexError(Exception):
@@ -84,6 +83,7 @@ class GenerationMeta:
     @classmethod
     def from_json(cls, text: str) -> GenerationMeta:
         data = json.loads(text)
+        data.setdefault("format_version", 1)  # the first format did not say
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -126,8 +126,8 @@ class IndexStore:
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
-        if not _COLLECTION.fullmatch(collection) or ".." in collection:
-            raise ValueError(f"invalid collection name {collection!r}: use letters, digits, _ . -")
+        if not is_collection_name(collection):
+            raise ValueError(f"invalid collection name {collection!r}: {COLLECTION_NAME_RULE}")
         return self.root / collection
 
     def build(
@@ -287,7 +287,12 @@ class IndexStore:
         return tokenizer
 
     def check_compatible(self, meta: GenerationMeta) -> None:
-        """Raise :class:`IndexMismatchError` unless ``meta`` matches the configured embedder."""
+        """Raise :class:`IndexMismatchError` unless ``meta`` matches this format and embedder."""
+        if meta.format_version != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
+                f"this build reads format {FORMAT_VERSION}; rebuild the index"
+            )
         mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
         if mine != theirs:

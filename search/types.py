@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+COLLECTION_NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+COLLECTION_NAME_RULE = "1-64 characters of a-z, 0-9, '-' and '_', starting with a letter or digit"
+_COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
+
+
+def is_collection_name(name: str) -> bool:
+    """The one collection-name rule: a name becomes a directory, so never a path or hidden file."""
+    return _COLLECTION_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)

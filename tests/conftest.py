@@ -88,7 +88,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: str) -> str:
+def empty_postgres_url(postgres_server: str) -> str:
     """A fresh, empty database on the session's PostgreSQL server for each test."""
     import psycopg
 
@@ -97,6 +97,22 @@ def postgres_url(postgres_server: str) -> str:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return postgres_server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+def postgres_url(empty_postgres_url: str, tmp_path: Path) -> str:
+    """A fresh database at this build's schema, as an operator leaves it after `kb db upgrade`.
+
+    On PostgreSQL the knowledge base refuses a database with pending migrations (kb/db.py).
+    """
+    from kb.db import open_engine, upgrade_database
+
+    engine = open_engine(Settings(data_dir=tmp_path / "pg-data", database_url=empty_postgres_url))
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()
+    return empty_postgres_url
 
 
 @pytest.fixture(scope="session")

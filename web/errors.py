@@ -1,4 +1,4 @@
-"""One error path: domain errors and validation errors become clear JSON for the API."""
+"""One error path: domain and validation errors become one JSON body for the API, HTML for pages."""
 
 from __future__ import annotations
 
@@ -8,11 +8,45 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import KBError
 
 log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    field: str = Field(description="Dotted path of the input at fault, e.g. `conversation.0.text`.")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="What is wrong, for a person.")
+    field: str | None = Field(None, description="The input at fault, when one is.")
+    problems: list[Problem] | None = Field(
+        None, description="Every problem found (422 on a malformed request only)."
+    )
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer of the API."""
+
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    400: "Bad request (the message says what to change).",
+    404: "Not found: the field names what is unknown (a collection, a document id).",
+    409: "Conflict with the stored state (e.g. an index built by another embedder).",
+    413: "Too large.",
+    422: "Invalid input: `error.field` names the field, `problems` lists every one.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for a route: the error answers it can give, all in ErrorBody."""
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -35,13 +69,19 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and hasattr(request.app.state, "renderer")
 
 
-async def _kb_error(request: Request, exc: KBError) -> Response:
+def _answer(
+    request: Request, status_code: int, message: str, field: str | None = None, **extra: Any
+) -> Response:
     if _wants_html(request):
-        return request.app.state.renderer.error(request, exc.status_code, exc.message)
-    return JSONResponse(error_body(exc.message, exc.field), status_code=exc.status_code)
+        return request.app.state.renderer.error(request, status_code, message)
+    return JSONResponse(error_body(message, field, **extra), status_code=status_code)
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _kb_error(request: Request, exc: KBError) -> Response:
+    return _answer(request, exc.status_code, exc.message, exc.field)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     problems = []
     for e in exc.errors():
         loc = [str(p) for p in e.get("loc", ())]
@@ -56,15 +96,18 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         problems.append({"field": field, "message": msg})
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}"
-    return JSONResponse(error_body(message, first["field"], problems=problems), status_code=422)
+    return _answer(request, 422, message, first["field"], problems=problems)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    if _wants_html(request):
-        return request.app.state.renderer.error(request, exc.status_code, str(exc.detail))
-    return JSONResponse(error_body(str(exc.detail)), status_code=exc.status_code)
+    return _answer(request, exc.status_code, str(exc.detail))
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse(error_body("internal error; the server log has details"), status_code=500)
+    message = "internal error; the server log has details"
+    try:
+        return _answer(request, 500, message)
+    except Exception:  # the error view itself failed to render: the bare answer still goes out
+        log.exception("the error view failed on %s", request.url.path)
+        return JSONResponse(error_body(message), status_code=500)

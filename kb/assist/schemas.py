@@ -5,12 +5,24 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.retrieval.schemas import Filters, Source
-from kb.types import Confidence, DisplayScript, Handling, Role, SentimentLabel, Strict
+from kb.types import (
+    CollectionName,
+    Confidence,
+    DisplayScript,
+    Handling,
+    Role,
+    SentimentLabel,
+    Strict,
+)
+
+# Not a setting: a side panel shows three answers and folds the rest; twenty is plenty.
+MAX_SUGGEST_LIMIT = 20
 
 
 class TurnIn(Strict):
     role: Role
-    text: str = Field(max_length=100_000)
+    # The longest turn is a setting (KB_MAX_MESSAGE_CHARS), checked by the suggest service.
+    text: str = Field(description="At most KB_MAX_MESSAGE_CHARS characters (default 5000).")
 
 
 class SuggestBody(Strict):
@@ -27,7 +39,6 @@ class SuggestBody(Strict):
                         {"role": "customer", "text": "没用过。那退货运费谁出？"},
                     ],
                     "customer": {"id": "c-1", "name": "王女士", "tier": "vip", "order_id": "A123"},
-                    "collection": "default",
                     "display_script": "zh-Hans",
                     "limit": 5,
                 }
@@ -35,12 +46,15 @@ class SuggestBody(Strict):
         },
     )
 
-    conversation: list[TurnIn] = Field(min_length=1, max_length=200)
+    conversation: list[TurnIn] = Field(
+        min_length=1, description="Oldest first; at most KB_MAX_TURNS turns (default 200)."
+    )
+    # Data, not a contract: whatever the CRM knows, used to fill reply variables.
     customer: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
-    collection: str = "default"
+    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
     filters: Filters = Field(default_factory=Filters)
     display_script: DisplayScript | None = None
-    limit: int = Field(5, ge=1, le=20)
+    limit: int = Field(5, ge=1, le=MAX_SUGGEST_LIMIT)
 
 
 class AnswerOut(BaseModel):

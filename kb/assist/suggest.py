@@ -13,7 +13,16 @@ from sqlmodel import Session, select
 from kb.assist.conversation import Turn, build_query
 from kb.assist.matching import ReplyMatcher, similarity_function
 from kb.assist.redaction import redact, redact_obj
-from kb.assist.schemas import SuggestBody
+from kb.assist.schemas import (
+    MAX_SUGGEST_LIMIT,
+    AnswerOut,
+    EscalationOut,
+    EscalationReply,
+    ReplyOut,
+    SentimentOut,
+    SuggestBody,
+    SuggestResponse,
+)
 from kb.assist.script import convert
 from kb.assist.sentiment import SentimentResult, analyse
 from kb.context import KnowledgeBase
@@ -37,7 +46,7 @@ MAX_ID_CHARS = 32  # SuggestionLog.id
 class SuggestInput:
     conversation: Sequence[Turn]
     customer: Mapping[str, Any] = field(default_factory=dict)
-    collection: str = "default"
+    collection: str | None = None  # None: the settings' default_collection
     filters: SearchFilters = field(default_factory=SearchFilters)
     display_script: DisplayScript | None = None
     limit: int = 5
@@ -58,9 +67,10 @@ def input_from(body: SuggestBody) -> SuggestInput:
     )
 
 
-def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
-    """The full suggestion for one customer turn, logged (redacted) and returned as API data."""
+def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
+    """The full suggestion for one customer turn, logged (redacted) as the API publishes it."""
     start = time.perf_counter()
+    request = replace(request, collection=request.collection or kb.settings.default_collection)
     _validate(kb, request)
     plan = build_query(request.conversation)
     filters = _with_validity(request.filters)
@@ -76,7 +86,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
         min_cosine=s.confidence_min_cosine,
     )
     answers = [_answer(hit, confidence) for hit, confidence in zip(hits, grades, strict=True)]
-    best: Confidence | None = answers[0]["confidence"] if answers else None
+    best: Confidence | None = answers[0].confidence if answers else None
 
     customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")
     feeling = _sentiment(request.conversation)
@@ -96,20 +106,20 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> dict[str, Any]:
     )
     replies = _replies(kb, plan.query, plan.latest, request.customer, decision)
     handling = _handling(answers, decision, feeling)
-    body: dict[str, Any] = {
-        "suggestion_id": "",
-        "query": plan.query,
-        "answers": answers,
-        "replies": replies,
-        "escalation": _escalation(kb, decision, request.customer),
-        "handling": handling,
-        "sentiment": {"label": feeling.label, "score": feeling.score, "cues": list(feeling.cues)},
-        "took_ms": 0.0,
-    }
+    body = SuggestResponse(
+        suggestion_id="",
+        query=plan.query,
+        answers=answers,
+        replies=replies,
+        escalation=_escalation(kb, decision, request.customer),
+        handling=handling,
+        sentiment=SentimentOut(label=feeling.label, score=feeling.score, cues=list(feeling.cues)),
+        took_ms=0.0,
+    )
     if request.display_script:
         _convert_body(body, request.display_script)
-    body["took_ms"] = round((time.perf_counter() - start) * 1000, 2)
-    body["suggestion_id"] = _log(kb, request, body, best)
+    body.took_ms = round((time.perf_counter() - start) * 1000, 2)
+    body.suggestion_id = _log(kb, request, body, best)
     return body
 
 
@@ -136,8 +146,10 @@ def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:
             )
     if not any(t.role == "customer" and t.text.strip() for t in turns):
         raise Invalid("conversation has no customer turn with text", field="conversation")
-    if not 1 <= request.limit <= 20:
-        raise Invalid(f"limit must be between 1 and 20, got {request.limit}", field="limit")
+    if not 1 <= request.limit <= MAX_SUGGEST_LIMIT:
+        raise Invalid(
+            f"limit must be between 1 and {MAX_SUGGEST_LIMIT}, got {request.limit}", field="limit"
+        )
 
 
 def _with_validity(filters: SearchFilters) -> SearchFilters:
@@ -147,19 +159,19 @@ def _with_validity(filters: SearchFilters) -> SearchFilters:
     return replace(filters, valid_on=date.today())
 
 
-def _answer(hit: Hit, confidence: Confidence) -> dict[str, Any]:
+def _answer(hit: Hit, confidence: Confidence) -> AnswerOut:
     chunk = hit.chunk
     kind = "faq" if chunk.kind == "faq" else chunk.doc_type
-    return {
-        "id": chunk.chunk_id,
-        "kind": kind,
-        "title": chunk.question or (chunk.section[-1] if chunk.section else chunk.document_title),
-        "text": chunk.text,
-        "highlight": hit.highlight,
-        "score": round(hit.score, 4),
-        "confidence": confidence,
-        "source": citation(hit),
-    }
+    return AnswerOut(
+        id=chunk.chunk_id,
+        kind=kind,
+        title=chunk.question or (chunk.section[-1] if chunk.section else chunk.document_title),
+        text=chunk.text,
+        highlight=hit.highlight,
+        score=round(hit.score, 4),
+        confidence=confidence,
+        source=citation(hit),
+    )
 
 
 def _sentiment(turns: Sequence[Turn]) -> SentimentResult:
@@ -175,7 +187,7 @@ def _replies(
     latest: str,
     customer: Mapping[str, Any],
     decision: EscalationDecision,
-) -> list[dict[str, Any]]:
+) -> list[ReplyOut]:
     matcher = ReplyMatcher.for_kb(kb)
     language = detect_language(latest)
     chosen = matcher.best(query, language=language, limit=3)
@@ -187,49 +199,49 @@ def _replies(
     for template in chosen:
         filled = fill(template, customer)
         out.append(
-            {
-                "id": template.id,
-                "title": template.title,
-                "text": filled.text,
-                "missing_variables": list(filled.missing_variables),
-            }
+            ReplyOut(
+                id=template.id,
+                title=template.title,
+                text=filled.text,
+                missing_variables=list(filled.missing_variables),
+            )
         )
     return out
 
 
 def _escalation(
     kb: KnowledgeBase, decision: EscalationDecision, customer: Mapping[str, Any]
-) -> dict[str, Any]:
-    reply: dict[str, Any] | None = None
+) -> EscalationOut:
+    reply: EscalationReply | None = None
     if decision.reply:
         template = make_reply(id="escalation-reply", title="escalation", body=decision.reply)
         filled = fill(template, customer)
-        reply = {"text": filled.text, "missing_variables": list(filled.missing_variables)}
-    return {
-        "recommended": decision.recommended,
-        "level": decision.level,
-        "team": decision.team,
-        "reasons": list(decision.reasons),
-        "steps": list(decision.steps),
-        "reply": reply,
-        "rule_ids": list(decision.matched_rule_ids),
-    }
+        reply = EscalationReply(text=filled.text, missing_variables=list(filled.missing_variables))
+    return EscalationOut(
+        recommended=decision.recommended,
+        level=decision.level,
+        team=decision.team,
+        reasons=list(decision.reasons),
+        steps=list(decision.steps),
+        reply=reply,
+        rule_ids=list(decision.matched_rule_ids),
+    )
 
 
 def _handling(
-    answers: list[dict[str, Any]], decision: EscalationDecision, feeling: SentimentResult
+    answers: list[AnswerOut], decision: EscalationDecision, feeling: SentimentResult
 ) -> Handling:
     """Tiered service: a definite FAQ answer self-serves; sensitive or unanswerable → expert."""
     if decision.handling == "expert" or (decision.recommended and decision.level in EXPERT_LEVELS):
         return "expert"
     if feeling.categories & SENSITIVE:
         return "expert"
-    if not answers or answers[0]["confidence"] == "low":
+    if not answers or answers[0].confidence == "low":
         return "expert"
     top = answers[0]
     if (
-        top["kind"] == "faq"
-        and top["confidence"] == "high"
+        top.kind == "faq"
+        and top.confidence == "high"
         and not decision.recommended
         and feeling.label != "negative"
     ):
@@ -237,23 +249,24 @@ def _handling(
     return "agent"
 
 
-def _convert_body(body: dict[str, Any], script: str) -> None:
-    for answer in body["answers"]:
-        for key in ("title", "text", "highlight"):
-            answer[key] = convert(answer[key], script)
-        answer["source"]["title"] = convert(answer["source"]["title"], script)
-        answer["source"]["section"] = [convert(s, script) for s in answer["source"]["section"]]
-    for reply in body["replies"]:
-        reply["title"] = convert(reply["title"], script)
-        reply["text"] = convert(reply["text"], script)
-    esc = body["escalation"]
-    esc["steps"] = [convert(s, script) for s in esc["steps"]]
-    if esc["reply"]:
-        esc["reply"]["text"] = convert(esc["reply"]["text"], script)
+def _convert_body(body: SuggestResponse, script: str) -> None:
+    for answer in body.answers:
+        answer.title = convert(answer.title, script)
+        answer.text = convert(answer.text, script)
+        answer.highlight = convert(answer.highlight, script)
+        answer.source.title = convert(answer.source.title, script)
+        answer.source.section = [convert(s, script) for s in answer.source.section]
+    for reply in body.replies:
+        reply.title = convert(reply.title, script)
+        reply.text = convert(reply.text, script)
+    esc = body.escalation
+    esc.steps = [convert(s, script) for s in esc.steps]
+    if esc.reply:
+        esc.reply.text = convert(esc.reply.text, script)
 
 
 def _log(
-    kb: KnowledgeBase, request: SuggestInput, body: dict[str, Any], best: Confidence | None
+    kb: KnowledgeBase, request: SuggestInput, body: SuggestResponse, best: Confidence | None
 ) -> str:
     """Personal data is redacted before anything is written.
 
@@ -265,23 +278,19 @@ def _log(
     values: dict[str, Any] = {
         "created_at": utcnow(),
         "collection": request.collection,
-        "query": redact(body["query"]),
+        "query": redact(body.query),
         "conversation": redact_obj(
             [{"role": t.role, "text": t.text} for t in request.conversation]
         ),
         "customer_tier": _str(request.customer.get("tier")),
-        "answers": [
-            {"id": a["id"], "score": a["score"], "confidence": a["confidence"]}
-            for a in body["answers"]
-        ],
-        "replies": [r["id"] for r in body["replies"]],
-        "escalation": {
-            k: body["escalation"][k]
-            for k in ("recommended", "level", "team", "reasons", "rule_ids")
-        },
-        "handling": body["handling"],
+        "answers": [a.model_dump(include={"id", "score", "confidence"}) for a in body.answers],
+        "replies": [r.id for r in body.replies],
+        "escalation": body.escalation.model_dump(
+            include={"recommended", "level", "team", "reasons", "rule_ids"}
+        ),
+        "handling": body.handling,
         "best_confidence": best,
-        "took_ms": body["took_ms"],
+        "took_ms": body.took_ms,
     }
     with session_scope(kb.engine) as session:
         record = _draft(kb, session, request)

@@ -23,7 +23,10 @@ DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: $KB_DATA_DIR or ./data)."),
 ]
-Collection = Annotated[str | None, typer.Option("--collection", "-c", help="Collection name.")]
+Collection = Annotated[
+    str | None,
+    typer.Option("--collection", "-c", help="Collection (default: $KB_DEFAULT_COLLECTION)."),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 F = TypeVar("F", bound=Callable[..., Any])

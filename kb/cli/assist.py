@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
-from kb.assist.schemas import SuggestBody
+from kb.assist.schemas import SuggestBody, SuggestResponse
 from kb.assist.suggest import input_from, suggest
 from kb.cli._common import Collection, DataDir, JsonFlag, fail, open_kb, out, shorten
 
@@ -43,7 +43,7 @@ def suggest_cmd(
                 {
                     "conversation": [{"role": "customer", "text": text}],
                     "customer": customer,
-                    "collection": collection or kb.settings.default_collection,
+                    "collection": collection,  # None: the settings' default_collection
                     "display_script": display_script,
                 }
             )
@@ -55,30 +55,27 @@ def suggest_cmd(
         raise fail(str(exc)) from exc
     result = suggest(kb, input_from(body))
     if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        sys.stdout.write(result.model_dump_json() + "\n")
         return
     _print_suggestion(result)
 
 
-def _print_suggestion(result: dict[str, Any]) -> None:
-    out.print(f"[bold]query:[/bold] {result['query']}", markup=True, highlight=False)
-    out.print(f"[bold]handling:[/bold] {result['handling']}  ({result['took_ms']} ms)")
-    for n, a in enumerate(result["answers"], start=1):
-        src = a["source"]
-        where = " › ".join([src["title"], *src["section"]])
+def _print_suggestion(result: SuggestResponse) -> None:
+    out.print(f"[bold]query:[/bold] {result.query}", markup=True, highlight=False)
+    out.print(f"[bold]handling:[/bold] {result.handling}  ({result.took_ms} ms)")
+    for n, a in enumerate(result.answers, start=1):
+        src = a.source
+        where = " › ".join([src.title, *src.section])
         out.print(
-            f"\n[bold]{n}. [{a['confidence']}][/bold] {a['title']}"
-            f"  [dim]{where} v{src['version']}[/dim]"
+            f"\n[bold]{n}. [{a.confidence}][/bold] {a.title}  [dim]{where} v{src.version}[/dim]"
         )
-        out.print("   " + shorten(a["text"], 200), markup=False, highlight=False)
-    for r in result["replies"]:
-        missing = (
-            f"  (missing: {', '.join(r['missing_variables'])})" if r["missing_variables"] else ""
-        )
-        out.print(f"\n[bold]reply[/bold] {r['title']}{missing}\n   {r['text']}", highlight=False)
-    esc = result["escalation"]
-    if esc["recommended"]:
-        out.print(f"\n[bold red]escalate[/bold red] to {esc['team']} ({esc['level']})")
-        out.print("   reasons: " + "; ".join(esc["reasons"]), markup=False)
-        for n, step in enumerate(esc["steps"], start=1):
+        out.print("   " + shorten(a.text, 200), markup=False, highlight=False)
+    for r in result.replies:
+        missing = f"  (missing: {', '.join(r.missing_variables)})" if r.missing_variables else ""
+        out.print(f"\n[bold]reply[/bold] {r.title}{missing}\n   {r.text}", highlight=False)
+    esc = result.escalation
+    if esc.recommended:
+        out.print(f"\n[bold red]escalate[/bold red] to {esc.team} ({esc.level})")
+        out.print("   reasons: " + "; ".join(esc.reasons), markup=False)
+        for n, step in enumerate(esc.steps, start=1):
             out.print(f"   {n}. {step}", markup=False)

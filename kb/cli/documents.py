@@ -25,8 +25,10 @@ from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, FileResult, IngestItem, ingest_items
 from kb.documents.samples import load_sample
+from kb.documents.schemas import FileResultOut
 from kb.library.store import import_sample
 from kb.retrieval.indexing import rebuild_index
+from kb.types import DOC_TYPES, FILE_STATUSES, LANGUAGES
 
 documents_app = Typer(help="List, show and delete documents.", no_args_is_help=True)
 index_app = Typer(help="Index maintenance.", no_args_is_help=True)
@@ -35,12 +37,10 @@ index_app = Typer(help="Index maintenance.", no_args_is_help=True)
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders.")] = None,
     collection: Collection = None,
-    doc_type: Annotated[
-        str | None, typer.Option("--type", help="manual | faq | policy | reply")
-    ] = None,
+    doc_type: Annotated[str | None, typer.Option("--type", help=" | ".join(DOC_TYPES))] = None,
     tags: Annotated[str | None, typer.Option(help="Comma-separated tags.")] = None,
     product: Annotated[str | None, typer.Option(help="Product the documents are about.")] = None,
-    language: Annotated[str | None, typer.Option(help="zh-Hans | zh-Hant | en")] = None,
+    language: Annotated[str | None, typer.Option(help=" | ".join(LANGUAGES))] = None,
     valid_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     valid_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
     sample: Annotated[bool, typer.Option("--sample", help="Load the bundled sample KB.")] = False,
@@ -72,7 +72,9 @@ def ingest(
     if sample_kb is not None:
         import_sample(kb, sample_kb)
     if as_json:
-        out.print_json(data=[r.__dict__ for r in results])
+        out.print_json(
+            data=[FileResultOut.model_validate(r).model_dump(mode="json") for r in results]
+        )
     else:
         _print_results(results)
     kb.close()
@@ -127,7 +129,7 @@ def _print_results(results: list[FileResult]) -> None:
             detail,
         )
     out.print(table)
-    counts = {s: sum(r.status == s for r in results) for s in ("ingested", "unchanged", "failed")}
+    counts = {s: sum(r.status == s for r in results) for s in FILE_STATUSES}
     out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
 
 
@@ -138,15 +140,15 @@ def documents_list(
     """All documents with their current version and chunk count."""
     docs = list_documents(open_kb(data_dir), DocumentQuery(collection=collection))
     if as_json:
-        out.print_json(data=docs)
+        out.print_json(data=[d.model_dump(mode="json") for d in docs])
         return
     table = Table(title=f"{len(docs)} documents")
     for column in ("id", "collection", "type", "title", "file", "version", "chunks", "updated"):
         table.add_column(column)
     for d in docs:
         table.add_row(
-            d["id"], d["collection"], d["doc_type"], d["title"], d["source_name"],
-            str(d["current_version"]), str(d["chunk_count"]), d["updated_at"][:19],
+            d.id, d.collection, d.doc_type, d.title, d.source_name,
+            str(d.current_version), str(d.chunk_count), f"{d.updated_at:%Y-%m-%dT%H:%M:%S}",
         )  # fmt: skip
     out.print(table)
 
@@ -160,23 +162,26 @@ def documents_show(
     """Metadata, versions and every chunk with its text, heading path and page."""
     doc = get_document(open_kb(data_dir), document_id)
     if as_json:
-        out.print_json(data=doc)
+        out.print_json(data=doc.model_dump(mode="json"))
         return
-    out.print(f"[bold]{doc['title']}[/bold]  ({doc['source_name']}, id {doc['id']})")
-    for key in ("collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to"):
-        out.print(f"  {key}: {doc[key]}")
-    for v in doc["versions"]:
+    out.print(f"[bold]{doc.title}[/bold]  ({doc.source_name}, id {doc.id})")
+    shown = doc.model_dump(
+        include={"collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to"}
+    )
+    for key, value in shown.items():
+        out.print(f"  {key}: {value}")
+    for v in doc.versions:
         out.print(
-            f"  version {v['number']}: {v['format']}, {v['size_bytes']} bytes, "
-            f"{v['chunk_count']} chunks, {v['created_at'][:19]}"
+            f"  version {v.number}: {v.format}, {v.size_bytes} bytes, "
+            f"{v.chunk_count} chunks, {v.created_at:%Y-%m-%dT%H:%M:%S}"
         )
-    for c in doc["chunks"]:
-        path = " › ".join(c["heading_path"]) or "(no heading)"
-        page = f" p. {c['page']}" if c["page"] else ""
-        out.print(f"\n[bold]#{c['ordinal']}[/bold] {path}{page}")
-        if c["question"]:
-            out.print(f"Q: {c['question']}", markup=False)
-        out.print(c["text"], markup=False, highlight=False)
+    for c in doc.chunks:
+        path = " › ".join(c.heading_path) or "(no heading)"
+        page = f" p. {c.page}" if c.page else ""
+        out.print(f"\n[bold]#{c.ordinal}[/bold] {path}{page}")
+        if c.question:
+            out.print(f"Q: {c.question}", markup=False)
+        out.print(c.text, markup=False, highlight=False)
 
 
 @documents_app.command("delete")
@@ -185,7 +190,7 @@ def documents_delete(
 ) -> None:
     """Delete a document and all its versions; it leaves search results at once."""
     gone = delete_document(open_kb(data_dir), document_id)
-    out.print(f"deleted {gone['title']} ({gone['id']})")
+    out.print(f"deleted {gone.title} ({gone.id})")
 
 
 @index_app.command("rebuild")

@@ -12,7 +12,7 @@ import typer
 from kb.cli._common import Collection, DataDir, JsonFlag, Typer, fail, open_kb, out, shorten
 from kb.errors import KBError
 from kb.retrieval.evaluation import evaluate
-from kb.retrieval.searching import SearchRequest, format_citation, hit_to_dict, search
+from kb.retrieval.searching import SearchRequest, format_citation, search, search_hit
 from kb.retrieval.vocabulary import Vocabulary, cut, edited_vocabulary, save_vocabulary
 from kb.types import SEARCH_MODES, SearchMode
 from search.types import SearchFilters
@@ -24,7 +24,7 @@ vocabulary_app = Typer(
 
 def _modes(values: list[str]) -> tuple[SearchMode, ...]:
     if bad := [m for m in values if m not in SEARCH_MODES]:
-        raise fail(f"--mode must be hybrid, bm25 or vector, not {bad[0]!r}")
+        raise fail(f"--mode must be one of {', '.join(SEARCH_MODES)}, not {bad[0]!r}")
     return tuple(cast(SearchMode, m) for m in values)
 
 
@@ -34,7 +34,7 @@ def search_cmd(
     collection: Collection = None,
     doc_type: Annotated[list[str] | None, typer.Option("--type")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid | bm25 | vector")] = "hybrid",
+    mode: Annotated[str, typer.Option(help=" | ".join(SEARCH_MODES))] = "hybrid",
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -43,14 +43,14 @@ def search_cmd(
     kb = open_kb(data_dir)
     request = SearchRequest(
         query,
-        collection=collection or kb.settings.default_collection,
+        collection=collection,  # None: the settings' default_collection
         limit=limit,
         filters=SearchFilters(doc_types=tuple(doc_type or ()), tags=tuple(tag or ())),
         mode=checked,
     )
     hits = search(kb, request)
     if as_json:
-        out.print_json(data=[hit_to_dict(h) for h in hits])
+        out.print_json(data=[search_hit(h).model_dump(mode="json") for h in hits])
         return
     if not hits:
         out.print("no results")
@@ -106,12 +106,11 @@ def vocabulary_set(
         name = {"user_dict": user_dict, "synonyms": synonyms}.get(exc.field or "")
         where = f"{name.name}: " if name else ""
         raise fail(f"{where}{exc.message} (the vocabulary is unchanged)") from exc
-    if not done["changed"]:
+    if not done.changed:
         out.print("vocabulary unchanged; nothing re-indexed")
         return
     out.print(
-        f"vocabulary saved; re-indexed {len(done['collections'])} collection(s) "
-        f"in {done['seconds']} s"
+        f"vocabulary saved; re-indexed {len(done.collections)} collection(s) in {done.seconds} s"
     )
 
 

@@ -22,5 +22,7 @@ def serve(
 
     if data_dir is not None:
         os.environ["KB_DATA_DIR"] = str(data_dir)  # the factory builds its settings from these
-    open_kb(data_dir).close()  # a database the server cannot use is refused here, plainly
+    # Before uvicorn: SQLite applies pending migrations here, PostgreSQL refuses naming
+    # `kb db upgrade` (kb/db.py says why), and any database the server cannot use is refused.
+    open_kb(data_dir).close()
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, log_level="info")

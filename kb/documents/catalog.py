@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import DocumentMeta
+from kb.documents.schemas import (
+    ChunkContext,
+    ChunkOut,
+    DeletedDocument,
+    DocumentDetail,
+    DocumentSummary,
+    VersionOut,
+)
 from kb.errors import NotFound
-from kb.models import ChunkRecord, Document, DocumentVersion, as_public
+from kb.models import ChunkRecord, Document, DocumentVersion
 from kb.retrieval.indexing import rebuild_index
 
 
@@ -26,7 +33,7 @@ class DocumentQuery:
 
 def list_documents(
     kb: KnowledgeBase, query: DocumentQuery = DocumentQuery()
-) -> list[dict[str, Any]]:
+) -> list[DocumentSummary]:
     with session_scope(kb.engine) as session:
         stmt = select(Document).order_by(col(Document.collection), col(Document.title))
         if query.collection:
@@ -47,13 +54,13 @@ def list_documents(
             continue
         if query.text and query.text.lower() not in f"{doc.title} {doc.source_name}".lower():
             continue
-        out.append(as_public(doc, chunk_count=counts.get(doc.id, 0)))
+        out.append(DocumentSummary(**doc.model_dump(), chunk_count=counts.get(doc.id, 0)))
     return out
 
 
 def get_document(
     kb: KnowledgeBase, document_id: str, *, with_chunks: bool = True
-) -> dict[str, Any]:
+) -> DocumentDetail:
     """Metadata, every version, and the chunks of the current version."""
     with session_scope(kb.engine) as session:
         doc = _get(session, document_id)
@@ -62,37 +69,42 @@ def get_document(
             .where(DocumentVersion.document_id == doc.id)
             .order_by(col(DocumentVersion.number))
         ).all()
-        data = as_public(doc, versions=[as_public(v) for v in versions])
+        chunks: list[ChunkRecord] = []
         if with_chunks:
             current = next(v for v in versions if v.number == doc.current_version)
-            chunks = session.exec(
-                select(ChunkRecord)
-                .where(ChunkRecord.version_id == current.id)
-                .order_by(col(ChunkRecord.ordinal))
-            ).all()
-            data["chunks"] = [as_public(c) for c in chunks]
-    return data
+            chunks = list(
+                session.exec(
+                    select(ChunkRecord)
+                    .where(ChunkRecord.version_id == current.id)
+                    .order_by(col(ChunkRecord.ordinal))
+                ).all()
+            )
+        return DocumentDetail(
+            **doc.model_dump(),
+            versions=[VersionOut.model_validate(v.model_dump()) for v in versions],
+            chunks=[ChunkOut.model_validate(c.model_dump()) for c in chunks],
+        )
 
 
-def neighbourhood(doc: dict[str, Any], chunk_id: str, radius: int = 2) -> dict[str, Any]:
+def neighbourhood(doc: DocumentDetail, chunk_id: str, radius: int = 2) -> ChunkContext:
     """The chunk, ``radius`` chunks either side, and every chunk of its section (same heading)."""
-    chunks: list[dict[str, Any]] = doc["chunks"]
-    at = next((i for i, c in enumerate(chunks) if c["id"] == chunk_id), None)
+    chunks = doc.chunks
+    at = next((i for i, c in enumerate(chunks) if c.id == chunk_id), None)
     if at is None:
         raise NotFound(
-            f"chunk {chunk_id!r} is not in the current version of document {doc['id']!r}",
+            f"chunk {chunk_id!r} is not in the current version of document {doc.id!r}",
             field="chunk_id",
         )
     chunk = chunks[at]
-    section = [c for c in chunks if c["heading_path"] == chunk["heading_path"]]
-    ids = {c["id"] for c in chunks[max(0, at - radius) : at + radius + 1]}
+    section = [c for c in chunks if c.heading_path == chunk.heading_path]
+    ids = {c.id for c in chunks[max(0, at - radius) : at + radius + 1]}
     if len(section) <= 4 * radius + 1:  # a short section is shown whole
-        ids |= {c["id"] for c in section}
-    shown = [c for c in chunks if c["id"] in ids]
-    return {"chunk": chunk, "shown": shown, "section": chunk["heading_path"]}
+        ids |= {c.id for c in section}
+    shown = [c for c in chunks if c.id in ids]
+    return ChunkContext(chunk=chunk, shown=shown, section=chunk.heading_path)
 
 
-def delete_document(kb: KnowledgeBase, document_id: str) -> dict[str, Any]:
+def delete_document(kb: KnowledgeBase, document_id: str) -> DeletedDocument:
     """Remove a document, all its versions and chunks; it leaves search results at once."""
     with session_scope(kb.engine) as session:
         collection = _get(session, document_id).collection
@@ -113,23 +125,28 @@ def delete_document(kb: KnowledgeBase, document_id: str) -> dict[str, Any]:
                 session.delete(version)
             session.flush()
             session.delete(doc)
-            summary = {"id": doc.id, "title": doc.title, "collection": doc.collection}
+            summary = DeletedDocument(id=doc.id, title=doc.title, collection=doc.collection)
         rebuild_index(kb, collection)
     return summary
 
 
-def update_metadata(
-    kb: KnowledgeBase,
-    document_id: str,
-    *,
-    title: str | None = None,
-    doc_type: str | None = None,
-    tags: list[str] | None = None,
-    product: str | None = None,
-    valid_from: date | None = None,
-    valid_to: date | None = None,
-    clear_dates: bool = False,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MetadataEdit:
+    """New metadata for a document: ``None`` keeps a value; ``clear_dates`` empties both dates."""
+
+    title: str | None = None
+    doc_type: str | None = None
+    tags: list[str] | None = None
+    product: str | None = None  # "" clears it
+    valid_from: date | None = None
+    valid_to: date | None = None
+    clear_dates: bool = False
+
+
+def update_metadata(kb: KnowledgeBase, document_id: str, edit: MetadataEdit) -> DocumentDetail:
+    """Save ``edit`` and re-index the collection; returns the document without its chunks."""
+    title, doc_type, tags, product = edit.title, edit.doc_type, edit.tags, edit.product
+    valid_from, valid_to = edit.valid_from, edit.valid_to
     DocumentMeta(doc_type=doc_type, valid_from=valid_from, valid_to=valid_to)  # validates
     with session_scope(kb.engine) as session:
         collection = _get(session, document_id).collection
@@ -144,7 +161,7 @@ def update_metadata(
                 doc.tags = tags
             if product is not None:
                 doc.product = product or None
-            if clear_dates:
+            if edit.clear_dates:
                 doc.valid_from = doc.valid_to = None
             if valid_from is not None:
                 doc.valid_from = valid_from

@@ -18,8 +18,7 @@ from kb.db import session_scope
 from kb.errors import Invalid
 from kb.models import ChunkRecord, Document, DocumentVersion, utcnow
 from kb.retrieval.indexing import Progress, rebuild_index
-from kb.settings import validate_collection_name
-from kb.types import DOC_TYPES, FileStatus
+from kb.types import DOC_TYPES, FileStatus, collection_name
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +86,7 @@ def ingest_items(
     on_index: Progress | None = None,
 ) -> list[FileResult]:
     """Ingest each file independently; one failure never stops or corrupts the others."""
-    validate_collection_name(collection)
+    collection_name(collection)  # before anything is written: the index takes the same names
     results: list[FileResult] = []
     with kb.collection_lock(collection):
         changed = False

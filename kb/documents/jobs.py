@@ -16,9 +16,10 @@ from typing import Any
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
+from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import Invalid, KBError, NotFound
-from kb.models import IngestJob, as_public, utcnow
-from kb.settings import validate_collection_name
+from kb.models import IngestJob, utcnow
+from kb.types import collection_name
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,7 @@ def _runner(kb: KnowledgeBase) -> _Runner:
 
 def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection: str) -> str:
     """Record a queued job and ingest ``items`` in the background; returns the job id."""
-    try:
-        validate_collection_name(collection)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collection") from exc
+    collection_name(collection)
     if not items:
         raise Invalid("no files uploaded", field="files")
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
@@ -69,18 +67,23 @@ def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection:
     return job_id
 
 
-def get_job(kb: KnowledgeBase, job_id: str) -> dict[str, Any]:
-    """The job as plain data, with ``finished`` and ``percent`` for display."""
+def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
+    """The job with its files' results, ``finished`` and ``percent`` for display."""
     with session_scope(kb.engine) as session:
         job = session.get(IngestJob, job_id)
         if job is None:
             raise NotFound(f"no ingestion job with id {job_id!r}", field="job_id")
     finished = job.status in ("done", "failed")
     percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
-    return as_public(job, finished=finished, percent=percent)
+    return IngestJobPublic(
+        **job.model_dump(exclude={"results"}),
+        results=[JobFileOut.model_validate(r) for r in job.results],
+        finished=finished,
+        percent=percent,
+    )
 
 
-def wait_for_job(kb: KnowledgeBase, job_id: str, timeout: float | None = None) -> dict[str, Any]:
+def wait_for_job(kb: KnowledgeBase, job_id: str, timeout: float | None = None) -> IngestJobPublic:
     """Block until a job started by this process ends (CLI, tests); returns it as get_job does."""
     future = _runner(kb).futures.get(job_id)
     if future is not None:
@@ -125,7 +128,7 @@ def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: st
         status="done",
         stage="done",
         done_files=len(items),
-        results=[asdict(r) for r in results],
+        results=results,
         finished=True,
     )
 
@@ -135,7 +138,7 @@ def _update(
     job_id: str,
     *,
     processed: FileResult | None = None,
-    results: list[dict[str, Any]] | None = None,
+    results: list[FileResult] | None = None,
     finished: bool = False,
     **values: Any,
 ) -> None:
@@ -154,7 +157,7 @@ def _update(
                 for r in job.results
             ]
         if results is not None:
-            job.results = results
+            job.results = [asdict(r) for r in results]
         if finished:
             job.finished_at = utcnow()
         session.add(job)

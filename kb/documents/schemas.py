@@ -1,13 +1,23 @@
-"""Ingestion results as the API publishes them."""
+"""Documents, their versions, chunks, ingestion results and jobs as the services publish them.
+
+Each ``XPublic`` derives from the table's ``XBase`` in ``kb.models``: a column added there is
+published without a second copy here.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Literal
 
-from kb.types import FileStatus
+from pydantic import BaseModel, ConfigDict, Field
+
+from kb.models import ChunkBase, DocumentBase, DocumentVersionBase, IngestJobBase
+from kb.types import FileStatus, JobStatus
 
 
 class FileResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     filename: str
     status: FileStatus
     document_id: str | None
@@ -20,3 +30,73 @@ class FileResultOut(BaseModel):
 class IngestResponse(BaseModel):
     collection: str
     files: list[FileResultOut]
+
+
+class DocumentPublic(DocumentBase):
+    id: str
+    current_version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentSummary(DocumentPublic):
+    """A row of the document list: the document and its current version's chunk count."""
+
+    chunk_count: int
+
+
+class VersionOut(DocumentVersionBase):
+    id: str
+
+
+class ChunkOut(ChunkBase):
+    id: str
+
+
+class DocumentDetail(DocumentPublic):
+    """A document with every version and, when asked for, the current version's chunks."""
+
+    versions: list[VersionOut]
+    chunks: list[ChunkOut] = Field(default_factory=list)
+
+
+class DocumentList(BaseModel):
+    documents: list[DocumentSummary]
+
+
+class DeletedDocument(BaseModel):
+    id: str
+    title: str
+    collection: str
+
+
+class DeleteResponse(BaseModel):
+    deleted: DeletedDocument
+
+
+class ChunkContext(BaseModel):
+    """A chunk in its document: its neighbours and the rest of its section."""
+
+    chunk: ChunkOut
+    shown: list[ChunkOut]
+    section: list[str]
+
+
+class JobFileOut(BaseModel):
+    """One file of a job: queued until ingested, then its result."""
+
+    filename: str
+    status: Literal["queued"] | FileStatus
+    document_id: str | None = None
+    version: int | None = None
+    chunks: int = 0
+    reason: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class IngestJobPublic(IngestJobBase):
+    id: str
+    status: JobStatus
+    results: list[JobFileOut]
+    finished: bool
+    percent: int

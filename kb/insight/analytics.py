@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
-from kb.insight.feedback import ACTIONS
 from kb.library.store import list_replies
 from kb.models import (
     ChunkRecord,
@@ -28,9 +27,9 @@ from kb.models import (
     as_utc,
 )
 from kb.retrieval.evaluation import percentile
+from kb.types import FEEDBACK_ACTIONS, HANDLINGS, RATINGS
 from search.normalize import normalize
 
-HANDLING = ("self_service", "agent", "expert")
 # An answer graded "low" (or no answer at all) is a question the knowledge base cannot answer.
 GAP_CONFIDENCE = frozenset({"low"})
 USED = frozenset({"copied", "inserted"})
@@ -260,9 +259,9 @@ def _question(key: str, group: _Group) -> Question:
 
 
 def _totals(suggestions: list[Any], feedback: list[Any], questions: int) -> Totals:
-    handling = dict.fromkeys(HANDLING, 0)
+    handling: dict[str, int] = dict.fromkeys(HANDLINGS, 0)
     handling.update(Counter(row.handling for row in suggestions))
-    actions: dict[str, int] = dict.fromkeys(ACTIONS, 0)
+    actions: dict[str, int] = dict.fromkeys(FEEDBACK_ACTIONS, 0)
     actions.update(Counter(row.action for row in feedback))
     took = [float(row.took_ms) for row in suggestions]
     return Totals(
@@ -351,6 +350,6 @@ def _days(period: Period, suggestions: list[Any], feedback: list[Any]) -> list[D
             day["gaps"] += _is_gap(row.best_confidence)
     for row in feedback:
         day = counts.get(period.day_of(row.created_at))
-        if day is not None and row.action in ("helpful", "not_helpful"):
+        if day is not None and row.action in RATINGS:
             day[row.action] += 1
     return [Day(day, **c) for day, c in counts.items()]

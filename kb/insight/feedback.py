@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid, NotFound
-from kb.models import FeedbackRecord, SuggestionLog, as_public
+from kb.insight.schemas import MAX_COMMENT, FeedbackPublic
+from kb.models import FeedbackRecord, SuggestionLog
 from kb.types import FEEDBACK_ACTIONS
-
-ACTIONS = FEEDBACK_ACTIONS
-MAX_COMMENT = 2000
 
 
 def record_feedback(
@@ -22,9 +18,11 @@ def record_feedback(
     item_id: str,
     action: str,
     comment: str | None = None,
-) -> dict[str, Any]:
-    if action not in ACTIONS:
-        raise Invalid(f"action must be one of {', '.join(ACTIONS)}, not {action!r}", field="action")
+) -> FeedbackPublic:
+    """Store what the agent did with an item; raises Invalid or NotFound naming the field."""
+    if action not in FEEDBACK_ACTIONS:
+        actions = ", ".join(FEEDBACK_ACTIONS)
+        raise Invalid(f"action must be one of {actions}, not {action!r}", field="action")
     if not item_id.strip():
         raise Invalid("item_id is empty", field="item_id")
     if comment is not None and len(comment) > MAX_COMMENT:
@@ -39,4 +37,5 @@ def record_feedback(
             comment=redact(comment) if comment else None,
         )
         session.add(record)
-    return as_public(record)
+        session.flush()
+        return FeedbackPublic.model_validate(record.model_dump())

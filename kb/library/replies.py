@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kb.errors import Invalid
 from kb.library.rulefile import ID
 from kb.types import LANGUAGES, Language
 from search.normalize import converter
@@ -53,12 +54,13 @@ class Placeholder:
     name: str
 
 
-class InvalidReply(ValueError):
+class InvalidReply(Invalid):
     """A reply that cannot be built; ``field`` and ``offset`` (into the body) locate the problem."""
 
+    field: str
+
     def __init__(self, message: str, field: str, offset: int | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
         self.offset = offset
 
 

@@ -16,7 +16,8 @@ from kb.library.escalation import Rule
 from kb.library.replies import ReplyTemplate, make_reply
 from kb.library.reply_format import dump_replies_yaml, parse_replies_csv, parse_replies_yaml
 from kb.library.rule_format import dump_rules_yaml, parse_rules_yaml
-from kb.models import ReplyRecord, RuleSetRecord, as_public, utcnow
+from kb.library.schemas import RuleSetPublic
+from kb.models import ReplyRecord, RuleSetRecord, utcnow
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_history
 
 log = logging.getLogger(__name__)
@@ -145,10 +146,11 @@ def export_rules(kb: KnowledgeBase) -> str:
     return dump_rules_yaml(active_rules(kb))
 
 
-def rule_set_history(kb: KnowledgeBase) -> list[dict[str, Any]]:
+def rule_set_history(kb: KnowledgeBase) -> list[RuleSetPublic]:
+    """Every imported rule file, newest (the one in force) first, without its text."""
     with session_scope(kb.engine) as session:
         records = session.exec(select(RuleSetRecord).order_by(col(RuleSetRecord.id).desc())).all()
-    return [as_public(r, text=None) for r in records]
+    return [RuleSetPublic.model_validate(r.model_dump(exclude={"text"})) for r in records]
 
 
 def import_sample(kb: KnowledgeBase, sample: Any) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
+from kb.types import collection_name
 from search.index import GenerationMeta, IndexMismatchError
 from search.types import IndexedChunk
 
@@ -76,6 +77,7 @@ def fingerprint(chunks: list[IndexedChunk]) -> str:
 
 def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None = None) -> int:
     """Build a new generation from the database and switch to it; returns the chunk count."""
+    collection_name(collection)
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection)
     kb.refresh_tokenizer()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from kb.types import DocType, SearchMode, Strict
+from kb.types import CollectionName, DocType, SearchMode, Strict
 from search.types import SearchFilters
+
+# Not a setting: past 100 hits nobody reads on, and each costs a highlight.
+MAX_SEARCH_LIMIT = 100
 
 
 class Filters(Strict):
@@ -28,9 +31,16 @@ class Filters(Strict):
 
 
 class SearchBody(Strict):
-    query: str = Field(min_length=1, max_length=2000, examples=["退货运费谁出？"])
-    collection: str = "default"
-    limit: int = Field(10, ge=1, le=100)
+    # The longest query is a setting (KB_MAX_QUERY_CHARS), checked by the search service.
+    query: str = Field(
+        min_length=1,
+        description="At most KB_MAX_QUERY_CHARS characters (default 2000).",
+        examples=["退货运费谁出？"],
+    )
+    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
+    limit: int | None = Field(
+        None, ge=1, le=MAX_SEARCH_LIMIT, description="Default: KB_SEARCH_LIMIT."
+    )
     mode: SearchMode = "hybrid"
     filters: Filters = Field(default_factory=Filters)
 
@@ -66,3 +76,20 @@ class SearchResponse(BaseModel):
     query: str
     hits: list[SearchHit]
     took_ms: float
+
+
+class VocabularySaved(BaseModel):
+    """What saving a vocabulary did: the collections re-indexed and how long it took."""
+
+    changed: bool
+    collections: list[str]
+    seconds: float
+
+
+class VocabularyVersion(BaseModel):
+    """One saved vocabulary, by size (comments and blank lines not counted)."""
+
+    id: int
+    created_at: datetime
+    words: int
+    synonym_sets: int

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from kb.context import KnowledgeBase
 from kb.errors import Conflict, Invalid, NotFound
-from kb.settings import validate_collection_name
-from kb.types import SearchMode
+from kb.retrieval.schemas import (
+    MAX_SEARCH_LIMIT,
+    Scores,
+    SearchBody,
+    SearchHit,
+    SearchResponse,
+    Source,
+)
+from kb.types import SearchMode, collection_name
 from search.index import IndexMismatchError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters
@@ -19,13 +26,14 @@ Mode = SearchMode
 @dataclass(frozen=True)
 class SearchRequest:
     query: str
-    collection: str = "default"
-    limit: int = 10
+    collection: str | None = None  # None: the settings' default_collection
+    limit: int | None = None  # None: the settings' search_limit
     filters: SearchFilters = field(default_factory=SearchFilters)
     mode: Mode = "hybrid"
 
 
 def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
+    """The ranked hits of a request; raises Invalid, NotFound or Conflict naming the field."""
     query = request.query.strip()
     if not query:
         raise Invalid("query is empty", field="query")
@@ -34,19 +42,27 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
             f"query is {len(query)} characters, over the {kb.settings.max_query_chars} limit",
             field="query",
         )
-    if not 1 <= request.limit <= 100:
-        raise Invalid(f"limit must be between 1 and 100, got {request.limit}", field="limit")
+    limit = kb.settings.search_limit if request.limit is None else request.limit
+    if not 1 <= limit <= MAX_SEARCH_LIMIT:
+        raise Invalid(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}", field="limit")
+    collection = collection_name(request.collection or kb.settings.default_collection)
     try:
-        validate_collection_name(request.collection)
-    except ValueError as exc:
-        raise Invalid(str(exc), field="collection") from exc
-    try:
-        searcher = kb.searchers.get(request.collection)
+        searcher = kb.searchers.get(collection)
     except IndexMismatchError as exc:
         raise Conflict(f"{exc} with `kb index rebuild`", field="collection") from exc
     if searcher is None:
-        raise NotFound(f"unknown collection {request.collection!r}", field="collection")
-    return searcher.search(query, limit=request.limit, filters=request.filters, mode=request.mode)
+        raise NotFound(f"unknown collection {collection!r}", field="collection")
+    return searcher.search(query, limit=limit, filters=request.filters, mode=request.mode)
+
+
+def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
+    """An API (or CLI) search body answered as the API publishes it."""
+    start = time.perf_counter()
+    filters = body.filters.to_search_filters()
+    request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
+    hits = [search_hit(h) for h in search(kb, request)]
+    took = round((time.perf_counter() - start) * 1000, 2)
+    return SearchResponse(query=body.query, hits=hits, took_ms=took)
 
 
 def query_terms(kb: KnowledgeBase, collection: str, query: str) -> list[tuple[str, list[str]]]:
@@ -60,36 +76,37 @@ def query_terms(kb: KnowledgeBase, collection: str, query: str) -> list[tuple[st
     return searcher.tokenizer.explain(normalize(query))
 
 
-def citation(hit: Hit) -> dict[str, Any]:
+def citation(hit: Hit) -> Source:
     """Where a hit came from: enough for "Manual X › 3 Returns › 3.2 Refunds, p. 14"."""
     c = hit.chunk
-    return {
-        "document_id": c.document_id,
-        "title": c.document_title,
-        "version": c.version,
-        "section": list(c.section),
-        "page": c.page,
-    }
+    return Source(
+        document_id=c.document_id,
+        title=c.document_title,
+        version=c.version,
+        section=list(c.section),
+        page=c.page,
+    )
 
 
-def hit_to_dict(hit: Hit) -> dict[str, Any]:
+def search_hit(hit: Hit) -> SearchHit:
+    """A hit as the API publishes it."""
     c = hit.chunk
-    return {
-        "id": c.chunk_id,
-        "kind": c.kind,
-        "doc_type": c.doc_type,
-        "question": c.question,
-        "text": c.text,
-        "highlight": hit.highlight,
-        "score": round(hit.score, 6),
-        "scores": {
-            "bm25": hit.bm25_score,
-            "vector": hit.vector_score,
-            "bm25_rank": hit.bm25_rank,
-            "vector_rank": hit.vector_rank,
-        },
-        "source": citation(hit),
-    }
+    return SearchHit(
+        id=c.chunk_id,
+        kind=c.kind,
+        doc_type=c.doc_type,
+        question=c.question,
+        text=c.text,
+        highlight=hit.highlight,
+        score=round(hit.score, 6),
+        scores=Scores(
+            bm25=hit.bm25_score,
+            vector=hit.vector_score,
+            bm25_rank=hit.bm25_rank,
+            vector_rank=hit.vector_rank,
+        ),
+        source=citation(hit),
+    )
 
 
 def format_citation(hit: Hit) -> str:

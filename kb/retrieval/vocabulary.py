@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlmodel import col, select
 
@@ -25,6 +24,7 @@ from kb.db import session_scope
 from kb.errors import Invalid
 from kb.models import VocabularyRecord, as_utc
 from kb.retrieval.indexing import known_collections, rebuild_index
+from kb.retrieval.schemas import VocabularySaved, VocabularyVersion
 from search.normalize import normalize
 from search.tokenize import VocabularyProblem, synonym_problems, user_dict_problems
 
@@ -71,7 +71,7 @@ def vocabulary_problems(vocabulary: Vocabulary) -> dict[str, list[VocabularyProb
     return {field: problems for field, problems in found.items() if problems}
 
 
-def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> dict[str, Any]:
+def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> VocabularySaved:
     """Check, store and apply an edited vocabulary; on any problem nothing changes.
 
     Returns what was done: the collections re-indexed and how long it took.
@@ -82,7 +82,7 @@ def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> dict[str, Any]
         if field in problems:
             raise VocabularyError(field, problems[field])
     if clean == edited_vocabulary(kb):
-        return {"changed": False, "collections": [], "seconds": 0.0}
+        return VocabularySaved(changed=False, collections=[], seconds=0.0)
     started = time.perf_counter()
     with session_scope(kb.engine) as session:
         session.add(VocabularyRecord(user_dict=clean.user_dict, synonyms=clean.synonyms))
@@ -90,24 +90,22 @@ def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> dict[str, Any]
     for collection in collections:
         with kb.collection_lock(collection):
             rebuild_index(kb, collection)  # refreshes the tokenizer first
-    return {
-        "changed": True,
-        "collections": collections,
-        "seconds": round(time.perf_counter() - started, 2),
-    }
+    seconds = round(time.perf_counter() - started, 2)
+    return VocabularySaved(changed=True, collections=collections, seconds=seconds)
 
 
-def vocabulary_history(kb: KnowledgeBase, limit: int = 10) -> list[dict[str, Any]]:
+def vocabulary_history(kb: KnowledgeBase, limit: int = 10) -> list[VocabularyVersion]:
     with session_scope(kb.engine) as session:
         records = session.exec(
             select(VocabularyRecord).order_by(col(VocabularyRecord.id).desc()).limit(limit)
         ).all()
     return [
-        {
-            "id": r.id,
-            "created_at": as_utc(r.created_at),
-            **vocabulary_size(Vocabulary(r.user_dict, r.synonyms)),
-        }
+        VocabularyVersion(
+            id=r.id or 0,
+            created_at=as_utc(r.created_at),
+            words=_count_lines(r.user_dict),
+            synonym_sets=_count_lines(r.synonyms),
+        )
         for r in records
     ]
 

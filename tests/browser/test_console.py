@@ -112,7 +112,7 @@ def test_edit_tags_with_errors_next_to_the_field(
     page.get_by_role("button", name="保存元数据").click()
     expect(page.get_by_role("status")).to_have_text("已保存。")
     expect(page.get_by_label("标签")).to_have_value("退货, 运费")
-    assert get_document(live_server.kb, doc_id, with_chunks=False)["tags"] == ["退货", "运费"]
+    assert get_document(live_server.kb, doc_id, with_chunks=False).tags == ["退货", "运费"]
     screenshot(page, "document")
 
     page.goto("/kb/documents?tag=运费&collection=tags")
@@ -130,15 +130,21 @@ def test_delete_asks_for_confirmation(page: Page, live_server: LiveServer) -> No
         asked.append(dialog.message)
         dialog.dismiss()
 
+    # The document still existing right after the click would prove nothing (a delete sent could
+    # still be on its way): what must not happen is the request itself.
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/delete") else None)
     page.once("dialog", dismiss)
-    page.get_by_role("button", name="删除文档").click()
-    expect(page.locator("h1")).to_have_text("云舟 X1 使用手册")  # still here
+    page.get_by_role("button", name="删除文档").click()  # returns once the dialog is answered
     assert asked and "云舟 X1 使用手册" in asked[0]
-    assert get_document(live_server.kb, doc_id, with_chunks=False)["id"] == doc_id
+    assert sent == []
+    expect(page.locator("h1")).to_have_text("云舟 X1 使用手册")  # still here
+    assert get_document(live_server.kb, doc_id, with_chunks=False).id == doc_id
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="删除文档").click()
     expect(page).to_have_url(re.compile(r"/kb/documents\?deleted="))
+    assert sent == [f"{live_server.url}/kb/documents/{doc_id}/delete"]
     expect(page.get_by_role("status")).to_have_text("已删除「云舟 X1 使用手册」。")
     with pytest.raises(NotFound):
         get_document(live_server.kb, doc_id)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from library_files import BROKEN_RULES, FAQ, RULES, replies
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.library.store import active_rules, import_replies, import_rules
@@ -99,9 +99,40 @@ def test_feedback_through_the_api_shows_in_analytics(
 
     page.get_by_label("时间范围").select_option("custom")
     page.get_by_label("开始日期（自定义）").fill("2025-03-05")
-    page.get_by_label("结束日期（自定义）").fill("2025-03-01")
+    end = page.get_by_label("结束日期（自定义）")
+    end.fill("2025-03-01")
     page.get_by_role("button", name="查看").click()
     expect(page.locator("#period-end-msg")).to_contain_text("before it starts")
+    expect(end).to_have_attribute("aria-invalid", "true")
+
+    end.fill("2025-03-09")  # both dates complete: the report follows without a click
+    expect(page.locator("#report .period-label")).to_contain_text("2025-03-05 至 2025-03-09")
+    expect(page.locator("#period-end-msg")).not_to_contain_text("before it starts")
+    expect(end).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_what_the_manager_types_survives_a_slow_report(page: Page, library: LiveServer) -> None:
+    """A report still loading when the manager turns to a custom range must not undo the typing."""
+    page.goto("/kb/analytics")
+    span = page.get_by_label("时间范围")
+    start = page.get_by_label("开始日期（自定义）")
+    end = page.get_by_label("结束日期（自定义）")
+
+    def type_while_it_loads(route: Route) -> None:
+        # The 7-day report is held here, in flight, while the manager types: a slow server.
+        span.select_option("custom")
+        start.fill("2025-03-01")
+        end.fill("2025-03-05")
+        route.continue_()
+
+    page.route(re.compile(r"/kb/analytics\?"), type_while_it_loads, times=1)
+    span.select_option("7")
+    # The last report asked for is the custom one; only then is every response in.
+    expect(page.locator("#report .period-label")).to_contain_text("2025-03-01 至 2025-03-05")
+    expect(span).to_have_value("custom")
+    expect(start).to_have_value("2025-03-01")
+    expect(end).to_have_value("2025-03-05")
+    expect(page).to_have_url(re.compile(r"range=custom&start=2025-03-01&end=2025-03-05"))
 
 
 def test_a_rule_edited_in_the_console_changes_the_next_suggestion(
@@ -175,27 +206,36 @@ def test_run_an_evaluation_on_an_uploaded_golden_set(
     page: Page, library: LiveServer, screenshot: Callable[[Page, str], None]
 ) -> None:
     page.goto("/kb/evaluation")
-    page.get_by_label("段落文件 corpus.jsonl").set_input_files(
+    corpus = page.get_by_label("段落文件 corpus.jsonl")
+    queries = page.get_by_label("查询文件 queries.jsonl")
+    corpus.set_input_files(
         {"name": "corpus.jsonl", "mimeType": "application/json", "buffer": CORPUS}
     )
-    page.get_by_label("查询文件 queries.jsonl").set_input_files(
+    queries.set_input_files(
         {"name": "queries.jsonl", "mimeType": "application/json", "buffer": QUERIES}
     )
+
+    def choose_the_next_files(route: Route) -> None:
+        # While the run is polled, the manager already picks the files of the next one.
+        corpus.set_input_files(
+            {"name": "corpus.jsonl", "mimeType": "application/json", "buffer": CORPUS + b"\n{oops"}
+        )
+        queries.set_input_files(
+            {"name": "queries.jsonl", "mimeType": "application/json", "buffer": QUERIES}
+        )
+        route.continue_()
+
+    page.route(re.compile(r"/kb/evaluation/\w+$"), choose_the_next_files, times=1)
     page.get_by_role("button", name="开始评测").click()
     run = page.locator(".eval-run")
     expect(run).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(corpus).to_have_value(re.compile(r"corpus\.jsonl$"))  # the polls left the form alone
     metrics = page.locator("#metrics")
     expect(metrics.locator("thead")).to_contain_text("混合检索")
     expect(metrics.locator("thead")).to_contain_text("只用 BM25")
     expect(metrics.locator('tr[data-metric="recall@10"] td')).to_have_count(2)
     screenshot(page, "evaluation")
 
-    page.get_by_label("段落文件 corpus.jsonl").set_input_files(
-        {"name": "corpus.jsonl", "mimeType": "application/json", "buffer": CORPUS + b"\n{oops"}
-    )
-    page.get_by_label("查询文件 queries.jsonl").set_input_files(
-        {"name": "queries.jsonl", "mimeType": "application/json", "buffer": QUERIES}
-    )
     page.get_by_role("button", name="开始评测").click()
     expect(page.locator("#golden-corpus-msg")).to_contain_text("corpus.jsonl line 4: invalid JSON")
 
@@ -207,16 +247,25 @@ def test_a_word_added_to_the_vocabulary_changes_how_queries_are_cut(
 
     page.goto("/kb/vocabulary")
     chips = page.get_by_label("切分结果").locator(".token")
-    page.get_by_label("句子").fill("满多少钱包邮")
+    sentence = page.get_by_label("句子")
+    sentence.fill("满多少钱包邮")
     expect(chips.filter(has_text=re.compile("^钱包$"))).to_have_count(1)
+
+    def try_a_sentence_while_it_saves(route: Route) -> None:
+        # The save (a re-index: up to half a minute) is in flight while the manager types.
+        sentence.fill("满多少钱包邮？")
+        route.continue_()
+
     try:
         page.get_by_label(re.compile("^用户词典")).fill("# 业务术语\n包邮 50000\n")
         page.get_by_label(re.compile("^同义词")).fill("退款，退钱")
+        page.route(re.compile(r"/kb/vocabulary$"), try_a_sentence_while_it_saves, times=1)
         page.get_by_role("button", name="保存并重建索引").click()
         expect(page.get_by_role("status")).to_contain_text("词库已保存并生效")
         expect(page.locator(".history li").first).to_contain_text("1 个词 · 1 组同义词")
 
-        page.get_by_label("句子").fill("满多少钱包邮？")
+        # The sentence survived the save's swap and is cut again with the saved words.
+        expect(sentence).to_have_value("满多少钱包邮？")
         expect(chips.filter(has_text=re.compile("^包邮$"))).to_have_count(1)
         expect(chips.filter(has_text=re.compile("^钱包$"))).to_have_count(0)
         screenshot(page, "vocabulary")

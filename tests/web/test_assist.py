@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from starlette.requests import Request
 
+from kb.assist.schemas import SuggestResponse
 from kb.db import session_scope
 from kb.documents.ingestion import ingest_items
 from kb.documents.samples import load_sample
@@ -160,9 +161,9 @@ def test_a_pasted_chat_is_read_as_turns_with_its_follow_up(
     html = _post(client, chat).text
     seen = renders[0].context
     assert [t.role for t in seen["turns"]] == ["customer", "agent", "customer"]
-    assert "退货" in seen["result"]["query"] and "运费" in seen["result"]["query"]
+    assert "退货" in seen["result"].query and "运费" in seen["result"].query
     assert "（3 轮对话）" in html
-    assert any("运费" in a["text"] for a in seen["answers"])
+    assert any("运费" in a.text for a in seen["answers"])
 
 
 def test_customer_fields_fill_replies_and_missing_ones_are_marked(client: TestClient) -> None:
@@ -382,7 +383,7 @@ def test_golden_suggestion_fragment(client: TestClient) -> None:
         "error": None,
         "turns": [1, 2, 3],
         "names": NAMES,
-        **suggestion_context(BODY),
+        **suggestion_context(SuggestResponse.model_validate(BODY)),
     }
     renderer: Renderer = app.state.renderer
     response = renderer.render(Request(scope), "assist.html", context, block="suggestions")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from kb.documents.catalog import get_document, neighbourhood
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.documents.jobs import wait_for_job
+from kb.documents.schemas import ChunkOut, DocumentDetail
 from kb.errors import NotFound
 from kb.settings import Settings
 from web.app import create_app
@@ -233,7 +235,7 @@ def test_metadata_errors_are_shown_next_to_the_field_and_nothing_is_saved(
     )
     assert block and message in block.group(0) and 'aria-invalid="true"' in block.group(0)
     assert 'value="新标签"' in response.text  # what the user typed is kept
-    assert get_document(kb, result.document_id, with_chunks=False)["tags"] == []
+    assert get_document(kb, result.document_id, with_chunks=False).tags == []
 
 
 def test_metadata_save(client: TestClient) -> None:
@@ -251,13 +253,13 @@ def test_metadata_save(client: TestClient) -> None:
     assert response.status_code == 200
     assert "已保存" in response.text and 'value="保修, 电池"' in response.text
     doc = get_document(kb, result.document_id, with_chunks=False)
-    assert (doc["title"], doc["doc_type"], doc["tags"], doc["product"]) == (
+    assert (doc.title, doc.doc_type, doc.tags, doc.product) == (
         "保修指南",
         "policy",
         ["保修", "电池"],
         "X1",
     )
-    assert (doc["valid_from"], doc["valid_to"]) == ("2025-01-01", None)
+    assert (doc.valid_from, doc.valid_to) == (date(2025, 1, 1), None)
 
     plain = client.post(
         f"/kb/documents/{result.document_id}/metadata", data=form, follow_redirects=False
@@ -274,7 +276,7 @@ def test_delete_needs_the_confirmation_field(client: TestClient) -> None:
     refused = client.post(f"/kb/documents/{doc_id}/delete", data={"confirm": "other"}, headers=HX)
     assert refused.status_code == 422
     assert 'id="delete-confirm-msg"' in refused.text
-    assert get_document(kb, doc_id)["id"] == doc_id
+    assert get_document(kb, doc_id).id == doc_id
 
     done = client.post(f"/kb/documents/{doc_id}/delete", data={"confirm": doc_id}, headers=HX)
     assert done.status_code == 200
@@ -298,8 +300,8 @@ def test_reingest_makes_a_new_version_and_refuses_another_format(client: TestCli
     assert response.status_code == 200 and response.text.lstrip().startswith('<div id="reingest">')
     wait_for_job(kb, _job_id(response.text), timeout=120)
     doc = get_document(kb, result.document_id)
-    assert doc["current_version"] == 2 and doc["source_name"] == "guide.md"
-    assert any("延保" in c["text"] for c in doc["chunks"])
+    assert doc.current_version == 2 and doc.source_name == "guide.md"
+    assert any("延保" in c.text for c in doc.chunks)
     refreshed = client.get(f"/kb/documents/{result.document_id}", headers=HX).text
     assert refreshed.lstrip().startswith('<div id="index-view"') and "v2（当前）" in refreshed
 
@@ -307,12 +309,23 @@ def test_reingest_makes_a_new_version_and_refuses_another_format(client: TestCli
 # --- chunk context --------------------------------------------------------------------------
 
 
-def _chunks(*paths: tuple[str, ...]) -> dict[str, Any]:
+def _chunks(*paths: tuple[str, ...]) -> DocumentDetail:
     chunks = [
-        {"id": f"c{i}", "ordinal": i, "heading_path": list(p), "text": f"t{i}"}
+        ChunkOut(
+            id=f"c{i}",
+            version_id="v",
+            document_id="d",
+            ordinal=i,
+            heading_path=list(p),
+            text=f"t{i}",
+        )
         for i, p in enumerate(paths)
     ]
-    return {"id": "d", "chunks": chunks}
+    moment = datetime(2026, 1, 1)
+    return DocumentDetail(
+        id="d", collection="default", source_name="d.md", title="d", current_version=1,
+        created_at=moment, updated_at=moment, versions=[], chunks=chunks,
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -332,10 +345,10 @@ def _chunks(*paths: tuple[str, ...]) -> dict[str, Any]:
         (_chunks(()), "c0", ["c0"]),
     ],
 )
-def test_neighbourhood(doc: dict[str, Any], chunk_id: str, shown: list[str]) -> None:
+def test_neighbourhood(doc: DocumentDetail, chunk_id: str, shown: list[str]) -> None:
     found = neighbourhood(doc, chunk_id)
-    assert [c["id"] for c in found["shown"]] == shown
-    assert found["chunk"]["id"] == chunk_id
+    assert [c.id for c in found.shown] == shown
+    assert found.chunk.id == chunk_id
 
 
 def test_chunk_context_page_and_unknown_chunk(library: TestClient) -> None:

@@ -106,3 +106,62 @@ def test_cli_json_is_the_api_body(sample_kb: KnowledgeBase, tmp_path: Path) -> N
         cli, ["suggest", "--text", "满多少钱包邮？", "--data-dir", data_dir], env=env
     )
     assert readable.exit_code == 0 and "99" in readable.output
+
+
+def _turns(n: int) -> list[dict[str, str]]:
+    said = ["退货运费谁出？", "请问商品拆封了吗？"]
+    return [{"role": ("customer", "agent")[i % 2], "text": said[i % 2]} for i in range(n)]
+
+
+LONG = ("没用过。那退货运费谁出？" * 9000)[:100_500]  # over the 100 000 the body once hardcoded
+TEXT = "conversation.0.text"
+
+
+@pytest.mark.parametrize(
+    ("limits", "conversation", "field"),
+    [
+        ({"max_message_chars": 200_000}, [{"role": "customer", "text": LONG}], None),
+        ({"max_message_chars": 20}, [{"role": "customer", "text": LONG[:21]}], TEXT),
+        ({"max_turns": 300}, _turns(251), None),
+        ({"max_turns": 2}, _turns(3), "conversation"),
+    ],
+)  # fmt: skip
+def test_conversation_limits_are_the_settings(
+    sample_kb: KnowledgeBase, limits: dict[str, int], conversation: list, field: str | None
+) -> None:
+    """KB_MAX_MESSAGE_CHARS and KB_MAX_TURNS are the limits, not a cap in the request body."""
+    settings = sample_kb.settings.model_copy(update=limits)
+    with TestClient(create_app(settings, warm=False)) as c:
+        response = c.post("/api/v1/suggest", json={**REQUEST, "conversation": conversation})
+    if field is None:
+        assert response.status_code == 200, response.text
+        assert response.json()["answers"]
+    else:
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["field"] == field
+        assert str(next(iter(limits.values()))) in error["message"]
+
+
+def test_openapi_documents_the_conversation_limits(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    conversation = schemas["SuggestBody"]["properties"]["conversation"]
+    text = schemas["TurnIn"]["properties"]["text"]
+    assert "maxItems" not in conversation and "KB_MAX_TURNS" in conversation["description"]
+    assert "maxLength" not in text and "KB_MAX_MESSAGE_CHARS" in text["description"]
+
+
+def test_feedback_answers_the_stored_record(client: TestClient) -> None:
+    body = client.post("/api/v1/suggest", json=REQUEST).json()
+    sent = {
+        "suggestion_id": body["suggestion_id"],
+        "item_id": body["answers"][0]["id"],
+        "action": "not_helpful",
+        "comment": "王女士的电话 13812345678",
+    }
+    response = client.post("/api/v1/feedback", json=sent)
+    assert response.status_code == 201, response.text
+    stored = response.json()
+    assert set(stored) == {"id", "suggestion_id", "item_id", "action", "comment", "created_at"}
+    assert (stored["suggestion_id"], stored["action"]) == (sent["suggestion_id"], "not_helpful")
+    assert "13812345678" not in stored["comment"]  # what was stored: redacted

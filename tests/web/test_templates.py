@@ -117,7 +117,7 @@ def test_same_url_renders_the_page_or_only_its_block(
 def test_context_of_the_document_list(client: TestClient, renders: list[Rendered]) -> None:
     client.get("/kb/documents", params={"tag": "保修", "type": "manual"})
     [seen] = renders
-    assert [d["source_name"] for d in seen.context["documents"]] == ["guide.md"]
+    assert [d.source_name for d in seen.context["documents"]] == ["guide.md"]
     assert (seen.context["filters"].tag, seen.context["filters"].doc_type) == ("保修", "manual")
     assert seen.context["collections"] == ["default"]
     assert seen.context["job"] is None and seen.context["errors"] == {}

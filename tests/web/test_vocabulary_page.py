@@ -61,6 +61,8 @@ def test_saving_words_changes_the_cut_and_the_search(client: TestClient) -> None
     assert saved.status_code == 200
     assert "词库已保存并生效，已重建 1 个集合的索引" in saved.text
     assert "1 个词 · 1 组同义词" in saved.text
+    # The page's trial sentence (kept through the swap) is cut again once this has settled.
+    assert saved.headers["hx-trigger-after-settle"] == "kb:vocabulary-saved"
     after = client.get("/kb/vocabulary/cut", params={"text": "满多少钱包邮"}, headers=HX)
     assert after.text.lstrip().startswith('<div id="cut-preview"')  # the fragment only
     assert "包邮" in _tokens(after.text) and "钱包" not in _tokens(after.text)
@@ -80,6 +82,7 @@ def test_a_bad_line_is_shown_and_nothing_changes(client: TestClient) -> None:
         "/kb/vocabulary", data={"user_dict": "包邮\n七天无理由", "synonyms": typed}, headers=HX
     )
     assert response.status_code == 422
+    assert "hx-trigger-after-settle" not in response.headers  # nothing changed: nothing to re-cut
     text = response.text
     assert "同义词有 2 处问题，词库未改变" in text
     assert "<strong>第 2 行</strong>（<code>发票</code>）：a synonym set needs" in text

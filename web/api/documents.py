@@ -3,31 +3,38 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
-from kb.documents.schemas import IngestResponse
+from kb.documents.schemas import (
+    DeleteResponse,
+    DocumentDetail,
+    DocumentList,
+    FileResultOut,
+    IngestResponse,
+)
 from kb.errors import Invalid
 from web.deps import KBDep
+from web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 
 
-@router.post("", response_model=IngestResponse)
+@router.post("", response_model=IngestResponse, responses=error_responses(422))
 def upload_documents(
     kb: KBDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
-    collection: Annotated[str, Form()] = "default",
+    collection: Annotated[str | None, Form(description="Default: KB_DEFAULT_COLLECTION.")] = None,
     doc_type: Annotated[str | None, Form(alias="type")] = None,
     tags: Annotated[str | None, Form(description="Comma-separated.")] = None,
     product: Annotated[str | None, Form()] = None,
     language: Annotated[str | None, Form()] = None,
     valid_from: Annotated[date | None, Form()] = None,
     valid_to: Annotated[date | None, Form()] = None,
-) -> dict[str, Any]:
+) -> IngestResponse:
     """Ingest the uploaded files; the result is per file (ingested / unchanged / failed: reason)."""
     if not files:
         raise Invalid("no files uploaded", field="files")
@@ -42,30 +49,31 @@ def upload_documents(
     limit = kb.settings.max_upload_bytes
     # Read at most limit+1 bytes: enough to say "too large" without holding a huge upload.
     items = [IngestItem(f.filename or "unnamed", f.file.read(limit + 1), meta) for f in files]
-    results = ingest_items(kb, items, collection=collection)
-    return {"collection": collection, "files": [r.__dict__ for r in results]}
+    target = collection or kb.settings.default_collection
+    results = ingest_items(kb, items, collection=target)
+    published = [FileResultOut.model_validate(r) for r in results]
+    return IngestResponse(collection=target, files=published)
 
 
-@router.get("")
+@router.get("", response_model=DocumentList, responses=error_responses(422))
 def list_route(
     kb: KBDep,
     collection: str | None = None,
     doc_type: Annotated[str | None, Query(alias="type")] = None,
     tag: str | None = None,
     q: str | None = None,
-) -> dict[str, Any]:
+) -> DocumentList:
     """Documents with their current version and chunk count."""
-    docs = list_documents(kb, DocumentQuery(collection, doc_type, tag, q))
-    return {"documents": docs}
+    return DocumentList(documents=list_documents(kb, DocumentQuery(collection, doc_type, tag, q)))
 
 
-@router.get("/{document_id}")
-def show_route(document_id: str, kb: KBDep) -> dict[str, Any]:
+@router.get("/{document_id}", response_model=DocumentDetail, responses=error_responses(404, 422))
+def show_route(document_id: str, kb: KBDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
     return get_document(kb, document_id)
 
 
-@router.delete("/{document_id}")
-def delete_route(document_id: str, kb: KBDep) -> dict[str, Any]:
+@router.delete("/{document_id}", response_model=DeleteResponse, responses=error_responses(404, 422))
+def delete_route(document_id: str, kb: KBDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
-    return {"deleted": delete_document(kb, document_id)}
+    return DeleteResponse(deleted=delete_document(kb, document_id))

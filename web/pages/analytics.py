@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from kb.errors import Invalid
 from kb.insight.analytics import Period, Report, report
 from web.deps import KBDep
-from web.pages.forms import Errors, parse_date
+from web.pages.forms import Errors, FormError, parse_date
 from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -108,5 +108,6 @@ def analytics_page(
         "feedback": parts(result.totals.feedback, FEEDBACK_LABELS) if result else [],
         "today": date.today().isoformat(),
     }
-    status = 422 if errors else 200
-    return render.page(request, "analytics.html", context, block="report", status_code=status)
+    if errors:
+        raise FormError("analytics.html", "report", context)
+    return render.page(request, "analytics.html", context, block="report")

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from kb.assist.schemas import EscalationOut, EscalationReply, ReplyOut, SuggestResponse
 from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
 from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
 from kb.errors import Invalid, KBError
 from kb.insight.feedback import record_feedback
-from kb.retrieval.searching import SearchRequest, search
+from kb.retrieval.schemas import SearchHit
+from kb.retrieval.searching import SearchRequest, search, search_hit
+from kb.types import RATINGS
 from search.types import SearchFilters
 from web.deps import KBDep
+from web.pages.forms import Finish, form_errors
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/assist", include_in_schema=False)
@@ -27,7 +33,6 @@ SCRIPT_COOKIE = "assistkb_script"
 SCRIPT_CHOICES = (("zh-Hans", "简体"), ("zh-Hant", "繁體"))
 SEARCH_LIMIT = 8
 SHOWN_ANSWERS = 3  # the rest fold away: a 360 px side panel has no room for five
-RATINGS = ("helpful", "not_helpful")
 # What the panel calls things; unknown values show as they are.
 NAMES: dict[str, dict[str, str]] = {
     "handling": {"self_service": "可直接回答", "agent": "坐席处理", "expert": "转专家处理"},
@@ -104,9 +109,11 @@ def assist_page(
     """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
     form = AssistForm(conversation=text, display_script=script, collection=collection)
     chosen = _script(request, form.display_script)
-    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen))
-    response = render.page(request, "assist.html", context, block="suggestions")
-    return _finish(kb, response, chosen if script else None)
+    finish = partial(_finish, kb, remember=chosen if script else None)
+    # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
+    found = _suggestion(kb, form, chosen, finish, status_code=200)
+    context = _page_context(kb, form, chosen, **found)
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
 
 
 @router.post("/suggest", name="assist_suggest")
@@ -115,11 +122,9 @@ def assist_suggest(
 ) -> Response:
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
     chosen = _script(request, form.display_script)
-    found = _suggestion(kb, form, chosen)
-    context = _page_context(kb, form, chosen, **found)
-    status = 422 if found["error"] else 200
-    response = render.page(request, "assist.html", context, block="suggestions", status_code=status)
-    return _finish(kb, response, chosen if form.display_script in SCRIPTS else None)
+    finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
+    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
+    return finish(render.page(request, "assist.html", context, block="suggestions"))
 
 
 @router.get("/search", name="assist_search")
@@ -134,12 +139,14 @@ def assist_search(
     """Plain knowledge-base search from the panel (HTMX: the search block only)."""
     form = AssistForm(display_script=display_script, collection=collection)
     chosen = _script(request, display_script)
-    context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
-    status = 422 if context["search_error"] else 200
-    response = render.page(
-        request, "assist.html", context, block="search_results", status_code=status
-    )
-    return _finish(kb, response, None)
+    finish = partial(_finish, kb, remember=None)
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, chosen, q=q, search_error=exc.message)
+
+    with form_errors("assist.html", "search_results", refused, catch=KBError, finish=finish):
+        context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
+    return finish(render.page(request, "assist.html", context, block="search_results"))
 
 
 @router.post("/feedback", name="assist_feedback")
@@ -162,13 +169,49 @@ def assist_feedback(
     if not htmx.is_htmx:
         return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
     if form.action not in RATINGS:
-        return _finish(kb, Response(status_code=204), None)
+        return _finish(kb, Response(status_code=204), remember=None)
     rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
     context = {"rated": rated, "names": NAMES}
-    return _finish(kb, render.render(request, "assist.html", context, block="rated"), None)
+    return _finish(kb, render.render(request, "assist.html", context, block="rated"), remember=None)
 
 
-def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReplyView:
+    """A reply as the panel shows it: its text split around the unfilled placeholders."""
+
+    id: str
+    title: str
+    text: str
+    missing_variables: list[str]
+    segments: list[tuple[str, bool]]
+
+    @classmethod
+    def of(cls, reply: ReplyOut | EscalationReply) -> ReplyView:
+        named = reply if isinstance(reply, ReplyOut) else None
+        return cls(
+            id=named.id if named else "",
+            title=named.title if named else "",
+            text=reply.text,
+            missing_variables=reply.missing_variables,
+            segments=segments(reply.text, reply.missing_variables),
+        )
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    level: str | None
+    team: str | None
+    reasons: list[str]
+    steps: list[str]
+    reply: ReplyView | None
+
+    @classmethod
+    def of(cls, esc: EscalationOut) -> EscalationView:
+        reply = ReplyView.of(esc.reply) if esc.reply else None
+        return cls(esc.level, esc.team, esc.reasons, esc.steps, reply)
+
+
+def suggestion_context(body: SuggestResponse | None) -> dict[str, Any]:
     """What the suggestions block shows for a suggest body: replies split around placeholders."""
     if body is None:
         return {
@@ -178,14 +221,13 @@ def suggestion_context(body: dict[str, Any] | None) -> dict[str, Any]:
             "replies": [],
             "escalation": None,
         }
-    esc = body["escalation"]
-    escalation = {**esc, "reply": _reply_view(esc["reply"]) if esc["reply"] else None}
+    esc = body.escalation
     return {
         "result": body,
-        "answers": body["answers"][:SHOWN_ANSWERS],
-        "more_answers": body["answers"][SHOWN_ANSWERS:],
-        "replies": [_reply_view(r) for r in body["replies"]],
-        "escalation": escalation if esc["recommended"] or esc["reply"] else None,
+        "answers": body.answers[:SHOWN_ANSWERS],
+        "more_answers": body.answers[SHOWN_ANSWERS:],
+        "replies": [ReplyView.of(r) for r in body.replies],
+        "escalation": EscalationView.of(esc) if esc.recommended or esc.reply else None,
     }
 
 
@@ -202,16 +244,21 @@ def frame_policy(kb: KnowledgeBase) -> str:
     return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
 
 
-def _reply_view(reply: dict[str, Any]) -> dict[str, Any]:
-    return {**reply, "segments": segments(reply["text"], reply["missing_variables"])}
-
-
-def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, Any]:
+def _suggestion(
+    kb: KnowledgeBase, form: AssistForm, script: str, finish: Finish, *, status_code: int = 422
+) -> dict[str, Any]:
+    """The suggestion for the form's conversation; a refusal comes back in the same block."""
     turns = parse_transcript(form.conversation)
     found: dict[str, Any] = {"turns": turns, "error": None, **suggestion_context(None)}
     if not any(t.role == "customer" for t in turns):
         return found
-    try:
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _page_context(kb, form, script, **{**found, "error": exc.message})
+
+    with form_errors(
+        "assist.html", "suggestions", refused, catch=KBError, status_code=status_code, finish=finish
+    ):
         body = suggest(
             kb,
             SuggestInput(
@@ -222,9 +269,6 @@ def _suggestion(kb: KnowledgeBase, form: AssistForm, script: str) -> dict[str, A
                 supersedes=form.supersedes.strip() or None,
             ),
         )
-    except KBError as exc:
-        found["error"] = exc.message
-        return found
     return {**found, **suggestion_context(body)}
 
 
@@ -238,25 +282,26 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    try:
-        hits = search(kb, request)
-    except KBError as exc:
-        return {"hits": [], "search_error": exc.message}
-    shown = [
-        {
-            "id": h.chunk.chunk_id,
-            "document_id": h.chunk.document_id,
-            "title": convert(h.chunk.document_title, script),
-            "question": convert(h.chunk.question, script) if h.chunk.question else None,
-            "text": convert(h.chunk.text, script),
-            "highlight": convert(h.highlight, script),
-            "section": [convert(s, script) for s in h.chunk.section],
-            "page": h.chunk.page,
-            "version": h.chunk.version,
+    hits = search(kb, request)
+    return {"hits": [_displayed(search_hit(h), script) for h in hits], "search_error": None}
+
+
+def _displayed(hit: SearchHit, script: str) -> SearchHit:
+    """The hit's text in the agent's script (zh-Hans or zh-Hant)."""
+    source = hit.source.model_copy(
+        update={
+            "title": convert(hit.source.title, script),
+            "section": [convert(s, script) for s in hit.source.section],
         }
-        for h in hits
-    ]
-    return {"hits": shown, "search_error": None}
+    )
+    return hit.model_copy(
+        update={
+            "question": convert(hit.question, script) if hit.question else None,
+            "text": convert(hit.text, script),
+            "highlight": convert(hit.highlight, script),
+            "source": source,
+        }
+    )
 
 
 def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any) -> dict[str, Any]:
@@ -285,7 +330,7 @@ def _script(request: Request, asked: str) -> str:
     return remembered if remembered in SCRIPTS else "zh-Hans"
 
 
-def _finish(kb: KnowledgeBase, response: Response, remember: str | None) -> Response:
+def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
     response.headers["Content-Security-Policy"] = frame_policy(kb)
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.

@@ -18,10 +18,20 @@ from kb.documents.catalog import (
     update_metadata,
 )
 from kb.documents.jobs import get_job, start_ingest_job
+from kb.documents.schemas import DocumentDetail, IngestJobPublic
 from kb.errors import Invalid
 from kb.retrieval.indexing import known_collections
 from web.deps import KBDep
-from web.pages.forms import Errors, MetadataForm, read_uploads, reingest_item, upload_meta
+from web.pages.forms import (
+    Errors,
+    FormError,
+    MetadataForm,
+    field_errors,
+    form_errors,
+    read_uploads,
+    reingest_item,
+    upload_meta,
+)
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -62,12 +72,14 @@ def upload_documents(
 ) -> Response:
     """Start an ingestion job; HTMX gets the upload block with the polling progress panel."""
     upload = {"collection": collection, "type": doc_type, "tags": tags}
-    try:
+
+    def refused(exc: Invalid) -> dict[str, Any]:
+        errors = field_errors(exc, "files")
+        return _list_context(kb, DocumentQuery(), upload=upload, errors=errors)
+
+    with form_errors("documents.html", "upload", refused):
         items = read_uploads(files, upload_meta(doc_type, tags), kb.settings.max_upload_bytes)
         job_id = start_ingest_job(kb, items, collection or kb.settings.default_collection)
-    except Invalid as exc:
-        context = _list_context(kb, DocumentQuery(), upload=upload, errors=_errors(exc, "files"))
-        return render.page(request, "documents.html", context, block="upload", status_code=422)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _upload_context(kb, upload=upload, job=get_job(kb, job_id))
@@ -94,19 +106,22 @@ def save_metadata(
     form: Annotated[MetadataForm, Form()],
 ) -> Response:
     """Save the metadata form; errors come back next to their field."""
-    values, errors = form.parse()
-    if not errors:
-        try:
-            update_metadata(kb, document_id, **values)
-        except Invalid as exc:
-            errors = _errors(exc, "form")
-    if not errors and not htmx.wants_fragment:
+
+    def refused(errors: Errors) -> dict[str, Any]:
+        doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+        return _document_context(doc, form=form, errors=errors)
+
+    edit, errors = form.parse()
+    if errors:
+        raise FormError("document.html", "meta_form", refused(errors))
+    with form_errors("document.html", "meta_form", lambda exc: refused(field_errors(exc, "form"))):
+        update_metadata(kb, document_id, edit)
+    if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
-    doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
-    context = _document_context(doc, form=form if errors else None, errors=errors, saved=not errors)
-    status = 422 if errors else 200
-    return render.page(request, "document.html", context, block="meta_form", status_code=status)
+    doc = get_document(kb, document_id, with_chunks=False)
+    context = _document_context(doc, saved=True)
+    return render.page(request, "document.html", context, block="meta_form")
 
 
 @router.post("/documents/{document_id}/reingest", name="kb_document_reingest")
@@ -120,12 +135,13 @@ def reingest(
 ) -> Response:
     """Upload a new version of this document as a background job."""
     doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
-    try:
+
+    def refused(exc: Invalid) -> dict[str, Any]:
+        return _document_context(doc, errors=field_errors(exc, "file"))
+
+    with form_errors("document.html", "reingest", refused):
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, [item], doc["collection"])
-    except Invalid as exc:
-        context = _document_context(doc, errors=_errors(exc, "file"))
-        return render.page(request, "document.html", context, block="reingest", status_code=422)
+        job_id = start_ingest_job(kb, [item], doc.collection)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _document_context(doc, job=get_job(kb, job_id))
@@ -145,12 +161,9 @@ def delete(
     if confirm != document_id:
         doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
         errors = {"confirm": "tick the box to confirm deleting every version of this document"}
-        context = _document_context(doc, errors=errors)
-        return render.page(request, "document.html", context, block="delete_form", status_code=422)
+        raise FormError("document.html", "delete_form", _document_context(doc, errors=errors))
     summary = delete_document(kb, document_id)
-    target = (
-        f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary['title']})}"
-    )
+    target = f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary.title})}"
     if htmx.is_htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -162,7 +175,8 @@ def chunk_page(
 ) -> Response:
     """A chunk in context: its section and neighbouring chunks (the assist panel's source link)."""
     doc = get_document(kb, document_id)
-    context = {"doc": doc, **neighbourhood(doc, chunk_id)}
+    around = neighbourhood(doc, chunk_id)
+    context = {"doc": doc, "chunk": around.chunk, "shown": around.shown, "section": around.section}
     return render.page(request, "chunk.html", context, block="context")
 
 
@@ -184,12 +198,12 @@ def _upload_context(kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
 
 
 def _document_context(
-    doc: dict[str, Any],
+    doc: DocumentDetail,
     *,
     form: MetadataForm | None = None,
     errors: Errors | None = None,
     saved: bool = False,
-    job: dict[str, Any] | None = None,
+    job: IngestJobPublic | None = None,
 ) -> dict[str, Any]:
     return {
         "doc": doc,
@@ -198,7 +212,3 @@ def _document_context(
         "saved": saved,
         "job": job,
     }
-
-
-def _errors(exc: Invalid, default_field: str) -> Errors:
-    return {exc.field or default_field: exc.message}

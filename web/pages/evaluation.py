@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from kb.errors import Invalid, KBError
+from kb.errors import KBError
 from kb.retrieval.evaluation_runs import (
     MODES,
     EvaluationRun,
@@ -16,7 +16,7 @@ from kb.retrieval.evaluation_runs import (
     start_run,
 )
 from web.deps import KBDep
-from web.pages.forms import Errors
+from web.pages.forms import Errors, field_errors, form_errors, read_upload
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -41,13 +41,14 @@ def start_evaluation(
     """Validate the golden set and start the run; HTMX gets its polling panel."""
     runs = evaluation_runs(kb)
     limit = kb.settings.max_upload_bytes
-    try:
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        return _context(runs, run=None, errors=field_errors(exc, "corpus"))
+
+    with form_errors("evaluation.html", "run", refused, catch=KBError):
         corpus_name, corpus_data = _read(corpus, "corpus", limit)
         queries_name, queries_data = _read(queries, "queries", limit)
         run = start_run(kb, corpus_data, corpus_name, queries_data, queries_name)
-    except KBError as exc:
-        context = _context(runs, run=None, errors={exc.field or "corpus": exc.message})
-        return render.page(request, "evaluation.html", context, block="run", status_code=422)
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_evaluation_run", run_id=run.id)
         return RedirectResponse(url, status_code=303)
@@ -63,12 +64,7 @@ def run_page(run_id: str, request: Request, kb: KBDep, render: RendererDep) -> R
 
 
 def _read(file: UploadFile | None, field: str, limit: int) -> tuple[str, bytes]:
-    if file is None or not file.filename:
-        raise Invalid(f"choose the {field} file (.jsonl)", field=field)
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"{file.filename} is over {limit} bytes", field=field)
-    return file.filename, data
+    return read_upload(file, limit, field=field, missing=f"choose the {field} file (.jsonl)")
 
 
 def _context(

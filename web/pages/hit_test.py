@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.errors import KBError
 from kb.retrieval.indexing import known_collections
+from kb.retrieval.schemas import MAX_SEARCH_LIMIT
 from kb.retrieval.searching import SearchRequest, query_terms, search
-from search.types import Hit
+from kb.types import SEARCH_MODES, SearchMode
 from web.deps import KBDep
+from web.pages.forms import form_errors
 from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
 LIMITS = (5, 10, 20, 50)
-MODES = ("hybrid", "bm25", "vector")
 # The search service names its input "query"; the form calls it "q".
 _FORM_FIELD = {"query": "q"}
 
@@ -29,30 +30,30 @@ def hit_test(
     render: RendererDep,
     q: str = "",
     collection: str = "",
-    mode: Literal["hybrid", "bm25", "vector"] = "hybrid",
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    mode: SearchMode = "hybrid",
+    limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 10,
 ) -> Response:
     """The form and, for a query, its hits (HTMX: the hits only)."""
     collection = collection or kb.settings.default_collection
-    hits: list[Hit] = []
-    errors: dict[str, str] = {}
-    status = 200
-    if q.strip():
-        try:
-            hits = search(kb, SearchRequest(q, collection, limit, mode=mode))
-        except KBError as exc:
-            errors[_FORM_FIELD.get(exc.field or "query", exc.field or "q")] = exc.message
-            status = exc.status_code
-    context = {
+    context: dict[str, Any] = {
         "q": q,
         "collection": collection,
         "collections": known_collections(kb) or [collection],
         "mode": mode,
-        "modes": MODES,
+        "modes": SEARCH_MODES,
         "limit": limit,
         "limits": LIMITS,
-        "hits": hits,
-        "terms": query_terms(kb, collection, q) if q.strip() and not errors else [],
-        "errors": errors,
+        "hits": [],
+        "terms": [],
+        "errors": {},
     }
-    return render.page(request, "hit_test.html", context, block="hits", status_code=status)
+
+    def refused(exc: KBError) -> dict[str, Any]:
+        field = _FORM_FIELD.get(exc.field or "query", exc.field or "q")
+        return {**context, "errors": {field: exc.message}}
+
+    if q.strip():
+        with form_errors("hit_test.html", "hits", refused, catch=KBError, status_code=None):
+            context["hits"] = search(kb, SearchRequest(q, collection, limit, mode=mode))
+        context["terms"] = query_terms(kb, collection, q)
+    return render.page(request, "hit_test.html", context, block="hits")

@@ -19,5 +19,5 @@ DOCUMENTS_CHANGED = "kb:documents-changed"
 def job_page(job_id: str, request: Request, kb: KBDep, render: RendererDep) -> Response:
     """Progress and per-file results; HTMX gets the panel only."""
     job = get_job(kb, job_id)
-    headers = {"HX-Trigger": DOCUMENTS_CHANGED} if job["finished"] else None
+    headers = {"HX-Trigger": DOCUMENTS_CHANGED} if job.finished else None
     return render.page(request, "job.html", {"job": job}, block="job", headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -25,7 +26,7 @@ from kb.library.rulefile import RuleFileError
 from kb.library.store import delete_reply, export_replies, import_replies, list_replies, save_reply
 from search.normalize import normalize
 from web.deps import KBDep
-from web.pages.forms import Errors, split_tags
+from web.pages.forms import Errors, FormError, form_errors, read_text_upload, split_tags
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -133,12 +134,9 @@ def import_file(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """All or nothing: a file with an error changes no reply, and the error names its line."""
-    try:
+    with form_errors("replies.html", "import_form", partial(_refused_import, kb)):
         name, text = read_text_upload(file, kb.settings.max_upload_bytes)
         ids = import_replies(kb, text, name)
-    except Invalid as exc:
-        context = _list_context(kb, ReplyFilter(), import_error=exc)
-        return render.page(request, "replies.html", context, block="import_form", status_code=422)
     return _back_to_list(request, htmx, imported=len(ids))
 
 
@@ -158,13 +156,14 @@ def create_reply(
 ) -> Response:
     """A new reply; an id already taken is an error on the id field, never an overwrite."""
     known = {r.id for r in list_replies(kb)}
-    try:
+
+    def refused(exc: InvalidReply) -> dict[str, Any]:
+        return _form_context(form, is_new=True, errors=_field_error(exc))
+
+    with form_errors("reply_edit.html", "reply_form", refused, catch=InvalidReply):
         reply = form.build()
         if reply.id in known:
             raise InvalidReply(f"a reply with id '{reply.id}' already exists", "id")
-    except InvalidReply as exc:
-        context = _form_context(form, is_new=True, errors=_field_error(exc))
-        return render.page(request, "reply_edit.html", context, block="reply_form", status_code=422)
     save_reply(kb, reply)
     return _back_to_list(request, htmx, saved=reply.id)
 
@@ -188,11 +187,12 @@ def update_reply(
     """Save an edited reply; its id stays (other data, such as rules and feedback, points at it)."""
     current = get_reply(kb, reply_id)
     form = form.model_copy(update={"id": reply_id})
-    try:
+
+    def refused(exc: InvalidReply) -> dict[str, Any]:
+        return _form_context(form, is_new=False, reply=current, errors=_field_error(exc))
+
+    with form_errors("reply_edit.html", "reply_form", refused, catch=InvalidReply):
         reply = form.build(dict(current.labels))
-    except InvalidReply as exc:
-        context = _form_context(form, is_new=False, reply=current, errors=_field_error(exc))
-        return render.page(request, "reply_edit.html", context, block="reply_form", status_code=422)
     save_reply(kb, reply)
     return _back_to_list(request, htmx, saved=reply.id)
 
@@ -211,9 +211,7 @@ def remove_reply(
     if confirm != reply_id:
         errors = {"confirm": "tick the box to confirm deleting this reply"}
         context = _form_context(ReplyForm.of(reply), is_new=False, reply=reply, errors=errors)
-        return render.page(
-            request, "reply_edit.html", context, block="delete_form", status_code=422
-        )
+        raise FormError("reply_edit.html", "delete_form", context)
     delete_reply(kb, reply_id)
     return _back_to_list(request, htmx, deleted=reply.title)
 
@@ -223,21 +221,6 @@ def get_reply(kb: KnowledgeBase, reply_id: str) -> ReplyTemplate:
         if reply.id == reply_id:
             return reply
     raise NotFound(f"no reply with id {reply_id!r}", field="reply_id")
-
-
-def read_text_upload(file: UploadFile | None, limit: int) -> tuple[str, str]:
-    """A small uploaded text file (UTF-8, BOM allowed): its name and text, or Invalid on 'file'."""
-    if file is None or not file.filename:
-        raise Invalid("choose a file to import", field="file")
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise Invalid(f"{file.filename} is over {limit} bytes", field="file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise RuleFileError(file.filename, line, "not UTF-8 text; save the file as UTF-8") from exc
-    return file.filename, text
 
 
 def _back_to_list(request: Request, htmx: Any, **flash: Any) -> Response:
@@ -255,6 +238,10 @@ def _flash(saved: str, deleted: str, imported: int | None) -> str:
     if imported is not None:
         return f"已导入 {imported} 条话术。"
     return ""
+
+
+def _refused_import(kb: KnowledgeBase, exc: Invalid) -> dict[str, Any]:
+    return _list_context(kb, ReplyFilter(), import_error=exc)
 
 
 def _field_error(exc: InvalidReply) -> Errors:

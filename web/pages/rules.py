@@ -7,6 +7,7 @@ names its line, and the rules in force stay as they were.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -18,7 +19,7 @@ from kb.library.escalation import Conditions, Rule
 from kb.library.rulefile import RuleFileError
 from kb.library.store import active_rules, export_rules, import_rules, rule_set_history
 from web.deps import KBDep
-from web.pages.replies import read_text_upload
+from web.pages.forms import form_errors, read_text_upload
 from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
@@ -103,11 +104,12 @@ def save_rules(
     request: Request, kb: KBDep, render: RendererDep, text: Annotated[str, Form()] = ""
 ) -> Response:
     """Replace the rule set with the editor's text; on an error nothing changes."""
-    try:
+
+    def refused(exc: Invalid) -> dict[str, Any]:
+        return _context(kb, text=text, editor_error=rule_error(exc, text))
+
+    with form_errors("rules.html", "workspace", refused):
         import_rules(kb, text, EDITOR_SOURCE)
-    except Invalid as exc:
-        context = _context(kb, text=text, editor_error=rule_error(exc, text))
-        return render.page(request, "rules.html", context, block="workspace", status_code=422)
     context = _context(kb, text=export_rules(kb), saved=True)
     return render.page(request, "rules.html", context, block="workspace")
 
@@ -120,14 +122,10 @@ def import_file(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Import a rule file; an error names the file's line and the rules in force stay."""
-    text = ""
-    try:
+    with form_errors("rules.html", "workspace", partial(_refused_import, kb, "")):
         name, text = read_text_upload(file, kb.settings.max_upload_bytes)
+    with form_errors("rules.html", "workspace", partial(_refused_import, kb, text)):
         import_rules(kb, text, name)
-    except Invalid as exc:
-        current = export_rules(kb) if active_rules(kb) else ""
-        context = _context(kb, text=current, import_error=rule_error(exc, text))
-        return render.page(request, "rules.html", context, block="workspace", status_code=422)
     context = _context(kb, text=export_rules(kb), imported=name)
     return render.page(request, "rules.html", context, block="workspace")
 
@@ -140,6 +138,12 @@ def export(kb: KBDep) -> Response:
         media_type="application/yaml; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="escalation-rules.yaml"'},
     )
+
+
+def _refused_import(kb: KnowledgeBase, text: str, exc: Invalid) -> dict[str, Any]:
+    """The rules in force stay in the editor; the error is shown with the file's lines."""
+    current = export_rules(kb) if active_rules(kb) else ""
+    return _context(kb, text=current, import_error=rule_error(exc, text))
 
 
 def _context(

@@ -1,7 +1,7 @@
 """Console page for the BM25 vocabulary: user dictionary, synonym sets, a cut preview, history.
 
-Saved through ``kb.vocabulary.save_vocabulary``: checked line by line (nothing changes on an
-error), then every collection is re-indexed so the new words count at once.
+Saved through ``kb.retrieval.vocabulary.save_vocabulary``: checked line by line (nothing changes
+on an error), then every collection is re-indexed so the new words count at once.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from kb.context import KnowledgeBase
+from kb.retrieval.schemas import VocabularySaved
 from kb.retrieval.vocabulary import (
     Vocabulary,
     VocabularyError,
@@ -21,6 +22,7 @@ from kb.retrieval.vocabulary import (
     vocabulary_history,
 )
 from web.deps import KBDep
+from web.pages.forms import form_errors
 from web.pages.rules import excerpt
 from web.rendering import RendererDep
 
@@ -28,6 +30,8 @@ router = APIRouter(prefix="/kb", include_in_schema=False)
 
 SHOWN_PROBLEMS = 10
 MAX_PREVIEW_CHARS = 500
+# Sent once a saved vocabulary's page has settled: the trial sentence is cut again with it.
+VOCABULARY_SAVED = "kb:vocabulary-saved"
 
 
 @router.get("/vocabulary", name="kb_vocabulary")
@@ -46,9 +50,8 @@ def save(
     synonyms: Annotated[str, Form()] = "",
 ) -> Response:
     """Save both texts; on a bad line nothing changes and the line is shown."""
-    try:
-        done = save_vocabulary(kb, Vocabulary(user_dict=user_dict, synonyms=synonyms))
-    except VocabularyError as exc:
+
+    def refused(exc: VocabularyError) -> dict[str, Any]:
         text = user_dict if exc.field == "user_dict" else synonyms
         error = {
             "field": exc.field,
@@ -56,11 +59,14 @@ def save(
             "more": max(0, len(exc.problems) - SHOWN_PROBLEMS),
             "excerpt": excerpt(text, exc.problems[0].line or None),
         }
-        context = _context(kb, user_dict=user_dict, synonyms=synonyms, error=error)
-        return render.page(request, "vocabulary.html", context, block="workspace", status_code=422)
+        return _context(kb, user_dict=user_dict, synonyms=synonyms, error=error)
+
+    with form_errors("vocabulary.html", "workspace", refused, catch=VocabularyError):
+        done = save_vocabulary(kb, Vocabulary(user_dict=user_dict, synonyms=synonyms))
     edited = edited_vocabulary(kb)
     context = _context(kb, user_dict=edited.user_dict, synonyms=edited.synonyms, saved=done)
-    return render.page(request, "vocabulary.html", context, block="workspace")
+    headers = {"HX-Trigger-After-Settle": VOCABULARY_SAVED}
+    return render.page(request, "vocabulary.html", context, block="workspace", headers=headers)
 
 
 @router.get("/vocabulary/cut", name="kb_vocabulary_cut")
@@ -76,7 +82,7 @@ def _context(
     *,
     user_dict: str = "",
     synonyms: str = "",
-    saved: dict[str, Any] | None = None,
+    saved: VocabularySaved | None = None,
     error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     s = kb.settings

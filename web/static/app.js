@@ -10,7 +10,12 @@
     try {
       var body = JSON.parse(xhr.responseText);
       if (body && body.error && body.error.message) message += "：" + body.error.message;
-    } catch (_) { /* an HTML error page: the status is enough */ }
+    } catch (_) {
+      // An HTML error page: its message (parsed inertly, never inserted as markup).
+      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var text = page.querySelector("#error p");
+      if (text && text.textContent) message += "：" + text.textContent;
+    }
     box.textContent = message;
     box.hidden = false;
   });
@@ -154,7 +159,8 @@
   // A suggestion made while the agent was still typing is a draft: the next one tells the server
   // to overwrite it in the log (see kb.suggest._log). Pressing Enter, switching script or acting
   // on a suggestion makes it final. The server also refuses to overwrite old or rated ones.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // afterSettle, not afterSwap: until it settles, a swapped-in message wears the old one's class.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var config = event.detail.requestConfig;
     if (!config || config.elt !== form) return;
     var results = document.getElementById("suggestions");
@@ -171,5 +177,37 @@
     if (event.shiftKey && !(event.ctrlKey || event.metaKey)) return;
     event.preventDefault();
     form.requestSubmit();
+  });
+})();
+
+// --- Analytics period (/kb/analytics) ------------------------------------------------------
+// A preset range applies at once; a custom one once both dates are complete (a date input's value
+// stays "" until it is), so nobody is told "choose a date" before having had the chance; typing a
+// date means a custom range. The form is never swapped (see analytics.html), so each date field's
+// invalid state follows the message that the response put next to it.
+(function () {
+  "use strict";
+  var form = document.getElementById("period");
+  if (!form) return;
+  var range = form.elements.namedItem("range");
+  var dates = [form.elements.namedItem("start"), form.elements.namedItem("end")];
+
+  form.addEventListener("change", function (event) {
+    if (dates.indexOf(event.target) >= 0) range.value = "custom";
+    var complete = dates.every(function (field) { return field.value !== ""; });
+    if (range.value !== "custom" || complete) form.dispatchEvent(new CustomEvent("period:chosen"));
+  });
+
+  // afterSettle, not afterSwap: until it settles, a swapped-in message wears the old one's class.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || config.elt !== form) return;
+    dates.forEach(function (field) {
+      var message = document.getElementById(field.id + "-msg");
+      var invalid = Boolean(message && message.classList.contains("field-error"));
+      field.closest(".field").classList.toggle("invalid", invalid);
+      if (invalid) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
   });
 })();

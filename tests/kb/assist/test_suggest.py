@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from kb.assist.conversation import Turn
+from kb.assist.schemas import SuggestResponse
 from kb.assist.suggest import SuggestInput, suggest
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -22,23 +23,23 @@ from kb.models import FeedbackRecord, SuggestionLog
 C, A = "customer", "agent"
 
 
-def ask(kb: KnowledgeBase, *turns: tuple[str, str], **kwargs: object) -> dict:
+def ask(kb: KnowledgeBase, *turns: tuple[str, str], **kwargs: object) -> SuggestResponse:
     conversation = [Turn(role=role, text=text) for role, text in turns]  # type: ignore[arg-type]
     return suggest(kb, SuggestInput(conversation=conversation, **kwargs))  # type: ignore[arg-type]
 
 
-def texts(result: dict, n: int = 3) -> str:
-    return "\n".join(f"{a['title']} {a['text']}" for a in result["answers"][:n])
+def texts(result: SuggestResponse, n: int = 3) -> str:
+    return "\n".join(f"{a.title} {a.text}" for a in result.answers[:n])
 
 
 def test_answers_carry_full_citations(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "退货的运费谁出？"))
-    assert result["suggestion_id"] and result["took_ms"] > 0
-    top = result["answers"][0]
-    assert "运费" in top["text"]
-    assert top["kind"] == "faq" and top["confidence"] in ("high", "medium", "low")
-    assert set(top["source"]) == {"document_id", "title", "version", "section", "page"}
-    assert top["source"]["version"] == 1
+    assert result.suggestion_id and result.took_ms > 0
+    top = result.answers[0]
+    assert "运费" in top.text
+    assert top.kind == "faq" and top.confidence in ("high", "medium", "low")
+    assert set(top.source.model_dump()) == {"document_id", "title", "version", "section", "page"}
+    assert top.source.version == 1
 
 
 @pytest.mark.parametrize(
@@ -68,29 +69,29 @@ def test_follow_ups_are_read_in_context(
     sample_kb: KnowledgeBase, turns: list[tuple[str, str]], expected: str, query_has: str
 ) -> None:
     result = ask(sample_kb, *turns)
-    assert query_has in result["query"]
-    assert "你好" not in result["query"] and "Hi there" not in result["query"]
+    assert query_has in result.query
+    assert "你好" not in result.query and "Hi there" not in result.query
     assert expected in texts(result)
 
 
 def test_replies_are_filled_from_the_customer(sample_kb: KnowledgeBase) -> None:
     customer = {"name": "王女士", "order_id": "A123", "tier": "vip"}
     result = ask(sample_kb, (C, "我要退款，钱什么时候退回来？"), customer=customer)
-    assert result["replies"], "a refund question should get a scripted reply"
-    for reply in result["replies"]:
-        assert not re.search(r"\{\w+\}", reply["text"])
-        assert "name" not in reply["missing_variables"]
-    assert any("王女士" in r["text"] for r in result["replies"])
-    assert any("A123" in r["text"] for r in result["replies"] if "订单" in r["text"])
+    assert result.replies, "a refund question should get a scripted reply"
+    for reply in result.replies:
+        assert not re.search(r"\{\w+\}", reply.text)
+        assert "name" not in reply.missing_variables
+    assert any("王女士" in r.text for r in result.replies)
+    assert any("A123" in r.text for r in result.replies if "订单" in r.text)
 
 
 def test_unfilled_variables_are_listed_not_sent_as_braces(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "我要退款，钱什么时候退回来？"))
-    missing = [r for r in result["replies"] if r["missing_variables"]]
+    missing = [r for r in result.replies if r.missing_variables]
     assert missing
     for reply in missing:
-        assert "{" not in reply["text"] and "}" not in reply["text"]
-        assert "order_id" in reply["missing_variables"] or "name" in reply["missing_variables"]
+        assert "{" not in reply.text and "}" not in reply.text
+        assert "order_id" in reply.missing_variables or "name" in reply.missing_variables
 
 
 @pytest.mark.parametrize(
@@ -105,47 +106,47 @@ def test_escalation_names_team_and_reasons(
     sample_kb: KnowledgeBase, text: str, team: str, reason_word: str
 ) -> None:
     result = ask(sample_kb, (C, text))
-    esc = result["escalation"]
-    assert esc["recommended"] is True
-    assert esc["team"] == team
-    assert esc["steps"]
-    assert any(reason_word in r for r in esc["reasons"]), esc["reasons"]
-    assert result["handling"] == "expert"
+    esc = result.escalation
+    assert esc.recommended is True
+    assert esc.team == team
+    assert esc.steps
+    assert any(reason_word in r for r in esc.reasons), esc.reasons
+    assert result.handling == "expert"
 
 
 def test_repeat_contact_and_vip_anger_escalate(sample_kb: KnowledgeBase) -> None:
     calm = ask(sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 1})
-    assert calm["escalation"]["recommended"] is False
+    assert calm.escalation.recommended is False
     repeated = ask(
         sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 3, "tier": "normal"}
     )
-    assert repeated["escalation"]["recommended"] is True
-    assert any("3" in r for r in repeated["escalation"]["reasons"])
+    assert repeated.escalation.recommended is True
+    assert any("3" in r for r in repeated.escalation.reasons)
     angry_vip = ask(
         sample_kb, (C, "你们太过分了！！！发货这么慢，差评！"), customer={"tier": "vip"}
     )
-    assert angry_vip["escalation"]["recommended"] is True
-    assert angry_vip["sentiment"]["label"] == "negative"
-    assert angry_vip["handling"] != "self_service"
+    assert angry_vip.escalation.recommended is True
+    assert angry_vip.sentiment.label == "negative"
+    assert angry_vip.handling != "self_service"
 
 
 def test_plain_faq_question_is_not_escalated(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "退货的运费是我出还是你们出？"))
-    assert result["escalation"]["recommended"] is False
-    assert result["answers"][0]["confidence"] != "low"
-    assert result["handling"] in ("self_service", "agent")
+    assert result.escalation.recommended is False
+    assert result.answers[0].confidence != "low"
+    assert result.handling in ("self_service", "agent")
     assert "运费" in texts(result, 1)
 
 
 def test_question_the_kb_does_not_cover_goes_to_an_expert(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "你们公司的股票代码是多少？"))
-    assert result["answers"][0]["confidence"] == "low"
-    assert result["handling"] == "expert"
+    assert result.answers[0].confidence == "low"
+    assert result.handling == "expert"
 
 
 def test_display_script_traditional(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "退货运费谁出？"), display_script="zh-Hant")
-    body = texts(result, 5) + "".join(r["text"] for r in result["replies"])
+    body = texts(result, 5) + "".join(r.text for r in result.replies)
     assert "運費" in body
     assert "运费" not in body and "退货" not in body
 
@@ -159,7 +160,7 @@ def test_display_script_simplified_from_traditional_source(sample_kb: KnowledgeB
 
 def test_expired_policy_is_never_suggested(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "春节期间还发货吗？春节放假安排是怎样的？"), limit=10)
-    titles = [a["source"]["title"] for a in result["answers"]]
+    titles = [a.source.title for a in result.answers]
     assert all("2025" not in t for t in titles), titles
 
 
@@ -178,8 +179,8 @@ def test_not_yet_effective_document_is_not_suggested(
     ]
     ingest_items(kb, items, collection="default")
     result = ask(kb, (C, "订单多久发货？"))
-    assert result["answers"]
-    assert all("24 小时" not in a["text"] for a in result["answers"])
+    assert result.answers
+    assert all("24 小时" not in a.text for a in result.answers)
 
 
 def test_feedback_is_stored_and_log_is_redacted(sample_kb: KnowledgeBase) -> None:
@@ -188,8 +189,8 @@ def test_feedback_is_stored_and_log_is_redacted(sample_kb: KnowledgeBase) -> Non
         (C, "我手机 13812345678，邮箱 wang@example.com，订单还没发货"),
         customer={"tier": "vip"},
     )
-    sid = result["suggestion_id"]
-    item = result["answers"][0]["id"]
+    sid = result.suggestion_id
+    item = result.answers[0].id
     record_feedback(sample_kb, suggestion_id=sid, item_id=item, action="helpful", comment="好")
     with session_scope(sample_kb.engine) as session:
         log = session.get(SuggestionLog, sid)
@@ -224,46 +225,44 @@ def _log_size(kb: KnowledgeBase) -> int:
 def test_a_draft_typed_on_is_overwritten_in_the_log(sample_kb: KnowledgeBase) -> None:
     before = _log_size(sample_kb)
     draft = ask(sample_kb, (C, "退货运"))
-    final = ask(sample_kb, (C, "退货运费谁出？"), supersedes=draft["suggestion_id"])
-    assert final["suggestion_id"] == draft["suggestion_id"]
+    final = ask(sample_kb, (C, "退货运费谁出？"), supersedes=draft.suggestion_id)
+    assert final.suggestion_id == draft.suggestion_id
     assert _log_size(sample_kb) == before + 1
-    row = _logged(sample_kb, final["suggestion_id"])
+    row = _logged(sample_kb, final.suggestion_id)
     assert row.conversation == [{"role": "customer", "text": "退货运费谁出？"}]
-    assert row.answers[0]["id"] == final["answers"][0]["id"]
+    assert row.answers[0]["id"] == final.answers[0].id
     # Feedback on the id the panel showed still lands after the overwrite.
-    record_feedback(sample_kb, suggestion_id=draft["suggestion_id"], item_id="x", action="helpful")
+    record_feedback(sample_kb, suggestion_id=draft.suggestion_id, item_id="x", action="helpful")
 
 
 def test_a_suggestion_acted_on_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
     first = ask(sample_kb, (C, "发票怎么开？"))
-    sid = first["suggestion_id"]
-    record_feedback(
-        sample_kb, suggestion_id=sid, item_id=first["answers"][0]["id"], action="copied"
-    )
+    sid = first.suggestion_id
+    record_feedback(sample_kb, suggestion_id=sid, item_id=first.answers[0].id, action="copied")
     second = ask(sample_kb, (C, "发票抬头能改吗？"), supersedes=sid)
-    assert second["suggestion_id"] != sid
+    assert second.suggestion_id != sid
     assert _logged(sample_kb, sid).conversation == [{"role": "customer", "text": "发票怎么开？"}]
 
 
 def test_an_old_or_foreign_suggestion_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
     old = ask(sample_kb, (C, "快递一般几天到"))
-    sid = old["suggestion_id"]
+    sid = old.suggestion_id
     with session_scope(sample_kb.engine) as session:
         row = session.get(SuggestionLog, sid)
         assert row is not None
         row.created_at -= timedelta(seconds=sample_kb.settings.suggest_draft_seconds + 1)
         session.add(row)
-    assert ask(sample_kb, (C, "快递几天能到？"), supersedes=sid)["suggestion_id"] != sid
+    assert ask(sample_kb, (C, "快递几天能到？"), supersedes=sid).suggestion_id != sid
 
     # Another collection's suggestion (made just now, say by another team's panel).
     foreign = SuggestionLog(collection="elsewhere", query="保修", handling="agent")
     with session_scope(sample_kb.engine) as session:
         session.add(foreign)
     again = ask(sample_kb, (C, "保修多久？"), supersedes=foreign.id)
-    assert again["suggestion_id"] != foreign.id
+    assert again.suggestion_id != foreign.id
     assert _logged(sample_kb, foreign.id).query == "保修"
-    assert ask(sample_kb, (C, "保修多久？"), supersedes="no-such-id")["suggestion_id"]
-    assert ask(sample_kb, (C, "保修多久？"), supersedes="x" * 100_000)["suggestion_id"]
+    assert ask(sample_kb, (C, "保修多久？"), supersedes="no-such-id").suggestion_id
+    assert ask(sample_kb, (C, "保修多久？"), supersedes="x" * 100_000).suggestion_id
 
 
 def test_bad_rule_file_keeps_previous_rules(sample_kb: KnowledgeBase) -> None:

@@ -91,7 +91,7 @@ def test_changed_file_makes_new_version_and_swaps_all_chunks(kb: KnowledgeBase) 
     assert any("一到两个工作日" in h.chunk.text for h in hits)
     assert not any("三到五个工作日" in h.chunk.text for h in hits)
     doc = get_document(kb, v1.document_id or "")
-    assert [v["number"] for v in doc["versions"]] == [1, 2]
+    assert [v.number for v in doc.versions] == [1, 2]
 
 
 def test_bad_files_fail_alone_with_reasons(kb: KnowledgeBase) -> None:
@@ -108,7 +108,7 @@ def test_bad_files_fail_alone_with_reasons(kb: KnowledgeBase) -> None:
         assert by_name[name].status == "failed", name
         assert by_name[name].reason
     assert "unsupported" in (by_name["virus.exe"].reason or "")
-    assert [d["source_name"] for d in list_documents(kb)] == ["manual.md"]
+    assert [d.source_name for d in list_documents(kb)] == ["manual.md"]
 
 
 def test_oversized_file_is_refused(make_kb: Callable[..., KnowledgeBase]) -> None:
@@ -122,7 +122,7 @@ def test_failed_reingest_keeps_previous_version_searchable(kb: KnowledgeBase) ->
     [v1] = _ingest(kb, ("manual.md", MANUAL_V1.encode()))
     [bad] = _ingest(kb, ("manual.md", b"\x00\x00\x00"))
     assert bad.status == "failed"
-    assert get_document(kb, v1.document_id or "")["current_version"] == 1
+    assert get_document(kb, v1.document_id or "").current_version == 1
     assert "三到五个工作日" in _top_text(kb, "退款多久到账")[0]
 
 

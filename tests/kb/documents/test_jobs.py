@@ -24,14 +24,14 @@ def test_job_ingests_in_background_and_records_per_file_results(
 
     job = wait_for_job(kb, job_id, timeout=120)
 
-    assert (job["status"], job["stage"], job["error"]) == ("done", "done", None)
-    assert (job["done_files"], job["total_files"], job["percent"]) == (2, 2, 100)
-    assert job["finished"] and job["finished_at"]
-    by_name = {r["filename"]: r for r in job["results"]}
-    assert by_name["charge.md"]["status"] == "ingested"
-    assert by_name["charge.md"]["chunks"] >= 1
-    assert by_name["notes.xyz"]["status"] == "failed"
-    assert ".xyz" in by_name["notes.xyz"]["reason"]
+    assert (job.status, job.stage, job.error) == ("done", "done", None)
+    assert (job.done_files, job.total_files, job.percent) == (2, 2, 100)
+    assert job.finished and job.finished_at
+    by_name = {r.filename: r for r in job.results}
+    assert by_name["charge.md"].status == "ingested"
+    assert by_name["charge.md"].chunks >= 1
+    assert by_name["notes.xyz"].status == "failed"
+    assert ".xyz" in by_name["notes.xyz"].reason
     hits = search(kb, SearchRequest("充電要多久"))
     assert "两小时" in hits[0].chunk.text
     shutdown_jobs(kb)
@@ -41,8 +41,8 @@ def test_second_job_with_same_file_is_unchanged(make_kb: Callable[..., Knowledge
     kb = make_kb()
     wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
     job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
-    assert [r["status"] for r in job["results"]] == ["unchanged"]
-    assert job["collection"] == "manuals"
+    assert [r.status for r in job.results] == ["unchanged"]
+    assert job.collection == "manuals"
 
 
 def test_failure_marks_the_job_failed_with_the_message(
@@ -51,9 +51,9 @@ def test_failure_marks_the_job_failed_with_the_message(
     # An unknown embedder fails only when the index is built: a real mid-job failure.
     kb = make_kb(embedder="no-such-model")
     job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "default"))
-    assert (job["status"], job["stage"]) == ("failed", "failed")
-    assert "no-such-model" in job["error"]
-    assert job["finished_at"] is not None
+    assert (job.status, job.stage) == ("failed", "failed")
+    assert "no-such-model" in job.error
+    assert job.finished_at is not None
 
 
 @pytest.mark.parametrize(
@@ -89,5 +89,5 @@ def test_jobs_left_running_by_a_dead_process_are_failed_at_start(
         session.add(IngestJob(id="dead", collection="default", status="running", total_files=1))
     assert fail_interrupted_jobs(kb) == 1
     job = get_job(kb, "dead")
-    assert job["status"] == "failed" and "interrupted" in job["error"]
+    assert job.status == "failed" and "interrupted" in job.error
     assert fail_interrupted_jobs(kb) == 0

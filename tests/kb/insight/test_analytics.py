@@ -11,6 +11,7 @@ from library_files import FAQ, RULES, replies
 from sqlmodel import select
 
 from kb.assist.conversation import Turn
+from kb.assist.schemas import SuggestResponse
 from kb.assist.suggest import SuggestInput, suggest
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -28,7 +29,7 @@ REPLIES = replies("shipping-info", "refund-ok", "thanks")
 TODAY = datetime.now(UTC).date()
 
 
-def ask(kb: KnowledgeBase, text: str, collection: str = "default") -> dict:
+def ask(kb: KnowledgeBase, text: str, collection: str = "default") -> SuggestResponse:
     turn = Turn(role="customer", text=text)
     return suggest(kb, SuggestInput(conversation=[turn], collection=collection))
 
@@ -47,7 +48,7 @@ def age(kb: KnowledgeBase, suggestion_id: str, days: int) -> None:
             session.add(record)
 
 
-def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, dict]:
+def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, SuggestResponse]:
     ingest_items(kb, [IngestItem("faq.csv", FAQ, DocumentMeta())], collection=collection)
     ingest_items(kb, [IngestItem("old.csv", OLD_FAQ, DocumentMeta())], collection=collection)
     import_replies(kb, REPLIES, "replies.yaml")
@@ -64,12 +65,14 @@ def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, dict]:
         "old": ask(kb, "保修多久？", collection),
     }
     shipping, invoice = asked["shipping"], asked["invoice"]
-    freight = asked["simplified"]["answers"][0]["id"]
+    freight = asked["simplified"].answers[0].id
 
-    def feedback(result: dict, item_id: str, action: str, comment: str | None = None) -> None:
+    def feedback(
+        result: SuggestResponse, item_id: str, action: str, comment: str | None = None
+    ) -> None:
         record_feedback(
             kb,
-            suggestion_id=result["suggestion_id"],
+            suggestion_id=result.suggestion_id,
             item_id=item_id,
             action=action,
             comment=comment,
@@ -78,20 +81,20 @@ def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, dict]:
     feedback(asked["simplified"], freight, "not_helpful", "没说质量问题怎么办")
     feedback(asked["traditional"], freight, "not_helpful")
     feedback(asked["fullwidth"], freight, "helpful")
-    feedback(invoice, invoice["answers"][0]["id"], "not_helpful", "发票入口变了")
+    feedback(invoice, invoice.answers[0].id, "not_helpful", "发票入口变了")
     feedback(shipping, "shipping-info", "copied")
     feedback(shipping, "refund-ok", "not_helpful")
     feedback(asked["old"], freight, "not_helpful")
-    age(kb, asked["old"]["suggestion_id"], days=10)  # outside "the last 7 days"
+    age(kb, asked["old"].suggestion_id, days=10)  # outside "the last 7 days"
     # A deleted document's chunks no longer exist: its feedback stays, described as unknown.
-    delete_document(kb, invoice["answers"][0]["source"]["document_id"])
+    delete_document(kb, invoice.answers[0].source.document_id)
     return asked
 
 
 @pytest.fixture(scope="module")
 def seeded(
     tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
-) -> Iterator[tuple[KnowledgeBase, dict[str, dict]]]:
+) -> Iterator[tuple[KnowledgeBase, dict[str, SuggestResponse]]]:
     data_dir = tmp_path_factory.mktemp("analytics")
     kb = KnowledgeBase(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir))
     yield kb, seed(kb)
@@ -99,7 +102,7 @@ def seeded(
 
 
 @pytest.fixture(scope="module")
-def week(seeded: tuple[KnowledgeBase, dict[str, dict]]) -> Report:
+def week(seeded: tuple[KnowledgeBase, dict[str, SuggestResponse]]) -> Report:
     return report(seeded[0], Period.last(7))
 
 
@@ -122,10 +125,10 @@ def test_content_gaps_are_low_confidence_questions_most_frequent_first(week: Rep
 
 
 def test_negative_feedback_names_the_chunk_reply_or_unknown_item(
-    seeded: tuple[KnowledgeBase, dict[str, dict]], week: Report
+    seeded: tuple[KnowledgeBase, dict[str, SuggestResponse]], week: Report
 ) -> None:
     asked = seeded[1]
-    freight = asked["simplified"]["answers"][0]["id"]
+    freight = asked["simplified"].answers[0].id
     by_id = {n.item_id: n for n in week.negative}
     first = week.negative[0]
     assert (first.item_id, first.not_helpful, first.helpful, first.kind) == (
@@ -135,12 +138,12 @@ def test_negative_feedback_names_the_chunk_reply_or_unknown_item(
         "answer",
     )
     assert first.title == "退货运费谁出？" and "顾客承担运费" in (first.text or "")
-    assert first.document_id == asked["simplified"]["answers"][0]["source"]["document_id"]
+    assert first.document_id == asked["simplified"].answers[0].source.document_id
     assert first.comments == ("没说质量问题怎么办",)
     assert set(first.queries) == {"退货运费谁出？", "退貨運費誰出？"}
     reply = by_id["refund-ok"]
     assert (reply.kind, reply.title, reply.not_helpful) == ("reply", "退款受理", 1)
-    gone = by_id[asked["invoice"]["answers"][0]["id"]]
+    gone = by_id[asked["invoice"].answers[0].id]
     assert (gone.kind, gone.title, gone.text, gone.comments) == (
         "unknown",
         None,
@@ -172,7 +175,7 @@ def test_totals_and_daily_series(week: Report) -> None:
 
 
 def test_a_longer_period_includes_older_rows_on_their_day(
-    seeded: tuple[KnowledgeBase, dict[str, dict]],
+    seeded: tuple[KnowledgeBase, dict[str, SuggestResponse]],
 ) -> None:
     month = report(seeded[0], Period.last(30))
     assert month.totals.suggestions == 9

@@ -10,6 +10,7 @@ from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.documents.samples import load_sample
 from kb.library.store import import_sample
+from kb.retrieval.schemas import VocabularySaved
 from kb.retrieval.searching import SearchRequest, search
 from kb.retrieval.vocabulary import (
     Vocabulary,
@@ -49,7 +50,7 @@ def test_a_user_dictionary_word_is_cut_whole_and_found(kb: KnowledgeBase) -> Non
 
     done = save_vocabulary(kb, Vocabulary(user_dict="包邮 50000"))
 
-    assert done["changed"] and done["collections"] == ["default"]
+    assert done.changed and done.collections == ["default"]
     tokens = cut(kb, "满多少钱包邮")
     assert "包邮" in tokens and "钱包" not in tokens
     assert kb.index_store.current_generation("default") != generation_before
@@ -98,9 +99,9 @@ def test_saving_the_same_vocabulary_again_rebuilds_nothing(kb: KnowledgeBase) ->
     save_vocabulary(kb, Vocabulary(user_dict="包邮\r\n", synonyms="退款,退钱  \n"))
     generation = kb.index_store.current_generation("default")
     again = save_vocabulary(kb, Vocabulary(user_dict="包邮", synonyms="退款,退钱"))
-    assert again == {"changed": False, "collections": [], "seconds": 0.0}
+    assert again == VocabularySaved(changed=False, collections=[], seconds=0.0)
     assert kb.index_store.current_generation("default") == generation
-    assert [(h["words"], h["synonym_sets"]) for h in vocabulary_history(kb)] == [(1, 1)]
+    assert [(h.words, h.synonym_sets) for h in vocabulary_history(kb)] == [(1, 1)]
 
 
 def test_another_process_cuts_queries_as_the_index_was_cut(kb: KnowledgeBase) -> None:
@@ -152,5 +153,5 @@ def test_vocabulary_on_postgresql(make_kb: Callable[..., KnowledgeBase], postgre
     save_vocabulary(kb, Vocabulary(user_dict="包邮 50000", synonyms="退款,退钱"))
     save_vocabulary(kb, Vocabulary(user_dict="包邮 50000\n运费险", synonyms="退款,退钱"))
     assert edited_vocabulary(kb).user_dict == "包邮 50000\n运费险"
-    assert [h["words"] for h in vocabulary_history(kb)] == [2, 1]
+    assert [h.words for h in vocabulary_history(kb)] == [2, 1]
     assert _bm25_questions(kb, "退钱")[0] == "退款多久到账？"

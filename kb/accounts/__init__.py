@@ -1,0 +1,1 @@
+"""Accounts: users and their sessions, API keys, embed tokens, who may do what, the audit log."""

@@ -1,0 +1,42 @@
+"""The audit log: who changed what, when. Append-only: nothing here updates or deletes a row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from kb.accounts.schemas import AuditEntryPublic
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.models import AuditEntry, utcnow
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Add an entry inside the caller's transaction, so the change and its record land together."""
+    session.add(
+        AuditEntry(
+            actor=actor[:300], action=action, target=target[:300], detail=detail or {},
+            at=now or utcnow(),
+        )
+    )  # fmt: skip
+
+
+def list_audit(
+    kb: KnowledgeBase, *, limit: int = 100, action: str | None = None
+) -> list[AuditEntryPublic]:
+    """The newest entries first."""
+    with session_scope(kb.engine) as session:
+        query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(max(1, limit))
+        if action:
+            query = query.where(AuditEntry.action == action)
+        return [AuditEntryPublic.of(row) for row in session.exec(query)]

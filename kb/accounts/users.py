@@ -1,0 +1,173 @@
+"""People: add, list, disable, set passwords, and the first admin. Every change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from kb.accounts.audit import record
+from kb.accounts.passwords import check_password, generate_password, hash_password, normalize_email
+from kb.accounts.schemas import NewUser, UserPublic
+from kb.accounts.sessions import end_sessions
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.errors import Conflict, Invalid, NotFound
+from kb.models import UserAccount, utcnow
+from kb.types import USER_ROLES, UserRole, collection_name
+
+FIRST_ADMIN_EMAIL = "admin@localhost"
+
+
+def create_user(
+    kb: KnowledgeBase,
+    *,
+    email: str,
+    role: str,
+    password: str | None = None,
+    collections: Iterable[str] = (),
+    actor: str,
+    now: datetime | None = None,
+) -> NewUser:
+    """Add a user; without ``password`` one is generated and returned, to be shown once."""
+    email = normalize_email(email)
+    checked_role = _role(role)
+    allowed = collection_list(collections)
+    generated = password is None
+    password = generate_password() if password is None else password
+    check_password(password, email=email, min_length=kb.settings.password_min_length)
+    password_hash = hash_password(password)  # before the transaction: it takes a while
+    now = now or utcnow()
+    try:
+        with session_scope(kb.engine) as session:
+            if _find(session, email) is not None:
+                raise Conflict(f"a user {email} exists already", field="email")
+            row = UserAccount(
+                email=email, role=checked_role, password_hash=password_hash,
+                collections=allowed, created_at=now, updated_at=now, password_changed_at=now,
+            )  # fmt: skip
+            session.add(row)
+            record(
+                session, actor=actor, action="user.add", target=email,
+                detail={"role": checked_role, "collections": allowed}, now=now,
+            )  # fmt: skip
+    except IntegrityError as exc:  # added by another process since the check
+        raise Conflict(f"a user {email} exists already", field="email") from exc
+    return NewUser(user=UserPublic.of(row), password=password if generated else None)
+
+
+def list_users(kb: KnowledgeBase) -> list[UserPublic]:
+    with session_scope(kb.engine) as session:
+        rows = session.exec(select(UserAccount).order_by(col(UserAccount.email)))
+        return [UserPublic.of(row) for row in rows]
+
+
+def get_user(kb: KnowledgeBase, *, email: str) -> UserPublic:
+    with session_scope(kb.engine) as session:
+        return UserPublic.of(_get(session, email))
+
+
+def disable_user(
+    kb: KnowledgeBase, *, email: str, actor: str, now: datetime | None = None
+) -> UserPublic:
+    """Disable a user and end their sessions at once; the last enabled admin stays."""
+    now = now or utcnow()
+    with session_scope(kb.engine) as session:
+        row = _get(session, email)
+        if row.disabled:
+            return UserPublic.of(row)
+        if row.role == "admin" and _enabled_admins(session) <= 1:
+            raise Conflict(
+                f"{row.email} is the last enabled admin; add another admin first", field="email"
+            )
+        row.disabled, row.updated_at = True, now
+        session.add(row)
+        ended = end_sessions(session, user_id=row.id, reason="disabled", now=now)
+        record(
+            session, actor=actor, action="user.disable", target=row.email,
+            detail={"sessions_ended": ended}, now=now,
+        )  # fmt: skip
+        return UserPublic.of(row)
+
+
+def set_password(
+    kb: KnowledgeBase,
+    *,
+    email: str,
+    password: str | None = None,
+    actor: str,
+    now: datetime | None = None,
+) -> NewUser:
+    """Give a user a new password (generated when None) and end all their sessions."""
+    email = normalize_email(email)
+    generated = password is None
+    password = generate_password() if password is None else password
+    check_password(password, email=email, min_length=kb.settings.password_min_length)
+    password_hash = hash_password(password)
+    now = now or utcnow()
+    with session_scope(kb.engine) as session:
+        row = _get(session, email)
+        row.password_hash, row.password_changed_at, row.updated_at = password_hash, now, now
+        session.add(row)
+        ended = end_sessions(session, user_id=row.id, reason="password", now=now)
+        # The audit entry says that it changed, never what to.
+        record(
+            session, actor=actor, action="user.set_password", target=row.email,
+            detail={"generated": generated, "sessions_ended": ended}, now=now,
+        )  # fmt: skip
+        user = UserPublic.of(row)
+    return NewUser(user=user, password=password if generated else None)
+
+
+def ensure_admin(
+    kb: KnowledgeBase,
+    *,
+    email: str = FIRST_ADMIN_EMAIL,
+    actor: str = "cli",
+    now: datetime | None = None,
+) -> NewUser | None:
+    """On first run, an admin with a generated password; None when an enabled admin exists."""
+    with session_scope(kb.engine) as session:
+        if _enabled_admins(session):
+            return None
+    return create_user(kb, email=email, role="admin", actor=actor, now=now)
+
+
+def collection_list(collections: Iterable[str]) -> list[str]:
+    """Checked collection names without repeats, in the order given."""
+    return list(dict.fromkeys(_collection(c) for c in collections))
+
+
+def _collection(name: str) -> str:
+    try:
+        return collection_name(name)
+    except Invalid as exc:
+        raise Invalid(exc.message, field="collections") from exc
+
+
+def _role(role: str) -> UserRole:
+    if role not in USER_ROLES:
+        raise Invalid(f"role {role!r} is not one of {', '.join(USER_ROLES)}", field="role")
+    return role
+
+
+def _find(session: Session, email: str) -> UserAccount | None:
+    return session.exec(select(UserAccount).where(UserAccount.email == email)).first()
+
+
+def _get(session: Session, email: str) -> UserAccount:
+    row = _find(session, normalize_email(email))
+    if row is None:
+        raise NotFound(f"no user {email.strip()}", field="email")
+    return row
+
+
+def _enabled_admins(session: Session) -> int:
+    rows = session.exec(
+        select(UserAccount.id).where(
+            UserAccount.role == "admin", col(UserAccount.disabled).is_(False)
+        )
+    )
+    return len(rows.all())

@@ -1,0 +1,153 @@
+"""A data directory written by release 040a051 (tests/fixtures, made by the script beside it)
+opens with this build and keeps everything: rows, index generation, embedding cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import func, select
+from typer.testing import CliRunner
+
+from kb import migrations
+from kb.cli import app
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.documents.catalog import get_document, list_documents
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.library.store import active_rules, list_replies
+from kb.models import DocumentVersion
+from kb.retrieval.indexing import ensure_fresh, rebuild_index
+from kb.retrieval.searching import SearchRequest, search
+from kb.settings import Settings
+from search.index import FORMAT_VERSION
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "datadir-040a051"
+TABLES = sorted(migrations.baseline_columns())
+
+
+def copy_of_fixture(target: Path) -> Path:
+    shutil.copytree(FIXTURE, target)
+    return target
+
+
+def all_rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every 040a051 table, read with plain sqlite3 (no AssistKB code)."""
+    with closing(sqlite3.connect(database)) as db:
+        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+
+
+@pytest.fixture
+def upgraded(tmp_path: Path) -> tuple[Path, dict[str, list[tuple[Any, ...]]], str]:
+    """A copy of the fixture after `kb db upgrade`; the rows as 040a051 left them; its output."""
+    original = all_rows(copy_of_fixture(tmp_path / "pristine") / "assistkb.sqlite3")
+    data = copy_of_fixture(tmp_path / "data")
+    result = CliRunner().invoke(app, ["db", "upgrade", "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    return data, original, result.output
+
+
+def open_kb(data: Path) -> KnowledgeBase:
+    # The fixture's own embedding cache, not the session's: it alone must cover the chunks.
+    return KnowledgeBase(Settings(data_dir=data, database_url=None, cache_dir=None))
+
+
+def test_every_row_is_kept(upgraded: tuple[Path, dict[str, list[tuple[Any, ...]]], str]) -> None:
+    data, original, output = upgraded
+    assert f"upgraded the database: 040a051 (no revision) → {migrations.head_revision()}" in output
+    assert "index default: current" in output
+    counts = {table: len(rows) for table, rows in original.items()}
+    assert (counts["document"], counts["document_version"]) == (3, 4)
+    assert (counts["suggestion"], counts["feedback"], counts["rule_set"]) == (3, 2, 1)
+    assert min(counts[t] for t in ("chunk", "reply", "vocabulary")) >= 1
+    assert all_rows(data / "assistkb.sqlite3") == original
+    [backup] = data.glob("assistkb.sqlite3.before-upgrade-*")
+    assert all_rows(backup) == original
+
+
+def test_the_domain_reads_what_040a051_wrote(
+    upgraded: tuple[Path, dict[str, list[tuple[Any, ...]]], str],
+) -> None:
+    data, original, _ = upgraded
+    kb = open_kb(data)
+    try:
+        docs = {d.source_name: d for d in list_documents(kb)}
+        assert set(docs) == {
+            "warranty-policy.md",
+            "holiday-shipping-2025.md",
+            "policy-faq-zh-hant.jsonl",
+        }
+        warranty = get_document(kb, docs["warranty-policy.md"].id)
+        assert sorted(v.number for v in warranty.versions) == [1, 2]
+        assert warranty.current_version == 2
+        assert "以旧换新活动期间购买的产品同样享受完整保修" in warranty.chunks[-1].text
+        assert len(list_replies(kb)) == len(original["reply"])
+        [rule_set] = original["rule_set"]
+        assert len(active_rules(kb)) == rule_set[3]  # rule_count
+        vocabulary = kb.latest_vocabulary()
+        assert vocabulary is not None and "七天无理由" in vocabulary.user_dict
+        comments = [row[4] for row in original["feedback"]]
+        assert "没有回答到账时间" in comments
+    finally:
+        kb.close()
+
+
+def test_search_uses_the_040a051_index_and_cache_without_embedding(
+    upgraded: tuple[Path, dict[str, list[tuple[Any, ...]]], str],
+) -> None:
+    data, _, _ = upgraded
+    live = (data / "index" / "default" / "CURRENT").read_text().strip()
+    assert live == (FIXTURE / "index" / "default" / "CURRENT").read_text().strip()
+    kb = open_kb(data)
+    try:
+        assert ensure_fresh(kb, "default") is False  # the generation is reused as it is
+        [hit] = search(kb, SearchRequest("保修期是多久", limit=1))
+        assert "保修" in hit.chunk.text or "保固" in hit.chunk.text
+        searcher = kb.searchers.get("default")
+        assert searcher is not None and searcher.generation.meta.generation == live
+        rebuild_index(kb, "default")
+        meta = kb.index_store.current_meta("default")
+        assert meta is not None and meta.embedded == 0  # every vector came from 040a051's cache
+        # The upgraded data dir takes new writes.
+        item = IngestItem("note.md", "# 门店\n\n上海门店周一闭店维护。\n".encode())
+        [result] = ingest_items(kb, [item], collection="default")
+        assert (result.status, result.version) == ("ingested", 1)
+        with session_scope(kb.engine) as session:
+            assert session.exec(select(func.count()).select_from(DocumentVersion)).one() == 5
+        assert search(kb, SearchRequest("上海门店", limit=1))[0].chunk.document_id == (
+            result.document_id
+        )
+    finally:
+        kb.close()
+
+
+@pytest.mark.parametrize(
+    ("stored", "rebuilt"),
+    [(None, False), (FORMAT_VERSION, False), (FORMAT_VERSION + 1, True), (0, True)],
+)
+def test_a_generation_of_another_format_is_rebuilt_from_the_cache(
+    tmp_path: Path, stored: int | None, rebuilt: bool
+) -> None:
+    data = copy_of_fixture(tmp_path / "data")
+    collection = data / "index" / "default"
+    meta_path = collection / (collection / "CURRENT").read_text().strip() / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if stored is None:
+        del meta["format_version"]  # missing means the first format
+    else:
+        meta["format_version"] = stored
+    meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    kb = open_kb(data)
+    try:
+        assert ensure_fresh(kb, "default") is rebuilt
+        fresh = kb.index_store.current_meta("default")
+        assert fresh is not None and fresh.format_version == FORMAT_VERSION
+        assert fresh.embedded == 0
+        assert search(kb, SearchRequest("保修期是多久", limit=1))
+    finally:
+        kb.close()

@@ -18,9 +18,6 @@ from functools import lru_cache
 from typing import Protocol
 
 OPENCC_CONFIG = "tw2sp"
-# OpenCC turns 帳 into 帐, but mainland text writes 账 for accounts (账号, 账户, 账单): merging the
-# two variants lets 帳號 meet 账号. Both sides fold alike, so 帐篷 → 账篷 costs no match.
-_VARIANTS = str.maketrans({"帐": "账"})
 # A length-changing conversion is aligned with difflib up to this many characters per run
 # (quadratic); a longer run of unbroken Han text is spread evenly instead.
 _ALIGN_LIMIT = 400
@@ -55,7 +52,7 @@ def converter(config: str) -> Converter:
 
 def to_simplified(text: str) -> str:
     """Phrase-level Traditional → Simplified conversion (Simplified text passes through)."""
-    return converter(OPENCC_CONFIG).convert(text).translate(_VARIANTS)
+    return converter(OPENCC_CONFIG).convert(text)
 
 
 def fold(text: str) -> str:

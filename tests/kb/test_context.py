@@ -48,10 +48,10 @@ def test_rules_and_replies_stay_with_their_knowledge_base(
 def test_job_runners_are_per_knowledge_base(make_kb: Callable[..., KnowledgeBase]) -> None:
     first, second = make_kb(), make_kb()
     done = wait_for_job(second, start_ingest_job(second, [IngestItem("faq.csv", FAQ)], "default"))
-    assert done["status"] == "done"
+    assert done.status == "done"
     shutdown_jobs(second)  # stops the second's executor only
     job = wait_for_job(first, start_ingest_job(first, [IngestItem("faq.csv", FAQ)], "default"))
-    assert job["status"] == "done"
+    assert job.status == "done"
     shutdown_jobs(first)
 
 

@@ -73,7 +73,7 @@ def run_queries(kb: KnowledgeBase, queries: Sequence[Query], mode: Mode) -> dict
     result: dict[str, Any] = {"queries": len(queries), "mode": mode}
     result.update({name: round(total / len(queries), 4) for name, total in totals.items()})
     result["p50_ms"] = round(statistics.median(latencies), 2)
-    result["p95_ms"] = round(_percentile(latencies, 95), 2)
+    result["p95_ms"] = percentile(latencies, 95)
     return result
 
 
@@ -139,7 +139,10 @@ def _dedupe(ids: Any) -> list[str]:
     return list(seen)
 
 
-def _percentile(values: list[float], pct: float) -> float:
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile, rounded to 2 places (evaluation and analytics); None when empty."""
+    if not values:
+        return None
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
+    return round(ordered[index], 2)

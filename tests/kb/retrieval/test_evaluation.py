@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.retrieval.evaluation import evaluate, score_ranking
+from kb.retrieval.evaluation import evaluate, percentile, score_ranking
 from kb.retrieval.vocabulary import Vocabulary
 from kb.settings import Settings
 
@@ -95,3 +95,13 @@ def test_evaluate_with_a_vocabulary_measures_what_it_does(
     assert with_synonyms["mrr@10"] == 1.0
     assert with_synonyms["vocabulary"] == {"words": 0, "synonym_sets": 1}
     assert plain["vocabulary"] == {"words": 0, "synonym_sets": 0}
+
+
+@pytest.mark.parametrize(
+    ("values", "pct", "expected"),
+    [([], 50, None), ([5.0], 95, 5.0), ([1.0, 2.0, 3.0, 4.0], 50, 2.0), ([*range(1, 21)], 95, 19)],
+)
+def test_percentile_is_nearest_rank(
+    values: list[float], pct: float, expected: float | None
+) -> None:
+    assert percentile(sorted(float(v) for v in values), pct) == expected

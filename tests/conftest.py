@@ -87,7 +87,12 @@ def _password_hash() -> str:
     return hash_password(generate_password())
 
 
-def sign_in_client(client: Any, role: str = "manager", email: str | None = None) -> SessionInfo:
+def sign_in_client(
+    client: Any,
+    role: str = "manager",
+    email: str | None = None,
+    collections: list[str] | None = None,
+) -> SessionInfo:
     """Give a TestClient the session cookie and CSRF header of a person of ``role``.
 
     The user and session rows are written as ``kb.accounts.sessions.login`` writes them, without
@@ -102,6 +107,7 @@ def sign_in_client(client: Any, role: str = "manager", email: str | None = None)
         if user is None:
             user = UserAccount(
                 email=email, role=role, password_hash=_password_hash(),
+                collections=collections or [],
                 created_at=now, updated_at=now, password_changed_at=now,
             )  # fmt: skip
             session.add(user)

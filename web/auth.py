@@ -93,6 +93,13 @@ def requires_role(role: UserRole) -> Any:
     return Depends(ranked)
 
 
+def readable(principal: Principal, collection: str) -> str:
+    """``collection`` if the caller may read it; asked for by name, a forbidden one is 403."""
+    if not principal.may_read(collection):
+        raise Forbidden(f"you may not use the collection {collection!r}", field="collection")
+    return collection
+
+
 def local_path(target: str | None, default: str = "/") -> str:
     """``target`` if it is a path on this site, else ``default``: ``next`` never leaves it."""
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):

@@ -39,3 +39,10 @@ def record_feedback(
         session.add(record)
         session.flush()
         return FeedbackPublic.model_validate(record.model_dump())
+
+
+def suggestion_collection(kb: KnowledgeBase, suggestion_id: str) -> str | None:
+    """The collection a suggestion answered from, or None for an unknown id."""
+    with session_scope(kb.engine) as session:
+        row = session.get(SuggestionLog, suggestion_id)
+        return row.collection if row is not None else None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
+from kb.accounts.principal import Principal
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.documents.schemas import (
@@ -16,8 +17,8 @@ from kb.documents.schemas import (
     FileResultOut,
     IngestResponse,
 )
-from kb.errors import Invalid
-from web.auth import requires
+from kb.errors import Invalid, NotFound
+from web.auth import PrincipalDep, readable, requires
 from web.deps import KBDep
 from web.errors import error_responses
 
@@ -30,6 +31,7 @@ READ, WRITE = [requires("documents:read")], [requires("documents:write")]
 )
 def upload_documents(
     kb: KBDep,
+    principal: PrincipalDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
     collection: Annotated[str | None, Form(description="Default: KB_DEFAULT_COLLECTION.")] = None,
     doc_type: Annotated[str | None, Form(alias="type")] = None,
@@ -40,6 +42,7 @@ def upload_documents(
     valid_to: Annotated[date | None, Form()] = None,
 ) -> IngestResponse:
     """Ingest the uploaded files; the result is per file (ingested / unchanged / failed: reason)."""
+    target = readable(principal, collection or kb.settings.default_collection)
     if not files:
         raise Invalid("no files uploaded", field="files")
     meta = DocumentMeta(
@@ -53,7 +56,6 @@ def upload_documents(
     limit = kb.settings.max_upload_bytes
     # Read at most limit+1 bytes: enough to say "too large" without holding a huge upload.
     items = [IngestItem(f.filename or "unnamed", f.file.read(limit + 1), meta) for f in files]
-    target = collection or kb.settings.default_collection
     results = ingest_items(kb, items, collection=target)
     published = [FileResultOut.model_validate(r) for r in results]
     return IngestResponse(collection=target, files=published)
@@ -64,13 +66,17 @@ def upload_documents(
 )
 def list_route(
     kb: KBDep,
+    principal: PrincipalDep,
     collection: str | None = None,
     doc_type: Annotated[str | None, Query(alias="type")] = None,
     tag: str | None = None,
     q: str | None = None,
 ) -> DocumentList:
     """Documents with their current version and chunk count."""
-    return DocumentList(documents=list_documents(kb, DocumentQuery(collection, doc_type, tag, q)))
+    if collection is not None:
+        readable(principal, collection)
+    found = list_documents(kb, DocumentQuery(collection, doc_type, tag, q))
+    return DocumentList(documents=[d for d in found if principal.may_read(d.collection)])
 
 
 @router.get(
@@ -79,9 +85,11 @@ def list_route(
     responses=error_responses(401, 403, 404, 422),
     dependencies=READ,
 )
-def show_route(document_id: str, kb: KBDep) -> DocumentDetail:
+def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
-    return get_document(kb, document_id)
+    detail = get_document(kb, document_id)
+    _visible(principal, detail.collection, document_id)
+    return detail
 
 
 @router.delete(
@@ -90,6 +98,13 @@ def show_route(document_id: str, kb: KBDep) -> DocumentDetail:
     responses=error_responses(401, 403, 404, 422),
     dependencies=WRITE,
 )
-def delete_route(document_id: str, kb: KBDep) -> DeleteResponse:
+def delete_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
+    _visible(principal, get_document(kb, document_id, with_chunks=False).collection, document_id)
     return DeleteResponse(deleted=delete_document(kb, document_id))
+
+
+def _visible(principal: Principal, collection: str, document_id: str) -> None:
+    """A document in a collection the caller may not read does not exist for them (404)."""
+    if not principal.may_read(collection):
+        raise NotFound(f"no document with id {document_id!r}", field="document_id")

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from kb.assist.schemas import SuggestBody, SuggestResponse
 from kb.assist.suggest import input_from, suggest
-from kb.insight.feedback import record_feedback
+from kb.errors import NotFound
+from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.insight.schemas import FeedbackBody, FeedbackPublic
-from web.auth import requires
+from web.auth import PrincipalDep, readable, requires
 from web.deps import KBDep
 from web.errors import error_responses
 
@@ -21,8 +22,9 @@ router = APIRouter(prefix="/api/v1", tags=["suggest"])
     responses=error_responses(401, 403, 404, 409, 422),
     dependencies=[requires("suggest")],
 )
-def suggest_route(body: SuggestBody, kb: KBDep) -> SuggestResponse:
+def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> SuggestResponse:
     """Answers with citations, filled scripted replies, escalation and handling tier."""
+    readable(principal, body.collection or kb.settings.default_collection)
     return suggest(kb, input_from(body))
 
 
@@ -33,8 +35,13 @@ def suggest_route(body: SuggestBody, kb: KBDep) -> SuggestResponse:
     responses=error_responses(401, 403, 404, 422),
     dependencies=[requires("feedback")],
 )
-def feedback_route(body: FeedbackBody, kb: KBDep) -> FeedbackPublic:
+def feedback_route(body: FeedbackBody, kb: KBDep, principal: PrincipalDep) -> FeedbackPublic:
     """Record what the agent did with a suggested item."""
+    collection = suggestion_collection(kb, body.suggestion_id)
+    if collection is not None and not principal.may_read(collection):
+        # Another team's suggestion does not exist for this caller: the same 404 as unknown.
+        message = f"no suggestion with id {body.suggestion_id!r}"
+        raise NotFound(message, field="suggestion_id")
     return record_feedback(
         kb,
         suggestion_id=body.suggestion_id,

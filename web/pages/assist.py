@@ -17,12 +17,13 @@ from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
 from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
-from kb.errors import Invalid, KBError
-from kb.insight.feedback import record_feedback
+from kb.errors import Invalid, KBError, NotFound
+from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.retrieval.schemas import SearchHit
 from kb.retrieval.searching import SearchRequest, search, search_hit
 from kb.types import RATINGS
 from search.types import SearchFilters
+from web.auth import PrincipalDep, readable
 from web.deps import KBDep
 from web.pages.forms import Finish, form_errors
 from web.rendering import HtmxDep, RendererDep
@@ -101,6 +102,7 @@ class FeedbackForm(BaseModel):
 def assist_page(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     text: str = "",
     script: str = "",
@@ -108,6 +110,7 @@ def assist_page(
 ) -> Response:
     """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
     form = AssistForm(conversation=text, display_script=script, collection=collection)
+    readable(principal, form.collection or kb.settings.default_collection)
     chosen = _script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if script else None)
     # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
@@ -118,9 +121,14 @@ def assist_page(
 
 @router.post("/suggest", name="assist_suggest")
 def assist_suggest(
-    request: Request, kb: KBDep, render: RendererDep, form: Annotated[AssistForm, Form()]
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
+    form: Annotated[AssistForm, Form()],
 ) -> Response:
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
+    readable(principal, form.collection or kb.settings.default_collection)
     chosen = _script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
     context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
@@ -131,6 +139,7 @@ def assist_suggest(
 def assist_search(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     q: str = "",
     display_script: str = "",
@@ -138,6 +147,7 @@ def assist_search(
 ) -> Response:
     """Plain knowledge-base search from the panel (HTMX: the search block only)."""
     form = AssistForm(display_script=display_script, collection=collection)
+    readable(principal, form.collection or kb.settings.default_collection)
     chosen = _script(request, display_script)
     finish = partial(_finish, kb, remember=None)
 
@@ -153,12 +163,16 @@ def assist_search(
 def assist_feedback(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     form: Annotated[FeedbackForm, Form()],
 ) -> Response:
     """Copy, insert and thumbs up/down, stored through the same service as the API."""
     comment = form.comment.strip() or None
+    collection = suggestion_collection(kb, form.suggestion_id)
+    if collection is not None and not principal.may_read(collection):
+        raise NotFound(f"no suggestion with id {form.suggestion_id!r}", field="suggestion_id")
     record_feedback(
         kb,
         suggestion_id=form.suggestion_id,

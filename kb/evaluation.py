@@ -172,6 +172,8 @@ def evaluate(
             "embedder": settings.embedder,
             "fusion": settings.fusion,
             "fusion_alpha": settings.fusion_alpha,
+            "fusion_bm25_scale": settings.fusion_bm25_scale,
+            "fusion_depth": settings.fusion_depth,
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )

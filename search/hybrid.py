@@ -25,6 +25,7 @@ BM25Scale = Literal["ceiling", "minmax"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_FULL_REACH = 0.25  # share of a chunk's letters in the query's scripts that BM25 counts in full
 _NO_DATE_BEFORE = np.iinfo(np.int32).min
 _NO_DATE_AFTER = np.iinfo(np.int32).max
 
@@ -208,7 +209,9 @@ class HybridSearcher:
         cjk, latin = bool(_CJK.search(text)), bool(_LATIN.search(text))
         share = self._cjk_share[candidates]
         # A query in both scripts (or in neither, e.g. digits only) may match any chunk.
-        reach = np.ones_like(share) if cjk == latin else share if cjk else 1.0 - share
+        share = np.ones_like(share) if cjk == latin else share if cjk else 1.0 - share
+        # A Chinese answer quoting an API name or URL is still Chinese: full reach from a quarter.
+        reach = np.minimum(1.0, share / _FULL_REACH)
         return dict(zip(candidates.tolist(), reach.tolist(), strict=True))
 
     def mask(self, filters: SearchFilters) -> np.ndarray | None:

@@ -151,6 +151,8 @@ class KnowledgeBase:
             rrf_k=s.rrf_k,
             bm25_weight=s.rrf_bm25_weight,
             vector_weight=s.rrf_vector_weight,
+            bm25_scale=s.fusion_bm25_scale,
+            depth=s.fusion_depth,
         )
 
     @contextmanager

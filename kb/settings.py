@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
 from kb.types import CollectionName
+from search.fusion import FusionConfig
 
 
 class Settings(BaseSettings):
@@ -29,10 +30,17 @@ class Settings(BaseSettings):
     )
     fusion: Literal["convex", "rrf"] = Field("convex", description="How BM25 and vectors combine.")
     fusion_alpha: float = Field(
-        0.6,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Convex fusion: weight of the vector score (BM25 gets 1-α).",
+    )
+    fusion_bm25_scale: Literal["ceiling", "minmax"] = Field(
+        "ceiling",
+        description="Convex fusion: BM25 over the query's idf sum (`ceiling`) or min-max.",
+    )
+    fusion_depth: int = Field(
+        100, ge=1, le=1000, description="Candidates taken from each retriever before fusion."
     )
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
     rrf_vector_weight: float = Field(1.0, ge=0.0, description="RRF weight of the vector ranking.")
@@ -113,6 +121,19 @@ class Settings(BaseSettings):
     embed_token_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
     )
+
+    @property
+    def fusion_config(self) -> FusionConfig:
+        """The fusion settings as the one object every searcher takes."""
+        return FusionConfig(
+            method=self.fusion,
+            alpha=self.fusion_alpha,
+            rrf_k=self.rrf_k,
+            bm25_weight=self.rrf_bm25_weight,
+            vector_weight=self.rrf_vector_weight,
+            bm25_scale=self.fusion_bm25_scale,
+            depth=self.fusion_depth,
+        )
 
     @property
     def resolved_database_url(self) -> str:

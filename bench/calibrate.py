@@ -29,8 +29,9 @@ from bench.machine import machine_info
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.samples import SAMPLE_DIR
-from kb.library.escalation import examples_of, parse_rules_yaml
-from kb.library.replies import parse_replies_yaml
+from kb.library.escalation import examples_of
+from kb.library.reply_format import parse_replies_yaml
+from kb.library.rule_format import parse_rules_yaml
 from kb.retrieval.confidence import top_margin
 from kb.retrieval.evaluation import EVAL_COLLECTION, load_queries
 from kb.retrieval.searching import SearchRequest, search

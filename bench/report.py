@@ -15,6 +15,9 @@ SETS = [
     ("drcd_zh_hant", "drcd_zh_hant"),
     ("insuranceqa_zh", "insuranceqa_zh"),
     ("insuranceqa_en", "insuranceqa_en"),
+    ("crosslang_en_zh", "cross-language: English question, Chinese answer (ours)"),
+    ("crosslang_zh_en", "cross-language: Chinese question, English answer (ours)"),
+    ("manuals_sample_kb", "sample-KB manuals among FAQs and policies (ours)"),
 ]
 
 
@@ -43,7 +46,8 @@ def quality() -> str:
             rows.append(f"| {label} | not run yet | | | | | | |")
             continue
         machine = machine or r["machine"]
-        fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}"
+        scale = f", BM25 scale `{r['fusion_bm25_scale']}`" if "fusion_bm25_scale" in r else ""
+        fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}{scale}"
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]
         rows.append(
             f"| {label} | {r['queries']} | **{r['mrr@10']:.3f}** | "
@@ -54,6 +58,17 @@ def quality() -> str:
         )
     if machine:
         rows.append(f"\nMeasured on {_machine(machine)}; {fusion}.")
+    kept = [
+        f"{label}: {v['hybrid_top_3']} of {v['vector_rank_1']}"
+        for key, label in SETS
+        if (r := _load(f"eval_{key}")) and (v := r.get("vector_first"))
+    ]
+    if kept:
+        rows.append(
+            "\nQueries vector-only answers at rank 1 that hybrid answers in its top 3 — "
+            + "; ".join(kept)
+            + "."
+        )
     return "\n".join(rows)
 
 

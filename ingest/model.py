@@ -54,12 +54,6 @@ class Chunk:
     external_id: str | None = None  # corpus passages keep their id (evaluation joins on it)
     title: str | None = None  # corpus passages may carry their own title
 
-    @property
-    def index_text(self) -> str:
-        """Text the search index sees: an FAQ is found by its question and its answer."""
-        parts = [self.title or "", self.question or "", self.text]
-        return "\n".join(p for p in parts if p)
-
 
 @dataclass
 class ParsedFile:

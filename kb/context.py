@@ -1,14 +1,15 @@
-"""The running knowledge base: settings, database engine and (lazily) the search machinery."""
+"""The running knowledge base: settings, database engine, (lazily) the search machinery and
+every room's per-process state."""
 
 from __future__ import annotations
 
 import fcntl
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from sqlmodel import col, select
 
@@ -25,6 +26,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+
+class Slot(Generic[T]):
+    """One kind of per-process state a room keeps on every KnowledgeBase (caches, runners).
+
+    The room module defines the slot (a constant) and its typed accessor; ``make`` builds the
+    value for one knowledge base on first use. Slots are keyed by identity, so rooms never clash.
+    """
+
+    def __init__(self, name: str, make: Callable[[KnowledgeBase], T]) -> None:
+        self.name = name
+        self.make = make
+
+    def __repr__(self) -> str:
+        return f"Slot({self.name!r})"
+
 
 class KnowledgeBase:
     """Built once per process and passed in; heavy parts load on first use, never at import."""
@@ -35,6 +53,25 @@ class KnowledgeBase:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._tokenizer_guard = threading.Lock()
+        self._state: dict[Slot[Any], object] = {}
+        self._state_guard = threading.RLock()  # re-entrant: a slot's ``make`` may use another
+
+    def state(self, slot: Slot[T]) -> T:
+        """This knowledge base's value of ``slot`` in this process, made on first use."""
+        with self._state_guard:
+            if slot not in self._state:
+                self._state[slot] = slot.make(self)
+            return cast(T, self._state[slot])
+
+    def replace_state(self, slot: Slot[T], value: T) -> None:
+        """Put a fresh value in ``slot`` (a cache rebuilt after its source changed)."""
+        with self._state_guard:
+            self._state[slot] = value
+
+    def drop_state(self, slot: Slot[T]) -> T | None:
+        """Take ``slot``'s value off this knowledge base (to shut it down); None if never made."""
+        with self._state_guard:
+            return cast("T | None", self._state.pop(slot, None))
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -114,6 +151,8 @@ class KnowledgeBase:
             rrf_k=s.rrf_k,
             bm25_weight=s.rrf_bm25_weight,
             vector_weight=s.rrf_vector_weight,
+            bm25_scale=s.fusion_bm25_scale,
+            depth=s.fusion_depth,
         )
 
     @contextmanager

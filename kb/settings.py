@@ -29,10 +29,17 @@ class Settings(BaseSettings):
     )
     fusion: Literal["convex", "rrf"] = Field("convex", description="How BM25 and vectors combine.")
     fusion_alpha: float = Field(
-        0.6,
+        0.4,
         ge=0.0,
         le=1.0,
         description="Convex fusion: weight of the vector score (BM25 gets 1-α).",
+    )
+    fusion_bm25_scale: Literal["ceiling", "minmax"] = Field(
+        "ceiling",
+        description="Convex fusion: BM25 over the query's idf sum (`ceiling`) or min-max.",
+    )
+    fusion_depth: int = Field(
+        100, ge=1, le=1000, description="Candidates taken from each retriever before fusion."
     )
     rrf_k: int = Field(60, ge=1, description="RRF constant k.")
     rrf_vector_weight: float = Field(1.0, ge=0.0, description="RRF weight of the vector ranking.")

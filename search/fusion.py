@@ -17,21 +17,40 @@ def min_max(scores: Mapping[int, float]) -> dict[int, float]:
 
 
 def convex(
-    bm25: Mapping[int, float], vector: Mapping[int, float], alpha: float
+    bm25: Mapping[int, float],
+    vector: Mapping[int, float],
+    alpha: float,
+    bm25_ceiling: float | None = None,
+    reach: Mapping[int, float] | None = None,
 ) -> dict[int, float]:
-    """``alpha * vector + (1 - alpha) * bm25`` after per-query min-max normalisation of each side.
+    """``alpha * vector + (1 - alpha) * bm25``, each side scaled to [0, 1] for this query.
 
-    A candidate missing from one side counts 0 there (the worst candidate of that side). Scores
-    lie in [0, 1]. Min-max makes the best of each side 1.0 however weak it is in absolute terms;
-    callers that need absolute confidence should look at the raw scores too.
+    The vector side is min-max normalised over the candidates. The BM25 side is divided by
+    ``bm25_ceiling`` (the query's best possible BM25 score, the sum of its terms' idf) when it
+    is given, else min-max normalised too. Min-max makes the best BM25 match 1.0 however little
+    of the query it contains (an English query matching only "switch" and "new" in a mostly
+    Chinese knowledge base); the ceiling keeps a weak match weak.
+
+    ``reach`` (0..1 per candidate, default 1) is how much of a candidate BM25 could match at
+    all: BM25's weight shrinks with it and the vector's grows, so a Chinese passage is not
+    scored 0 on the keyword side of an English question it cannot share words with. A candidate
+    missing from a side counts 0 there. Scores lie in [0, 1]; callers that need absolute
+    confidence should look at the raw scores too.
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-    keyword, dense = min_max(bm25), min_max(vector)
-    return {
-        key: alpha * dense.get(key, 0.0) + (1.0 - alpha) * keyword.get(key, 0.0)
-        for key in keyword.keys() | dense.keys()
-    }
+    if bm25_ceiling is not None and bm25_ceiling <= 0:
+        keyword: dict[int, float] = {}
+    elif bm25_ceiling is not None:
+        keyword = {key: min(1.0, value / bm25_ceiling) for key, value in bm25.items()}
+    else:
+        keyword = min_max(bm25)
+    dense = min_max(vector)
+    fused = {}
+    for key in keyword.keys() | dense.keys():
+        weight = (1.0 - alpha) * (reach.get(key, 1.0) if reach is not None else 1.0)
+        fused[key] = (1.0 - weight) * dense.get(key, 0.0) + weight * keyword.get(key, 0.0)
+    return fused
 
 
 def rrf(

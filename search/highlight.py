@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterable
 
-from search.normalize import to_simplified
+from search.normalize import aligned_fold
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _LETTER = rf"[^\W\d_{_CJK}]"
@@ -24,7 +23,7 @@ def highlight(text: str, terms: Iterable[str]) -> str:
     pattern = _pattern(terms)
     if pattern is None or not text:
         return html.escape(text)
-    folded, origin = _aligned_fold(text)
+    folded, origin = aligned_fold(text)
     spans: list[list[int]] = []
     for match in pattern.finditer(folded):
         start, end = origin[match.start()], origin[match.end() - 1] + 1
@@ -65,24 +64,3 @@ def _boundary(char: str) -> str | None:
     if re.fullmatch(_LETTER, char):
         return _LETTER
     return None
-
-
-def _aligned_fold(text: str) -> tuple[str, list[int]]:
-    """Fold ``text`` like :func:`search.normalize.fold`; ``origin[i]`` is char i's source index."""
-    whole = unicodedata.normalize("NFKC", text).lower()
-    if len(whole) == len(text):
-        folded, origin = whole, list(range(len(text)))
-    else:  # NFKC or lower-casing changed lengths (ligatures, ㈱ …): fold char by char
-        pieces: list[str] = []
-        origin = []
-        for index, char in enumerate(text):
-            piece = unicodedata.normalize("NFKC", char).lower()
-            pieces.append(piece)
-            origin.extend([index] * len(piece))
-        folded = "".join(pieces)
-    simplified = to_simplified(folded)
-    if len(simplified) == len(folded):
-        return simplified, origin
-    # A phrase conversion changed length (記憶體 → 内存): fall back to character conversion.
-    chars = [to_simplified(c) for c in folded]
-    return "".join(c if len(c) == 1 else o for c, o in zip(chars, folded, strict=True)), origin

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -13,12 +16,16 @@ from search.embedders.base import Embedder
 from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
-from search.tokenize import Tokenizer
+from search.tokenize import TermGroup, Tokenizer
 from search.types import Hit, SearchFilters
 
 Mode = Literal["hybrid", "bm25", "vector"]
 FusionMethod = Literal["convex", "rrf"]
+BM25Scale = Literal["ceiling", "minmax"]
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_FULL_REACH = 0.25  # share of a chunk's letters in the query's scripts that BM25 counts in full
 _NO_DATE_BEFORE = np.iinfo(np.int32).min
 _NO_DATE_AFTER = np.iinfo(np.int32).max
 
@@ -36,6 +43,19 @@ class _Codes:
         return np.isin(self.codes, np.asarray(chosen, dtype=np.int32))
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What fusion sees for one query: each retriever's top list and every candidate's scores."""
+
+    terms: list[TermGroup]
+    keyword: list[tuple[int, float]]  # BM25 top, best first
+    dense: list[tuple[int, float]]  # vector top, best first
+    bm25: dict[int, float]  # raw BM25 of every candidate
+    cosine: dict[int, float]  # cosine of every candidate
+    bm25_ceiling: float  # the most BM25 could give any chunk for these terms: their idf sum
+    reach: dict[int, float]  # share of each candidate written in the query's scripts
+
+
 class HybridSearcher:
     """Searches one generation; everything filters need is precomputed at construction."""
 
@@ -50,11 +70,17 @@ class HybridSearcher:
         rrf_k: int = 60,
         bm25_weight: float = 1.0,
         vector_weight: float = 1.0,
+        bm25_scale: BM25Scale = "ceiling",
+        depth: int = 50,
     ) -> None:
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"unknown fusion method {fusion!r}: expected 'convex' or 'rrf'")
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+        if bm25_scale not in ("ceiling", "minmax"):
+            raise ValueError(f"unknown BM25 scale {bm25_scale!r}: expected 'ceiling' or 'minmax'")
+        if depth < 1:
+            raise ValueError(f"candidate depth must be at least 1, got {depth}")
         self.generation = generation
         self.embedder = embedder
         self.tokenizer = tokenizer
@@ -63,7 +89,10 @@ class HybridSearcher:
         self.rrf_k = rrf_k
         self.bm25_weight = bm25_weight
         self.vector_weight = vector_weight
+        self.bm25_scale: BM25Scale = bm25_scale
+        self.depth = depth
         chunks = generation.chunks
+        self._cjk_share = np.asarray([_cjk_share(c.index_text) for c in chunks], dtype=np.float32)
         self._doc_types = _Codes([c.doc_type for c in chunks])
         self._products = _Codes([c.product for c in chunks])
         self._languages = _Codes([(c.language or "").lower() for c in chunks])
@@ -97,48 +126,28 @@ class HybridSearcher:
         mask = self.mask(filters) if filters else None
         if mask is not None and not mask.any():
             return []
-        depth = max(50, 5 * limit)
-        terms = self.tokenizer.query_terms(text)
-
-        bm25_scores: np.ndarray | None = None
-        keyword: list[tuple[int, float]] = []
-        if mode != "vector":
-            bm25_scores = self.generation.bm25.scores(terms)
-            keyword = top_positive(bm25_scores, depth, mask)
-        dense: list[tuple[int, float]] = []
-        query_vector: np.ndarray | None = None
-        if mode != "bm25":
-            query_vector = self.embedder.embed_queries([text])[0]
-            dense = self.generation.vectors.search(query_vector, depth, mask)
-
-        keyword_rank = {row: rank for rank, (row, _) in enumerate(keyword, start=1)}
-        dense_rank = {row: rank for rank, (row, _) in enumerate(dense, start=1)}
-        candidates = np.asarray(sorted(keyword_rank.keys() | dense_rank.keys()), dtype=np.int64)
-        keyword_of: dict[int, float] = {}
-        dense_of: dict[int, float] = {}
-        if bm25_scores is not None:
-            keyword_of = dict(
-                zip(candidates.tolist(), bm25_scores[candidates].tolist(), strict=True)
-            )
-        if query_vector is not None:
-            # Exact cosine for BM25-only candidates too, so fusion sees both signals for each.
-            sims = self.generation.vectors.similarities(query_vector, candidates)
-            dense_of = dict(zip(candidates.tolist(), sims.tolist(), strict=True))
-
+        signals = self.signals(text, max(self.depth, limit), mask, mode)
         if mode == "bm25":
-            fused = dict(keyword)
+            fused = dict(signals.keyword)
         elif mode == "vector":
-            # The exact cosine, not FAISS's own float32 sum: a hit's score is its vector_score.
-            fused = {row: dense_of[row] for row, _ in dense}
+            # The exact cosine, as reported: the ANN index's own score can differ in the last bits.
+            fused = {row: signals.cosine[row] for row, _ in signals.dense}
         elif self.fusion == "convex":
-            fused = fusion.convex(keyword_of, dense_of, self.alpha)
+            if self.bm25_scale == "ceiling":
+                fused = fusion.convex(
+                    signals.bm25, signals.cosine, self.alpha, signals.bm25_ceiling, signals.reach
+                )
+            else:  # the earlier method: both sides min-max, BM25 weighted alike everywhere
+                fused = fusion.convex(signals.bm25, signals.cosine, self.alpha)
         else:
             fused = fusion.rrf(
-                [[row for row, _ in keyword], [row for row, _ in dense]],
+                [[row for row, _ in signals.keyword], [row for row, _ in signals.dense]],
                 [self.bm25_weight, self.vector_weight],
                 k=self.rrf_k,
             )
-
+        keyword_rank = {row: rank for rank, (row, _) in enumerate(signals.keyword, start=1)}
+        dense_rank = {row: rank for rank, (row, _) in enumerate(signals.dense, start=1)}
+        terms = signals.terms
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
         marks = [token for group in terms for alternative in group for token in alternative]
         return [
@@ -146,13 +155,64 @@ class HybridSearcher:
                 chunk=chunks[row],
                 score=float(score),
                 highlight=highlight(chunks[row].text, marks),
-                bm25_score=keyword_of.get(row),
-                vector_score=dense_of.get(row),
+                bm25_score=signals.bm25.get(row),
+                vector_score=signals.cosine.get(row),
                 bm25_rank=keyword_rank.get(row),
                 vector_rank=dense_rank.get(row),
             )
             for row, score in best
         ]
+
+    def signals(
+        self, text: str, depth: int, mask: np.ndarray | None = None, mode: Mode = "hybrid"
+    ) -> Signals:
+        """Both retrievers' top ``depth`` for normalised ``text``, with both scores for each."""
+        terms = self.tokenizer.query_terms(text)
+        bm25 = self.generation.bm25
+        keyword: list[tuple[int, float]] = []
+        bm25_scores: np.ndarray | None = None
+        ceiling = 0.0
+        if mode != "vector":
+            bm25_scores = np.zeros(len(self.generation.chunks), dtype=np.float32)
+            for group in terms:
+                scores = bm25.scores([group])
+                bm25_scores += scores
+                # A term adds at most its idf (Lucene BM25, tf -> inf). A term no chunk holds
+                # counts with the highest idf: a query whose words the corpus lacks (another
+                # language) keeps its few chance matches low instead of stretching them to 1.
+                df = int(np.count_nonzero(scores > 0))
+                ceiling += math.log(1.0 + (bm25.doc_count - df + 0.5) / (df + 0.5))
+            keyword = top_positive(bm25_scores, depth, mask)
+        dense: list[tuple[int, float]] = []
+        query_vector: np.ndarray | None = None
+        if mode != "bm25":
+            query_vector = self.embedder.embed_queries([text])[0]
+            dense = self.generation.vectors.search(query_vector, depth, mask)
+        rows = sorted({row for row, _ in keyword} | {row for row, _ in dense})
+        candidates = np.asarray(rows, dtype=np.int64)
+        raw: dict[int, float] = {}
+        cosine: dict[int, float] = {}
+        if bm25_scores is not None:
+            raw = dict(zip(rows, bm25_scores[candidates].tolist(), strict=True))
+        if query_vector is not None:
+            # Exact cosine for BM25-only candidates too, so fusion sees both signals for each.
+            sims = self.generation.vectors.similarities(query_vector, candidates)
+            cosine = dict(zip(rows, sims.tolist(), strict=True))
+        return Signals(terms, keyword, dense, raw, cosine, ceiling, self._reach(text, candidates))
+
+    def _reach(self, text: str, candidates: np.ndarray) -> dict[int, float]:
+        """How much of each candidate BM25 can read with the query's words, by script.
+
+        An English query's terms can never match a Chinese chunk: there BM25's zero is no
+        evidence against it, so fusion should leave that chunk to the vector side.
+        """
+        cjk, latin = bool(_CJK.search(text)), bool(_LATIN.search(text))
+        share = self._cjk_share[candidates]
+        # A query in both scripts (or in neither, e.g. digits only) may match any chunk.
+        share = np.ones_like(share) if cjk == latin else share if cjk else 1.0 - share
+        # A Chinese answer quoting an API name or URL is still Chinese: full reach from a quarter.
+        reach = np.minimum(1.0, share / _FULL_REACH)
+        return dict(zip(candidates.tolist(), reach.tolist(), strict=True))
 
     def mask(self, filters: SearchFilters) -> np.ndarray | None:
         """Boolean mask of the chunks ``filters`` allow, or None when nothing is restricted."""
@@ -185,3 +245,9 @@ class HybridSearcher:
             for value in self._languages.codes_of
             if any(value == p or value.startswith(p + "-") for p in prefixes)
         ]
+
+
+def _cjk_share(text: str) -> float:
+    """Share of a text's letters that are CJK ideographs (the rest Latin); 1.0 when it has none."""
+    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
+    return cjk / (cjk + latin) if cjk + latin else 1.0

@@ -7,7 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from search.hybrid import FusionMethod, HybridSearcher
+from search.hybrid import BM25Scale, FusionMethod, HybridSearcher
 from search.index import CURRENT_FILE, IndexStore
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ class SearcherCache:
         rrf_k: int = 60,
         bm25_weight: float = 1.0,
         vector_weight: float = 1.0,
+        bm25_scale: BM25Scale = "ceiling",
+        depth: int = 50,
     ) -> None:
         self.store = store
         self.fusion: FusionMethod = fusion
@@ -44,6 +46,8 @@ class SearcherCache:
         self.rrf_k = rrf_k
         self.bm25_weight = bm25_weight
         self.vector_weight = vector_weight
+        self.bm25_scale: BM25Scale = bm25_scale
+        self.depth = depth
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -78,6 +82,8 @@ class SearcherCache:
                     rrf_k=self.rrf_k,
                     bm25_weight=self.bm25_weight,
                     vector_weight=self.vector_weight,
+                    bm25_scale=self.bm25_scale,
+                    depth=self.depth,
                 )
                 logger.info("serving %s/%s", collection, name)
             else:

@@ -9,29 +9,13 @@ selector loses recall; larger allowed sets use a FAISS ``IDSelectorBitmap``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import faiss
 import numpy as np
 
 DEFAULT_HNSW_THRESHOLD = 50_000
 EXACT_SUBSET_LIMIT = 20_000  # allowed rows up to which a filtered search is brute force
-
-
-class VectorStore(Protocol):
-    """The interface a second backend (e.g. Milvus) would implement."""
-
-    kind: str
-
-    def __len__(self) -> int: ...
-
-    def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]: ...
-
-    def similarities(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
-
-    def save(self, path: Path) -> None: ...
 
 
 class FaissVectorStore:

@@ -152,7 +152,7 @@ CUE_GROUPS: tuple[CueGroup, ...] = (
         "safety", "safety",
         -0.8,
         (
-            "起火", "着火", "著火", "冒烟", "烫伤", "触电", "漏电", "爆炸", "炸了", "鼓包", "烧焦",
+            "起火", "着火", "冒烟", "烫伤", "触电", "漏电", "爆炸", "炸了", "鼓包", "烧焦",
             "烧坏", "自燃", "火花", "短路", "caught fire", "on fire", "a fire", "fire hazard",
             "flames", "smoke", "smoking", "burn", "burned", "burnt", "burns", "shock",
             "electric shock", "electrocuted", "explode", "exploded", "exploding", "explosion",

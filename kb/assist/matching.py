@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from kb.context import KnowledgeBase
+from kb.context import KnowledgeBase, Slot
 from kb.library.escalation import examples_of
 from kb.library.replies import ReplyTemplate
 from kb.library.store import active_rules, list_replies, replies_version
@@ -26,16 +24,11 @@ class _QueryVectors:
         return self._kb.embedder.embed_queries([normalize(t) for t in texts])
 
 
-_vectors: weakref.WeakKeyDictionary[KnowledgeBase, _QueryVectors] = weakref.WeakKeyDictionary()
-_matchers: weakref.WeakKeyDictionary[KnowledgeBase, ReplyMatcher] = weakref.WeakKeyDictionary()
-_guard = threading.Lock()
+_VECTORS: Slot[_QueryVectors] = Slot("assist.query_vectors", _QueryVectors)
 
 
 def _query_vectors(kb: KnowledgeBase) -> _QueryVectors:
-    with _guard:
-        if kb not in _vectors:
-            _vectors[kb] = _QueryVectors(kb)
-        return _vectors[kb]
+    return kb.state(_VECTORS)
 
 
 def similarity_function(kb: KnowledgeBase) -> Callable[[str, Sequence[str]], float]:
@@ -67,12 +60,10 @@ class ReplyMatcher:
     def for_kb(cls, kb: KnowledgeBase) -> ReplyMatcher:
         """The matcher for the replies in force; rebuilt only when the reply table changes."""
         version = replies_version(kb)
-        with _guard:
-            matcher = _matchers.get(kb)
+        matcher = kb.state(_MATCHER)
         if matcher is None or matcher.version != version:
             matcher = cls(kb, list_replies(kb), version)
-            with _guard:
-                _matchers[kb] = matcher
+            kb.replace_state(_MATCHER, matcher)
         return matcher
 
     def get(self, reply_id: str) -> ReplyTemplate | None:
@@ -91,12 +82,21 @@ class ReplyMatcher:
                 continue
             score = float(np.max(vectors.many(cues) @ q))
             # A cue written verbatim in the question is as strong a signal as there is.
-            if any(len(c) >= 2 and normalize(c) in folded_query for c in reply.applies_to):
+            if names_cue(folded_query, reply.applies_to):
                 score = max(score, 1.0)
             if score >= self.kb.settings.reply_min_similarity:
                 scored.append((score, reply))
         scored.sort(key=lambda pair: -pair[0])
         return [reply for _, reply in scored[:limit]]
+
+
+# The matcher for the replies in force, replaced whole when they change (None until first use).
+_MATCHER: Slot[ReplyMatcher | None] = Slot("assist.reply_matcher", lambda kb: None)
+
+
+def names_cue(folded_query: str, cues: Sequence[str]) -> bool:
+    """A cue (two characters or more) stands in the query, folded alike (either script)."""
+    return any(len(c) >= 2 and normalize(c) in folded_query for c in cues)
 
 
 def _family(language: str) -> str:

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Protocol
-
-import opencc
-
-
-class _Converter(Protocol):
-    def convert(self, text: str) -> str: ...
-
+from search.normalize import converter
 
 # Phrase-level Taiwan conversions, so 软件 is shown as 軟體 and back, not only per character.
 _CONFIGS = {"zh-Hant": "s2twp", "zh-Hans": "tw2sp"}
 SCRIPTS = tuple(_CONFIGS)
 
 
-@cache
-def _converter(script: str) -> _Converter:
-    converter: _Converter = opencc.OpenCC(_CONFIGS[script])
-    return converter
-
-
 def convert(text: str, script: str) -> str:
     """``text`` in ``script`` (zh-Hans or zh-Hant); Latin text passes through unchanged."""
     if script not in _CONFIGS:
         raise ValueError(f"display_script must be one of {', '.join(SCRIPTS)}, not {script!r}")
-    return _converter(script).convert(text) if text else text
+    return converter(_CONFIGS[script]).convert(text) if text else text

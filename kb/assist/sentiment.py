@@ -6,10 +6,7 @@ import bisect
 import functools
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
-
-import opencc
 
 from kb.assist._sentiment_lexicon import (
     CLAUSE_BREAKERS_EN,
@@ -31,6 +28,7 @@ from kb.assist._sentiment_lexicon import (
     CueGroup,
 )
 from kb.types import SentimentLabel
+from search.normalize import aligned_fold
 
 Label = SentimentLabel
 
@@ -45,6 +43,7 @@ _NEGATED_POSITIVE = -0.6
 _ENQUIRY_WEIGHT = -0.2
 _WINDOW = 60
 
+_APOSTROPHES = str.maketrans("’‘", "''")
 _CLAUSE_END = re.compile(r"[.,;:!?。；、…\n]")
 _LATIN_WORD = re.compile(r"[a-z']+")
 _PUNCT_RUN = re.compile(r"[!?]{2,}")
@@ -142,26 +141,9 @@ def analyse(text: str) -> SentimentResult:
     return SentimentResult(label, score, ordered, frozenset(categories))
 
 
-@functools.cache
-def _t2s() -> opencc.OpenCC:
-    # Built on first use, not at import: constructing the converter reads its dictionaries.
-    return opencc.OpenCC("t2s")
-
-
 def _normalise(text: str) -> tuple[str, list[int]]:
-    """NFKC + lower-case + Traditional→Simplified, with a map back to original offsets."""
-    chars: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        folded = "'" if ch in "’‘" else unicodedata.normalize("NFKC", ch).lower()
-        chars.extend(folded)
-        origin.extend([i] * len(folded))
-    folded_text = "".join(chars)
-    simplified = _t2s().convert(folded_text)
-    if len(simplified) != len(folded_text):
-        # Phrase conversion changed the length; convert char by char so offsets stay aligned.
-        simplified = "".join(c2 if len(c2 := _t2s().convert(c)) == 1 else c for c in folded_text)
-    return simplified, origin
+    """The one folding (search.normalize), with a map back to original offsets."""
+    return aligned_fold(text.translate(_APOSTROPHES))
 
 
 def _term_pattern(term: str) -> str:

@@ -1,20 +1,19 @@
 """Background ingestion jobs: an IngestJob row tracks a run of ``ingest_items`` in a worker thread.
 
 The executor belongs to the KnowledgeBase (attached on first use, never at import); the row is
-the only thing the console reads, so a later ``kb worker`` process can run the same jobs.
+the only thing the console reads.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kb.context import KnowledgeBase
+from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
 from kb.documents.schemas import IngestJobPublic, JobFileOut
@@ -33,20 +32,19 @@ class _Runner:
     futures: dict[str, Future[None]] = field(default_factory=dict)
 
 
-_runners: weakref.WeakKeyDictionary[KnowledgeBase, _Runner] = weakref.WeakKeyDictionary()
-_runners_guard = threading.Lock()
+def _new_runner(kb: KnowledgeBase) -> _Runner:
+    # Two workers: jobs on different collections run side by side; the same collection is
+    # serialised by kb.collection_lock inside ingest_items.
+    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-ingest")
+    weakref.finalize(kb, executor.shutdown, wait=False)
+    return _Runner(executor)
+
+
+_RUNNER: Slot[_Runner] = Slot("documents.jobs", _new_runner)
 
 
 def _runner(kb: KnowledgeBase) -> _Runner:
-    with _runners_guard:
-        runner = _runners.get(kb)
-        if runner is None:
-            # Two workers: jobs on different collections run side by side; the same collection
-            # is serialised by kb.collection_lock inside ingest_items.
-            executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-ingest")
-            runner = _runners[kb] = _Runner(executor)
-            weakref.finalize(kb, executor.shutdown, wait=False)
-        return runner
+    return kb.state(_RUNNER)
 
 
 def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection: str) -> str:
@@ -95,8 +93,7 @@ def wait_for_job(kb: KnowledgeBase, job_id: str, timeout: float | None = None) -
 
 def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
     """Stop taking jobs for ``kb``; with ``wait`` let running ones finish (call before kb.close)."""
-    with _runners_guard:
-        runner = _runners.pop(kb, None)
+    runner = kb.drop_state(_RUNNER)
     if runner is not None:
         runner.executor.shutdown(wait=wait, cancel_futures=not wait)
 

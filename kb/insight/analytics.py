@@ -6,7 +6,6 @@ questions are grouped by ``search.normalize.normalize``, which SQL cannot expres
 
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -27,6 +26,7 @@ from kb.models import (
     SuggestionLog,
     as_utc,
 )
+from kb.retrieval.evaluation import percentile
 from kb.types import FEEDBACK_ACTIONS, HANDLINGS, RATINGS
 from search.normalize import normalize
 
@@ -263,7 +263,7 @@ def _totals(suggestions: list[Any], feedback: list[Any], questions: int) -> Tota
     handling.update(Counter(row.handling for row in suggestions))
     actions: dict[str, int] = dict.fromkeys(FEEDBACK_ACTIONS, 0)
     actions.update(Counter(row.action for row in feedback))
-    took = sorted(float(row.took_ms) for row in suggestions)
+    took = [float(row.took_ms) for row in suggestions]
     return Totals(
         suggestions=len(suggestions),
         questions=questions,
@@ -278,14 +278,6 @@ def _totals(suggestions: list[Any], feedback: list[Any], questions: int) -> Tota
 
 def _escalated(row: Any) -> bool:
     return bool((row.escalation or {}).get("recommended"))
-
-
-def percentile(ordered: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of sorted values (the evaluation's definition); None when empty."""
-    if not ordered:
-        return None
-    index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
-    return round(ordered[index], 2)
 
 
 def negative_items(kb: KnowledgeBase, feedback: list[Any], *, limit: int) -> list[NegativeItem]:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
 import yaml
 
 from kb.errors import Invalid
+
+ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+"""The ids of replies and rules: lower-case letters, digits, '-', '_' or '.'."""
 
 
 class RuleFileError(Invalid):
@@ -232,3 +236,47 @@ def suggest(word: str, choices: Collection[str]) -> str:
     if close:
         return f" (did you mean '{close[0]}'?)"
     return f" (expected one of: {', '.join(sorted(choices))})"
+
+
+def read_items(
+    text: str, source: str, key: str, noun: str, item_keys: Collection[str]
+) -> Iterator[tuple[Fields, str]]:
+    """The items of a version-1 file's ``key:`` list (``rules``, ``replies``), with their ids.
+
+    Each item's ``Fields`` already names it by id (``what``); an empty file, a missing list, an
+    item that is not a mapping, a bad or repeated id is a RuleFileError at its line.
+    """
+    root = load(text, source)
+    if root is None:
+        raise RuleFileError(source, 1, f"file is empty: expected 'version: 1' and a '{key}:' list")
+    top = Fields(root, source, "the file", ("version", key))
+    check_version(top)
+    items = top.get(key)
+    if items is None or not items.is_list:
+        found = "nothing" if items is None else kind_of(items)
+        raise top.error(items, f"'{key}' must be a list of {key}, not {found}")
+    first_line: dict[str, int] = {}
+    for number, item in enumerate(items.elements(), start=1):
+        fields = Fields(item, source, f"{noun} {number}", item_keys)
+        item_id = fields.text("id", required=True) or ""
+        if not ID.fullmatch(item_id):
+            raise fields.error(
+                fields.get("id"),
+                f"{noun} id '{item_id}' must be lower-case letters, digits, '-', '_' or '.'",
+            )
+        check_unique(noun, item_id, item.line, first_line, source)
+        fields.what = f"{noun} '{item_id}'"
+        yield fields, item_id
+
+
+def check_unique(
+    noun: str, item_id: str, line: int, first_line: dict[str, int], source: str
+) -> None:
+    """Ids are unique within a file; ``first_line`` remembers where each was seen first."""
+    if item_id in first_line:
+        raise RuleFileError(
+            source,
+            line,
+            f"{noun} id '{item_id}' is used twice (first at line {first_line[item_id]})",
+        )
+    first_line[item_id] = line

@@ -9,25 +9,29 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from kb.context import KnowledgeBase
+from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.errors import Invalid
-from kb.library.escalation import Rule, dump_rules_yaml, parse_rules_yaml
-from kb.library.replies import (
-    ReplyTemplate,
-    dump_replies_yaml,
-    make_reply,
-    parse_replies_csv,
-    parse_replies_yaml,
-)
+from kb.library.escalation import Rule
+from kb.library.replies import ReplyTemplate, make_reply
+from kb.library.reply_format import dump_replies_yaml, parse_replies_csv, parse_replies_yaml
+from kb.library.rule_format import dump_rules_yaml, parse_rules_yaml
 from kb.library.schemas import RuleSetPublic
 from kb.models import ReplyRecord, RuleSetRecord, utcnow
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_history
 
 log = logging.getLogger(__name__)
 
-_rules_cache: dict[tuple[int, str], list[Rule]] = {}
-_rules_guard = threading.Lock()
+
+class _RuleCache:
+    """The rule set in force, parsed once per process: rule set id → rules."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.parsed: dict[int, list[Rule]] = {}
+
+
+_RULES: Slot[_RuleCache] = Slot("library.rules", lambda kb: _RuleCache())
 
 
 def parse_reply_file(text: str, source: str) -> list[ReplyTemplate]:
@@ -130,11 +134,12 @@ def active_rules(kb: KnowledgeBase) -> list[Rule]:
         ).first()
     if record is None or record.id is None:
         return []
-    key = (record.id, str(kb.settings.resolved_database_url))
-    with _rules_guard:
-        if key not in _rules_cache:
-            _rules_cache[key] = parse_rules_yaml(record.text, record.source)
-        return _rules_cache[key]
+    cache = kb.state(_RULES)
+    with cache.lock:
+        if record.id not in cache.parsed:
+            # Only the newest set is ever in force: older parses are dropped.
+            cache.parsed = {record.id: parse_rules_yaml(record.text, record.source)}
+        return cache.parsed[record.id]
 
 
 def export_rules(kb: KnowledgeBase) -> str:

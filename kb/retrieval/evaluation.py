@@ -18,9 +18,33 @@ from kb.errors import Invalid
 from kb.retrieval.searching import Mode, SearchRequest, search
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_size
 from kb.settings import Settings
+from search.types import IndexedChunk
 
 EVAL_COLLECTION = "eval"
 KS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class PassageRef:
+    """A relevant passage of a structured document: its title plus a heading on its path or a span.
+
+    For manuals, whose chunks have no stable external ids, so relevance survives re-chunking.
+    """
+
+    document: str
+    section: str | None = None
+    text: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.document} › {self.section or repr(self.text)}"
+
+    def matches(self, chunk: IndexedChunk) -> bool:
+        if chunk.document_title != self.document:
+            return False
+        if self.section is not None and self.section not in chunk.section:
+            return False
+        return self.text is None or self.text in chunk.text
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,7 @@ class Query:
     id: str
     text: str
     relevant: frozenset[str]
+    passages: tuple[PassageRef, ...] = ()
 
 
 def load_queries(path: Path) -> list[Query]:
@@ -37,7 +62,11 @@ def load_queries(path: Path) -> list[Query]:
             continue
         try:
             row = json.loads(line)
-            queries.append(Query(str(row["id"]), row["query"], frozenset(row["relevant_ids"])))
+            refs = tuple(PassageRef(**ref) for ref in row.get("relevant_passages", ()))
+            relevant = frozenset(row.get("relevant_ids", ())) | {ref.label for ref in refs}
+            if not relevant:
+                raise ValueError("no relevant_ids or relevant_passages")
+            queries.append(Query(str(row["id"]), row["query"], relevant, refs))
         except (ValueError, KeyError, TypeError) as exc:
             raise Invalid(
                 f"{path.name} line {n}: not a query record ({exc})", field="queries"
@@ -59,46 +88,65 @@ def score_ranking(ranked: Sequence[str], relevant: frozenset[str]) -> dict[str, 
     return out
 
 
-def run_queries(kb: KnowledgeBase, queries: Sequence[Query], mode: Mode) -> dict[str, Any]:
-    """Every query through the real search path; metrics averaged, latency percentiles in ms."""
+def run_queries(
+    kb: KnowledgeBase, queries: Sequence[Query], mode: Mode, *, per_query: bool = False
+) -> dict[str, Any]:
+    """Every query through the real search path; metrics averaged, latency percentiles in ms.
+
+    ``per_query`` adds each query's metrics and the rank of its first relevant passage.
+    """
     totals: dict[str, float] = {}
     latencies = []
+    each: dict[str, dict[str, Any]] = {}
     for q in queries:
         start = time.perf_counter()
         hits = search(kb, SearchRequest(q.text, collection=EVAL_COLLECTION, limit=20, mode=mode))
         latencies.append((time.perf_counter() - start) * 1000)
-        ranked = _dedupe(h.chunk.external_id or h.chunk.chunk_id for h in hits)
-        for name, value in score_ranking(ranked, q.relevant).items():
+        ranked = _dedupe(passage_id(h.chunk, q.passages) for h in hits)
+        scores = score_ranking(ranked, q.relevant)
+        for name, value in scores.items():
             totals[name] = totals.get(name, 0.0) + value
+        if per_query:
+            first = next((i for i, pid in enumerate(ranked, start=1) if pid in q.relevant), None)
+            each[q.id] = {**scores, "first_relevant_rank": first}
     result: dict[str, Any] = {"queries": len(queries), "mode": mode}
     result.update({name: round(total / len(queries), 4) for name, total in totals.items()})
     result["p50_ms"] = round(statistics.median(latencies), 2)
-    result["p95_ms"] = round(_percentile(latencies, 95), 2)
+    result["p95_ms"] = percentile(latencies, 95)
+    if per_query:
+        result["per_query"] = each
     return result
 
 
 def evaluate(
     settings: Settings,
-    corpus: Path,
+    corpus: Path | Sequence[IngestItem],
     queries_path: Path,
     *,
     modes: Sequence[Mode] = ("hybrid",),
     on_index: Callable[[int, int], None] | None = None,
     vocabulary: Vocabulary | None = None,
+    per_query: bool = False,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score.
 
+    ``corpus`` is one FAQ file or a list of documents with their metadata (e.g. the sample KB).
     ``vocabulary`` (a knowledge base's edited one) is applied on top of the settings' files,
     so a knowledge manager can measure what their words and synonyms do.
     """
     queries = load_queries(queries_path)
+    if isinstance(corpus, Path):
+        items = [IngestItem(corpus.name, corpus.read_bytes(), DocumentMeta(doc_type="faq"))]
+    else:
+        items = list(corpus)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        largest = max(len(item.data) for item in items)
         eval_settings = settings.model_copy(
             update={
                 "data_dir": Path(tmp),
                 "database_url": None,
                 "cache_dir": settings.embedding_cache_path.parent,
-                "max_upload_bytes": max(settings.max_upload_bytes, corpus.stat().st_size + 1),
+                "max_upload_bytes": max(settings.max_upload_bytes, largest + 1),
             }
         )
         kb = KnowledgeBase(eval_settings)
@@ -106,30 +154,38 @@ def evaluate(
             if vocabulary is not None:
                 save_vocabulary(kb, vocabulary)  # nothing is indexed yet: this only stores it
             start = time.perf_counter()
-            item = IngestItem(corpus.name, corpus.read_bytes(), DocumentMeta(doc_type="faq"))
-            [result] = ingest_items(kb, [item], collection=EVAL_COLLECTION, on_index=on_index)
-            if result.status == "failed":
-                raise Invalid(f"{corpus.name}: {result.reason}", field="corpus")
+            results = ingest_items(kb, items, collection=EVAL_COLLECTION, on_index=on_index)
+            for item, result in zip(items, results, strict=True):
+                if result.status == "failed":
+                    raise Invalid(f"{item.filename}: {result.reason}", field="corpus")
             ingest_s = time.perf_counter() - start
-            runs = {mode: run_queries(kb, queries, mode) for mode in modes}
+            runs = {mode: run_queries(kb, queries, mode, per_query=per_query) for mode in modes}
         finally:
             kb.close()
     main = dict(runs[modes[0]])
     main.update(
         {
-            "corpus": str(corpus),
+            "corpus": str(corpus) if isinstance(corpus, Path) else [i.filename for i in items],
             "queries_file": str(queries_path),
-            "chunks": result.chunks,
+            "chunks": sum(r.chunks for r in results),
             "ingest_s": round(ingest_s, 2),
             "embedder": settings.embedder,
             "fusion": settings.fusion,
             "fusion_alpha": settings.fusion_alpha,
+            "fusion_bm25_scale": settings.fusion_bm25_scale,
+            "fusion_depth": settings.fusion_depth,
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )
     if len(modes) > 1:
         main["baselines"] = {mode: runs[mode] for mode in modes[1:]}
     return main
+
+
+def passage_id(chunk: IndexedChunk, refs: Sequence[PassageRef]) -> str:
+    """The label of the first reference ``chunk`` matches, else its passage id."""
+    label = next((ref.label for ref in refs if ref.matches(chunk)), None)
+    return label or chunk.external_id or chunk.chunk_id
 
 
 def _dedupe(ids: Any) -> list[str]:
@@ -139,7 +195,10 @@ def _dedupe(ids: Any) -> list[str]:
     return list(seen)
 
 
-def _percentile(values: list[float], pct: float) -> float:
+def percentile(values: Sequence[float], pct: float) -> float | None:
+    """Nearest-rank percentile, rounded to 2 places (evaluation and analytics); None when empty."""
+    if not values:
+        return None
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))
-    return ordered[index]
+    return round(ordered[index], 2)

@@ -34,8 +34,13 @@ def live_chunks(session: Session, collection: str) -> list[IndexedChunk]:
 
 
 def to_indexed(chunk: ChunkRecord, doc: Document, version: int) -> IndexedChunk:
-    # Headings help both retrievers: "3.2 退款" says what a terse chunk is about.
-    context = " › ".join(chunk.heading_path)
+    # Headings help both retrievers: "3.2 退款" says what a terse chunk is about. Under them, the
+    # document's title names the product ("X1 扫地机器人") a manual's chunks never repeat, which
+    # an FAQ states in its question; without it manual passages lose to FAQs that name it.
+    path = list(chunk.heading_path)
+    if path and path[0] != doc.title:
+        path.insert(0, doc.title)
+    context = " › ".join(path)
     index_text = "\n".join(p for p in (context, chunk.title, chunk.question, chunk.text) if p)
     return IndexedChunk(
         chunk_id=chunk.id,

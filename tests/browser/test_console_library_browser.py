@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from library_files import BROKEN_RULES, FAQ, RULES, replies
 from playwright.sync_api import Page, Route, expect
 
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
@@ -18,30 +19,7 @@ if TYPE_CHECKING:  # the fixture's type, for readers and editors; conftest is no
 pytestmark = pytest.mark.browser
 
 COLLECTION = "library-tests"
-FAQ = (
-    "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费。\n"
-    "发什么快递？,默认顺丰，满99元包邮。\n保修多久？,整机保修一年，电池保修两年。\n"
-).encode()
-REPLIES = """version: 1
-replies:
-  - id: shipping-info
-    title: 快递说明
-    body: "{name}您好，我们默认发顺丰。"
-    tags: [物流]
-    applies_to: [发什么快递]
-"""
-RULES = """version: 1
-rules:
-  - id: complaint
-    name: 投诉
-    priority: 10
-    when:
-      keywords: [投诉]
-    then:
-      level: tier2
-      team: billing
-      steps: [记录诉求, 转交主管]
-"""
+REPLIES = replies("shipping-info")
 NEW_RULE = """
   - id: recall-notice
     name: 召回
@@ -53,17 +31,6 @@ NEW_RULE = """
       team: safety
       steps: [登记序列号, 转交安全团队]
 """
-BROKEN = (
-    RULES
-    + """  - id: broken
-    name: 坏规则
-    when:
-      keywords: [退款]
-    then:
-      level: tier9
-      steps: [x]
-"""
-)
 CORPUS = "\n".join(
     [
         '{"id": "p1", "title": "运费", "text": "非质量问题退货由顾客承担运费。"}',
@@ -91,7 +58,7 @@ def library(live_server: LiveServer) -> Iterator[LiveServer]:
     import_rules(kb, RULES, "rules.yaml")
     yield live_server
     if before:
-        from kb.library.escalation import dump_rules_yaml
+        from kb.library.rule_format import dump_rules_yaml
 
         import_rules(kb, dump_rules_yaml(before), "restored.yaml")
 
@@ -198,7 +165,7 @@ def test_a_broken_rule_file_shows_its_line_and_keeps_the_rules(
     live = page.locator("tr[data-rule-id]")
     ids = [live.nth(i).get_attribute("data-rule-id") for i in range(live.count())]
     page.get_by_label("规则文件（YAML）").set_input_files(
-        {"name": "playbook.yaml", "mimeType": "application/yaml", "buffer": BROKEN.encode()}
+        {"name": "playbook.yaml", "mimeType": "application/yaml", "buffer": BROKEN_RULES.encode()}
     )
     page.get_by_role("button", name="导入", exact=True).click()
     error = page.locator("#rules-import-file-msg")

@@ -36,6 +36,28 @@ def test_convex(
     assert convex(bm25, vector, alpha) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize(
+    ("bm25", "vector", "ceiling", "reach", "expected"),
+    [
+        # BM25 over the query's ceiling: a weak best match stays weak (min-max would make it 1.0)
+        ({1: 2.0, 2: 1.0}, {1: 0.5, 2: 0.9}, 10.0, None, {1: 0.1, 2: 0.55}),
+        ({1: 12.0}, {1: 0.5, 2: 0.9}, 10.0, None, {1: 0.5, 2: 0.5}),  # clipped at 1.0
+        ({1: 2.0}, {1: 0.5, 2: 0.9}, 0.0, None, {1: 0.0, 2: 0.5}),  # no terms: vector only
+        # no reach (another script): the vector decides alone; half reach halves BM25's weight
+        ({1: 5.0}, {1: 0.5, 2: 0.9}, 10.0, {1: 1.0, 2: 0.0}, {1: 0.25, 2: 1.0}),
+        ({1: 5.0}, {1: 0.5, 2: 0.9}, 10.0, {1: 0.5, 2: 0.0}, {1: 0.125, 2: 1.0}),
+    ],
+)
+def test_convex_with_ceiling_and_reach(
+    bm25: dict[int, float],
+    vector: dict[int, float],
+    ceiling: float,
+    reach: dict[int, float] | None,
+    expected: dict[int, float],
+) -> None:
+    assert convex(bm25, vector, 0.5, ceiling, reach) == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("alpha", [-0.1, 1.5])
 def test_convex_rejects_alpha_outside_unit_interval(alpha: float) -> None:
     with pytest.raises(ValueError, match="alpha"):

@@ -5,6 +5,7 @@ import pytest
 from search.embedders import Embedder
 from search.hybrid import HybridSearcher, Mode
 from search.index import Generation, IndexStore
+from search.normalize import normalize
 from search.tokenize import Tokenizer
 from search.types import SearchFilters
 
@@ -54,7 +55,11 @@ def test_hybrid_hits_carry_both_signals(searcher: HybridSearcher) -> None:
     assert (top.bm25_rank, top.vector_rank) == (1, 1)
     assert top.bm25_score is not None and top.bm25_score > 0
     assert top.vector_score is not None and 0 < top.vector_score <= 1
-    assert top.score == pytest.approx(1.0)
+    # First for both; BM25 counts as its share of the query's best possible score, not as 1.0.
+    ceiling = searcher.signals(normalize("电池鼓包可以免费更换吗"), 50).bm25_ceiling
+    assert top.score == pytest.approx(
+        searcher.alpha + (1 - searcher.alpha) * top.bm25_score / ceiling
+    )
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert all(0.0 <= s <= 1.0 for s in scores)
@@ -149,3 +154,23 @@ def test_highlight_marks_query_terms_on_original_text(searcher: HybridSearcher) 
     )
     password = searcher.search("reset password", limit=1)[0]
     assert "<mark>reset</mark> your <mark>password</mark>" in password.highlight
+
+
+@pytest.mark.parametrize(
+    ("query", "chunk_id", "reach"),
+    [
+        ("battery replacement", "battery", 0.0),  # BM25 cannot read Chinese with English words
+        ("battery replacement", "warranty", 1.0),
+        ("手机电池坏了", "warranty", 0.0),
+        ("手机电池坏了", "battery", 1.0),
+        ("PDF 发票", "invoice", 1.0),  # a query in both scripts may match any chunk
+    ],
+)
+def test_reach_is_the_share_of_a_chunk_in_the_query_scripts(
+    searcher: HybridSearcher, query: str, chunk_id: str, reach: float
+) -> None:
+    signals = searcher.signals(normalize(query), len(searcher.generation.chunks))
+    by_id = {
+        searcher.generation.chunks[row].chunk_id: value for row, value in signals.reach.items()
+    }
+    assert by_id[chunk_id] == pytest.approx(reach)

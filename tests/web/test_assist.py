@@ -54,15 +54,6 @@ def client(
         yield c
 
 
-@pytest.fixture
-def renders(client: TestClient) -> Iterator[list[Rendered]]:
-    renderer: Renderer = client.app.state.renderer  # type: ignore[attr-defined]
-    seen: list[Rendered] = []
-    renderer.listeners.append(seen.append)
-    yield seen
-    renderer.listeners.remove(seen.append)
-
-
 def _post(client: TestClient, text: str, **fields: str) -> Any:
     """Post the panel's form; Simplified unless asked, whatever an earlier response remembered."""
     data = {"conversation": text, "display_script": "zh-Hans", **fields}

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from library_files import BROKEN_RULES, CORPUS, FAQ, GOLDEN_ERRORS, QUERIES, RULES, replies
 
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
@@ -23,49 +24,16 @@ from kb.library.store import (
     list_replies,
     rule_set_history,
 )
+from kb.retrieval.evaluation_runs import evaluation_runs
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
 from web.app import create_app
-from web.pages.evaluation import check_golden
 from web.pages.rules import ExcerptLine, excerpt, summary
 from web.rendering import Rendered, Renderer
 
 HX = {"HX-Request": "true"}
 GOLDEN = Path(__file__).parent / "golden"
-FAQ = (
-    "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费。\n"
-    "发什么快递？,默认顺丰，满99元包邮。\n保修多久？,整机保修一年，电池保修两年。\n"
-).encode()
-REPLIES = """version: 1
-replies:
-  - id: shipping-info
-    title: 快递说明
-    body: "{name}您好，我们默认发顺丰。"
-    tags: [物流]
-    applies_to: [发什么快递]
-  - id: refund-ok
-    title: 退款受理
-    body: "{name}您好，订单 {order_id} 的退款已受理。"
-    tags: [退款, 售后]
-    variables: {order_id: 订单编号}
-    applies_to: [我要退款]
-  - id: return-en
-    title: Return shipping
-    body: "Hello {name}, the return shipping is paid by you."
-    tags: [售后]
-"""
-RULES = """version: 1
-rules:
-  - id: complaint
-    name: 投诉
-    priority: 10
-    when:
-      keywords: [投诉]
-    then:
-      level: tier2
-      team: billing
-      steps: [记录诉求, 转交主管]
-"""
+REPLIES = replies("shipping-info", "refund-ok", "return-en")
 LAWYER_RULE = """
   - id: lawyer
     name: 律师
@@ -77,17 +45,6 @@ LAWYER_RULE = """
       team: legal
       steps: [转交法务]
 """
-BROKEN_RULES = (
-    RULES
-    + """  - id: broken
-    name: 坏规则
-    when:
-      keywords: [退款]
-    then:
-      level: tier9
-      steps: [x]
-"""
-)
 XSS = "<script>alert(1)</script><img src=x onerror=alert(1)>"
 
 
@@ -102,15 +59,6 @@ def client(
         import_replies(kb, REPLIES, "replies.yaml")
         import_rules(kb, RULES, "rules.yaml")
         yield c
-
-
-@pytest.fixture
-def renders(client: TestClient) -> Iterator[list[Rendered]]:
-    renderer: Renderer = client.app.state.renderer  # type: ignore[attr-defined]
-    seen: list[Rendered] = []
-    renderer.listeners.append(seen.append)
-    yield seen
-    renderer.listeners.remove(seen.append)
 
 
 def kb_of(client: TestClient) -> KnowledgeBase:
@@ -505,36 +453,8 @@ def test_a_custom_period_shows_those_days(client: TestClient) -> None:
 
 # --- evaluation -----------------------------------------------------------------------------
 
-CORPUS = "\n".join(
-    [
-        '{"id": "p1", "title": "运费", "text": "非质量问题退货由顾客承担运费。"}',
-        '{"id": "p2", "title": "快递", "text": "默认使用顺丰快递发货，满99元包邮。"}',
-        '{"id": "p3", "title": "保修", "text": "整机保修一年，电池保修两年。"}',
-        '{"id": "p4", "title": "发票", "text": "下单后可在订单页申请电子发票。"}',
-    ]
-).encode()
-QUERIES = "\n".join(
-    [
-        '{"id": "q1", "query": "退货的运费由谁承担", "relevant_ids": ["p1"]}',
-        '{"id": "q2", "query": "用什么快递发货", "relevant_ids": ["p2"]}',
-        '{"id": "q3", "query": "电池保修几年", "relevant_ids": ["p3", "p9"]}',
-    ]
-).encode()
 
-
-@pytest.mark.parametrize(
-    ("corpus", "queries", "field", "message"),
-    [
-        (b"", QUERIES, "corpus", "corpus.jsonl is empty"),
-        (CORPUS + b"\n{oops", QUERIES, "corpus", "corpus.jsonl line 5: invalid JSON"),
-        (CORPUS + b'\n{"id": "p1", "text": "x"}', QUERIES, "corpus", "line 5: id 'p1' is used"),
-        (b'{"id": "p1", "text": ""}', QUERIES, "corpus", "line 1: 'text' must be non-empty"),
-        (b"[1, 2]", QUERIES, "corpus", "line 1: expected a JSON object"),
-        (CORPUS, b'\n\n{"id": "q", "query": "x"}', "queries", "queries.jsonl line 3: 'relevant"),
-        (CORPUS, b'{"id": "q", "relevant_ids": ["p1"]}', "queries", "line 1: 'query' must"),
-        (CORPUS, b"\xff\xfe", "queries", "queries.jsonl line 1: not UTF-8"),
-    ],
-)
+@pytest.mark.parametrize(("corpus", "queries", "field", "message"), GOLDEN_ERRORS)
 def test_golden_set_errors_name_the_file_and_line(
     client: TestClient, corpus: bytes, queries: bytes, field: str, message: str
 ) -> None:
@@ -544,11 +464,6 @@ def test_golden_set_errors_name_the_file_and_line(
     assert message in field_error(response.text, f"golden-{field}")
 
 
-def test_golden_set_counts_relevant_ids_missing_from_the_corpus() -> None:
-    golden = check_golden(CORPUS, "corpus.jsonl", QUERIES, "queries.jsonl")
-    assert (golden.passages, golden.queries, golden.unknown_relevant) == (4, 3, 1)
-
-
 def test_evaluation_runs_in_the_background_and_compares_hybrid_with_bm25(
     client: TestClient,
 ) -> None:
@@ -556,7 +471,7 @@ def test_evaluation_runs_in_the_background_and_compares_hybrid_with_bm25(
     started = client.post("/kb/evaluation", files=files, follow_redirects=False)
     assert started.status_code == 303
     run_id = started.headers["location"].rsplit("/", 1)[1]
-    run = client.app.state.evaluations.get(run_id)  # type: ignore[attr-defined]
+    run = evaluation_runs(kb_of(client)).get(run_id)
     assert run.finished.wait(timeout=120)
     html = client.get(f"/kb/evaluation/{run_id}", headers=HX).text
     assert run.status == "done", run.error
@@ -577,7 +492,7 @@ def test_an_evaluation_uses_the_knowledge_bases_vocabulary(client: TestClient) -
     try:
         files = {"corpus": ("corpus.jsonl", CORPUS), "queries": ("q.jsonl", QUERIES)}
         started = client.post("/kb/evaluation", files=files, follow_redirects=False)
-        run = client.app.state.evaluations.get(started.headers["location"].rsplit("/", 1)[1])  # type: ignore[attr-defined]
+        run = evaluation_runs(kb).get(started.headers["location"].rsplit("/", 1)[1])
         assert run.finished.wait(timeout=120) and run.status == "done", run.error
         assert run.result["vocabulary"] == {"words": 1, "synonym_sets": 1}
         html = client.get(f"/kb/evaluation/{run.id}", headers=HX).text

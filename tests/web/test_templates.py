@@ -42,16 +42,6 @@ def client(
         yield c
 
 
-@pytest.fixture
-def renders(client: TestClient) -> Iterator[list[Rendered]]:
-    """Every render during the test, as the renderer's listeners see it."""
-    renderer: Renderer = client.app.state.renderer  # type: ignore[attr-defined]
-    seen: list[Rendered] = []
-    renderer.listeners.append(seen.append)
-    yield seen
-    renderer.listeners.remove(seen.append)
-
-
 def _ids(client: TestClient) -> dict[str, str]:
     html = client.get("/kb/documents").text
     doc_id = re.findall(r'data-document-id="([0-9a-f]+)"', html)[0]

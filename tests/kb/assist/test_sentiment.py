@@ -8,6 +8,7 @@ import pytest
 
 from kb.assist._sentiment_lexicon import CUE_GROUPS, NEUTRAL_TERMS
 from kb.assist.sentiment import analyse
+from search.normalize import fold
 
 NEG, NEU, POS = "negative", "neutral", "positive"
 
@@ -174,9 +175,7 @@ def test_acronyms_alone_are_not_shouting() -> None:
 
 
 def test_lexicon_terms_are_in_normalised_form() -> None:
-    """Terms are matched against lower-case Simplified text, so a Traditional term never fires."""
-    import opencc
-
-    t2s = opencc.OpenCC("t2s")
+    """Terms are matched against folded text (search.normalize.fold), so an unfolded term never
+    fires: every term must be its own folded form."""
     terms = [t for g in CUE_GROUPS for t in g.terms] + list(NEUTRAL_TERMS)
-    assert [t for t in terms if t2s.convert(t.lower()) != t] == []
+    assert [t for t in terms if fold(t) != t] == []

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from library_files import FAQ, RULES, replies
 from sqlmodel import select
 
 from kb.assist.conversation import Turn
@@ -17,43 +18,14 @@ from kb.db import session_scope
 from kb.documents.catalog import delete_document
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.errors import Invalid
-from kb.insight.analytics import Period, Report, percentile, report
+from kb.insight.analytics import Period, Report, report
 from kb.insight.feedback import record_feedback
 from kb.library.store import import_replies, import_rules
 from kb.models import FeedbackRecord, SuggestionLog
 from kb.settings import Settings
 
-FAQ = (
-    "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费。\n"
-    "发什么快递？,默认顺丰，满99元包邮。\n保修多久？,整机保修一年，电池保修两年。\n"
-).encode()
 OLD_FAQ = "问题,答案\n可以开发票吗？,可以，下单后在订单页申请电子发票。\n".encode()
-REPLIES = """version: 1
-replies:
-  - id: shipping-info
-    title: 快递说明
-    body: "{name}您好，我们默认发顺丰。"
-    applies_to: [发什么快递]
-  - id: refund-ok
-    title: 退款受理
-    body: "{name}您好，订单 {order_id} 的退款已受理。"
-    applies_to: [我要退款, 退货运费谁出]
-  - id: thanks
-    title: 致谢
-    body: "感谢您的耐心等待。"
-"""
-RULES = """version: 1
-rules:
-  - id: complaint
-    name: 投诉
-    priority: 10
-    when:
-      keywords: [投诉]
-    then:
-      level: tier2
-      team: billing
-      steps: [记录诉求, 转交主管]
-"""
+REPLIES = replies("shipping-info", "refund-ok", "thanks")
 TODAY = datetime.now(UTC).date()
 
 
@@ -239,16 +211,6 @@ def test_days_are_counted_in_the_period_time_zone(
     moment: datetime, tz: timezone, day: date
 ) -> None:
     assert Period(date(2025, 3, 1), date(2025, 3, 2), tz).day_of(moment) == day
-
-
-@pytest.mark.parametrize(
-    ("values", "pct", "expected"),
-    [([], 50, None), ([5.0], 95, 5.0), ([1.0, 2.0, 3.0, 4.0], 50, 2.0), ([*range(1, 21)], 95, 19)],
-)
-def test_percentile_is_nearest_rank(
-    values: list[float], pct: float, expected: float | None
-) -> None:
-    assert percentile(sorted(float(v) for v in values), pct) == expected
 
 
 @pytest.mark.postgres

@@ -8,20 +8,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kb.library.escalation import (
+from kb.library.escalation import EscalationContext, EscalationDecision, evaluate, ordinal
+from kb.library.reply_format import parse_replies_yaml
+from kb.library.rule_format import (
     ACTION_KEYS,
     CONDITION_KEYS,
     RULE_KEYS,
-    EscalationContext,
-    EscalationDecision,
     dump_rules_yaml,
-    evaluate,
-    normalise,
-    ordinal,
     parse_rules_yaml,
 )
-from kb.library.replies import parse_replies_yaml
 from kb.library.rulefile import RuleFileError
+from search.normalize import normalize
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLE = ROOT / "kb" / "sample"
@@ -40,7 +37,7 @@ def bigram_similarity(text: str, examples: Sequence[str]) -> float:
     """A deterministic stand-in for the embedder: best Jaccard overlap of character bigrams."""
 
     def grams(s: str) -> set[str]:
-        s = normalise(s)
+        s = normalize(s)
         return {s[i : i + 2] for i in range(len(s) - 1)}
 
     return max(
@@ -276,7 +273,7 @@ def test_ordinal(n: int, text: str) -> None:
     [("我要起訴", "我要起诉"), ("ＬＡＷＹＥＲ  Sue", "lawyer sue"), ("退貨\n運費", "退货 运费")],
 )
 def test_normalise(text: str, normal: str) -> None:
-    assert normalise(text) == normal
+    assert normalize(text) == normal
 
 
 # ---- errors name the line -------------------------------------------------------------------

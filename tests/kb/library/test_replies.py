@@ -13,14 +13,12 @@ from kb.library.replies import (
     ReplyTemplate,
     derived_id,
     detect_language,
-    dump_replies_yaml,
     fill,
     make_reply,
-    parse_replies_csv,
-    parse_replies_yaml,
     parse_template,
     variable_key,
 )
+from kb.library.reply_format import dump_replies_yaml, parse_replies_csv, parse_replies_yaml
 from kb.library.rulefile import RuleFileError
 
 ROOT = Path(__file__).resolve().parents[3]

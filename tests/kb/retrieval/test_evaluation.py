@@ -7,9 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from kb.retrieval.evaluation import evaluate, score_ranking
+from kb.retrieval.evaluation import (
+    PassageRef,
+    evaluate,
+    load_queries,
+    passage_id,
+    percentile,
+    score_ranking,
+)
 from kb.retrieval.vocabulary import Vocabulary
 from kb.settings import Settings
+from search.types import IndexedChunk
 
 
 @pytest.mark.parametrize(
@@ -95,3 +103,63 @@ def test_evaluate_with_a_vocabulary_measures_what_it_does(
     assert with_synonyms["mrr@10"] == 1.0
     assert with_synonyms["vocabulary"] == {"words": 0, "synonym_sets": 1}
     assert plain["vocabulary"] == {"words": 0, "synonym_sets": 0}
+
+
+@pytest.mark.parametrize(
+    ("values", "pct", "expected"),
+    [([], 50, None), ([5.0], 95, 5.0), ([1.0, 2.0, 3.0, 4.0], 50, 2.0), ([*range(1, 21)], 95, 19)],
+)
+def test_percentile_is_nearest_rank(
+    values: list[float], pct: float, expected: float | None
+) -> None:
+    assert percentile(sorted(float(v) for v in values), pct) == expected
+
+
+@pytest.mark.parametrize(
+    ("ref", "section", "text", "matches"),
+    [
+        (
+            PassageRef("X1 说明书", section="6.2 无法回充"),
+            ("第6章", "6.2 无法回充"),
+            "检查充电座",
+            True,
+        ),
+        (
+            PassageRef("X1 说明书", section="6.2 无法回充"),
+            ("第6章", "6.3 吸力下降"),
+            "检查充电座",
+            False,
+        ),
+        (
+            PassageRef("X1 说明书", text="C09"),
+            ("6.1 故障码一览",),
+            "故障码: C09; 含义: 充电异常",
+            True,
+        ),
+        (PassageRef("X1 说明书", text="C09"), ("6.1 故障码一览",), "故障码: C08", False),
+        (PassageRef("Air 说明书", text="C09"), ("6.1 故障码一览",), "故障码: C09", False),
+    ],
+)
+def test_passage_ref_matches_by_document_and_section_or_span(
+    ref: PassageRef, section: tuple[str, ...], text: str, matches: bool
+) -> None:
+    chunk = IndexedChunk(
+        chunk_id="c1",
+        text=text,
+        index_text=text,
+        document_id="d1",
+        document_title="X1 说明书",
+        version=1,
+        section=section,
+    )
+    assert ref.matches(chunk) is matches
+    assert passage_id(chunk, [ref]) == (ref.label if matches else "c1")
+
+
+def test_queries_may_name_relevant_passages_instead_of_ids(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    row = {"id": "m1", "query": "充不进电", "relevant_passages": [{"document": "D", "text": "C09"}]}
+    path.write_text(json.dumps(row, ensure_ascii=False), encoding="utf-8")
+    [query] = load_queries(path)
+    assert query.relevant == frozenset({"D › 'C09'"})
+    assert query.passages == (PassageRef("D", text="C09"),)

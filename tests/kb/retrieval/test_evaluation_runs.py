@@ -1,0 +1,49 @@
+"""Evaluation runs: golden sets checked line by line, then measured in the background."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from library_files import CORPUS, GOLDEN_ERRORS, QUERIES
+
+from kb.context import KnowledgeBase
+from kb.errors import Invalid, NotFound
+from kb.retrieval.evaluation_runs import METRICS, MODES, check_golden, evaluation_runs, start_run
+
+
+def test_golden_set_counts_relevant_ids_missing_from_the_corpus() -> None:
+    golden = check_golden(CORPUS, "corpus.jsonl", QUERIES, "queries.jsonl")
+    assert (golden.passages, golden.queries, golden.unknown_relevant) == (4, 3, 1)
+
+
+@pytest.mark.parametrize(("corpus", "queries", "field", "message"), GOLDEN_ERRORS)
+def test_golden_set_errors_name_the_file_line_and_field(
+    corpus: bytes, queries: bytes, field: str, message: str
+) -> None:
+    with pytest.raises(Invalid) as err:
+        check_golden(corpus, "corpus.jsonl", queries, "queries.jsonl")
+    assert err.value.field == field
+    assert message in err.value.message
+
+
+def test_a_run_measures_both_modes_in_the_background(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = make_kb()
+    run = start_run(kb, CORPUS, "my corpus.jsonl", QUERIES, "q.jsonl")
+    assert evaluation_runs(kb).get(run.id) is run
+    assert run.finished.wait(timeout=120)
+    assert (run.status, run.error, run.percent) == ("done", None, 100)
+    assert run.result and run.result["queries"] == 3 and "bm25" in run.result["baselines"]
+    rows = run.rows()
+    assert [row["key"] for row in rows] == [key for key, _ in METRICS]
+    assert all(len(row["values"]) == len(MODES) for row in rows)
+    recall = next(row for row in rows if row["key"] == "recall@10")
+    assert all(0.0 <= v <= 1.0 for v in recall["values"])
+    assert [r.id for r in evaluation_runs(kb).recent()] == [run.id]
+
+
+def test_an_unknown_run_is_not_found(make_kb: Callable[..., KnowledgeBase]) -> None:
+    with pytest.raises(NotFound):
+        evaluation_runs(make_kb()).get("nope")

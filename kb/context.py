@@ -143,17 +143,7 @@ class KnowledgeBase:
     def searchers(self) -> SearcherCache:
         from search.registry import SearcherCache
 
-        s = self.settings
-        return SearcherCache(
-            self.index_store,
-            fusion=s.fusion,
-            alpha=s.fusion_alpha,
-            rrf_k=s.rrf_k,
-            bm25_weight=s.rrf_bm25_weight,
-            vector_weight=s.rrf_vector_weight,
-            bm25_scale=s.fusion_bm25_scale,
-            depth=s.fusion_depth,
-        )
+        return SearcherCache(self.index_store, self.settings.fusion_config)
 
     @contextmanager
     def collection_lock(self, collection: str) -> Iterator[None]:

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
 from kb.types import CollectionName
+from search.fusion import FusionConfig
 
 
 class Settings(BaseSettings):
@@ -120,6 +121,19 @@ class Settings(BaseSettings):
     embed_token_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
     )
+
+    @property
+    def fusion_config(self) -> FusionConfig:
+        """The fusion settings as the one object every searcher takes."""
+        return FusionConfig(
+            method=self.fusion,
+            alpha=self.fusion_alpha,
+            rrf_k=self.rrf_k,
+            bm25_weight=self.rrf_bm25_weight,
+            vector_weight=self.rrf_vector_weight,
+            bm25_scale=self.fusion_bm25_scale,
+            depth=self.fusion_depth,
+        )
 
     @property
     def resolved_database_url(self) -> str:

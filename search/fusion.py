@@ -3,6 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+FusionMethod = Literal["convex", "rrf"]
+BM25Scale = Literal["ceiling", "minmax"]
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """How BM25 and vector candidates combine: one object from the settings to every searcher."""
+
+    method: FusionMethod = "convex"
+    alpha: float = 0.5  # convex: weight of the vector score
+    rrf_k: int = 60
+    bm25_weight: float = 1.0  # RRF weights
+    vector_weight: float = 1.0
+    bm25_scale: BM25Scale = "ceiling"  # convex: BM25 over its idf ceiling, or min-max
+    depth: int = 50  # candidates each retriever contributes
+
+    def __post_init__(self) -> None:
+        if self.method not in ("convex", "rrf"):
+            raise ValueError(f"unknown fusion method {self.method!r}: expected 'convex' or 'rrf'")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"alpha must lie in [0, 1], got {self.alpha}")
+        if self.bm25_scale not in ("ceiling", "minmax"):
+            raise ValueError(
+                f"unknown BM25 scale {self.bm25_scale!r}: expected 'ceiling' or 'minmax'"
+            )
+        if self.depth < 1:
+            raise ValueError(f"candidate depth must be at least 1, got {self.depth}")
 
 
 def min_max(scores: Mapping[int, float]) -> dict[int, float]:

@@ -13,6 +13,7 @@ import numpy as np
 from search import fusion
 from search.bm25 import top_positive
 from search.embedders.base import Embedder
+from search.fusion import FusionConfig
 from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
@@ -20,8 +21,6 @@ from search.tokenize import TermGroup, Tokenizer
 from search.types import Hit, SearchFilters
 
 Mode = Literal["hybrid", "bm25", "vector"]
-FusionMethod = Literal["convex", "rrf"]
-BM25Scale = Literal["ceiling", "minmax"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -64,33 +63,12 @@ class HybridSearcher:
         generation: Generation,
         embedder: Embedder,
         tokenizer: Tokenizer,
-        *,
-        fusion: FusionMethod = "convex",
-        alpha: float = 0.5,
-        rrf_k: int = 60,
-        bm25_weight: float = 1.0,
-        vector_weight: float = 1.0,
-        bm25_scale: BM25Scale = "ceiling",
-        depth: int = 50,
+        config: FusionConfig | None = None,
     ) -> None:
-        if fusion not in ("convex", "rrf"):
-            raise ValueError(f"unknown fusion method {fusion!r}: expected 'convex' or 'rrf'")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
-        if bm25_scale not in ("ceiling", "minmax"):
-            raise ValueError(f"unknown BM25 scale {bm25_scale!r}: expected 'ceiling' or 'minmax'")
-        if depth < 1:
-            raise ValueError(f"candidate depth must be at least 1, got {depth}")
         self.generation = generation
         self.embedder = embedder
         self.tokenizer = tokenizer
-        self.fusion: FusionMethod = fusion
-        self.alpha = alpha
-        self.rrf_k = rrf_k
-        self.bm25_weight = bm25_weight
-        self.vector_weight = vector_weight
-        self.bm25_scale: BM25Scale = bm25_scale
-        self.depth = depth
+        self.config = config or FusionConfig()
         chunks = generation.chunks
         self._cjk_share = np.asarray([_cjk_share(c.index_text) for c in chunks], dtype=np.float32)
         self._doc_types = _Codes([c.doc_type for c in chunks])
@@ -126,24 +104,24 @@ class HybridSearcher:
         mask = self.mask(filters) if filters else None
         if mask is not None and not mask.any():
             return []
-        signals = self.signals(text, max(self.depth, limit), mask, mode)
+        signals = self.signals(text, max(self.config.depth, limit), mask, mode)
         if mode == "bm25":
             fused = dict(signals.keyword)
         elif mode == "vector":
             # The exact cosine, as reported: the ANN index's own score can differ in the last bits.
             fused = {row: signals.cosine[row] for row, _ in signals.dense}
-        elif self.fusion == "convex":
-            if self.bm25_scale == "ceiling":
+        elif (config := self.config).method == "convex":
+            if config.bm25_scale == "ceiling":
                 fused = fusion.convex(
-                    signals.bm25, signals.cosine, self.alpha, signals.bm25_ceiling, signals.reach
+                    signals.bm25, signals.cosine, config.alpha, signals.bm25_ceiling, signals.reach
                 )
             else:  # the earlier method: both sides min-max, BM25 weighted alike everywhere
-                fused = fusion.convex(signals.bm25, signals.cosine, self.alpha)
+                fused = fusion.convex(signals.bm25, signals.cosine, config.alpha)
         else:
             fused = fusion.rrf(
                 [[row for row, _ in signals.keyword], [row for row, _ in signals.dense]],
-                [self.bm25_weight, self.vector_weight],
-                k=self.rrf_k,
+                [config.bm25_weight, config.vector_weight],
+                k=config.rrf_k,
             )
         keyword_rank = {row: rank for rank, (row, _) in enumerate(signals.keyword, start=1)}
         dense_rank = {row: rank for rank, (row, _) in enumerate(signals.dense, start=1)}

@@ -7,7 +7,8 @@ import os
 import threading
 from dataclasses import dataclass
 
-from search.hybrid import BM25Scale, FusionMethod, HybridSearcher
+from search.fusion import FusionConfig
+from search.hybrid import HybridSearcher
 from search.index import CURRENT_FILE, IndexStore
 
 logger = logging.getLogger(__name__)
@@ -31,23 +32,10 @@ class SearcherCache:
     def __init__(
         self,
         store: IndexStore,
-        *,
-        fusion: FusionMethod = "convex",
-        alpha: float = 0.5,
-        rrf_k: int = 60,
-        bm25_weight: float = 1.0,
-        vector_weight: float = 1.0,
-        bm25_scale: BM25Scale = "ceiling",
-        depth: int = 50,
+        config: FusionConfig | None = None,
     ) -> None:
         self.store = store
-        self.fusion: FusionMethod = fusion
-        self.alpha = alpha
-        self.rrf_k = rrf_k
-        self.bm25_weight = bm25_weight
-        self.vector_weight = vector_weight
-        self.bm25_scale: BM25Scale = bm25_scale
-        self.depth = depth
+        self.config = config or FusionConfig()
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -77,13 +65,7 @@ class SearcherCache:
                     generation,
                     self.store.embedder,
                     generation.tokenizer,
-                    fusion=self.fusion,
-                    alpha=self.alpha,
-                    rrf_k=self.rrf_k,
-                    bm25_weight=self.bm25_weight,
-                    vector_weight=self.vector_weight,
-                    bm25_scale=self.bm25_scale,
-                    depth=self.depth,
+                    self.config,
                 )
                 logger.info("serving %s/%s", collection, name)
             else:

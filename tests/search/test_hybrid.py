@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from search.embedders import Embedder
+from search.fusion import FusionConfig
 from search.hybrid import HybridSearcher, Mode
 from search.index import Generation, IndexStore
 from search.normalize import normalize
@@ -58,7 +59,7 @@ def test_hybrid_hits_carry_both_signals(searcher: HybridSearcher) -> None:
     # First for both; BM25 counts as its share of the query's best possible score, not as 1.0.
     ceiling = searcher.signals(normalize("电池鼓包可以免费更换吗"), 50).bm25_ceiling
     assert top.score == pytest.approx(
-        searcher.alpha + (1 - searcher.alpha) * top.bm25_score / ceiling
+        searcher.config.alpha + (1 - searcher.config.alpha) * top.bm25_score / ceiling
     )
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
@@ -77,7 +78,9 @@ def test_single_retriever_modes_report_their_own_score(searcher: HybridSearcher)
 def test_rrf_fusion(
     built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
 ) -> None:
-    rrf = HybridSearcher(built[1], e5, tokenizer, fusion="rrf", rrf_k=60, vector_weight=2.0)
+    rrf = HybridSearcher(
+        built[1], e5, tokenizer, FusionConfig(method="rrf", rrf_k=60, vector_weight=2.0)
+    )
     hits = rrf.search("打印机卡纸", limit=4)
     assert hits[0].chunk.chunk_id == "printer"
     assert hits[0].score == pytest.approx(1.0)  # first for both retrievers
@@ -93,7 +96,7 @@ def test_rejects_bad_fusion_settings(
     alpha: float,
 ) -> None:
     with pytest.raises(ValueError):
-        HybridSearcher(built[1], e5, tokenizer, fusion=fusion, alpha=alpha)  # type: ignore[arg-type]
+        HybridSearcher(built[1], e5, tokenizer, FusionConfig(method=fusion, alpha=alpha))  # type: ignore[arg-type]
 
 
 def test_limit(searcher: HybridSearcher) -> None:

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from search.fusion import FusionConfig
 from search.index import IndexStore
 from search.registry import SearcherCache
 from search.types import IndexedChunk
@@ -26,9 +27,15 @@ def test_settings_reach_the_searcher(
     store: IndexStore, make_chunk: Callable[..., IndexedChunk]
 ) -> None:
     store.build("kb", [make_chunk("a", "发票下载")])
-    searcher = SearcherCache(store, fusion="rrf", rrf_k=10, vector_weight=2.0).get("kb")
+    config = FusionConfig(method="rrf", rrf_k=10, vector_weight=2.0)
+    searcher = SearcherCache(store, config).get("kb")
     assert searcher is not None
-    assert (searcher.fusion, searcher.rrf_k, searcher.vector_weight) == ("rrf", 10, 2.0)
+    assert searcher.config == config
+    assert (searcher.config.method, searcher.config.rrf_k, searcher.config.vector_weight) == (
+        "rrf",
+        10,
+        2.0,
+    )
 
 
 def test_invalidate_forces_a_reload(

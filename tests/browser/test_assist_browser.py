@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, Response, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Request, Response, Route, ViewportSize, expect
 from sqlmodel import select
 
 from kb.context import KnowledgeBase
@@ -384,34 +384,117 @@ def _log_rows(panel: Panel) -> list[SuggestionLog]:
         return list(session.exec(select(SuggestionLog).order_by(SuggestionLog.created_at)).all())
 
 
+def _shown(tab: Page, response: Response) -> str:
+    """The id this response's suggestion carries, once the panel shows it (settled)."""
+    sid = response.header_value("x-suggestion-id")
+    assert sid
+    expect(tab.locator("#suggestions")).to_have_attribute("data-suggestion-id", sid)
+    return sid
+
+
+def _suggesting(request: Request) -> bool:
+    return request.url.endswith("/assist/suggest")
+
+
 def test_typing_refreshes_suggestions_but_logs_one_per_message(tab: Page, panel: Panel) -> None:
     tab.goto("/assist")
     before = {row.id for row in _log_rows(panel)}
     sent = _suggest_requests(tab)
     box = tab.get_by_label("客户消息或对话")
-    query = tab.locator("#suggestions .query")
     box.click()
     # A pause in typing that the panel answers, then more words: the first answer was a draft.
-    box.press_sequentially("滤网", delay=250)
-    expect(query).to_contain_text("滤网")
-    _settled(tab)
-    box.press_sequentially("多久换", delay=250)
-    expect(query).to_contain_text("滤网多久换")
-    assert len(sent) >= 2 and sent[-1] == "滤网多久换", sent
-    with tab.expect_response(_asks("滤网多久换")):
+    with tab.expect_response(_asks("滤网")) as answered:
+        box.press_sequentially("滤网", delay=250)
+    draft = _shown(tab, answered.value)
+    with tab.expect_response(_asks("滤网多久换")) as answered:
+        box.press_sequentially("多久换", delay=250)
+    assert _shown(tab, answered.value) == draft
+    assert sent[-1] == "滤网多久换", sent
+    typed = len(sent)
+    # Every typed request has been answered: the next one the panel sends is Enter's.
+    with tab.expect_request(_suggesting) as submitted:
         box.press("Enter")  # sent: this suggestion is final, the next words start a new row
-    _settled(tab)
-    first = _suggestion_id(tab)
+    assert submitted.value.post_data_json["conversation"] == "滤网多久换"
+    response = submitted.value.response()
+    assert response is not None
+    first = _shown(tab, response)
+    assert len(sent) == typed + 1, sent
     box.fill("")
-    box.press_sequentially("发票", delay=250)
-    expect(query).to_contain_text("发票")
+    with tab.expect_response(_asks("发票")) as answered:
+        box.press_sequentially("发票", delay=250)
+    second = _shown(tab, answered.value)
     _settled(tab)
-    second = _suggestion_id(tab)
 
     new = [row for row in _log_rows(panel) if row.id not in before]
     assert [row.id for row in new] == [first, second]
+    assert first == draft
     assert new[0].conversation == [{"role": "customer", "text": "滤网多久换"}]
     assert new[1].conversation == [{"role": "customer", "text": "发票"}]
+
+
+# Counts the form's requests: asked (sent, or queued behind the one in flight) and answered, and
+# the suggestion id of the last answer.
+QUEUE_PROBE = """
+window.__asked = 0;
+window.__answered = 0;
+document.addEventListener("htmx:trigger", (e) => {
+  if (e.target.id === "assist-form") window.__asked++;
+});
+document.addEventListener("htmx:afterRequest", (e) => {
+  if (e.detail.requestConfig.elt.id !== "assist-form") return;
+  window.__answered++;
+  window.__shown = e.detail.xhr.getResponseHeader("X-Suggestion-Id") || undefined;
+});
+"""
+# Nothing asked is unanswered and the last answer is on screen, settled.
+IDLE = """() => window.__answered === window.__asked
+  && document.getElementById("suggestions").dataset.suggestionId === window.__shown"""
+ENTER = "<Enter>"
+MESSAGE = ["滤网多久换", ENTER, "发票"]  # typed and sent; then the next message
+# (what the agent does, which request is held until the next one waits behind it, the log).
+QUEUED = [
+    pytest.param(["滤网", "滤网多久换"], 0, ["滤网多久换"], id="typing-behind-typing"),
+    pytest.param(MESSAGE, 0, ["滤网多久换", "发票"], id="enter-behind-typing"),
+    pytest.param(MESSAGE, 1, ["滤网多久换", "发票"], id="typing-behind-enter"),
+]
+
+
+@pytest.mark.parametrize(("steps", "held", "logged"), QUEUED)
+def test_a_queued_request_names_the_suggestion_on_screen_when_it_is_sent(
+    tab: Page, panel: Panel, steps: list[str], held: int, logged: list[str]
+) -> None:
+    """On a slow link a request waits (hx-sync) and leaves the moment the one before is swapped
+    in: it must supersede that draft, and never the final suggestion Enter asked for."""
+    tab.add_init_script(QUEUE_PROBE)
+    tab.goto("/assist")
+    before = {row.id for row in _log_rows(panel)}
+    routed: list[Request] = []
+
+    def hold(route: Route) -> None:
+        routed.append(route.request)
+        if len(routed) == held + 1:  # let it go once the panel has asked again behind it
+            tab.wait_for_function("n => window.__asked >= n", arg=held + 2)
+        route.continue_()
+
+    tab.route("**/assist/suggest", hold)
+    box = tab.get_by_label("客户消息或对话")
+    box.click()
+    for n, step in enumerate(steps):
+        if n != held + 1:
+            tab.wait_for_function(IDLE)
+        if step == ENTER:
+            box.press("Enter")
+        else:
+            box.fill(step)
+        tab.wait_for_function("n => window.__asked >= n", arg=n + 1)
+    tab.wait_for_function(IDLE)
+
+    new = [row for row in _log_rows(panel) if row.id not in before]
+    assert [row.conversation for row in new] == [
+        [{"role": "customer", "text": text}] for text in logged
+    ]
+    assert new[-1].id == _suggestion_id(tab)
+    assert len(routed) == len(steps)
 
 
 # Counts the panel's "the agent typed" signal, which the form's hx-trigger listens for.

@@ -136,6 +136,7 @@ def test_empty_box_asks_for_words_and_logs_nothing(
     response = _post(client, "  \n客服：您好，请问有什么可以帮您？")  # no customer words yet
     assert response.status_code == 200 and 'class="empty"' in response.text
     assert renders[0].context["result"] is None
+    assert "x-suggestion-id" not in response.headers  # nothing for the next one to supersede
     with session_scope(client.app.state.kb.engine) as session:  # type: ignore[attr-defined]
         assert len(session.exec(select(SuggestionLog)).all()) == before
 
@@ -263,7 +264,10 @@ def test_a_draft_the_agent_typed_on_is_replaced_not_logged_twice(client: TestCli
     kb = client.app.state.kb  # type: ignore[attr-defined]
     with session_scope(kb.engine) as session:
         before = len(session.exec(select(SuggestionLog.id)).all())
-    draft = _suggestion_id(_post(client, "净化器滤网").text)
+    first = _post(client, "净化器滤网")
+    draft = _suggestion_id(first.text)
+    # The panel's script reads it before the block settles (see app.js).
+    assert first.headers["x-suggestion-id"] == draft
     final = _post(client, "净化器滤网多久换一次？", supersedes=draft).text
     assert _suggestion_id(final) == draft
     with session_scope(kb.engine) as session:

@@ -132,7 +132,11 @@ def assist_suggest(
     chosen = _script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
     context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
-    return finish(render.page(request, "assist.html", context, block="suggestions"))
+    response = finish(render.page(request, "assist.html", context, block="suggestions"))
+    if context["result"] is not None:
+        # For app.js: known when the response arrives, before the block has settled on screen.
+        response.headers["X-Suggestion-Id"] = context["result"].suggestion_id
+    return response
 
 
 @router.get("/search", name="assist_search")

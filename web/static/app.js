@@ -35,8 +35,8 @@
   var box = document.getElementById("assist-conversation");
   var draft = document.getElementById("assist-reply");
   var statusBox = document.getElementById("assist-status");
-  var supersedes = document.getElementById("assist-supersedes");
   var statusTimer = 0;
+  var draftId = "";  // the suggestion on screen, while it is a draft (see configRequest below)
 
   function say(message) {
     statusBox.textContent = message;
@@ -53,7 +53,7 @@
   function recordFeedback(itemId, action) {
     var results = document.getElementById("suggestions");
     if (!results || !results.dataset.suggestionId) return;
-    supersedes.value = "";  // acted on: no longer a draft
+    draftId = "";  // acted on: no longer a draft
     var body = new URLSearchParams();
     body.set("suggestion_id", results.dataset.suggestionId);
     body.set("item_id", itemId);
@@ -161,19 +161,24 @@
     field.addEventListener("compositionend", typed);
   });
 
-  // A suggestion made while the agent was still typing is a draft: the next one tells the server
-  // to overwrite it in the log (see kb.suggest._log). Pressing Enter, switching script or acting
-  // on a suggestion makes it final. The server also refuses to overwrite old or rated ones.
-  // afterSettle, not afterSwap: until it settles, a swapped-in message wears the old one's class.
-  document.addEventListener("htmx:afterSettle", function (event) {
+  // A suggestion made while the agent was still typing is a draft: the next request tells the
+  // server to overwrite it in the log (see kb.assist.suggest._log). Pressing Enter, switching
+  // script or acting on a suggestion makes it final. The server also refuses to overwrite old or
+  // rated ones. The id comes from the response's X-Suggestion-Id header, as soon as it arrives:
+  // a request queued behind it (hx-sync) is sent right after the swap, before the settle, and
+  // until then the swapped-in block still wears the old one's attributes. Read at send time
+  // (configRequest), so a request always names the suggestion that was on screen when it left.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.elt === form) event.detail.parameters.supersedes = draftId;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
     var config = event.detail.requestConfig;
     if (!config || config.elt !== form) return;
-    var results = document.getElementById("suggestions");
     var typed = config.triggeringEvent && config.triggeringEvent.type === "assist:typed";
-    supersedes.value = typed && results ? results.dataset.suggestionId || "" : "";
+    draftId = typed ? event.detail.xhr.getResponseHeader("X-Suggestion-Id") || "" : "";
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt.closest("#suggestions")) supersedes.value = "";  // a thumb
+    if (event.detail.elt.closest("#suggestions")) draftId = "";  // a thumb
   });
 
   box.addEventListener("keydown", function (event) {

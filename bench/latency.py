@@ -27,6 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
+from kb.accounts.keys import create_key
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.samples import SAMPLE_DIR, load_sample
@@ -35,14 +36,17 @@ from kb.retrieval.evaluation import load_queries
 from kb.settings import Settings
 
 
-def prepare(data_dir: Path, cache: Path, tara: Path) -> None:
+def prepare(data_dir: Path, cache: Path, tara: Path) -> str:
+    """Build the data dir; returns the CRM's API key (every API route needs one)."""
     kb = KnowledgeBase(Settings(data_dir=data_dir, cache_dir=cache, max_upload_bytes=10**9))
     sample = load_sample()
     for collection, items in sample.collection_items.items():
         ingest_items(kb, items, collection=collection)
     import_sample(kb, sample)
     ingest_items(kb, [IngestItem(tara.name, tara.read_bytes())], collection="tara")
+    key = create_key(kb, name="bench", scopes=("search", "suggest"), actor="bench").key
     kb.close()
+    return key
 
 
 def sample_questions() -> list[str]:
@@ -64,13 +68,13 @@ def sample_questions() -> list[str]:
     return questions
 
 
-def run_load(url: str, bodies: list[dict[str, Any]], clients: int) -> dict[str, float]:
+def run_load(url: str, bodies: list[dict[str, Any]], clients: int, key: str) -> dict[str, float]:
     """Each body is sent once, split across ``clients`` concurrent connections: no request
     repeats a question, so no cache answers for the server."""
 
     def worker(chunk: list[dict[str, Any]]) -> list[float]:
         times = []
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {key}"}) as http:
             for body in chunk:
                 start = time.perf_counter()
                 response = http.post(url, json=body)
@@ -106,7 +110,7 @@ def main() -> None:
     half = len(faq) // 2
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        prepare(data_dir, args.cache, args.data / "tara_dingtalk/corpus.jsonl")
+        key = prepare(data_dir, args.cache, args.data / "tara_dingtalk/corpus.jsonl")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -125,8 +129,8 @@ def main() -> None:
             ]
             results: dict[str, Any] = {"machine": machine_info()}
             search_url, suggest_url = f"{base}/api/v1/search", f"{base}/api/v1/suggest"
-            run_load(search_url, search(tara[4][:10], "tara"), 1)  # first-use code paths
-            run_load(suggest_url, convo(tara[4][10:20], "tara"), 1)
+            run_load(search_url, search(tara[4][:10], "tara"), 1, key)  # first-use code paths
+            run_load(suggest_url, convo(tara[4][10:20], "tara"), 1, key)
             plans = {
                 "search_tara": (search_url, search(tara[0], "tara"), search(tara[1], "tara")),
                 "suggest_sample": (
@@ -138,8 +142,8 @@ def main() -> None:
             }
             for name, (url, one, eight) in plans.items():
                 results[name] = {
-                    "1_client": run_load(url, one, 1),
-                    "8_clients": run_load(url, eight, 8),
+                    "1_client": run_load(url, one, 1, key),
+                    "8_clients": run_load(url, eight, 8, key),
                 }
                 print(name, json.dumps(results[name]), flush=True)
         finally:

@@ -66,7 +66,7 @@ def main() -> None:
             "chunks": result.chunks,
             "ingest_with_cached_embeddings_s": round(ingest_s, 2),
             "save_and_reindex_s": round(save_s, 2),
-            "collections": len(done["collections"]),
+            "collections": len(done.collections),
         }
         print(json.dumps(run), flush=True)
         runs.append(run)

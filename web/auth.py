@@ -14,11 +14,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from kb.accounts.errors import Forbidden, TooManyAttempts, Unauthenticated
 from kb.accounts.keys import authenticate_key
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import SessionInfo
 from kb.accounts.sessions import csrf_valid, resolve_session
+from kb.errors import Forbidden, TooManyAttempts, Unauthenticated
 from kb.types import Scope, UserRole
 from web.deps import get_kb
 from web.errors import error_body

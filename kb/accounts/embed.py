@@ -16,14 +16,13 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from kb.accounts.errors import Forbidden
 from kb.accounts.keys import active_key
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import EmbedClaims, EmbedGrant
 from kb.accounts.secret import load_secret_key
 from kb.accounts.users import collection_list
 from kb.context import KnowledgeBase
-from kb.errors import Invalid
+from kb.errors import Forbidden, Invalid
 from kb.models import utcnow
 
 _SALT = "assistkb.embed.v1"

@@ -14,13 +14,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select, update
 
 from kb.accounts import throttle
-from kb.accounts.errors import Unauthenticated
 from kb.accounts.passwords import normalize_email, verify_dummy, verify_password
 from kb.accounts.schemas import SessionGrant, SessionInfo, UserPublic
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.errors import Invalid
+from kb.errors import Invalid, Unauthenticated
 from kb.models import UserAccount, UserSession, as_utc, utcnow
 
 TOUCH_EVERY = timedelta(minutes=1)  # last-seen times are this coarse, to keep writes down

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, delete, select
 
-from kb.accounts.errors import TooManyAttempts
 from kb.context import KnowledgeBase
 from kb.db import session_scope
+from kb.errors import TooManyAttempts
 from kb.models import LoginFailure, as_utc
 from kb.settings import Settings
 

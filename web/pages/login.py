@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kb.accounts.errors import TooManyAttempts, Unauthenticated
 from kb.accounts.sessions import login, logout
+from kb.errors import TooManyAttempts, Unauthenticated
 from web.auth import SESSION_COOKIE, local_path, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep

@@ -9,12 +9,11 @@ import pytest
 from itsdangerous.encoding import base64_decode, base64_encode
 
 from kb.accounts.embed import mint_embed_token, verify_embed_token
-from kb.accounts.errors import Forbidden
 from kb.accounts.keys import authenticate_key, create_key, revoke_key
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import UserPublic
 from kb.context import KnowledgeBase
-from kb.errors import Invalid
+from kb.errors import Forbidden, Invalid
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # an explicit clock: no test sleeps
 MIN = timedelta(minutes=1)

@@ -9,11 +9,11 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel import col, select
 
-from kb.accounts.errors import Unauthenticated
 from kb.accounts.sessions import csrf_valid, login, logout, resolve_session, token_hash
 from kb.accounts.users import create_user, disable_user, set_password
 from kb.context import KnowledgeBase
 from kb.db import session_scope
+from kb.errors import Unauthenticated
 from kb.models import UserAccount, UserSession
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # an explicit clock: no test sleeps

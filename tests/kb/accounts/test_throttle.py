@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kb.accounts.errors import TooManyAttempts, Unauthenticated
 from kb.accounts.sessions import login
 from kb.accounts.throttle import locked_until
 from kb.accounts.users import create_user
 from kb.context import KnowledgeBase
+from kb.errors import TooManyAttempts, Unauthenticated
 from kb.settings import Settings
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # an explicit clock: no test sleeps

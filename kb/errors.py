@@ -34,6 +34,13 @@ class Unauthenticated(KBError):
     status_code = 401
 
 
+class EmbedRefused(KBError):
+    """An embed token that is tampered, expired, for another agent or from a revoked key: the
+    panel says so (there is no login form to send an embedded agent to)."""
+
+    status_code = 401
+
+
 class Forbidden(KBError):
     """Signed in, but the role, scope or collection does not allow it."""
 
@@ -41,7 +48,7 @@ class Forbidden(KBError):
 
 
 class TooManyAttempts(KBError):
-    """Logins are locked for a while; ``retry_after`` is in whole seconds."""
+    """Logins are locked, or a caller is over its rate limit; ``retry_after`` in whole seconds."""
 
     status_code = 429
 

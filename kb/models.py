@@ -150,6 +150,8 @@ class SuggestionLog(SQLModel, table=True):
     handling: str = Field(max_length=16)
     best_confidence: str | None = Field(default=None, max_length=8)
     took_ms: float = 0.0
+    # Who asked: user:<email>, key:<prefix> or embed:<agent> (the agent an embed token names).
+    actor: str | None = Field(default=None, max_length=300)
 
 
 class FeedbackBase(SQLModel):
@@ -164,6 +166,7 @@ class FeedbackRecord(FeedbackBase, table=True):
     __tablename__ = "feedback"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    actor: str | None = Field(default=None, max_length=300)  # as SuggestionLog.actor
 
 
 class IngestJobBase(SQLModel):

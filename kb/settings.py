@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         DEFAULT_MAX_CHARS, ge=50, le=4000, description="Target maximum chunk size in chars."
     )
     max_upload_bytes: int = Field(20_000_000, ge=1, description="Largest file accepted for ingest.")
+    max_upload_files: int = Field(
+        50, ge=1, description="Most files one upload request may carry (API and console)."
+    )
+    max_request_bytes: int = Field(
+        100_000_000,
+        ge=1024,
+        description=(
+            "Largest request body, counted as it streams in (chunked bodies too); an upload of "
+            "several files must fit in it."
+        ),
+    )
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
     )
@@ -120,6 +131,22 @@ class Settings(BaseSettings):
     )
     embed_token_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
+    )
+    rate_limit_key_per_minute: int = Field(
+        3000,
+        ge=0,
+        description=(
+            "Requests per minute per API key (0: no limit). One CRM key serves every agent, "
+            "calling on each customer turn: a few hundred agents need thousands."
+        ),
+    )
+    rate_limit_user_per_minute: int = Field(
+        300,
+        ge=0,
+        description=(
+            "Requests per minute per signed-in person, and per agent of an embed token "
+            "(0: no limit). The panel asks as the agent types: about two a second, at most."
+        ),
     )
 
     @property

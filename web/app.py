@@ -6,17 +6,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
-from web.api import documents, search, suggest
+from web.api import documents, embed, search, suggest
 from web.auth import SignedIn, check_protected, install_auth
-from web.errors import install_error_handlers
+from web.errors import error_response, install_error_handlers
+from web.limits import BodySizeLimit
 from web.pages import install_pages
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,12 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, refuse=_body_too_large)
     install_auth(app)
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(suggest.router)
+    app.include_router(embed.router)
     install_pages(app)
 
     @app.get("/healthz", tags=["health"])
@@ -71,6 +74,10 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
 
     check_protected(app)  # a route without authentication is a start-up error, not a leak
     return app
+
+
+def _body_too_large(request: Request, message: str) -> Response:
+    return error_response(request, 413, message, "body")
 
 
 def _warm_up(kb: KnowledgeBase) -> None:

@@ -21,7 +21,9 @@ from kb.accounts.sessions import csrf_valid, resolve_session
 from kb.errors import Forbidden, TooManyAttempts, Unauthenticated
 from kb.types import Scope, UserRole
 from web.deps import get_kb
-from web.errors import error_body
+from web.embed import embed_principal
+from web.errors import error_body, error_response
+from web.limits import check_rate
 
 SESSION_COOKIE = "assistkb_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -32,10 +34,14 @@ _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def current_principal(request: Request) -> Principal:
-    """The caller, from ``Authorization: Bearer <key>`` or else the session cookie; 401 if none.
+    """The caller: on the panel an embed token if one is offered (``web/embed.py``), else
+    ``Authorization: Bearer <key>``, else the session cookie; 401 if none.
 
     Sync, so its database reads run in the thread pool, not on the event loop."""
     kb = get_kb(request)
+    embedded = embed_principal(kb, request)
+    if embedded is not None:
+        return embedded
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, bearer = authorization.partition(" ")
@@ -63,6 +69,7 @@ async def checked_principal(
             token = field if isinstance(field, str) else None
         if not csrf_valid(session, token):
             raise Forbidden("the CSRF token is missing or stale; reload the page and try again")
+    check_rate(get_kb(request), principal)  # after authentication: counted per caller
     return principal
 
 
@@ -79,6 +86,17 @@ def requires(*scopes: Scope) -> Any:
         return principal
 
     return Depends(scoped)
+
+
+def requires_key(scope: Scope) -> Any:
+    """A dependency: an API key holding ``scope``; no person, whatever their role grants."""
+
+    def keyed(principal: PrincipalDep) -> Principal:
+        if principal.kind != "key" or not principal.can(scope):
+            raise Forbidden(f"this needs an API key with the scope {scope}")
+        return principal
+
+    return Depends(keyed)
 
 
 def requires_role(role: UserRole) -> Any:
@@ -160,4 +178,4 @@ def _path_of(request: Request) -> str:
 
 async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
     headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(error_body(exc.message), status_code=429, headers=headers)
+    return error_response(request, 429, exc.message, headers=headers)

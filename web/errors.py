@@ -43,6 +43,7 @@ _MEANINGS = {
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
     413: "Too large.",
     422: "Invalid input: `error.field` names the field, `problems` lists every one.",
+    429: "Over the rate limit of this key or person: wait the `Retry-After` seconds.",
 }
 
 
@@ -71,12 +72,25 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and hasattr(request.app.state, "renderer")
 
 
-def _answer(
-    request: Request, status_code: int, message: str, field: str | None = None, **extra: Any
+def error_response(
+    request: Request,
+    status_code: int,
+    message: str,
+    field: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
+    """The one error answer: ErrorBody JSON under /api, the HTML error view for pages."""
     if _wants_html(request):
-        return request.app.state.renderer.error(request, status_code, message)
-    return JSONResponse(error_body(message, field, **extra), status_code=status_code)
+        response: Response = request.app.state.renderer.error(request, status_code, message)
+        response.headers.update(headers or {})
+        return response
+    body = error_body(message, field, **extra)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+_answer = error_response
 
 
 async def _kb_error(request: Request, exc: KBError) -> Response:

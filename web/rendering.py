@@ -148,6 +148,7 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.globals["path_for"] = path_for
     env.globals["csrf_token"] = csrf_token
     env.globals["signed_in_as"] = signed_in_as
+    env.globals["embed_token"] = embed_token
     env.globals["nav_items"] = NAV_ITEMS
     env.globals["labels"] = LABELS
     env.filters["marked"] = marked
@@ -184,6 +185,13 @@ def signed_in_as(context: Context) -> str:
     """The signed-in person's e-mail, or ''."""
     session = getattr(context["request"].state, "session", None)
     return str(session.user.email) if session else ""
+
+
+@pass_context
+def embed_token(context: Context) -> str:
+    """The embed token an embedded panel carries on to its HTMX requests ('' when not embedded)."""
+    view = getattr(context["request"].state, "embed", None)
+    return str(view.token) if view else ""
 
 
 def marked(highlight: str) -> Markup:

@@ -77,7 +77,8 @@ def verify_embed_token(
     now: datetime | None = None,
 ) -> EmbedClaims | None:
     """The claims of a valid token, or None: tampered, expired, for another agent (when
-    ``agent`` is given) or minted by a key that no longer works."""
+    ``agent`` is given) or minted by a key that no longer works. Its collections are those of
+    the token that the issuing key may still read."""
     if not token or len(token) > 4096:
         return None
     try:
@@ -96,7 +97,19 @@ def verify_embed_token(
     key = active_key(kb, prefix=claims.issuer, now=now)
     if key is None or "embed" not in key.scopes:
         return None
-    return claims
+    collections = _narrowed(claims.collections, key.collections)
+    return None if collections is None else claims.model_copy(update={"collections": collections})
+
+
+def _narrowed(token: list[str], key: list[str]) -> list[str] | None:
+    """The token's collections within the key's (empty: every one); None when none is left,
+    since an empty list would mean every collection."""
+    if not key:
+        return token
+    if not token:
+        return list(key)
+    kept = [c for c in token if c in key]
+    return kept or None
 
 
 def _serializer(kb: KnowledgeBase) -> URLSafeSerializer:

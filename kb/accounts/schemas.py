@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from kb.accounts.principal import EMBED_SCOPES, ROLE_SCOPES, Principal
 from kb.models import ApiKeyRecord, AuditEntry, UserAccount, as_utc
-from kb.types import Scope, UserRole
+from kb.types import Scope, Strict, UserRole
 
 
 class UserPublic(BaseModel):
@@ -144,6 +144,33 @@ class EmbedClaims(BaseModel):
 class EmbedGrant(BaseModel):
     token: str
     claims: EmbedClaims
+
+
+class EmbedTokenBody(Strict):
+    """What a CRM's server asks for: a panel for one agent, in some collections, for a while."""
+
+    agent: str = Field(
+        min_length=1,
+        max_length=128,
+        description="The agent's id in the CRM; suggestion logs and feedback record it.",
+    )
+    collections: list[str] = Field(
+        default_factory=list,
+        description="Collections the panel may use, within the key's; default: all of the key's.",
+    )
+    minutes: float | None = Field(
+        None, gt=0, description="Life of the token; default and most: KB_EMBED_TOKEN_MINUTES."
+    )
+
+
+class EmbedTokenOut(BaseModel):
+    """A minted token and where to open the panel with it (in an iframe of the CRM's page)."""
+
+    token: str
+    agent: str
+    collections: list[str] = Field(description="Empty: every collection (a key limited to none).")
+    expires_at: datetime
+    panel_url: str = Field(description="`/assist?embed=TOKEN`, relative to this server.")
 
 
 class AuditEntryPublic(BaseModel):

@@ -53,11 +53,13 @@ class SuggestInput:
     # The panel's previous suggestion while the agent is still typing the same message: when it
     # is recent and nobody acted on it, this one replaces it in the log (see ``_log``).
     supersedes: str | None = None
+    actor: str | None = None  # who asked, as Principal.actor: what the log records
 
 
-def input_from(body: SuggestBody) -> SuggestInput:
+def input_from(body: SuggestBody, *, actor: str | None = None) -> SuggestInput:
     """The service input for an API, CLI or panel request body."""
     return SuggestInput(
+        actor=actor,
         conversation=[Turn(role=t.role, text=t.text) for t in body.conversation],
         customer=body.customer,
         collection=body.collection,
@@ -291,6 +293,7 @@ def _log(
         "handling": body.handling,
         "best_confidence": best,
         "took_ms": body.took_ms,
+        "actor": request.actor,
     }
     with session_scope(kb.engine) as session:
         record = _draft(kb, session, request)
@@ -308,8 +311,8 @@ def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> Sugges
     if not request.supersedes or len(request.supersedes) > MAX_ID_CHARS:
         return None  # not an id this log ever handed out
     row = session.get(SuggestionLog, request.supersedes)
-    if row is None or row.collection != request.collection:
-        return None
+    if row is None or row.collection != request.collection or row.actor != request.actor:
+        return None  # another caller's suggestion is never overwritten
     age = (utcnow() - as_utc(row.created_at)).total_seconds()
     if not 0 <= age <= kb.settings.suggest_draft_seconds:
         return None

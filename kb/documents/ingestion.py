@@ -15,9 +15,10 @@ from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.errors import Invalid
+from kb.errors import Invalid, TooLarge
 from kb.models import ChunkRecord, Document, DocumentVersion, utcnow
 from kb.retrieval.indexing import Progress, rebuild_index
+from kb.settings import Settings
 from kb.types import DOC_TYPES, FileStatus, collection_name
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,18 @@ def safe_name(filename: str) -> str:
     """The bare file name: an uploaded name never becomes a path on our disk."""
     name = PureWindowsPath(PurePosixPath(filename).name).name.strip()
     return name[:512] or "unnamed"
+
+
+def check_upload_count(settings: Settings, count: int) -> None:
+    """An upload request (API or console; not ``kb ingest`` of a folder) carries at most
+    ``max_upload_files`` files; more is TooLarge (413) on ``files``."""
+    limit = settings.max_upload_files
+    if count > limit:
+        raise TooLarge(
+            f"{count} files in one upload is over the limit of {limit} (KB_MAX_UPLOAD_FILES); "
+            "upload them in several requests",
+            field="files",
+        )
 
 
 def ingest_items(

@@ -15,7 +15,13 @@ from typing import Any
 
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
-from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
+from kb.documents.ingestion import (
+    FileResult,
+    IngestItem,
+    check_upload_count,
+    ingest_items,
+    safe_name,
+)
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import Invalid, KBError, NotFound
 from kb.models import IngestJob, utcnow
@@ -52,6 +58,7 @@ def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection:
     collection_name(collection)
     if not items:
         raise Invalid("no files uploaded", field="files")
+    check_upload_count(kb.settings, len(items))
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
     with session_scope(kb.engine) as session:
         job = IngestJob(

@@ -18,6 +18,7 @@ def record_feedback(
     item_id: str,
     action: str,
     comment: str | None = None,
+    actor: str | None = None,
 ) -> FeedbackPublic:
     """Store what the agent did with an item; raises Invalid or NotFound naming the field."""
     if action not in FEEDBACK_ACTIONS:
@@ -35,6 +36,7 @@ def record_feedback(
             item_id=item_id[:128],
             action=action,
             comment=redact(comment) if comment else None,
+            actor=actor,
         )
         session.add(record)
         session.flush()

@@ -27,7 +27,8 @@ SignIn = Callable[..., Any]
 HX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/kb/rules?tab=2"}
 
 # Who may call each route: "public", "any" (any signed-in caller), a role (people of at least
-# that rank; keys never) or a scope (keys holding it; people whose role grants it). Every route
+# that rank; keys never), a scope (keys holding it; people whose role grants it) or "key:S"
+# (keys holding S, and no person, whatever the role grants). Every route
 # of the app must be here: one added without a line (and without protection) fails the suite.
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "public",
@@ -48,6 +49,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/documents/{document_id}"): "documents:read",
     ("POST", "/api/v1/documents"): "documents:write",
     ("DELETE", "/api/v1/documents/{document_id}"): "documents:write",
+    ("POST", "/api/v1/embed-tokens"): "key:embed",
     ("GET", "/kb/"): "manager",
     ("GET", "/kb/documents"): "manager",
     ("POST", "/kb/documents"): "manager",
@@ -86,6 +88,8 @@ def allowed(caller: str, need: str) -> bool:
         return True
     if caller == "anonymous" or need == "any":
         return False
+    if need.startswith("key:"):
+        return caller == need  # a token's issuer must be a key, whose revocation ends it
     if caller.startswith("key:"):
         return caller == f"key:{need}"  # a role is never a key's
     if need in USER_ROLES:

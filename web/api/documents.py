@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from kb.accounts.principal import Principal
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
-from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.documents.ingestion import DocumentMeta, IngestItem, check_upload_count, ingest_items
 from kb.documents.schemas import (
     DeleteResponse,
     DocumentDetail,
@@ -27,7 +27,10 @@ READ, WRITE = [requires("documents:read")], [requires("documents:write")]
 
 
 @router.post(
-    "", response_model=IngestResponse, responses=error_responses(401, 403, 422), dependencies=WRITE
+    "",
+    response_model=IngestResponse,
+    responses=error_responses(401, 403, 413, 422, 429),
+    dependencies=WRITE,
 )
 def upload_documents(
     kb: KBDep,
@@ -45,6 +48,7 @@ def upload_documents(
     target = readable(principal, collection or kb.settings.default_collection)
     if not files:
         raise Invalid("no files uploaded", field="files")
+    check_upload_count(kb.settings, len(files))
     meta = DocumentMeta(
         doc_type=doc_type,
         tags=tuple(t.strip() for t in (tags or "").split(",") if t.strip()),

@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1", tags=["suggest"])
 def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> SuggestResponse:
     """Answers with citations, filled scripted replies, escalation and handling tier."""
     readable(principal, body.collection or kb.settings.default_collection)
-    return suggest(kb, input_from(body))
+    return suggest(kb, input_from(body, actor=principal.actor))
 
 
 @router.post(
@@ -48,4 +48,5 @@ def feedback_route(body: FeedbackBody, kb: KBDep, principal: PrincipalDep) -> Fe
         item_id=body.item_id,
         action=body.action,
         comment=body.comment,
+        actor=principal.actor,
     )

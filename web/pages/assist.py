@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from kb.accounts.principal import Principal
 from kb.assist.schemas import EscalationOut, EscalationReply, ReplyOut, SuggestResponse
 from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
@@ -110,11 +111,11 @@ def assist_page(
 ) -> Response:
     """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
     form = AssistForm(conversation=text, display_script=script, collection=collection)
-    readable(principal, form.collection or kb.settings.default_collection)
+    form.collection = _collection(kb, principal, form.collection)
     chosen = _script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if script else None)
     # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
-    found = _suggestion(kb, form, chosen, finish, status_code=200)
+    found = _suggestion(kb, principal, form, chosen, finish, status_code=200)
     context = _page_context(kb, form, chosen, **found)
     return finish(render.page(request, "assist.html", context, block="suggestions"))
 
@@ -128,10 +129,11 @@ def assist_suggest(
     form: Annotated[AssistForm, Form()],
 ) -> Response:
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
-    readable(principal, form.collection or kb.settings.default_collection)
+    form.collection = _collection(kb, principal, form.collection)
     chosen = _script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
-    context = _page_context(kb, form, chosen, **_suggestion(kb, form, chosen, finish))
+    found = _suggestion(kb, principal, form, chosen, finish)
+    context = _page_context(kb, form, chosen, **found)
     response = finish(render.page(request, "assist.html", context, block="suggestions"))
     if context["result"] is not None:
         # For app.js: known when the response arrives, before the block has settled on screen.
@@ -151,7 +153,7 @@ def assist_search(
 ) -> Response:
     """Plain knowledge-base search from the panel (HTMX: the search block only)."""
     form = AssistForm(display_script=display_script, collection=collection)
-    readable(principal, form.collection or kb.settings.default_collection)
+    form.collection = _collection(kb, principal, form.collection)
     chosen = _script(request, display_script)
     finish = partial(_finish, kb, remember=None)
 
@@ -183,6 +185,7 @@ def assist_feedback(
         item_id=form.item_id,
         action=form.action,
         comment=comment,
+        actor=principal.actor,
     )
     if not htmx.is_htmx:
         return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
@@ -262,8 +265,25 @@ def frame_policy(kb: KnowledgeBase) -> str:
     return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
 
 
+def _collection(kb: KnowledgeBase, principal: Principal, asked: str) -> str:
+    """The collection asked for (403 if forbidden), else the default one, else, for a caller
+    limited to others (an embed token for the HR team), the first of the caller's."""
+    if asked:
+        return readable(principal, asked)
+    default = kb.settings.default_collection
+    if principal.may_read(default) or not principal.collections:
+        return readable(principal, default)
+    return principal.collections[0]
+
+
 def _suggestion(
-    kb: KnowledgeBase, form: AssistForm, script: str, finish: Finish, *, status_code: int = 422
+    kb: KnowledgeBase,
+    principal: Principal,
+    form: AssistForm,
+    script: str,
+    finish: Finish,
+    *,
+    status_code: int = 422,
 ) -> dict[str, Any]:
     """The suggestion for the form's conversation; a refusal comes back in the same block."""
     turns = parse_transcript(form.conversation)
@@ -285,6 +305,7 @@ def _suggestion(
                 collection=form.collection or kb.settings.default_collection,
                 display_script=script,  # type: ignore[arg-type]  # one of SCRIPTS
                 supersedes=form.supersedes.strip() or None,
+                actor=principal.actor,
             ),
         )
     return {**found, **suggestion_context(body)}

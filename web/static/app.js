@@ -1,4 +1,9 @@
 // Console behaviour that HTMX attributes cannot express. No eval, no inline handlers.
+function embedToken() {
+  var meta = document.querySelector('meta[name="embed-token"]');
+  return meta ? meta.content : "";
+}
+
 (function () {
   "use strict";
   // A failed HTMX request is not swapped (see htmx-config); say so instead of failing silently.
@@ -18,6 +23,11 @@
     }
     box.textContent = message;
     box.hidden = false;
+  });
+  // An embedded panel has no cookie (web/embed.py): its token rides on every HTMX request.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = embedToken();
+    if (token) event.detail.headers["X-Embed-Token"] = token;
   });
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("request-error");
@@ -61,7 +71,7 @@
     // keepalive: the agent may close the panel right after copying.
     fetch(results.dataset.feedbackUrl, {
       method: "POST", body: body, keepalive: true, credentials: "same-origin",
-      headers: { "HX-Request": "true", "X-CSRF-Token": csrfToken() }
+      headers: { "HX-Request": "true", "X-CSRF-Token": csrfToken(), "X-Embed-Token": embedToken() }
     }).catch(function () { /* feedback is best effort; the reply is what matters */ });
   }
 

@@ -72,7 +72,7 @@ def _check_framed(request: Request) -> None:
     dest = request.headers.get("sec-fetch-dest")
     if dest is not None and dest not in FRAMED:
         raise Forbidden(
-            "this panel link works only inside the CRM's page (in an iframe), "
+            "this panel link works only inside the CRM page that frames it, "
             f"not opened on its own (Sec-Fetch-Dest: {dest})"
         )
 

@@ -1,0 +1,141 @@
+"""The added cost per request of authentication, as a share of a real request, in one run.
+
+In one process: the sample KB, one API key and one signed-in person (through the real login).
+It times the dependency every protected route runs (``web.auth.current_principal`` on a real
+Starlette request, then the rate limiter's count) for an API key and for a session cookie,
+interleaved in rounds so both see the same machine, and warm ``POST /api/v1/search`` requests
+through the whole app (TestClient, no network) beside them. Writes bench/results/auth_cost.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from starlette.requests import Request
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.latency import sample_questions
+from bench.machine import machine_info
+from kb.accounts.keys import create_key
+from kb.accounts.sessions import login
+from kb.accounts.users import create_user
+from kb.context import KnowledgeBase
+from kb.documents.ingestion import ingest_items
+from kb.documents.samples import load_sample
+from kb.settings import Settings
+from web.app import create_app
+from web.auth import SESSION_COOKIE, current_principal
+from web.limits import check_rate
+
+
+def _request(app: Any, headers: dict[str, str]) -> Request:
+    scope = {
+        "type": "http", "method": "POST", "path": "/api/v1/search", "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()], "app": app,
+    }  # fmt: skip
+    return Request(scope)
+
+
+def _timed(call: Callable[[], object], reps: int) -> list[float]:
+    """Microseconds per call, ``reps`` calls."""
+    out = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - start) * 1e6)
+    return out
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median": round(statistics.median(ordered), 1),
+        "p95": round(ordered[int(len(ordered) * 0.95)], 1),
+        "n": len(ordered),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--cache", type=Path, default=Path("data/bench-cache"))
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=200, help="auth checks per round and kind")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # Limits far out of reach: every request is still counted, none refused.
+        settings = Settings(
+            data_dir=Path(tmp),
+            cache_dir=args.cache,
+            rate_limit_key_per_minute=10**9,
+            rate_limit_user_per_minute=10**9,
+        )
+        kb = KnowledgeBase(settings)
+        sample = load_sample()
+        for collection, items in sample.collection_items.items():
+            ingest_items(kb, items, collection=collection)
+        kb.close()
+        app = create_app(settings)
+        with TestClient(app) as client:
+            kb = app.state.kb
+            key = create_key(kb, name="bench", scopes=["search"], actor="bench").key
+            password = secrets.token_urlsafe(18)
+            create_user(kb, email="bench@example.com", role="agent", password=password, actor="b")
+            grant = login(kb, email="bench@example.com", password=password, address=None)
+            by_key = _request(app, {"Authorization": f"Bearer {key}"})
+            by_cookie = _request(app, {"Cookie": f"{SESSION_COOKIE}={grant.token}"})
+
+            def key_check() -> None:
+                check_rate(kb, current_principal(by_key))
+
+            def session_check() -> None:
+                check_rate(kb, current_principal(by_cookie))
+
+            questions = sample_questions()
+            headers = {"Authorization": f"Bearer {key}"}
+
+            def search() -> None:
+                body = {"query": questions[len(searched) % len(questions)], "limit": 10}
+                searched.append(1)
+                assert client.post("/api/v1/search", json=body, headers=headers).status_code == 200
+
+            searched: list[int] = []
+            for check in (search, key_check, session_check) * 3:  # first-use code paths
+                check()
+            keys: list[float] = []
+            sessions: list[float] = []
+            requests: list[float] = []
+            for _ in range(args.rounds):  # interleaved: the same machine state for all three
+                keys += _timed(key_check, args.reps)
+                sessions += _timed(session_check, args.reps)
+                requests += _timed(search, 10)
+    search_us = statistics.median(requests)
+    result = {
+        "machine": machine_info(),
+        "what": "current_principal + rate limit count per request, vs warm POST /api/v1/search "
+        "through the whole app (TestClient), sample KB, SQLite",
+        "api_key_check_us": _summary(keys),
+        "session_check_us": _summary(sessions),
+        "search_request_us": _summary(requests),
+        "api_key_share_of_search": round(statistics.median(keys) / search_us, 4),
+        "session_share_of_search": round(statistics.median(sessions) / search_us, 4),
+        "target_ms": 1.0,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "auth_cost.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

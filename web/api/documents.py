@@ -66,7 +66,10 @@ def upload_documents(
 
 
 @router.get(
-    "", response_model=DocumentList, responses=error_responses(401, 403, 422), dependencies=READ
+    "",
+    response_model=DocumentList,
+    responses=error_responses(401, 403, 422, 429),
+    dependencies=READ,
 )
 def list_route(
     kb: KBDep,
@@ -86,7 +89,7 @@ def list_route(
 @router.get(
     "/{document_id}",
     response_model=DocumentDetail,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=READ,
 )
 def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
@@ -99,7 +102,7 @@ def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> Document
 @router.delete(
     "/{document_id}",
     response_model=DeleteResponse,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=WRITE,
 )
 def delete_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DeleteResponse:

@@ -14,7 +14,9 @@ router = APIRouter(prefix="/api/v1", tags=["search"], dependencies=[requires("se
 
 
 @router.post(
-    "/search", response_model=SearchResponse, responses=error_responses(401, 403, 404, 409, 422)
+    "/search",
+    response_model=SearchResponse,
+    responses=error_responses(401, 403, 404, 409, 422, 429),
 )
 def search_route(body: SearchBody, kb: KBDep, principal: PrincipalDep) -> SearchResponse:
     """Hybrid (BM25 + vector) search; every hit cites document, version, section and page."""

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["suggest"])
 @router.post(
     "/suggest",
     response_model=SuggestResponse,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 429),
     dependencies=[requires("suggest")],
 )
 def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> SuggestResponse:
@@ -32,7 +32,7 @@ def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> Sugg
     "/feedback",
     status_code=201,
     response_model=FeedbackPublic,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[requires("feedback")],
 )
 def feedback_route(body: FeedbackBody, kb: KBDep, principal: PrincipalDep) -> FeedbackPublic:

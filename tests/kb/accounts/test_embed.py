@@ -7,13 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from itsdangerous.encoding import base64_decode, base64_encode
+from sqlmodel import select
 
 from kb.accounts.embed import mint_embed_token, verify_embed_token
 from kb.accounts.keys import authenticate_key, create_key, revoke_key
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import UserPublic
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.errors import Forbidden, Invalid
+from kb.models import ApiKeyRecord
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # an explicit clock: no test sleeps
 MIN = timedelta(minutes=1)
@@ -96,3 +99,20 @@ def test_who_may_mint_what(db_kb: KnowledgeBase) -> None:
         mint_embed_token(db_kb, issuer=limited, agent="a1", minutes=16, now=T0)
     with pytest.raises(Invalid, match="agent must be"):
         mint_embed_token(db_kb, issuer=limited, agent=" ", now=T0)
+
+
+def test_a_token_keeps_only_the_collections_its_key_may_still_read(db_kb: KnowledgeBase) -> None:
+    crm = issuer(db_kb, collections=("hr", "finance"))
+    token = mint_embed_token(db_kb, issuer=crm, agent="a1", now=T0).token
+
+    def key_reads(*collections: str) -> None:
+        with session_scope(db_kb.engine) as session:
+            row = session.exec(select(ApiKeyRecord).where(ApiKeyRecord.prefix == crm.name)).one()
+            row.collections = list(collections)
+            session.add(row)
+
+    key_reads("finance")  # narrowed since the token was minted
+    claims = verify_embed_token(db_kb, token=token, now=T0)
+    assert claims is not None and claims.collections == ["finance"]
+    key_reads("legal")  # nothing left in common: refused, never "every collection"
+    assert verify_embed_token(db_kb, token=token, now=T0) is None

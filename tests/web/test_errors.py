@@ -139,13 +139,13 @@ def test_the_same_customer_without_the_surrogate_is_served(sample: TestClient) -
 @pytest.mark.parametrize(
     ("method", "path", "codes"),
     [
-        ("post", "/api/v1/search", {"401", "403", "404", "409", "422"}),
-        ("post", "/api/v1/suggest", {"401", "403", "404", "409", "422"}),
-        ("post", "/api/v1/feedback", {"401", "403", "404", "422"}),
-        ("post", "/api/v1/documents", {"401", "403", "422"}),
-        ("get", "/api/v1/documents", {"401", "403", "422"}),
-        ("get", "/api/v1/documents/{document_id}", {"401", "403", "404", "422"}),
-        ("delete", "/api/v1/documents/{document_id}", {"401", "403", "404", "422"}),
+        ("post", "/api/v1/search", {"401", "403", "404", "409", "422", "429"}),
+        ("post", "/api/v1/suggest", {"401", "403", "404", "409", "422", "429"}),
+        ("post", "/api/v1/feedback", {"401", "403", "404", "422", "429"}),
+        ("post", "/api/v1/documents", {"401", "403", "413", "422", "429"}),
+        ("get", "/api/v1/documents", {"401", "403", "422", "429"}),
+        ("get", "/api/v1/documents/{document_id}", {"401", "403", "404", "422", "429"}),
+        ("delete", "/api/v1/documents/{document_id}", {"401", "403", "404", "422", "429"}),
     ],
 )
 def test_openapi_documents_each_routes_error_answers_with_the_real_body(

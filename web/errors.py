@@ -41,7 +41,7 @@ _MEANINGS = {
     403: "The key's scopes (or the person's role) do not allow this, or a CSRF token is missing.",
     404: "Not found: the field names what is unknown (a collection, a document id).",
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
-    413: "Too large.",
+    413: "Too large: the request body (KB_MAX_REQUEST_BYTES) or its files (KB_MAX_UPLOAD_FILES).",
     422: "Invalid input: `error.field` names the field, `problems` lists every one.",
     429: "Over the rate limit of this key or person: wait the `Retry-After` seconds.",
 }
@@ -90,11 +90,8 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
-_answer = error_response
-
-
 async def _kb_error(request: Request, exc: KBError) -> Response:
-    return _answer(request, exc.status_code, exc.message, exc.field)
+    return error_response(request, exc.status_code, exc.message, exc.field)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -112,18 +109,18 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
         problems.append({"field": field, "message": msg})
     first = problems[0] if problems else {"field": "body", "message": "invalid request"}
     message = f"{first['field']}: {first['message']}"
-    return _answer(request, 422, message, first["field"], problems=problems)
+    return error_response(request, 422, message, first["field"], problems=problems)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    return _answer(request, exc.status_code, str(exc.detail))
+    return error_response(request, exc.status_code, str(exc.detail))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     message = "internal error; the server log has details"
     try:
-        return _answer(request, 500, message)
+        return error_response(request, 500, message)
     except Exception:  # the error view itself failed to render: the bare answer still goes out
         log.exception("the error view failed on %s", request.url.path)
         return JSONResponse(error_body(message), status_code=500)

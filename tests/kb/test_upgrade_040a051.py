@@ -36,10 +36,25 @@ def copy_of_fixture(target: Path) -> Path:
     return target
 
 
+# Columns later revisions added to 040a051's tables (0003): NULL in every row 040a051 wrote.
+LATER_COLUMNS = {"suggestion": {"actor"}, "feedback": {"actor"}}
+
+
 def all_rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every 040a051 table, read with plain sqlite3 (no AssistKB code)."""
+    """Every row of every 040a051 table in 040a051's columns, read with plain sqlite3 (no
+    AssistKB code); a later column must hold nothing in them."""
+    rows = {}
     with closing(sqlite3.connect(database)) as db:
-        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+        for t in TABLES:
+            names = [r[1] for r in db.execute(f"PRAGMA table_info({t})")]
+            later = [n for n in names if n in LATER_COLUMNS.get(t, set())]
+            for n in later:
+                assert db.execute(f"SELECT count(*) FROM {t} WHERE {n} IS NOT NULL").fetchone() == (
+                    0,
+                )
+            kept = ", ".join(n for n in names if n not in later)
+            rows[t] = sorted(db.execute(f"SELECT {kept} FROM {t}").fetchall(), key=repr)
+    return rows
 
 
 @pytest.fixture

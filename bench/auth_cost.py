@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from starlette.requests import Request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,6 +34,7 @@ from kb.accounts.keys import create_key
 from kb.accounts.sessions import login
 from kb.accounts.users import create_user
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.ingestion import ingest_items
 from kb.documents.samples import load_sample
 from kb.settings import Settings
@@ -136,7 +138,16 @@ def main() -> None:
             searched: list[int] = []
             for check in (search, key_check, session_check) * 3:  # first-use code paths
                 check()
-            kinds = {"api_key_check": key_check, "session_check": session_check}
+
+            def bare_select() -> None:  # the floor: one transaction of the app's database
+                with session_scope(kb.engine) as session:
+                    session.exec(text("SELECT 1")).all()
+
+            kinds = {
+                "api_key_check": key_check,
+                "session_check": session_check,
+                "bare_select": bare_select,
+            }
             times: dict[str, tuple[list[float], list[float]]] = {
                 k: ([], []) for k in (*kinds, "search_request")
             }
@@ -158,6 +169,10 @@ def main() -> None:
         if kind != "search_request":
             result[kind]["share_of_search_cpu"] = round(statistics.median(cpu) / cpu_search, 4)
             result[kind]["share_of_search_wall"] = round(statistics.median(wall) / wall_search, 4)
+    floor = result["bare_select"]["cpu_us"]["median"]
+    for kind in ("api_key_check", "session_check"):
+        # In bare transactions: a figure that a slow or busy machine does not move.
+        result[kind]["in_bare_selects"] = round(result[kind]["cpu_us"]["median"] / floor, 2)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "auth_cost.json").write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))

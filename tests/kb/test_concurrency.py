@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
+from served import Server, run_kb, serving
 
 from kb.context import KnowledgeBase
 from kb.documents.catalog import list_documents
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.retrieval.searching import SearchRequest, search
 from kb.settings import Settings
-from tests.served import Server, run_kb, serving
 
 MARKER = re.compile(r"(\w+) part (\d+) of (\d+) in edition(\d+)")
 QUERY = "zebra procedure gadget"

@@ -16,6 +16,7 @@ from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
 from kb.context import KnowledgeBase
 from kb.db import session_scope
+from kb.documents.rollback import undo_versions
 from kb.errors import Invalid
 from kb.models import ChunkRecord, Document, DocumentBase, DocumentVersion, utcnow
 from kb.retrieval.indexing import Progress, rebuild_index
@@ -112,7 +113,12 @@ def ingest_items(
                 on_file(n, len(items), result)
         if changed or kb.index_store.current_meta(collection) is None:
             # Chunks are committed; searches keep using the old generation until this switches.
-            rebuild_index(kb, collection, progress=on_index)
+            try:
+                rebuild_index(kb, collection, progress=on_index)
+            except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
+                stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
+                undo_versions(kb, [(d, v) for d, v in stored if d and v])
+                raise
     return results
 
 

@@ -57,18 +57,11 @@ def make_kb(
         kb.close()
 
 
-@pytest.fixture(scope="session")
-def sample_kb(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
-) -> Iterator[KnowledgeBase]:
-    """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
+def _sample_kb(settings: Settings) -> KnowledgeBase:
     from kb.documents.ingestion import ingest_items
     from kb.documents.samples import load_sample
     from kb.library.store import import_sample
 
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("sample-kb"), cache_dir=embedding_cache_dir
-    )
     kb = KnowledgeBase(settings)
     sample = load_sample()
     for collection, items in sample.collection_items.items():
@@ -76,8 +69,39 @@ def sample_kb(
         failed = [r for r in results if r.status == "failed"]
         assert not failed, failed
     import_sample(kb, sample)
+    return kb
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+) -> Iterator[KnowledgeBase]:
+    """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
+    data_dir = tmp_path_factory.mktemp("sample-kb")
+    kb = _sample_kb(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir))
     yield kb
     kb.close()
+
+
+@pytest.fixture(scope="session")
+def sample_kb_postgres(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    new_postgres_url: Callable[..., str],
+) -> Iterator[KnowledgeBase]:
+    """The sample knowledge base on PostgreSQL, ingested once per session (embeddings cached)."""
+    data_dir = tmp_path_factory.mktemp("sample-kb-pg")
+    url = new_postgres_url()
+    kb = _sample_kb(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir, database_url=url))
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def db_sample_kb(backend: str, request: pytest.FixtureRequest) -> KnowledgeBase:
+    """The sample knowledge base on ``backend``'s database, for tests whose subject is SQL."""
+    name = "sample_kb_postgres" if backend == "postgresql" else "sample_kb"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 # --- signed-in clients ----------------------------------------------------------------------
@@ -193,14 +217,16 @@ def postgres_url(empty_postgres_url: str, tmp_path: Path) -> str:
     return _upgraded(empty_postgres_url, tmp_path / "pg-data")
 
 
-@pytest.fixture
-def new_postgres_url(postgres_server: str, tmp_path: Path) -> Callable[..., str]:
+@pytest.fixture(scope="session")
+def new_postgres_url(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., str]:
     """``new_postgres_url(empty=False)``: another fresh database each call, upgraded unless
     ``empty``; for tests that need several (a knowledge base and the one it is restored into)."""
 
     def make(empty: bool = False) -> str:
         url = _create_database(postgres_server)
-        return url if empty else _upgraded(url, tmp_path / "pg-data")
+        return url if empty else _upgraded(url, tmp_path_factory.mktemp("pg-data"))
 
     return make
 

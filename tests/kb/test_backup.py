@@ -7,24 +7,37 @@ import gzip
 import io
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tarfile
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import SQLModel
 
+from kb import migrations
 from kb.accounts.keys import create_key
 from kb.accounts.users import create_user
 from kb.assist.conversation import Turn
 from kb.assist.suggest import SuggestInput, suggest
-from kb.backup.archive import FORMAT_VERSION, MANIFEST
+from kb.backup.archive import (
+    FORMAT_VERSION,
+    MANIFEST,
+    SQLITE_MEMBER,
+    Manifest,
+    now_iso,
+    payload_files,
+    write_archive,
+)
+from kb.backup.databases import copy_sqlite, sqlite_revision
 from kb.backup.restore import restore_backup
 from kb.backup.snapshot import take_backup
 from kb.context import KnowledgeBase
@@ -33,10 +46,12 @@ from kb.documents.samples import load_sample
 from kb.errors import Conflict, Invalid
 from kb.insight.feedback import record_feedback
 from kb.library.store import import_sample
+from kb.models import Document
 from kb.retrieval.indexing import ensure_fresh
 from kb.retrieval.searching import SearchRequest, search
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
+from search.index import CURRENT_FILE
 
 MANUAL = """# 第1章 退货政策
 
@@ -176,6 +191,38 @@ def test_postgresql_round_trip_through_pg_dump(
     sqlite = target.model_copy(update={"data_dir": tmp_path / "sqlite", "database_url": None})
     with pytest.raises(Invalid, match="holds a postgresql database but the target is sqlite"):
         restore_backup(sqlite, done.path)
+
+
+def test_an_archive_at_an_older_schema_is_migrated_when_the_kb_next_opens(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    """An archive holding release 040a051's database (tests/fixtures), packed as backups are."""
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "datadir-040a051"
+    payload = tmp_path / "payload"
+    copy_sqlite(fixture / "assistkb.sqlite3", payload / SQLITE_MEMBER)
+    live = (fixture / "index" / "default" / CURRENT_FILE).read_text().strip()
+    shutil.copytree(fixture / "index" / "default" / live, payload / "index" / "default" / live)
+    (payload / "index" / "default" / CURRENT_FILE).write_text(live + "\n")
+    manifest = Manifest(
+        format_version=FORMAT_VERSION, app_version="040a051", schema_revision=None,
+        backend="sqlite", created=now_iso(), with_cache=False, collections={},
+        files=payload_files(payload),
+    )  # fmt: skip
+    write_archive(tmp_path / "old.tar.gz", payload, manifest)
+    restored_dir = tmp_path / "restored"
+    env = {**os.environ}
+    done = _kb_command(
+        "restore", str(tmp_path / "old.tar.gz"), "--data-dir", str(restored_dir), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "applies the pending migrations at start-up" in done.stdout
+    assert sqlite_revision(restored_dir / "assistkb.sqlite3") is None  # restored as it was
+    restored = make_kb(data_dir=restored_dir)  # opening it migrates, as at every start
+    assert sqlite_revision(restored_dir / "assistkb.sqlite3") == migrations.head_revision()
+    with restored.engine.connect() as connection:
+        documents = connection.execute(Document.__table__.select()).all()  # type: ignore[attr-defined]
+    with closing(sqlite3.connect(fixture / "assistkb.sqlite3")) as old:
+        assert len(documents) == old.execute("SELECT count(*) FROM document").fetchone()[0] > 0
 
 
 # --- refusals --------------------------------------------------------------------------------

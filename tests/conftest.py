@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import BACKENDS
 from sqlmodel import select
 
 from kb.accounts.passwords import generate_password, hash_password
@@ -229,9 +230,6 @@ def new_postgres_url(
         return url if empty else _upgraded(url, tmp_path_factory.mktemp("pg-data"))
 
     return make
-
-
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS
+from backends import BACKENDS
 from library_files import FAQ, RULES, replies
 from sqlmodel import select
 

@@ -17,6 +17,7 @@ from kb.settings import Settings
 from web.api import documents, embed, search, suggest
 from web.auth import SignedIn, check_protected, install_auth
 from web.errors import error_response, install_error_handlers
+from web.headers import install_security_headers
 from web.limits import BodySizeLimit
 from web.pages import install_pages
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes, refuse=_body_too_large)
+    install_security_headers(app, frame_ancestors=settings.frame_ancestors)
     install_auth(app)
     app.include_router(search.router)
     app.include_router(documents.router)

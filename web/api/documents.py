@@ -9,7 +9,13 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from kb.accounts.access import document_for, documents_for
 from kb.documents.catalog import DocumentQuery, delete_document
-from kb.documents.ingestion import DocumentMeta, IngestItem, check_upload_count, ingest_items
+from kb.documents.ingestion import (
+    DocumentMeta,
+    IngestItem,
+    check_upload_count,
+    column_limit,
+    ingest_items,
+)
 from kb.documents.schemas import (
     DeleteResponse,
     DocumentDetail,
@@ -39,8 +45,8 @@ def upload_documents(
     collection: Annotated[str | None, Form(description="Default: KB_DEFAULT_COLLECTION.")] = None,
     doc_type: Annotated[str | None, Form(alias="type")] = None,
     tags: Annotated[str | None, Form(description="Comma-separated.")] = None,
-    product: Annotated[str | None, Form()] = None,
-    language: Annotated[str | None, Form()] = None,
+    product: Annotated[str | None, Form(max_length=column_limit("product"))] = None,
+    language: Annotated[str | None, Form(max_length=column_limit("language"))] = None,
     valid_from: Annotated[date | None, Form()] = None,
     valid_to: Annotated[date | None, Form()] = None,
 ) -> IngestResponse:

@@ -259,12 +259,6 @@ def segments(text: str, missing: list[str]) -> list[tuple[str, bool]]:
     return [(p, i % 2 == 1) for i, p in enumerate(_PLACEHOLDER.split(text)) if p]
 
 
-def frame_policy(kb: KnowledgeBase) -> str:
-    """The panel's CSP: scripts only from us, framing only by the origins the operator allows."""
-    ancestors = kb.settings.frame_ancestors.strip() or "'self'"
-    return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
-
-
 def _collection(kb: KnowledgeBase, principal: Principal, asked: str) -> str:
     """The collection asked for (403 if forbidden), else the default one, else, for a caller
     limited to others (an embed token for the HR team), the first of the caller's."""
@@ -370,7 +364,8 @@ def _script(request: Request, asked: str) -> str:
 
 
 def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
-    response.headers["Content-Security-Policy"] = frame_policy(kb)
+    # The panel's CSP (framing by KB_FRAME_ANCESTORS only) is set with every other page's, in
+    # web/headers.py.
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.
         response.set_cookie(

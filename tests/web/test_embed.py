@@ -142,7 +142,7 @@ def test_the_token_opens_the_panel_for_its_agent_without_a_login(app: FastAPI) -
     assert page.status_code == 200
     assert f'<meta name="embed-token" content="{token}">' in page.text
     assert 'type="password"' not in page.text and "console-link" not in page.text
-    assert page.headers["content-security-policy"].startswith(f"frame-ancestors {CRM};")
+    assert page.headers["content-security-policy"].endswith(f"; frame-ancestors {CRM}")
     assert "商家承担" in page.text  # the suggestion for ?text= came with the page
     assert not client.cookies  # nothing ambient was handed out for the iframe to rely on
 

@@ -27,6 +27,7 @@ from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
 from search.embedders.base import Embedder
 from search.normalize import normalize
+from search.pause import pause_point
 from search.tokenize import Tokenizer
 from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
@@ -186,13 +187,16 @@ class IndexStore:
                 bm25_b=self.bm25_b,
             )
             (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+            pause_point("generation-staged")
             staging.rename(base / name)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         previous = self.current_generation(collection)
+        pause_point("before-switch")
         _write_atomically(base / CURRENT_FILE, name + "\n")
-        self._prune(base, keep_from=previous or name)
+        pause_point("after-switch")
+        self._prune(base, keep={name, previous or name})
         logger.info(
             "built %s/%s: %d chunks, %d embedded, %.1fs",
             collection,
@@ -302,14 +306,18 @@ class IndexStore:
                 f"{mine[0]} {mine[1]} (dim {mine[2]}); rebuild the index"
             )
 
-    def _prune(self, base: Path, *, keep_from: str) -> None:
-        """Delete generations (and abandoned staging dirs) older than ``keep_from``."""
+    def _prune(self, base: Path, *, keep: set[str]) -> None:
+        """Delete every generation but ``keep`` (the live one and its predecessor, which
+        searches in flight may still read), and whatever killed builds left: staging
+        directories, generations never switched in, half-written pointers. Builds of one
+        collection are serialised by the caller (kb's collection lock), so none is in use."""
         for entry in base.iterdir():
-            if not entry.is_dir():
+            if entry.name in keep or entry.name == CURRENT_FILE:
                 continue
-            name = entry.name.removeprefix(".").removesuffix(".tmp")
-            if name < keep_from:
+            if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                entry.unlink(missing_ok=True)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -11,11 +11,12 @@ import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
+from kb.documents.leases import drop_dead_lease, lease_held, release_lease, take_lease
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import Invalid, KBError, NotFound
 from kb.models import IngestJob, utcnow
@@ -62,8 +63,16 @@ def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection:
         )
         session.add(job)
         job_id = job.id
+    # Held until the job ends: `kb check` and the next start-up tell a dead process's job by it.
+    lease = take_lease(kb, job_id)
     runner = _runner(kb)
-    runner.futures[job_id] = runner.executor.submit(_run, kb, job_id, list(items), collection)
+    try:
+        runner.futures[job_id] = runner.executor.submit(
+            _leased_run, kb, job_id, list(items), collection, lease
+        )
+    except BaseException:
+        release_lease(kb, job_id, lease)
+        raise
     return job_id
 
 
@@ -96,6 +105,15 @@ def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
     runner = kb.drop_state(_RUNNER)
     if runner is not None:
         runner.executor.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def _leased_run(
+    kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str, lease: IO[bytes]
+) -> None:
+    try:
+        _run(kb, job_id, items, collection)
+    finally:
+        release_lease(kb, job_id, lease)
 
 
 def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str) -> None:
@@ -168,14 +186,19 @@ def _stage(text: str) -> str:
 
 
 def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
-    """At start-up: jobs left queued or running by a process that died will never finish."""
+    """At start-up: jobs left queued or running by a process that died will never finish.
+
+    A job whose lease a live process holds (another worker on this data directory) is left be.
+    """
     from sqlmodel import col, select
 
     with session_scope(kb.engine) as session:
-        stale = session.exec(
+        unfinished = session.exec(
             select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
         ).all()
+        stale = [job for job in unfinished if not lease_held(kb, job.id)]
         for job in stale:
+            drop_dead_lease(kb, job.id)
             job.status, job.stage = "failed", "failed"
             job.error = "interrupted: the server stopped before this job finished; upload again"
             job.finished_at = utcnow()

@@ -1,0 +1,71 @@
+"""``kb check``: every inconsistency between the database, the index generations, the jobs and the
+embedding cache; ``--repair`` fixes what can be fixed without losing data, then checks again.
+
+Repairs run in dependency order: the cache first (a rebuild reads it), then the rows (a rebuild
+indexes them), the jobs, and last each collection's index.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.documents.leases import drop_dead_lease, lease_held
+from kb.maintenance.cache import check_cache
+from kb.maintenance.database import check_database
+from kb.maintenance.generations import check_generations, indexed_collections
+from kb.maintenance.schemas import CheckReport, Finding
+from kb.models import IngestJob, utcnow
+
+_UNUSABLE_CACHE = ("cache-unreadable", "cache-format-newer")
+
+
+def run_check(kb: KnowledgeBase, *, repair: bool = False) -> CheckReport:
+    """Look (and with ``repair`` fix, then look again) at everything in ``kb``'s data directory."""
+    findings = _pass(kb, repair=repair)
+    if not repair:
+        return CheckReport(findings=findings)
+    return CheckReport(findings=findings, repaired=True, remaining=_pass(kb, repair=False))
+
+
+def _pass(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:
+    findings = check_cache(kb, repair=repair)
+    cache_usable = not any(f.kind in _UNUSABLE_CACHE and not f.repaired for f in findings)
+    findings += check_database(kb, repair=repair)
+    findings += _stuck_jobs(kb, repair=repair)
+    if not cache_usable:
+        # Opening the index store opens the cache: the generations wait for its repair.
+        for f in findings:
+            if f.kind in _UNUSABLE_CACHE:
+                f.detail += "; the index generations were not checked"
+        return findings
+    for collection in indexed_collections(kb):
+        findings += check_generations(kb, collection, repair=repair)
+    return findings
+
+
+def _stuck_jobs(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:
+    findings = []
+    with session_scope(kb.engine) as session:
+        unfinished = session.exec(
+            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
+        ).all()
+        for job in unfinished:
+            if lease_held(kb, job.id):
+                continue  # a live process is running it
+            finding = Finding(
+                kind="job-stuck",
+                subject=f"job {job.id}",
+                detail=f"{job.status} since {job.created_at:%Y-%m-%d %H:%M:%S} "
+                f"({job.stage or 'no stage'}) and no process is running it",
+                repairable=True,
+            )
+            if repair:
+                drop_dead_lease(kb, job.id)
+                job.status, job.stage, job.finished_at = "failed", "failed", utcnow()
+                job.error = "interrupted: the process running this job died; upload again"
+                session.add(job)
+                finding.repaired = "marked failed"
+            findings.append(finding)
+    return findings

@@ -185,22 +185,32 @@ def _stage(text: str) -> str:
     return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
 
 
-def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
-    """At start-up: jobs left queued or running by a process that died will never finish.
-
-    A job whose lease a live process holds (another worker on this data directory) is left be.
-    """
+def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
+    """Jobs left queued or running by a process that died: no live process holds their lease."""
     from sqlmodel import col, select
 
     with session_scope(kb.engine) as session:
-        unfinished = session.exec(
-            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
+        ids = session.exec(
+            select(IngestJob.id).where(col(IngestJob.status).in_(("queued", "running")))
         ).all()
-        stale = [job for job in unfinished if not lease_held(kb, job.id)]
-        for job in stale:
-            drop_dead_lease(kb, job.id)
-            job.status, job.stage = "failed", "failed"
-            job.error = "interrupted: the server stopped before this job finished; upload again"
-            job.finished_at = utcnow()
-            session.add(job)
+    return [get_job(kb, job_id) for job_id in ids if not lease_held(kb, job_id)]
+
+
+def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
+    """At start-up (and ``kb check --repair``): abandoned jobs will never finish; say so.
+
+    A job whose lease a live process holds (another worker on this data directory) is left be.
+    """
+    stale = abandoned_jobs(kb)
+    for job in stale:
+        drop_dead_lease(kb, job.id)
+        _update(
+            kb,
+            job.id,
+            status="failed",
+            stage="failed",
+            error="interrupted: the process running this job stopped before it finished; "
+            "upload again",
+            finished=True,
+        )
     return len(stale)

@@ -7,16 +7,12 @@ indexes them), the jobs, and last each collection's index.
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-
 from kb.context import KnowledgeBase
-from kb.db import session_scope
-from kb.documents.leases import drop_dead_lease, lease_held
+from kb.documents.jobs import abandoned_jobs, fail_interrupted_jobs
 from kb.maintenance.cache import check_cache
 from kb.maintenance.database import check_database
 from kb.maintenance.generations import check_generations, indexed_collections
 from kb.maintenance.schemas import CheckReport, Finding
-from kb.models import IngestJob, utcnow
 
 _UNUSABLE_CACHE = ("cache-unreadable", "cache-format-newer")
 
@@ -46,26 +42,18 @@ def _pass(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:
 
 
 def _stuck_jobs(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:
-    findings = []
-    with session_scope(kb.engine) as session:
-        unfinished = session.exec(
-            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
-        ).all()
-        for job in unfinished:
-            if lease_held(kb, job.id):
-                continue  # a live process is running it
-            finding = Finding(
-                kind="job-stuck",
-                subject=f"job {job.id}",
-                detail=f"{job.status} since {job.created_at:%Y-%m-%d %H:%M:%S} "
-                f"({job.stage or 'no stage'}) and no process is running it",
-                repairable=True,
-            )
-            if repair:
-                drop_dead_lease(kb, job.id)
-                job.status, job.stage, job.finished_at = "failed", "failed", utcnow()
-                job.error = "interrupted: the process running this job died; upload again"
-                session.add(job)
-                finding.repaired = "marked failed"
-            findings.append(finding)
+    findings = [
+        Finding(
+            kind="job-stuck",
+            subject=f"job {job.id}",
+            detail=f"{job.status} since {job.created_at:%Y-%m-%d %H:%M:%S} "
+            f"({job.stage or 'no stage'}) and no process is running it",
+            repairable=True,
+        )
+        for job in abandoned_jobs(kb)
+    ]
+    if repair and findings:
+        fail_interrupted_jobs(kb)
+        for finding in findings:
+            finding.repaired = "marked failed"
     return findings

@@ -1,4 +1,4 @@
-"""Pause points (a test hook) are inert unless it names the point reached."""
+"""Pause points (a test hook) are inert unless KB_PAUSE_AT names the point reached."""
 
 from __future__ import annotations
 

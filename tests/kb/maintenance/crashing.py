@@ -71,10 +71,14 @@ def new_corpus(folder: Path) -> Corpus:
     return Corpus(folder, uuid.uuid4().hex[:10])
 
 
-def child_env(cache_dir: Path, point: PausePoint | None, marker: Path) -> dict[str, str]:
+def child_env(
+    cache_dir: Path, point: PausePoint | None, marker: Path, database_url: str | None = None
+) -> dict[str, str]:
     env = {**os.environ, "KB_CACHE_DIR": str(cache_dir)}
     for name in ("KB_DATA_DIR", "KB_DATABASE_URL", "KB_PAUSE_AT", "KB_PAUSE_FILE"):
         env.pop(name, None)
+    if database_url:
+        env["KB_DATABASE_URL"] = database_url
     if point is not None:
         env |= {"KB_PAUSE_AT": point, "KB_PAUSE_FILE": str(marker)}
     return env
@@ -99,12 +103,17 @@ def kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def ingest_killed_at(
-    point: PausePoint, corpus: Corpus, data_dir: Path, cache_dir: Path, marker: Path
+    point: PausePoint,
+    corpus: Corpus,
+    data_dir: Path,
+    cache_dir: Path,
+    marker: Path,
+    database_url: str | None = None,
 ) -> None:
     """Run ``kb ingest`` on the corpus as a real process and SIGKILL it at ``point``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "kb.cli", "ingest", str(corpus.folder), "--data-dir", str(data_dir)],
-        env=child_env(cache_dir, point, marker),
+        env=child_env(cache_dir, point, marker, database_url),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

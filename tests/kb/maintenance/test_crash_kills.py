@@ -54,18 +54,30 @@ def _top_document(kb: KnowledgeBase, query: str) -> tuple[str, int]:
     return hit.chunk.document_id, hit.chunk.version
 
 
+# Every point on SQLite; on PostgreSQL the two around the transaction (the server rolls back
+# what a killed client left uncommitted; the index side is the same code on both).
+PARAMS = [pytest.param(*case, "sqlite", id=f"{case[0]}-sqlite") for case in CASES] + [
+    pytest.param(*case, "postgresql", id=f"{case[0]}-postgresql", marks=pytest.mark.postgres)
+    for case in CASES
+    if case[0] in ("in-version-transaction", "after-commit")
+]
+
+
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize(("point", "committed", "found", "rerun_embeds"), CASES)
+@pytest.mark.parametrize(("point", "committed", "found", "rerun_embeds", "backend"), PARAMS)
 def test_ingest_killed_at_a_point_loses_nothing_and_completes_on_the_next_run(
     point: PausePoint,
     committed: bool,
     found: set[str],
     rerun_embeds: int | None,
+    backend: str,
     make_kb: Callable[..., KnowledgeBase],
     embedding_cache_dir: Path,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    kb = make_kb()
+    database_url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    kb = make_kb(database_url=database_url)
     corpus = new_corpus(tmp_path / "corpus")
     corpus.write_first_version()
     assert {r.status for r in ingest_items(kb, _items(corpus), collection=COLLECTION)} == {
@@ -77,7 +89,9 @@ def test_ingest_killed_at_a_point_loses_nothing_and_completes_on_the_next_run(
     kb.close()
 
     corpus.write_second_version()
-    ingest_killed_at(point, corpus, kb.settings.data_dir, embedding_cache_dir, tmp_path / "paused")
+    ingest_killed_at(
+        point, corpus, kb.settings.data_dir, embedding_cache_dir, tmp_path / "paused", database_url
+    )
 
     after = KnowledgeBase(kb.settings)  # what the next process sees
     try:

@@ -22,8 +22,9 @@ from search.normalize import normalize
 
 logger = logging.getLogger(__name__)
 
-# Bump when the index-side token stream changes, so stale BM25 state is noticed.
-TOKENIZER_CODE_VERSION = "1"
+# Bump when the index-side token stream or BM25 state changes, so stale BM25 state is noticed
+# (2: BM25 length normalisation per kind of chunk).
+TOKENIZER_CODE_VERSION = "2"
 
 # Alternatives for one query word; each alternative is a token sequence (a synonym may be a phrase).
 TermGroup = tuple[tuple[str, ...], ...]

@@ -9,6 +9,7 @@ import pytest
 from kb.context import KnowledgeBase
 from kb.documents.catalog import delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items, safe_name
+from kb.errors import Invalid
 from kb.retrieval.searching import SearchRequest, search
 from search.types import SearchFilters
 
@@ -204,3 +205,26 @@ def test_collection_lock_holds_across_processes(kb: KnowledgeBase) -> None:
         held = subprocess.run([sys.executable, "-c", probe], check=False)
     free = subprocess.run([sys.executable, "-c", probe], check=False)
     assert (held.returncode, free.returncode) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("meta", "field"),
+    [
+        ({"language": "x" * 17}, "language"),
+        ({"product": "p" * 129}, "product"),
+        ({"title": "t" * 513}, "title"),
+    ],
+)
+def test_metadata_longer_than_its_column_is_refused(meta: dict[str, str], field: str) -> None:
+    # Found by the API fuzz: a 26-character language was stored, and every listing then failed.
+    with pytest.raises(Invalid, match=f"^{field} is ") as refused:
+        DocumentMeta(**meta)  # type: ignore[arg-type]
+    assert refused.value.field == field
+
+
+def test_a_title_longer_than_its_column_is_cut_and_the_list_still_shows(kb: KnowledgeBase) -> None:
+    heading = "标题" * 400  # 800 characters: longer than a title may be (512)
+    [result] = _ingest(kb, ("long.md", f"# {heading}\n\n正文内容。\n".encode()))
+    assert result.status == "ingested", result
+    [listed] = list_documents(kb)
+    assert listed.title == heading[:512]

@@ -160,7 +160,10 @@ class IndexStore:
             )
             vectors.save(staging / VECTORS_FILE)
             bm25 = BM25Index.build(
-                [tokenizer.tokenize(t) for t in texts], k1=self.bm25_k1, b=self.bm25_b
+                [tokenizer.tokenize(t) for t in texts],
+                k1=self.bm25_k1,
+                b=self.bm25_b,
+                kinds=[c.kind for c in chunks],
             )
             bm25.save(staging / BM25_DIR)
             vocabulary = {

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import BACKENDS
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -26,7 +27,7 @@ def renders(client: TestClient) -> Iterator[list[Rendered]]:
     renderer.listeners.remove(seen.append)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def backend_app(
     request: pytest.FixtureRequest, tmp_path: Path, embedding_cache_dir: Path
 ) -> Iterator[FastAPI]:

@@ -50,8 +50,9 @@ def _top_text(kb: KnowledgeBase, query: str, **filters: object) -> list[str]:
 
 
 @pytest.fixture
-def kb(make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
-    return make_kb()
+def kb(make_db_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
+    """On SQLite and on PostgreSQL (the embedding cache is shared: PostgreSQL embeds nothing)."""
+    return make_db_kb()
 
 
 def test_ingest_then_search_finds_cited_passage(kb: KnowledgeBase) -> None:
@@ -149,20 +150,6 @@ def test_filters_by_type_and_tag(kb: KnowledgeBase) -> None:
 )
 def test_uploaded_names_never_become_paths(given: str, expected: str) -> None:
     assert safe_name(given) == expected
-
-
-@pytest.mark.postgres
-def test_versioned_ingest_on_postgresql(
-    make_kb: Callable[..., KnowledgeBase], postgres_url: str
-) -> None:
-    kb = make_kb(database_url=postgres_url)
-    [v1] = _ingest(kb, ("manual.md", MANUAL_V1.encode()))
-    [same] = _ingest(kb, ("manual.md", MANUAL_V1.encode()))
-    [v2] = _ingest(kb, ("manual.md", MANUAL_V2.encode()))
-    assert (v1.version, same.status, v2.version) == (1, "unchanged", 2)
-    assert "一到两个工作日" in _top_text(kb, "退款多久到账")[0]
-    delete_document(kb, v1.document_id or "")
-    assert list_documents(kb) == []
 
 
 def test_changing_the_embedder_is_caught_then_rebuilt(

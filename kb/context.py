@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from sqlmodel import col, select
 
 from kb.db import make_engine, session_scope
+from kb.faults import check_writable
 from kb.models import VocabularyRecord
 from kb.settings import Settings
 
@@ -49,6 +50,7 @@ class KnowledgeBase:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        check_writable(settings)  # a clear start-up error, not a failure at the first write
         self.engine = make_engine(settings)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()

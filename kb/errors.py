@@ -48,3 +48,15 @@ class TooManyAttempts(KBError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(KBError):
+    """A service the request needs (the database) cannot be reached; retrying later may work."""
+
+    status_code = 503
+
+
+class StorageFull(KBError):
+    """The disk holding the database or the index is full; nothing was changed."""
+
+    status_code = 507

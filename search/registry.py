@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from search.fusion import FusionConfig
 from search.hybrid import HybridSearcher
-from search.index import CURRENT_FILE, IndexStore
+from search.index import CURRENT_FILE, IndexNotFoundError, IndexStore, SearchIndexError
 
 logger = logging.getLogger(__name__)
+
+_LOAD_ATTEMPTS = 5  # generations replaced while one loads: more means writers never pause
 
 
 @dataclass
@@ -50,28 +52,40 @@ class SearcherCache:
         if entry is not None and entry.signature == signature:
             return entry.searcher
         with self._lock_for(collection):
-            entry = self._entries.get(collection)
-            signature = _signature(pointer)
-            if signature is None:
-                return None
-            if entry is not None and entry.signature == signature:
-                return entry.searcher
-            name = self.store.current_generation(collection)
-            if name is None:
-                return None
-            if entry is None or entry.generation != name:
-                generation = self.store.load(collection, name)
-                searcher = HybridSearcher(
-                    generation,
-                    self.store.embedder,
-                    generation.tokenizer,
-                    self.config,
-                )
-                logger.info("serving %s/%s", collection, name)
-            else:
-                searcher = entry.searcher
-            self._entries[collection] = _Entry(signature, name, searcher)
-            return searcher
+            for _ in range(_LOAD_ATTEMPTS):
+                entry = self._entries.get(collection)
+                signature = _signature(pointer)
+                if signature is None:
+                    return None
+                if entry is not None and entry.signature == signature:
+                    return entry.searcher
+                name = self.store.current_generation(collection)
+                if name is None:
+                    return None
+                if entry is not None and entry.generation == name:
+                    searcher = entry.searcher
+                else:
+                    try:
+                        searcher = self._load(collection, name)
+                    except (SearchIndexError, OSError, RuntimeError):
+                        # Two builds elsewhere may switch and prune the generation between
+                        # reading CURRENT and loading it: then load the one live now.
+                        if self.store.current_generation(collection) == name:
+                            raise
+                        logger.info("%s/%s was replaced while loading it", collection, name)
+                        continue
+                self._entries[collection] = _Entry(signature, name, searcher)
+                return searcher
+            raise IndexNotFoundError(
+                f"the index of {collection!r} changed {_LOAD_ATTEMPTS} times while loading it"
+            )
+
+    def _load(self, collection: str, name: str) -> HybridSearcher:
+        generation = self.store.load(collection, name)
+        embedder, tokenizer = self.store.embedder, generation.tokenizer
+        searcher = HybridSearcher(generation, embedder, tokenizer, self.config)
+        logger.info("serving %s/%s", collection, name)
+        return searcher
 
     def invalidate(self, collection: str | None = None) -> None:
         """Forget the cached searcher of ``collection`` (or all), e.g. after a settings change."""

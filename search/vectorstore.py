@@ -8,6 +8,8 @@ selector loses recall; larger allowed sets use a FAISS ``IDSelectorBitmap``.
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +103,16 @@ class FaissVectorStore:
         return self._vectors[rows] @ np.asarray(query, dtype=np.float32).reshape(self.dim)
 
     def save(self, path: Path) -> None:
-        """Write the FAISS index to ``path``."""
-        faiss.write_index(self._index, str(path))
+        """Write the FAISS index to ``path``; a full disk raises ``OSError(ENOSPC)``."""
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:
+            # FAISS's C++ writer reports a failed write as a RuntimeError whose text ends with
+            # strerror; give callers the OSError they can recognise (a full disk is a 507).
+            for code in (errno.ENOSPC, errno.EDQUOT):
+                if os.strerror(code) in str(exc):
+                    raise OSError(code, os.strerror(code), str(path)) from exc
+            raise
 
     @classmethod
     def load(cls, path: Path, *, ef_search: int = 128) -> FaissVectorStore:

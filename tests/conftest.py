@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import BACKENDS
 from hypothesis import HealthCheck, settings
 from sqlmodel import select
 
@@ -53,12 +54,14 @@ def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def make_kb(
     tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
 ) -> Iterator[Callable[..., KnowledgeBase]]:
-    """Factory for fresh knowledge bases on their own data dir (SQLite unless a URL is given)."""
+    """Factory for fresh knowledge bases on their own data dir (SQLite unless a URL is given);
+    ``data_dir=`` opens an existing one."""
     opened: list[KnowledgeBase] = []
 
     def factory(**overrides: object) -> KnowledgeBase:
-        data_dir = tmp_path_factory.mktemp("kb-data")
-        settings = Settings(data_dir=data_dir, cache_dir=embedding_cache_dir, **overrides)  # type: ignore[arg-type]
+        values: dict[str, object] = {"cache_dir": embedding_cache_dir, **overrides}
+        values.setdefault("data_dir", tmp_path_factory.mktemp("kb-data"))
+        settings = Settings(**values)  # type: ignore[arg-type]
         kb = KnowledgeBase(settings)
         opened.append(kb)
         return kb
@@ -68,18 +71,11 @@ def make_kb(
         kb.close()
 
 
-@pytest.fixture(scope="session")
-def sample_kb(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
-) -> Iterator[KnowledgeBase]:
-    """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
+def _sample_kb(settings: Settings) -> KnowledgeBase:
     from kb.documents.ingestion import ingest_items
     from kb.documents.samples import load_sample
     from kb.library.store import import_sample
 
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("sample-kb"), cache_dir=embedding_cache_dir
-    )
     kb = KnowledgeBase(settings)
     sample = load_sample()
     for collection, items in sample.collection_items.items():
@@ -87,8 +83,39 @@ def sample_kb(
         failed = [r for r in results if r.status == "failed"]
         assert not failed, failed
     import_sample(kb, sample)
+    return kb
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+) -> Iterator[KnowledgeBase]:
+    """The bundled sample knowledge base, ingested once per session. Treat it as read-only."""
+    data_dir = tmp_path_factory.mktemp("sample-kb")
+    kb = _sample_kb(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir))
     yield kb
     kb.close()
+
+
+@pytest.fixture(scope="session")
+def sample_kb_postgres(
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
+    new_postgres_url: Callable[..., str],
+) -> Iterator[KnowledgeBase]:
+    """The sample knowledge base on PostgreSQL, ingested once per session (embeddings cached)."""
+    data_dir = tmp_path_factory.mktemp("sample-kb-pg")
+    url = new_postgres_url()
+    kb = _sample_kb(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir, database_url=url))
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def db_sample_kb(backend: str, request: pytest.FixtureRequest) -> KnowledgeBase:
+    """The sample knowledge base on ``backend``'s database, for tests whose subject is SQL."""
+    name = "sample_kb_postgres" if backend == "postgresql" else "sample_kb"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 # --- signed-in clients ----------------------------------------------------------------------
@@ -167,32 +194,77 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def empty_postgres_url(postgres_server: str) -> str:
-    """A fresh, empty database on the session's PostgreSQL server for each test."""
+def _create_database(server_url: str) -> str:
     import psycopg
 
     name = f"kb_test_{uuid.uuid4().hex[:12]}"
-    admin = postgres_server.replace("postgresql+psycopg://", "postgresql://")
+    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-@pytest.fixture
-def postgres_url(empty_postgres_url: str, tmp_path: Path) -> str:
-    """A fresh database at this build's schema, as an operator leaves it after `kb db upgrade`.
+def _upgraded(url: str, data_dir: Path) -> str:
+    """``url`` at this build's schema, as an operator leaves it after `kb db upgrade`.
 
     On PostgreSQL the knowledge base refuses a database with pending migrations (kb/db.py).
     """
     from kb.db import open_engine, upgrade_database
 
-    engine = open_engine(Settings(data_dir=tmp_path / "pg-data", database_url=empty_postgres_url))
+    engine = open_engine(Settings(data_dir=data_dir, database_url=url))
     try:
         upgrade_database(engine)
     finally:
         engine.dispose()
-    return empty_postgres_url
+    return url
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_server: str) -> str:
+    """A fresh, empty database on the session's PostgreSQL server for each test."""
+    return _create_database(postgres_server)
+
+
+@pytest.fixture
+def postgres_url(empty_postgres_url: str, tmp_path: Path) -> str:
+    """A fresh database at this build's schema (see ``_upgraded``)."""
+    return _upgraded(empty_postgres_url, tmp_path / "pg-data")
+
+
+@pytest.fixture(scope="session")
+def new_postgres_url(
+    postgres_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., str]:
+    """``new_postgres_url(empty=False)``: another fresh database each call, upgraded unless
+    ``empty``; for tests that need several (a knowledge base and the one it is restored into)."""
+
+    def make(empty: bool = False) -> str:
+        url = _create_database(postgres_server)
+        return url if empty else _upgraded(url, tmp_path_factory.mktemp("pg-data"))
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs on SQLite and on PostgreSQL (started only when needed)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def make_db_kb(
+    backend: str, make_kb: Callable[..., KnowledgeBase], request: pytest.FixtureRequest
+) -> Callable[..., KnowledgeBase]:
+    """``make_kb`` on ``backend``'s database: each call a fresh one (the embedding cache shared)."""
+
+    new_url = request.getfixturevalue("new_postgres_url") if backend == "postgresql" else None
+
+    def factory(**overrides: object) -> KnowledgeBase:
+        if new_url is not None and "database_url" not in overrides:
+            overrides["database_url"] = new_url()
+        return make_kb(**overrides)
+
+    return factory
 
 
 @pytest.fixture(scope="session")

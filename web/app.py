@@ -17,6 +17,7 @@ from kb.settings import Settings
 from web.api import documents, search, suggest
 from web.auth import SignedIn, check_protected, install_auth
 from web.errors import install_error_handlers
+from web.headers import install_security_headers
 from web.pages import install_pages
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         redoc_url=None,
     )
     install_error_handlers(app)
+    install_security_headers(app, frame_ancestors=settings.frame_ancestors)
     install_auth(app)
     app.include_router(search.router)
     app.include_router(documents.router)

@@ -14,6 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from kb.accounts.access import readable as readable  # routes take the collection rule here
 from kb.accounts.keys import authenticate_key
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import SessionInfo
@@ -91,13 +92,6 @@ def requires_role(role: UserRole) -> Any:
         return principal
 
     return Depends(ranked)
-
-
-def readable(principal: Principal, collection: str) -> str:
-    """``collection`` if the caller may read it; asked for by name, a forbidden one is 403."""
-    if not principal.may_read(collection):
-        raise Forbidden(f"you may not use the collection {collection!r}", field="collection")
-    return collection
 
 
 def local_path(target: str | None, default: str = "/") -> str:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kb.errors import KBError
+from kb.faults import as_domain_error
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +46,28 @@ _MEANINGS = {
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
     413: "Too large.",
     422: "Invalid input: `error.field` names the field, `problems` lists every one.",
+    503: "The database cannot be reached; the message says why. Retry later.",
+    507: "The disk of the database or the index is full; nothing was changed.",
 }
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` for a route: the error answers it can give, all in ErrorBody."""
-    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
+    """OpenAPI ``responses=`` for a route: the error answers it can give, all in ErrorBody.
+
+    Every route may answer 503 (the database is down) and 507 (its disk is full: even a read
+    logs or touches a key's last-used time), so both are always listed."""
+    listed = sorted({*codes, 503, 507})
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in listed}
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KBError, _kb_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    # Registered by class (not left to the catch-all) so that Starlette answers them without
+    # re-raising: the log gets one warning line, not a traceback per request while a fault lasts.
+    for fault in (OSError, DBAPIError, sqlite3.Error):
+        app.add_exception_handler(fault, _fault)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -101,8 +114,31 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return _answer(request, 422, message, first["field"], problems=problems)
 
 
+# FastAPI's answer (400) to a body it could not even decode: bytes that are not UTF-8 under a
+# JSON content type, or a broken form. It is invalid input like any other: 422, naming the body.
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+        cause = exc.__cause__
+        what = (
+            f"invalid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+            if isinstance(cause, UnicodeDecodeError)
+            else f"could not be parsed as {request.headers.get('content-type', 'sent')}"
+        )
+        problem = {"field": "body", "message": what}
+        return _answer(request, 422, f"body: {what}", "body", problems=[problem])
     return _answer(request, exc.status_code, str(exc.detail))
+
+
+async def _fault(request: Request, exc: Exception) -> Response:
+    """A full disk or a database gone says so (503/507), never a bare 500."""
+    fault = as_domain_error(exc)
+    if fault is None:
+        return await _unexpected(request, exc)
+    log.warning("%s %s: %s", request.method, request.url.path, fault.message)
+    return _answer(request, fault.status_code, fault.message, fault.field)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

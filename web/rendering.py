@@ -28,6 +28,12 @@ NAV_ITEMS = (
     ("kb_analytics", "分析"),
     ("kb_evaluation", "评测"),
 )
+# Shown to admins only (the pages refuse everyone else anyway).
+ADMIN_NAV_ITEMS = (
+    ("kb_admin_users", "用户"),
+    ("kb_admin_keys", "API 密钥"),
+    ("kb_admin_audit", "审计日志"),
+)
 
 LABELS = {
     "doc_type": {"manual": "手册", "faq": "常见问题", "policy": "政策", "reply": "话术"},
@@ -149,6 +155,8 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.globals["csrf_token"] = csrf_token
     env.globals["signed_in_as"] = signed_in_as
     env.globals["nav_items"] = NAV_ITEMS
+    env.globals["admin_nav_items"] = ADMIN_NAV_ITEMS
+    env.globals["signed_in_role"] = signed_in_role
     env.globals["labels"] = LABELS
     env.filters["marked"] = marked
     env.filters["heading"] = heading
@@ -184,6 +192,13 @@ def signed_in_as(context: Context) -> str:
     """The signed-in person's e-mail, or ''."""
     session = getattr(context["request"].state, "session", None)
     return str(session.user.email) if session else ""
+
+
+@pass_context
+def signed_in_role(context: Context) -> str:
+    """The signed-in person's role, or ''."""
+    session = getattr(context["request"].state, "session", None)
+    return str(session.user.role) if session else ""
 
 
 def marked(highlight: str) -> Markup:

@@ -11,7 +11,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, select, update
 
 from kb.accounts import throttle
 from kb.accounts.passwords import normalize_email, verify_dummy, verify_password
@@ -62,15 +62,23 @@ def login(
     if not valid or user.disabled:
         raise Unauthenticated(_LOGIN_FAILED)
 
-    token = secrets.token_urlsafe(32)
-    with session_scope(kb.engine) as session:
-        if rehashed:
+    if rehashed:
+        with session_scope(kb.engine) as session:
             # Same password, newer parameters: not a password change, so no session ends.
             session.exec(
                 update(UserAccount)
                 .where(col(UserAccount.id) == user.id)
                 .values(password_hash=rehashed)
             )
+    grant = open_session(kb, user=UserPublic.of(user), now=now)
+    throttle.succeeded(kb, attempt=attempt, account=account)
+    return grant
+
+
+def open_session(kb: KnowledgeBase, *, user: UserPublic, now: datetime) -> SessionGrant:
+    """A new session for a person whose password was just checked (login, own password change)."""
+    token = secrets.token_urlsafe(32)
+    with session_scope(kb.engine) as session:
         row = UserSession(
             token_hash=token_hash(token),
             user_id=user.id,
@@ -80,8 +88,18 @@ def login(
             expires_at=now + timedelta(hours=kb.settings.session_hours),
         )
         session.add(row)
-    throttle.succeeded(kb, attempt=attempt, account=account)
-    return SessionGrant(token=token, session=_info(kb, row, UserPublic.of(user)))
+    return SessionGrant(token=token, session=_info(kb, row, user))
+
+
+def last_sign_ins(kb: KnowledgeBase) -> dict[str, datetime]:
+    """When each user last signed in (their newest session), by user id."""
+    with session_scope(kb.engine) as session:
+        rows = session.exec(
+            select(UserSession.user_id, func.max(UserSession.created_at)).group_by(
+                col(UserSession.user_id)
+            )
+        ).all()
+    return {user_id: as_utc(at) for user_id, at in rows if at is not None}
 
 
 def resolve_session(

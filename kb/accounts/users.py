@@ -8,10 +8,17 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from kb.accounts import throttle
 from kb.accounts.audit import record
-from kb.accounts.passwords import check_password, generate_password, hash_password, normalize_email
-from kb.accounts.schemas import NewUser, UserPublic
-from kb.accounts.sessions import end_sessions
+from kb.accounts.passwords import (
+    check_password,
+    generate_password,
+    hash_password,
+    normalize_email,
+    verify_password,
+)
+from kb.accounts.schemas import NewUser, SessionGrant, UserPublic
+from kb.accounts.sessions import end_sessions, open_session
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Conflict, Invalid, NotFound
@@ -119,6 +126,35 @@ def set_password(
         )  # fmt: skip
         user = UserPublic.of(row)
     return NewUser(user=user, password=password if generated else None)
+
+
+def change_own_password(
+    kb: KnowledgeBase,
+    *,
+    email: str,
+    current: str,
+    new: str,
+    now: datetime | None = None,
+) -> SessionGrant:
+    """A signed-in person's own change: the current password first (throttled like a login,
+    since it is a guess too), then every session ends and a fresh one takes this one's place."""
+    now = now or utcnow()
+    email = normalize_email(email)
+    try:  # a weak new password is refused before the current one counts as a guess
+        check_password(new, email=email, min_length=kb.settings.password_min_length)
+    except Invalid as exc:
+        raise Invalid(exc.message, field="new_password") from exc
+    account = throttle.subject("account", email)
+    attempt = throttle.begin_attempt(kb, subjects=[account], now=now)
+    with session_scope(kb.engine) as session:
+        row = _get(session, email)
+        user, stored = UserPublic.of(row), row.password_hash
+    if user.disabled or not verify_password(current, stored)[0]:
+        raise Invalid("the current password is wrong", field="current_password")
+    set_password(kb, email=email, password=new, actor=f"user:{email}", now=now)
+    throttle.succeeded(kb, attempt=attempt, account=account)
+    # Created at the change's very moment, so it is the one session that outlives it.
+    return open_session(kb, user=get_user(kb, email=email), now=now)
 
 
 def ensure_admin(

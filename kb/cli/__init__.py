@@ -1,5 +1,5 @@
 """The ``kb`` command: ingest, search, documents, suggest, library, vocabulary, eval, db, serve,
-users, keys, audit.
+users, keys, audit, backup, restore.
 
 A composition root: it wires the domain's services to the terminal, and starts the web app by
 its import string (``kb.cli.server``), never by importing ``web``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from kb.cli._common import Typer
 from kb.cli.accounts import audit_cmd, keys_app, users_app
 from kb.cli.assist import suggest_cmd
+from kb.cli.backup import backup_cmd, restore_cmd
 from kb.cli.database import db_app
 from kb.cli.documents import documents_app, index_app, ingest
 from kb.cli.library import replies_app, rules_app
@@ -32,6 +33,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(replies_app, name="replies")
 app.add_typer(vocabulary_app, name="vocabulary")
 app.add_typer(db_app, name="db")
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
 app.command("audit")(audit_cmd)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")

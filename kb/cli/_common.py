@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from kb.context import KnowledgeBase
 from kb.errors import KBError
+from kb.faults import as_domain_error
 from kb.settings import Settings
 
 out = Console()
@@ -33,7 +34,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def reports_errors(command: F) -> F:
-    """The CLI's one error path: a domain error becomes ``error: <message>`` and exit status 1."""
+    """The CLI's one error path: a domain error (or a fault: disk full, database gone) becomes
+    ``error: <message>`` and exit status 1."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -41,6 +43,11 @@ def reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except KBError as exc:
             raise fail(exc.message) from exc
+        except Exception as exc:  # a full disk or a database gone reads as it does in the API
+            fault = as_domain_error(exc)
+            if fault is None:
+                raise
+            raise fail(fault.message) from exc
 
     return run  # type: ignore[return-value]
 

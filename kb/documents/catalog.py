@@ -147,7 +147,9 @@ def update_metadata(kb: KnowledgeBase, document_id: str, edit: MetadataEdit) -> 
     """Save ``edit`` and re-index the collection; returns the document without its chunks."""
     title, doc_type, tags, product = edit.title, edit.doc_type, edit.tags, edit.product
     valid_from, valid_to = edit.valid_from, edit.valid_to
-    DocumentMeta(doc_type=doc_type, valid_from=valid_from, valid_to=valid_to)  # validates
+    DocumentMeta(
+        doc_type, title, product=product, valid_from=valid_from, valid_to=valid_to
+    )  # validates
     with session_scope(kb.engine) as session:
         collection = _get(session, document_id).collection
     with kb.collection_lock(collection):

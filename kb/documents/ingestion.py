@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import PurePosixPath, PureWindowsPath
 
+from annotated_types import MaxLen
 from sqlmodel import Session, select
 
 from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
 from kb.context import KnowledgeBase
 from kb.db import session_scope
+from kb.documents.rollback import undo_versions
 from kb.errors import Invalid
-from kb.models import ChunkRecord, Document, DocumentVersion, utcnow
+from kb.models import ChunkRecord, Document, DocumentBase, DocumentVersion, utcnow
 from kb.retrieval.indexing import Progress, rebuild_index
 from kb.types import DOC_TYPES, FileStatus, collection_name
 
@@ -43,10 +45,23 @@ class DocumentMeta:
                 f"unknown document type {self.doc_type!r}; expected one of {', '.join(DOC_TYPES)}",
                 field="type",
             )
+        for name in ("title", "product", "language"):
+            value: str | None = getattr(self, name)
+            if value is not None and len(value) > (limit := column_limit(name)):
+                raise Invalid(
+                    f"{name} is {len(value)} characters, over the limit of {limit}", field=name
+                )
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise Invalid(
                 f"valid_to {self.valid_to} is before valid_from {self.valid_from}", field="valid_to"
             )
+
+
+def column_limit(name: str) -> int:
+    """The longest value the document table's column ``name`` holds (its model says so once)."""
+    return next(
+        m.max_length for m in DocumentBase.model_fields[name].metadata if isinstance(m, MaxLen)
+    )
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,12 @@ def ingest_items(
                 on_file(n, len(items), result)
         if changed or kb.index_store.current_meta(collection) is None:
             # Chunks are committed; searches keep using the old generation until this switches.
-            rebuild_index(kb, collection, progress=on_index)
+            try:
+                rebuild_index(kb, collection, progress=on_index)
+            except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
+                stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
+                undo_versions(kb, [(d, v) for d, v in stored if d and v])
+                raise
     return results
 
 
@@ -156,7 +176,7 @@ def _store(
     """One transaction: new version and its chunks, then the document points at it."""
     doc = _find(session, collection, name)
     if doc is None:
-        doc = Document(collection=collection, source_name=name, title=parsed.title)
+        doc = Document(collection=collection, source_name=name, title="")
         doc.doc_type = "faq" if parsed.format == "faq" else "manual"
     _apply_meta(doc, meta, parsed.title)
     version = DocumentVersion(
@@ -197,7 +217,8 @@ def _apply_meta(doc: Document, meta: DocumentMeta, parsed_title: str | None) -> 
     """Copy the given metadata onto ``doc``; True if anything changed."""
     before = (doc.title, doc.doc_type, list(doc.tags), doc.product, doc.language)
     dates = (doc.valid_from, doc.valid_to)
-    doc.title = meta.title or parsed_title or doc.title
+    # A parsed title is a document's first line or heading: it may be longer than a title is.
+    doc.title = meta.title or (parsed_title or "")[: column_limit("title")] or doc.title
     if meta.doc_type:
         doc.doc_type = meta.doc_type
     if meta.tags:

@@ -17,7 +17,8 @@ from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
 from kb.documents.schemas import IngestJobPublic, JobFileOut
-from kb.errors import Invalid, KBError, NotFound
+from kb.errors import Invalid, NotFound
+from kb.faults import as_domain_error
 from kb.models import IngestJob, utcnow
 from kb.types import collection_name
 
@@ -118,7 +119,8 @@ def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: st
     try:
         results = ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
     except Exception as exc:
-        message = exc.message if isinstance(exc, KBError) else f"{type(exc).__name__}: {exc}"
+        known = as_domain_error(exc)  # KBErrors, and faults such as a full disk
+        message = known.message if known else f"{type(exc).__name__}: {exc}"
         log.exception("ingestion job %s failed", job_id)
         _update(kb, job_id, status="failed", stage="failed", error=message, finished=True)
         return

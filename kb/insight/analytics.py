@@ -167,11 +167,17 @@ class _Group:
 
 
 def report(
-    kb: KnowledgeBase, period: Period, *, collection: str | None = None, limit: int = 10
+    kb: KnowledgeBase,
+    period: Period,
+    *,
+    collection: str | None = None,
+    readable: frozenset[str] | None = None,
+    limit: int = 10,
 ) -> Report:
-    """Everything the analytics page shows, for one period (and optionally one collection)."""
-    suggestions = _suggestions(kb, period, collection)
-    feedback = _feedback(kb, period, collection)
+    """Everything the analytics page shows, for one period (and optionally one collection),
+    from the ``readable`` collections only (None: all; ``Principal.readable_collections``)."""
+    suggestions = _suggestions(kb, period, collection, readable)
+    feedback = _feedback(kb, period, collection, readable)
     groups = _questions(suggestions)
     questions = [_question(key, g) for key, g in groups.items()]
     top = sorted(questions, key=lambda q: (-q.count, -q.last_asked.timestamp(), q.normalized))
@@ -191,7 +197,9 @@ def report(
     )
 
 
-def _suggestions(kb: KnowledgeBase, period: Period, collection: str | None) -> list[Any]:
+def _suggestions(
+    kb: KnowledgeBase, period: Period, collection: str | None, readable: frozenset[str] | None
+) -> list[Any]:
     # sqlmodel's select() is typed up to four columns; SQLAlchemy's takes any number (and is
     # run on the connection, since Session.exec is typed for sqlmodel's select only).
     query = select_columns(
@@ -207,11 +215,15 @@ def _suggestions(kb: KnowledgeBase, period: Period, collection: str | None) -> l
     )
     if collection:
         query = query.where(col(SuggestionLog.collection) == collection)
+    if readable is not None:
+        query = query.where(col(SuggestionLog.collection).in_(sorted(readable)))
     with session_scope(kb.engine) as session:
         return list(session.connection().execute(query.order_by(col(SuggestionLog.created_at))))
 
 
-def _feedback(kb: KnowledgeBase, period: Period, collection: str | None) -> list[Any]:
+def _feedback(
+    kb: KnowledgeBase, period: Period, collection: str | None, readable: frozenset[str] | None
+) -> list[Any]:
     query = (
         select_columns(
             col(FeedbackRecord.created_at),
@@ -228,6 +240,9 @@ def _feedback(kb: KnowledgeBase, period: Period, collection: str | None) -> list
     )
     if collection:
         query = query.where(col(SuggestionLog.collection) == collection)
+    if readable is not None:
+        # Feedback belongs to its suggestion's collection: another team's ratings stay theirs.
+        query = query.where(col(SuggestionLog.collection).in_(sorted(readable)))
     with session_scope(kb.engine) as session:
         newest_first = query.order_by(col(FeedbackRecord.created_at).desc())
         return list(session.connection().execute(newest_first))

@@ -115,6 +115,15 @@ class EvaluationRun:
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
+    # The collections its starter may read (None: all): a run is seen only by people who may
+    # read at least as much, so one team's golden set and results stay that team's.
+    limited_to: frozenset[str] | None = None
+
+    def visible_to(self, readable: frozenset[str] | None) -> bool:
+        """Whether a caller who may read ``readable`` (None: everything) sees this run."""
+        if readable is None:
+            return True
+        return self.limited_to is not None and self.limited_to <= readable
 
     @property
     def done(self) -> bool:
@@ -158,6 +167,7 @@ class EvaluationRuns:
         queries: bytes,
         queries_name: str,
         vocabulary: Vocabulary | None = None,
+        limited_to: frozenset[str] | None = None,
     ) -> EvaluationRun:
         """Check the golden set, then run it in the background; one run at a time (Conflict)."""
         golden = check_golden(corpus, corpus_name, queries, queries_name)
@@ -165,7 +175,7 @@ class EvaluationRuns:
             busy = next((r for r in self._runs.values() if not r.done), None)
             if busy is not None:
                 raise Conflict(f"evaluation {busy.id} is still running", field="corpus")
-            run = EvaluationRun(new_id(), corpus_name, queries_name, golden)
+            run = EvaluationRun(new_id(), corpus_name, queries_name, golden, limited_to=limited_to)
             self._runs = {run.id: run, **dict(list(self._runs.items())[: _KEEP - 1])}
         # Uploaded names never touch the file system: the files get fixed names in a fresh dir.
         folder = Path(tempfile.mkdtemp(prefix="kb-golden-"))
@@ -209,14 +219,15 @@ class EvaluationRuns:
             run.finished_at = utcnow()
             run.finished.set()
 
-    def get(self, run_id: str) -> EvaluationRun:
+    def get(self, run_id: str, readable: frozenset[str] | None = None) -> EvaluationRun:
+        """The run, if a caller who may read ``readable`` sees it (else 404, like no run)."""
         run = self._runs.get(run_id)
-        if run is None:
+        if run is None or not run.visible_to(readable):
             raise NotFound(f"no evaluation run with id {run_id!r}", field="run_id")
         return run
 
-    def recent(self) -> list[EvaluationRun]:
-        return list(self._runs.values())
+    def recent(self, readable: frozenset[str] | None = None) -> list[EvaluationRun]:
+        return [run for run in self._runs.values() if run.visible_to(readable)]
 
 
 _RUNS: Slot[EvaluationRuns] = Slot("retrieval.evaluation_runs", lambda kb: EvaluationRuns())
@@ -228,10 +239,18 @@ def evaluation_runs(kb: KnowledgeBase) -> EvaluationRuns:
 
 
 def start_run(
-    kb: KnowledgeBase, corpus: bytes, corpus_name: str, queries: bytes, queries_name: str
+    kb: KnowledgeBase,
+    corpus: bytes,
+    corpus_name: str,
+    queries: bytes,
+    queries_name: str,
+    *,
+    limited_to: frozenset[str] | None = None,
 ) -> EvaluationRun:
-    """Measure an uploaded golden set with the knowledge base's own vocabulary, as its searches."""
+    """Measure an uploaded golden set with the knowledge base's own vocabulary, as its searches;
+    ``limited_to`` is what its starter may read (``Principal.readable_collections``)."""
     runs = evaluation_runs(kb)
     return runs.start(
-        kb.settings, corpus, corpus_name, queries, queries_name, vocabulary=edited_vocabulary(kb)
-    )
+        kb.settings, corpus, corpus_name, queries, queries_name,
+        vocabulary=edited_vocabulary(kb), limited_to=limited_to,
+    )  # fmt: skip

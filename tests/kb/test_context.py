@@ -29,9 +29,9 @@ def test_a_slot_is_made_once_per_knowledge_base(make_kb: Callable[..., Knowledge
 
 
 def test_rules_and_replies_stay_with_their_knowledge_base(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
-    first, second = make_kb(), make_kb()
+    first, second = make_db_kb(), make_db_kb()
     # Each database numbers its first rule set 1: the parsed rules must not be shared by id.
     import_rules(first, RULES, "rules.yaml")
     import_rules(second, RULES.replace("id: complaint", "id: grievance"), "rules.yaml")

@@ -200,3 +200,19 @@ def test_upload_of_hostile_files_answers_per_file_and_leaks_nothing(client: Test
     for doc in listed:
         shown = client.get(f"/api/v1/documents/{doc['id']}").json()
         assert not any("root:x:0:0" in c["text"] for c in shown["chunks"])
+
+
+@pytest.mark.parametrize(("field", "limit"), [("language", 16), ("product", 128)])
+def test_upload_metadata_over_its_limit_is_422_and_the_schema_says_so(
+    client: TestClient, field: str, limit: int
+) -> None:
+    # Found by the API fuzz: an over-long language was stored and every listing then failed.
+    response = client.post(
+        "/api/v1/documents", files=[("files", ("g.md", GUIDE.encode()))], data={field: "x" * 99 * 2}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+    assert client.get("/api/v1/documents").json()["documents"] == []
+    schema = client.get("/openapi.json").json()["components"]["schemas"]
+    upload = schema["Body_upload_documents_api_v1_documents_post"]["properties"][field]
+    assert {"type": "string", "maxLength": limit} in upload["anyOf"]

@@ -24,7 +24,6 @@ from web.app import create_app
 from web.pages.assist import (
     NAMES,
     SCRIPT_COOKIE,
-    frame_policy,
     segments,
     suggestion_context,
 )
@@ -120,7 +119,7 @@ def test_same_url_renders_the_page_or_only_its_block(
     assert fragment.text.lstrip().startswith(root) and "<html" not in fragment.text
     assert _normal(fragment.text) in _normal(page.text)
     for response in (page, fragment):
-        assert response.headers["content-security-policy"].startswith(f"frame-ancestors {CRM};")
+        assert f"; frame-ancestors {CRM}" in response.headers["content-security-policy"]
 
 
 def test_the_console_nav_links_to_the_panel(client: TestClient) -> None:
@@ -347,13 +346,6 @@ def test_feedback_without_javascript_returns_to_the_panel(client: TestClient) ->
 )  # fmt: skip
 def test_segments(text: str, missing: list[str], expected: list[tuple[str, bool]]) -> None:
     assert segments(text, missing) == expected
-
-
-def test_frame_policy_reads_the_setting(client: TestClient) -> None:
-    policy = frame_policy(client.app.state.kb)  # type: ignore[attr-defined]
-    assert policy == (
-        f"frame-ancestors {CRM}; script-src 'self'; object-src 'none'; base-uri 'none'"
-    )
 
 
 BODY: dict[str, Any] = {

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from kb.settings import Settings
 from kb.types import SCOPES, USER_ROLES
 from web.app import create_app
 from web.auth import CSRF_HEADER, SESSION_COOKIE, api_routes, local_path
+from web.pages.login import PRE_SESSION_COOKIE
 
 SignIn = Callable[..., Any]
 HX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/kb/rules?tab=2"}
@@ -77,8 +79,25 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/kb/evaluation"): "manager",
     ("POST", "/kb/evaluation"): "manager",
     ("GET", "/kb/evaluation/{run_id}"): "manager",
+    ("GET", "/account"): "agent",
+    ("POST", "/account/password"): "agent",
+    ("GET", "/kb/admin/users"): "admin",
+    ("POST", "/kb/admin/users"): "admin",
+    ("POST", "/kb/admin/users/disable"): "admin",
+    ("POST", "/kb/admin/users/password"): "admin",
+    ("GET", "/kb/admin/keys"): "admin",
+    ("POST", "/kb/admin/keys"): "admin",
+    ("POST", "/kb/admin/keys/revoke"): "admin",
+    ("GET", "/kb/admin/audit"): "admin",
 }
 CALLERS = ["anonymous", *USER_ROLES, *(f"key:{s}" for s in SCOPES)]
+
+
+def login_token(form_html: str) -> str:
+    """The hidden login-CSRF field of a sign-in form, as a browser would send it back."""
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form_html)
+    assert found, "the sign-in form has no login token"
+    return found.group(1)
 
 
 def allowed(caller: str, need: str) -> bool:
@@ -150,8 +169,8 @@ def _refusal(caller: str, path: str) -> str:
 def _outcome(response: Any) -> str:
     if response.status_code == 303 and response.headers["location"].startswith("/login?next="):
         return "login"
-    if response.url.path == "/login" and response.status_code == 401:
-        return "ok"  # the form's own answer to an empty e-mail and password
+    if response.url.path == "/login" and 'id="login-form"' in response.text:
+        return "ok"  # the form's own answer (here: a post without the form's login token)
     if response.status_code in (401, 403):
         if response.status_code == 401:
             assert response.json()["error"]["message"]
@@ -219,10 +238,16 @@ def test_login_sets_a_hardened_cookie_and_logout_ends_the_session(secure_app: Fa
     with TestClient(secure_app, base_url="https://testserver", follow_redirects=False) as client:
         form = client.get("/login?next=/kb/rules")
         assert form.status_code == 200 and 'name="next" value="/kb/rules"' in form.text
-        data = {"email": "Lee@Example.com ", "password": password, "next": "//evil.example"}
+        pre_session = form.headers["set-cookie"]
+        assert pre_session.startswith(f"{PRE_SESSION_COOKIE}=")
+        assert {"HttpOnly", "Secure", "Path=/login", "SameSite=strict"} <= {
+            part.strip() for part in pre_session.split(";")
+        }
+        data = {"email": "Lee@Example.com ", "password": password, "next": "//evil.example",
+                "csrf_token": login_token(form.text)}  # fmt: skip
         response = client.post("/login", data=data)
         assert response.status_code == 303 and response.headers["location"] == "/"
-        cookie = response.headers["set-cookie"]
+        cookie = response.headers.get_list("set-cookie")[0]
         assert cookie.startswith(f"{SESSION_COOKIE}=")
         assert {"HttpOnly", "Secure", "Path=/", "SameSite=lax"} <= {
             part.strip() for part in cookie.split(";")
@@ -249,12 +274,17 @@ def test_wrong_password_and_lockout_answer_on_the_form(secure_app: FastAPI) -> N
     password = secrets.token_urlsafe(18)
     create_user(kb, email="kim@example.com", role="agent", password=password, actor="test")
     with TestClient(secure_app, base_url="https://testserver", follow_redirects=False) as client:
-        wrong = client.post("/login", data={"email": "kim@example.com", "password": "nope" * 4})
+        token = login_token(client.get("/login").text)
+        wrong = client.post(
+            "/login", data={"email": "kim@example.com", "password": "nope" * 4, "csrf_token": token}
+        )
         assert wrong.status_code == 401 and "邮箱或密码不正确" in wrong.text
         assert "set-cookie" not in wrong.headers
         assert 'value="kim@example.com"' in wrong.text  # the e-mail stays typed in
         # Locked now (one failure allowed): even the right password waits, and says how long.
-        locked = client.post("/login", data={"email": "kim@example.com", "password": password})
+        locked = client.post(
+            "/login", data={"email": "kim@example.com", "password": password, "csrf_token": token}
+        )
     assert locked.status_code == 429
     retry = int(locked.headers["retry-after"])
     assert retry > 0 and f"{retry} 秒后再试" in locked.text

@@ -230,3 +230,15 @@ def test_the_root_leads_to_the_assist_panel_which_links_the_console(client: Test
     assert panel.status_code == 200 and 'id="assist-form"' in panel.text
     assert 'href="/kb/"' in panel.text
     assert client.get("/kb/", follow_redirects=False).headers["location"] == "/kb/documents"
+
+
+# --- a body that is not text at all (found by the API fuzz) ---------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/search", "/api/v1/suggest", "/api/v1/feedback"])
+def test_a_body_that_is_not_utf8_is_a_documented_422(client: TestClient, path: str) -> None:
+    response = client.post(path, content=b"\xff\xfe{", headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == "body"
+    assert error["message"].startswith("body: invalid JSON")

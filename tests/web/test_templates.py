@@ -303,3 +303,16 @@ def test_error_renders_a_page_or_a_fragment(bare_app: FastAPI) -> None:
         assert response.status_code == 404
         assert "no document with id &#39;&lt;x&gt;&#39;" in body
         assert ("<html" in body) is whole
+
+
+def test_every_template_autoescapes_and_none_opts_out() -> None:
+    """What a template shows is escaped: no template outside autoescape, no ``|safe`` and no
+    ``{% autoescape false %}`` (search highlights go through the checked ``marked`` filter)."""
+    from web.rendering import TEMPLATE_DIR, make_renderer
+
+    env = make_renderer().templates.env
+    names = env.list_templates()
+    assert names and all(env.autoescape(name) is True for name in names)  # type: ignore[operator]
+    for name in names:
+        source = (TEMPLATE_DIR / name).read_text(encoding="utf-8").replace(" ", "")
+        assert "|safe" not in source and "autoescapefalse" not in source, name

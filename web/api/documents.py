@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from kb.accounts.principal import Principal
-from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
-from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
+from kb.accounts.access import document_for, documents_for
+from kb.documents.catalog import DocumentQuery, delete_document
+from kb.documents.ingestion import DocumentMeta, IngestItem, column_limit, ingest_items
 from kb.documents.schemas import (
     DeleteResponse,
     DocumentDetail,
@@ -17,7 +17,7 @@ from kb.documents.schemas import (
     FileResultOut,
     IngestResponse,
 )
-from kb.errors import Invalid, NotFound
+from kb.errors import Invalid
 from web.auth import PrincipalDep, readable, requires
 from web.deps import KBDep
 from web.errors import error_responses
@@ -36,8 +36,8 @@ def upload_documents(
     collection: Annotated[str | None, Form(description="Default: KB_DEFAULT_COLLECTION.")] = None,
     doc_type: Annotated[str | None, Form(alias="type")] = None,
     tags: Annotated[str | None, Form(description="Comma-separated.")] = None,
-    product: Annotated[str | None, Form()] = None,
-    language: Annotated[str | None, Form()] = None,
+    product: Annotated[str | None, Form(max_length=column_limit("product"))] = None,
+    language: Annotated[str | None, Form(max_length=column_limit("language"))] = None,
     valid_from: Annotated[date | None, Form()] = None,
     valid_to: Annotated[date | None, Form()] = None,
 ) -> IngestResponse:
@@ -73,10 +73,8 @@ def list_route(
     q: str | None = None,
 ) -> DocumentList:
     """Documents with their current version and chunk count."""
-    if collection is not None:
-        readable(principal, collection)
-    found = list_documents(kb, DocumentQuery(collection, doc_type, tag, q))
-    return DocumentList(documents=[d for d in found if principal.may_read(d.collection)])
+    found = documents_for(kb, principal, DocumentQuery(collection, doc_type, tag, q))
+    return DocumentList(documents=found)
 
 
 @router.get(
@@ -87,9 +85,7 @@ def list_route(
 )
 def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
-    detail = get_document(kb, document_id)
-    _visible(principal, detail.collection, document_id)
-    return detail
+    return document_for(kb, principal, document_id)
 
 
 @router.delete(
@@ -100,11 +96,5 @@ def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> Document
 )
 def delete_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
-    _visible(principal, get_document(kb, document_id, with_chunks=False).collection, document_id)
+    document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
     return DeleteResponse(deleted=delete_document(kb, document_id))
-
-
-def _visible(principal: Principal, collection: str, document_id: str) -> None:
-    """A document in a collection the caller may not read does not exist for them (404)."""
-    if not principal.may_read(collection):
-        raise NotFound(f"no document with id {document_id!r}", field="document_id")

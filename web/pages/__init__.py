@@ -8,6 +8,10 @@ from fastapi.staticfiles import StaticFiles
 
 from web.auth import requires_role
 from web.pages import (
+    account,
+    admin_audit,
+    admin_keys,
+    admin_users,
     analytics,
     assist,
     documents,
@@ -26,15 +30,19 @@ from web.rendering import STATIC_DIR, make_renderer
 def install_pages(app: FastAPI) -> None:
     """Mount the page routers and ``/static`` (htmx is vendored there: no CDN).
 
-    Each router is included with the role it needs: the panel is for agents, the console for
-    managers; only ``/login`` and ``/static`` are open."""
+    Each router is included with the role it needs: the panel and one's own account are for
+    agents, the console for managers, its admin pages for admins; only ``/login`` and
+    ``/static`` are open."""
     app.state.renderer = make_renderer()
     app.add_exception_handler(FormError, render_form_error)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(login.router)
     app.include_router(assist.router, dependencies=[requires_role("agent")])
+    app.include_router(account.router, dependencies=[requires_role("agent")])
     for module in (documents, jobs, hit_test, replies, rules, vocabulary, analytics, evaluation):
         app.include_router(module.router, dependencies=[requires_role("manager")])
+    for module in (admin_users, admin_keys, admin_audit):
+        app.include_router(module.router, dependencies=[requires_role("admin")])
 
     @app.get("/", name="home", include_in_schema=False, dependencies=[requires_role("agent")])
     def home(request: Request) -> RedirectResponse:

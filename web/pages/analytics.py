@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from kb.accounts.access import readable
 from kb.errors import Invalid
 from kb.insight.analytics import Period, Report, report
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import Errors, FormError, parse_date
 from web.rendering import RendererDep
@@ -86,18 +88,23 @@ def parts(counts: dict[str, int], labels: dict[str, str]) -> list[dict[str, Any]
 def analytics_page(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     span: Annotated[str, Query(alias="range")] = "30",
     start: str = "",
     end: str = "",
     collection: str = "",
 ) -> Response:
-    """The period chooser and, for a valid period, the report (HTMX: the report only)."""
+    """The period chooser and, for a valid period, the report (HTMX: the report only), from
+    the collections the manager may read."""
+    if collection:
+        readable(principal, collection)
     form = PeriodForm(span, start, end)
     period, errors = form.parse()
     result: Report | None = None
     if period is not None:
-        result = report(kb, period, collection=collection or None)
+        within = principal.readable_collections
+        result = report(kb, period, collection=collection or None, readable=within)
     context: dict[str, Any] = {
         "form": form,
         "ranges": RANGES,

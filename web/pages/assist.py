@@ -256,12 +256,6 @@ def segments(text: str, missing: list[str]) -> list[tuple[str, bool]]:
     return [(p, i % 2 == 1) for i, p in enumerate(_PLACEHOLDER.split(text)) if p]
 
 
-def frame_policy(kb: KnowledgeBase) -> str:
-    """The panel's CSP: scripts only from us, framing only by the origins the operator allows."""
-    ancestors = kb.settings.frame_ancestors.strip() or "'self'"
-    return f"frame-ancestors {ancestors}; script-src 'self'; object-src 'none'; base-uri 'none'"
-
-
 def _suggestion(
     kb: KnowledgeBase, form: AssistForm, script: str, finish: Finish, *, status_code: int = 422
 ) -> dict[str, Any]:
@@ -349,7 +343,8 @@ def _script(request: Request, asked: str) -> str:
 
 
 def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
-    response.headers["Content-Security-Policy"] = frame_policy(kb)
+    # The panel's CSP (framing by KB_FRAME_ANCESTORS only) is set with every other page's, in
+    # web/headers.py.
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.
         response.set_cookie(

@@ -8,19 +8,20 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from kb.context import KnowledgeBase
-from kb.documents.catalog import (
-    DocumentQuery,
-    delete_document,
-    get_document,
-    list_documents,
-    neighbourhood,
-    update_metadata,
+from kb.accounts.access import (
+    default_collection,
+    document_for,
+    documents_for,
+    readable,
+    readable_collections,
 )
+from kb.accounts.principal import Principal
+from kb.context import KnowledgeBase
+from kb.documents.catalog import DocumentQuery, delete_document, neighbourhood, update_metadata
 from kb.documents.jobs import get_job, start_ingest_job
 from kb.documents.schemas import DocumentDetail, IngestJobPublic
-from kb.errors import Invalid
-from kb.retrieval.indexing import known_collections
+from kb.errors import Forbidden, Invalid
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import (
     Errors,
@@ -46,6 +47,7 @@ def console(request: Request) -> RedirectResponse:
 def documents_page(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     collection: str = "",
     doc_type: Annotated[str, Query(alias="type")] = "",
@@ -53,9 +55,9 @@ def documents_page(
     q: str = "",
     deleted: str = "",
 ) -> Response:
-    """Filterable list (HTMX: the list only) with the upload form."""
+    """Filterable list (HTMX: the list only) with the upload form; readable collections only."""
     query = DocumentQuery(collection or None, doc_type or None, tag.strip() or None, q or None)
-    context = _list_context(kb, query, deleted=deleted)
+    context = _list_context(kb, principal, query, deleted=deleted)
     return render.page(request, "documents.html", context, block="doc_list")
 
 
@@ -63,6 +65,7 @@ def documents_page(
 def upload_documents(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     files: Annotated[list[UploadFile], File()] = [],  # noqa: B006 (FastAPI copies defaults)
@@ -73,25 +76,33 @@ def upload_documents(
     """Start an ingestion job; HTMX gets the upload block with the polling progress panel."""
     upload = {"collection": collection, "type": doc_type, "tags": tags}
 
-    def refused(exc: Invalid) -> dict[str, Any]:
+    def refused(exc: Invalid | Forbidden) -> dict[str, Any]:
         errors = field_errors(exc, "files")
-        return _list_context(kb, DocumentQuery(), upload=upload, errors=errors)
+        return _list_context(kb, principal, DocumentQuery(), upload=upload, errors=errors)
 
+    # A collection the uploader may not read is refused (403) on the form, before any file.
+    with form_errors("documents.html", "upload", refused, catch=Forbidden, status_code=None):
+        target = readable(principal, collection or default_collection(kb, principal))
     with form_errors("documents.html", "upload", refused):
         items = read_uploads(files, upload_meta(doc_type, tags), kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, items, collection or kb.settings.default_collection)
+        job_id = start_ingest_job(kb, items, target)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
-    context = _upload_context(kb, upload=upload, job=get_job(kb, job_id))
+    context = _upload_context(kb, principal, upload=upload, job=get_job(kb, job_id))
     return render.page(request, "documents.html", context, block="upload")
 
 
 @router.get("/documents/{document_id}", name="kb_document")
 def document_page(
-    document_id: str, request: Request, kb: KBDep, render: RendererDep, saved: bool = False
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
+    saved: bool = False,
 ) -> Response:
     """Versions, editable metadata and chunks (HTMX: versions and chunks, after a re-ingest)."""
-    doc = get_document(kb, document_id)
+    doc = document_for(kb, principal, document_id)
     context = _document_context(doc, saved=saved)
     return render.page(request, "document.html", context, block="index_view")
 
@@ -101,6 +112,7 @@ def save_metadata(
     document_id: str,
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     form: Annotated[MetadataForm, Form()],
@@ -108,9 +120,10 @@ def save_metadata(
     """Save the metadata form; errors come back next to their field."""
 
     def refused(errors: Errors) -> dict[str, Any]:
-        doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+        doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
         return _document_context(doc, form=form, errors=errors)
 
+    document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
     edit, errors = form.parse()
     if errors:
         raise FormError("document.html", "meta_form", refused(errors))
@@ -119,7 +132,7 @@ def save_metadata(
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
-    doc = get_document(kb, document_id, with_chunks=False)
+    doc = document_for(kb, principal, document_id, with_chunks=False)
     context = _document_context(doc, saved=True)
     return render.page(request, "document.html", context, block="meta_form")
 
@@ -129,12 +142,13 @@ def reingest(
     document_id: str,
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Upload a new version of this document as a background job."""
-    doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
+    doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
 
     def refused(exc: Invalid) -> dict[str, Any]:
         return _document_context(doc, errors=field_errors(exc, "file"))
@@ -153,13 +167,14 @@ def delete(
     document_id: str,
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     confirm: Annotated[str, Form()] = "",
 ) -> Response:
     """Delete after an explicit confirmation field (the browser's hx-confirm is not enough)."""
+    doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
     if confirm != document_id:
-        doc = get_document(kb, document_id, with_chunks=not htmx.wants_fragment)
         errors = {"confirm": "tick the box to confirm deleting every version of this document"}
         raise FormError("document.html", "delete_form", _document_context(doc, errors=errors))
     summary = delete_document(kb, document_id)
@@ -171,24 +186,32 @@ def delete(
 
 @router.get("/documents/{document_id}/chunks/{chunk_id}", name="kb_chunk")
 def chunk_page(
-    document_id: str, chunk_id: str, request: Request, kb: KBDep, render: RendererDep
+    document_id: str,
+    chunk_id: str,
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
 ) -> Response:
     """A chunk in context: its section and neighbouring chunks (the assist panel's source link)."""
-    doc = get_document(kb, document_id)
+    doc = document_for(kb, principal, document_id)
     around = neighbourhood(doc, chunk_id)
     context = {"doc": doc, "chunk": around.chunk, "shown": around.shown, "section": around.section}
     return render.page(request, "chunk.html", context, block="context")
 
 
-def _list_context(kb: KnowledgeBase, query: DocumentQuery, **extra: Any) -> dict[str, Any]:
-    listing = {"documents": list_documents(kb, query), "filters": query, "deleted": ""}
-    return _upload_context(kb, **{**listing, **extra})
+def _list_context(
+    kb: KnowledgeBase, principal: Principal, query: DocumentQuery, **extra: Any
+) -> dict[str, Any]:
+    found = documents_for(kb, principal, query)
+    listing = {"documents": found, "filters": query, "deleted": ""}
+    return _upload_context(kb, principal, **{**listing, **extra})
 
 
-def _upload_context(kb: KnowledgeBase, **extra: Any) -> dict[str, Any]:
+def _upload_context(kb: KnowledgeBase, principal: Principal, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
-        "collections": known_collections(kb),
-        "default_collection": kb.settings.default_collection,
+        "collections": readable_collections(kb, principal),
+        "default_collection": default_collection(kb, principal),
         "upload": {"collection": "", "type": "", "tags": ""},
         "errors": {},
         "job": None,

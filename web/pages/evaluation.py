@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from kb.accounts.principal import Principal
 from kb.errors import KBError
 from kb.retrieval.evaluation_runs import (
     MODES,
@@ -15,6 +16,7 @@ from kb.retrieval.evaluation_runs import (
     evaluation_runs,
     start_run,
 )
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import Errors, field_errors, form_errors, read_upload
 from web.rendering import HtmxDep, RendererDep
@@ -23,9 +25,11 @@ router = APIRouter(prefix="/kb", include_in_schema=False)
 
 
 @router.get("/evaluation", name="kb_evaluation")
-def evaluation_page(request: Request, kb: KBDep, render: RendererDep) -> Response:
-    """The upload form and the latest runs."""
-    context = _context(evaluation_runs(kb), run=None)
+def evaluation_page(
+    request: Request, kb: KBDep, principal: PrincipalDep, render: RendererDep
+) -> Response:
+    """The upload form and the latest runs (of people who may read no more than this one)."""
+    context = _context(evaluation_runs(kb), principal, run=None)
     return render.page(request, "evaluation.html", context, block="run")
 
 
@@ -33,6 +37,7 @@ def evaluation_page(request: Request, kb: KBDep, render: RendererDep) -> Respons
 def start_evaluation(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     corpus: Annotated[UploadFile | None, File()] = None,
@@ -43,23 +48,30 @@ def start_evaluation(
     limit = kb.settings.max_upload_bytes
 
     def refused(exc: KBError) -> dict[str, Any]:
-        return _context(runs, run=None, errors=field_errors(exc, "corpus"))
+        return _context(runs, principal, run=None, errors=field_errors(exc, "corpus"))
 
     with form_errors("evaluation.html", "run", refused, catch=KBError):
         corpus_name, corpus_data = _read(corpus, "corpus", limit)
         queries_name, queries_data = _read(queries, "queries", limit)
-        run = start_run(kb, corpus_data, corpus_name, queries_data, queries_name)
+        run = start_run(
+            kb, corpus_data, corpus_name, queries_data, queries_name,
+            limited_to=principal.readable_collections,
+        )  # fmt: skip
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_evaluation_run", run_id=run.id)
         return RedirectResponse(url, status_code=303)
-    return render.page(request, "evaluation.html", _context(runs, run=run), block="run")
+    context = _context(runs, principal, run=run)
+    return render.page(request, "evaluation.html", context, block="run")
 
 
 @router.get("/evaluation/{run_id}", name="kb_evaluation_run")
-def run_page(run_id: str, request: Request, kb: KBDep, render: RendererDep) -> Response:
+def run_page(
+    run_id: str, request: Request, kb: KBDep, principal: PrincipalDep, render: RendererDep
+) -> Response:
     """One run: progress while it works (HTMX polls this block), then its metrics."""
     runs = evaluation_runs(kb)
-    context = _context(runs, run=runs.get(run_id))
+    run = runs.get(run_id, principal.readable_collections)
+    context = _context(runs, principal, run=run)
     return render.page(request, "evaluation.html", context, block="run")
 
 
@@ -68,11 +80,15 @@ def _read(file: UploadFile | None, field: str, limit: int) -> tuple[str, bytes]:
 
 
 def _context(
-    runs: EvaluationRuns, *, run: EvaluationRun | None, errors: Errors | None = None
+    runs: EvaluationRuns,
+    principal: Principal,
+    *,
+    run: EvaluationRun | None,
+    errors: Errors | None = None,
 ) -> dict[str, Any]:
     return {
         "run": run,
-        "recent": runs.recent(),
+        "recent": runs.recent(principal.readable_collections),
         "modes": MODES,
         "errors": errors or {},
     }

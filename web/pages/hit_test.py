@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from kb.accounts.access import default_collection, readable, readable_collections
 from kb.errors import KBError
-from kb.retrieval.indexing import known_collections
 from kb.retrieval.schemas import MAX_SEARCH_LIMIT
 from kb.retrieval.searching import SearchRequest, query_terms, search
 from kb.types import SEARCH_MODES, SearchMode
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors
 from web.rendering import RendererDep
@@ -27,18 +28,19 @@ _FORM_FIELD = {"query": "q"}
 def hit_test(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     q: str = "",
     collection: str = "",
     mode: SearchMode = "hybrid",
     limit: Annotated[int, Query(ge=1, le=MAX_SEARCH_LIMIT)] = 10,
 ) -> Response:
-    """The form and, for a query, its hits (HTMX: the hits only)."""
-    collection = collection or kb.settings.default_collection
+    """The form and, for a query, its hits (HTMX: the hits only); readable collections only."""
+    collection = readable(principal, collection or default_collection(kb, principal))
     context: dict[str, Any] = {
         "q": q,
         "collection": collection,
-        "collections": known_collections(kb) or [collection],
+        "collections": readable_collections(kb, principal) or [collection],
         "mode": mode,
         "modes": SEARCH_MODES,
         "limit": limit,

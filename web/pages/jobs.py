@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kb.documents.jobs import get_job
+from kb.accounts.access import job_for
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.rendering import RendererDep
 
@@ -16,8 +17,10 @@ DOCUMENTS_CHANGED = "kb:documents-changed"
 
 
 @router.get("/jobs/{job_id}", name="kb_job")
-def job_page(job_id: str, request: Request, kb: KBDep, render: RendererDep) -> Response:
-    """Progress and per-file results; HTMX gets the panel only."""
-    job = get_job(kb, job_id)
+def job_page(
+    job_id: str, request: Request, kb: KBDep, principal: PrincipalDep, render: RendererDep
+) -> Response:
+    """Progress and per-file results; HTMX gets the panel only. Another team's job is 404."""
+    job = job_for(kb, principal, job_id)
     headers = {"HX-Trigger": DOCUMENTS_CHANGED} if job.finished else None
     return render.page(request, "job.html", {"job": job}, block="job", headers=headers)

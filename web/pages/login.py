@@ -1,4 +1,5 @@
-"""Signing in and out: ``/login`` (the form, public) and ``/logout`` (CSRF-checked)."""
+"""Signing in and out: ``/login`` (the form, public, tied to a pre-session against login CSRF)
+and ``/logout`` (CSRF-checked)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kb.accounts.login_token import (
+    PRE_SESSION_HOURS,
+    login_form_token,
+    login_token_valid,
+    new_pre_session,
+)
 from kb.accounts.sessions import login, logout
 from kb.errors import TooManyAttempts, Unauthenticated
-from web.auth import SESSION_COOKIE, local_path, requires_role
+from kb.settings import Settings
+from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep
 
 router = APIRouter(include_in_schema=False)
 
+PRE_SESSION_COOKIE = "assistkb_login"
+_EXPIRED_FORM = "登录页已过期或来自其他网站，请重新输入邮箱和密码。"
+
 
 @router.get("/login", name="login")
-def login_form(request: Request, render: RendererDep, next: str = "/") -> Response:
+def login_form(request: Request, kb: KBDep, render: RendererDep, next: str = "/") -> Response:
     """The sign-in form; ``next`` is where to go afterwards (a path on this site only)."""
-    return _form(request, render, next=local_path(next))
+    return _form(request, kb.settings, render, next=local_path(next))
 
 
 @router.post("/login", name="login_submit")
@@ -30,31 +41,38 @@ def login_submit(
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start a session and go to ``next``; a wrong or throttled attempt shows the form again."""
+    """Start a session and go to ``next``; a wrong or throttled attempt shows the form again.
+
+    A post without the form's pre-session token (another site's form, a stale tab) is 403 and
+    checks nothing: no password is tried and no failure counted."""
     target = local_path(next)
+    pre_session = request.cookies.get(PRE_SESSION_COOKIE)
+    cross_site = request.headers.get("sec-fetch-site") == "cross-site"
+    if cross_site or not login_token_valid(kb.settings, pre_session, csrf_token):
+        return _form(request, kb.settings, render, next=target, email=email,
+                     error=_EXPIRED_FORM, status=403, fresh=True)  # fmt: skip
     address = request.client.host if request.client else None
     try:
         grant = login(kb, email=email, password=password, address=address)
     except TooManyAttempts as exc:
         message = f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"
         headers = {"Retry-After": str(exc.retry_after)}
-        return _form(request, render, next=target, email=email, error=message, status=429,
-                     headers=headers)  # fmt: skip
+        return _form(request, kb.settings, render, next=target, email=email, error=message,
+                     status=429, headers=headers)  # fmt: skip
     except Unauthenticated:
         message = "邮箱或密码不正确。"
-        return _form(request, render, next=target, email=email, error=message, status=401)
+        return _form(request, kb.settings, render, next=target, email=email, error=message,
+                     status=401)  # fmt: skip
     root = request.scope.get("root_path", "")
     response = RedirectResponse(root + target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        grant.token,
-        max_age=int(kb.settings.session_hours * 3600),
-        path="/",
-        secure=kb.settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, kb.settings, grant.token)
+    # Signed in: the pre-session has done its work (and a new form gets a new one).
+    response.delete_cookie(
+        PRE_SESSION_COOKIE, path=_form_path(request), secure=kb.settings.secure_cookies,
+        httponly=True, samesite="strict",
+    )  # fmt: skip
     return response
 
 
@@ -72,8 +90,22 @@ def logout_submit(request: Request, kb: KBDep) -> Response:
     return response
 
 
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure unless in development."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_hours * 3600),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
 def _form(
     request: Request,
+    settings: Settings,
     render: RendererDep,
     *,
     next: str,
@@ -81,6 +113,29 @@ def _form(
     error: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    fresh: bool = False,
 ) -> Response:
-    context: dict[str, Any] = {"next": next, "email": email, "error": error}
-    return render.render(request, "login.html", context, status_code=status, headers=headers)
+    """The form with its pre-session token; the cookie is (re)set when it is new."""
+    kept = None if fresh else request.cookies.get(PRE_SESSION_COOKIE)
+    new = not kept or len(kept) > 128
+    pre_session = new_pre_session() if new or not kept else kept
+    context: dict[str, Any] = {
+        "next": next,
+        "email": email,
+        "error": error,
+        "login_token": login_form_token(settings, pre_session),
+        "csrf_field": CSRF_FIELD,
+    }
+    response = render.render(request, "login.html", context, status_code=status, headers=headers)
+    if new:
+        response.set_cookie(
+            PRE_SESSION_COOKIE, pre_session, max_age=PRE_SESSION_HOURS * 3600,
+            path=_form_path(request), secure=settings.secure_cookies, httponly=True,
+            samesite="strict",
+        )  # fmt: skip
+    return response
+
+
+def _form_path(request: Request) -> str:
+    # Only the login form needs the pre-session: no other request carries it.
+    return f"{request.scope.get('root_path', '')}/login"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from backends import BACKENDS
 
 from kb.context import KnowledgeBase
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def db_kb(request: pytest.FixtureRequest, make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
     """A fresh knowledge base on each database; small throttle numbers keep argon2 runs few."""
     overrides: dict[str, object] = {"login_max_failures": 2}

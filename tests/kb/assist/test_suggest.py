@@ -74,9 +74,9 @@ def test_follow_ups_are_read_in_context(
     assert expected in texts(result)
 
 
-def test_replies_are_filled_from_the_customer(sample_kb: KnowledgeBase) -> None:
+def test_replies_are_filled_from_the_customer(db_sample_kb: KnowledgeBase) -> None:
     customer = {"name": "王女士", "order_id": "A123", "tier": "vip"}
-    result = ask(sample_kb, (C, "我要退款，钱什么时候退回来？"), customer=customer)
+    result = ask(db_sample_kb, (C, "我要退款，钱什么时候退回来？"), customer=customer)
     assert result.replies, "a refund question should get a scripted reply"
     for reply in result.replies:
         assert not re.search(r"\{\w+\}", reply.text)
@@ -114,16 +114,16 @@ def test_escalation_names_team_and_reasons(
     assert result.handling == "expert"
 
 
-def test_repeat_contact_and_vip_anger_escalate(sample_kb: KnowledgeBase) -> None:
-    calm = ask(sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 1})
+def test_repeat_contact_and_vip_anger_escalate(db_sample_kb: KnowledgeBase) -> None:
+    calm = ask(db_sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 1})
     assert calm.escalation.recommended is False
     repeated = ask(
-        sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 3, "tier": "normal"}
+        db_sample_kb, (C, "我的订单什么时候发货？"), customer={"contact_count": 3, "tier": "normal"}
     )
     assert repeated.escalation.recommended is True
     assert any("3" in r for r in repeated.escalation.reasons)
     angry_vip = ask(
-        sample_kb, (C, "你们太过分了！！！发货这么慢，差评！"), customer={"tier": "vip"}
+        db_sample_kb, (C, "你们太过分了！！！发货这么慢，差评！"), customer={"tier": "vip"}
     )
     assert angry_vip.escalation.recommended is True
     assert angry_vip.sentiment.label == "negative"
@@ -183,16 +183,16 @@ def test_not_yet_effective_document_is_not_suggested(
     assert all("24 小时" not in a.text for a in result.answers)
 
 
-def test_feedback_is_stored_and_log_is_redacted(sample_kb: KnowledgeBase) -> None:
+def test_feedback_is_stored_and_log_is_redacted(db_sample_kb: KnowledgeBase) -> None:
     result = ask(
-        sample_kb,
+        db_sample_kb,
         (C, "我手机 13812345678，邮箱 wang@example.com，订单还没发货"),
         customer={"tier": "vip"},
     )
     sid = result.suggestion_id
     item = result.answers[0].id
-    record_feedback(sample_kb, suggestion_id=sid, item_id=item, action="helpful", comment="好")
-    with session_scope(sample_kb.engine) as session:
+    record_feedback(db_sample_kb, suggestion_id=sid, item_id=item, action="helpful", comment="好")
+    with session_scope(db_sample_kb.engine) as session:
         log = session.get(SuggestionLog, sid)
         assert log is not None
         stored = str(log.conversation) + log.query
@@ -204,9 +204,9 @@ def test_feedback_is_stored_and_log_is_redacted(sample_kb: KnowledgeBase) -> Non
     assert [(f.item_id, f.action) for f in feedback] == [(item, "helpful")]
 
 
-def test_feedback_for_unknown_suggestion_is_404(sample_kb: KnowledgeBase) -> None:
+def test_feedback_for_unknown_suggestion_is_404(db_sample_kb: KnowledgeBase) -> None:
     with pytest.raises(NotFound, match="no suggestion with id 'nope'"):
-        record_feedback(sample_kb, suggestion_id="nope", item_id="x", action="copied")
+        record_feedback(db_sample_kb, suggestion_id="nope", item_id="x", action="copied")
 
 
 def _logged(kb: KnowledgeBase, sid: str) -> SuggestionLog:
@@ -222,55 +222,55 @@ def _log_size(kb: KnowledgeBase) -> int:
         return len(session.exec(select(SuggestionLog.id)).all())
 
 
-def test_a_draft_typed_on_is_overwritten_in_the_log(sample_kb: KnowledgeBase) -> None:
-    before = _log_size(sample_kb)
-    draft = ask(sample_kb, (C, "退货运"))
-    final = ask(sample_kb, (C, "退货运费谁出？"), supersedes=draft.suggestion_id)
+def test_a_draft_typed_on_is_overwritten_in_the_log(db_sample_kb: KnowledgeBase) -> None:
+    before = _log_size(db_sample_kb)
+    draft = ask(db_sample_kb, (C, "退货运"))
+    final = ask(db_sample_kb, (C, "退货运费谁出？"), supersedes=draft.suggestion_id)
     assert final.suggestion_id == draft.suggestion_id
-    assert _log_size(sample_kb) == before + 1
-    row = _logged(sample_kb, final.suggestion_id)
+    assert _log_size(db_sample_kb) == before + 1
+    row = _logged(db_sample_kb, final.suggestion_id)
     assert row.conversation == [{"role": "customer", "text": "退货运费谁出？"}]
     assert row.answers[0]["id"] == final.answers[0].id
     # Feedback on the id the panel showed still lands after the overwrite.
-    record_feedback(sample_kb, suggestion_id=draft.suggestion_id, item_id="x", action="helpful")
+    record_feedback(db_sample_kb, suggestion_id=draft.suggestion_id, item_id="x", action="helpful")
 
 
-def test_a_suggestion_acted_on_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
-    first = ask(sample_kb, (C, "发票怎么开？"))
+def test_a_suggestion_acted_on_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:
+    first = ask(db_sample_kb, (C, "发票怎么开？"))
     sid = first.suggestion_id
-    record_feedback(sample_kb, suggestion_id=sid, item_id=first.answers[0].id, action="copied")
-    second = ask(sample_kb, (C, "发票抬头能改吗？"), supersedes=sid)
+    record_feedback(db_sample_kb, suggestion_id=sid, item_id=first.answers[0].id, action="copied")
+    second = ask(db_sample_kb, (C, "发票抬头能改吗？"), supersedes=sid)
     assert second.suggestion_id != sid
-    assert _logged(sample_kb, sid).conversation == [{"role": "customer", "text": "发票怎么开？"}]
+    assert _logged(db_sample_kb, sid).conversation == [{"role": "customer", "text": "发票怎么开？"}]
 
 
-def test_an_old_or_foreign_suggestion_is_never_overwritten(sample_kb: KnowledgeBase) -> None:
-    old = ask(sample_kb, (C, "快递一般几天到"))
+def test_an_old_or_foreign_suggestion_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:
+    old = ask(db_sample_kb, (C, "快递一般几天到"))
     sid = old.suggestion_id
-    with session_scope(sample_kb.engine) as session:
+    with session_scope(db_sample_kb.engine) as session:
         row = session.get(SuggestionLog, sid)
         assert row is not None
-        row.created_at -= timedelta(seconds=sample_kb.settings.suggest_draft_seconds + 1)
+        row.created_at -= timedelta(seconds=db_sample_kb.settings.suggest_draft_seconds + 1)
         session.add(row)
-    assert ask(sample_kb, (C, "快递几天能到？"), supersedes=sid).suggestion_id != sid
+    assert ask(db_sample_kb, (C, "快递几天能到？"), supersedes=sid).suggestion_id != sid
 
     # Another collection's suggestion (made just now, say by another team's panel).
     foreign = SuggestionLog(collection="elsewhere", query="保修", handling="agent")
-    with session_scope(sample_kb.engine) as session:
+    with session_scope(db_sample_kb.engine) as session:
         session.add(foreign)
-    again = ask(sample_kb, (C, "保修多久？"), supersedes=foreign.id)
+    again = ask(db_sample_kb, (C, "保修多久？"), supersedes=foreign.id)
     assert again.suggestion_id != foreign.id
-    assert _logged(sample_kb, foreign.id).query == "保修"
-    assert ask(sample_kb, (C, "保修多久？"), supersedes="no-such-id").suggestion_id
-    assert ask(sample_kb, (C, "保修多久？"), supersedes="x" * 100_000).suggestion_id
+    assert _logged(db_sample_kb, foreign.id).query == "保修"
+    assert ask(db_sample_kb, (C, "保修多久？"), supersedes="no-such-id").suggestion_id
+    assert ask(db_sample_kb, (C, "保修多久？"), supersedes="x" * 100_000).suggestion_id
 
 
-def test_bad_rule_file_keeps_previous_rules(sample_kb: KnowledgeBase) -> None:
-    before = [r.id for r in active_rules(sample_kb)]
+def test_bad_rule_file_keeps_previous_rules(db_sample_kb: KnowledgeBase) -> None:
+    before = [r.id for r in active_rules(db_sample_kb)]
     broken = "version: 1\nrules:\n  - id: x\n    name: broken\n    when: {patterns: ['(']}\n"
     with pytest.raises(Invalid, match="line"):
-        import_rules(sample_kb, broken, "broken.yaml")
-    assert [r.id for r in active_rules(sample_kb)] == before
+        import_rules(db_sample_kb, broken, "broken.yaml")
+    assert [r.id for r in active_rules(db_sample_kb)] == before
 
 
 @pytest.mark.parametrize(

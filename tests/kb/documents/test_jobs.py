@@ -1,4 +1,4 @@
-"""Background ingestion jobs against real ingestion, a real SQLite file and the real embedder."""
+"""Background ingestion jobs: real ingestion, SQLite and PostgreSQL, the real embedder."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时�
 
 
 def test_job_ingests_in_background_and_records_per_file_results(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
-    kb = make_kb()
+    kb = make_db_kb()
     items = [IngestItem("dir/charge.md", GUIDE), IngestItem("notes.xyz", b"hello")]
     job_id = start_ingest_job(kb, items, "default")
 
@@ -37,8 +37,8 @@ def test_job_ingests_in_background_and_records_per_file_results(
     shutdown_jobs(kb)
 
 
-def test_second_job_with_same_file_is_unchanged(make_kb: Callable[..., KnowledgeBase]) -> None:
-    kb = make_kb()
+def test_second_job_with_same_file_is_unchanged(make_db_kb: Callable[..., KnowledgeBase]) -> None:
+    kb = make_db_kb()
     wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
     job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "manuals"))
     assert [r.status for r in job.results] == ["unchanged"]
@@ -46,10 +46,10 @@ def test_second_job_with_same_file_is_unchanged(make_kb: Callable[..., Knowledge
 
 
 def test_failure_marks_the_job_failed_with_the_message(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
     # An unknown embedder fails only when the index is built: a real mid-job failure.
-    kb = make_kb(embedder="no-such-model")
+    kb = make_db_kb(embedder="no-such-model")
     job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "default"))
     assert (job.status, job.stage) == ("failed", "failed")
     assert "no-such-model" in job.error
@@ -65,26 +65,26 @@ def test_failure_marks_the_job_failed_with_the_message(
     ],
 )
 def test_start_rejects_bad_input_naming_the_field(
-    make_kb: Callable[..., KnowledgeBase], items: list[IngestItem], collection: str, field: str
+    make_db_kb: Callable[..., KnowledgeBase], items: list[IngestItem], collection: str, field: str
 ) -> None:
     with pytest.raises(Invalid) as caught:
-        start_ingest_job(make_kb(), items, collection)
+        start_ingest_job(make_db_kb(), items, collection)
     assert caught.value.field == field
 
 
-def test_unknown_job_is_not_found(make_kb: Callable[..., KnowledgeBase]) -> None:
+def test_unknown_job_is_not_found(make_db_kb: Callable[..., KnowledgeBase]) -> None:
     with pytest.raises(NotFound, match="nope"):
-        get_job(make_kb(), "nope")
+        get_job(make_db_kb(), "nope")
 
 
 def test_jobs_left_running_by_a_dead_process_are_failed_at_start(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
     from kb.db import session_scope
     from kb.documents.jobs import fail_interrupted_jobs
     from kb.models import IngestJob
 
-    kb = make_kb()
+    kb = make_db_kb()
     with session_scope(kb.engine) as session:
         session.add(IngestJob(id="dead", collection="default", status="running", total_files=1))
     assert fail_interrupted_jobs(kb) == 1

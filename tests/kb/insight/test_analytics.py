@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from backends import BACKENDS
 from library_files import FAQ, RULES, replies
 from sqlmodel import select
 
@@ -91,12 +92,16 @@ def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, SuggestRes
     return asked
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=BACKENDS)
 def seeded(
-    tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    embedding_cache_dir: Path,
 ) -> Iterator[tuple[KnowledgeBase, dict[str, SuggestResponse]]]:
+    """One seeded knowledge base per database (SQLite, PostgreSQL) for the whole module."""
     data_dir = tmp_path_factory.mktemp("analytics")
-    kb = KnowledgeBase(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir))
+    url = request.getfixturevalue("new_postgres_url")() if request.param == "postgresql" else None
+    kb = KnowledgeBase(Settings(data_dir=data_dir, cache_dir=embedding_cache_dir, database_url=url))
     yield kb, seed(kb)
     kb.close()
 
@@ -211,13 +216,3 @@ def test_days_are_counted_in_the_period_time_zone(
     moment: datetime, tz: timezone, day: date
 ) -> None:
     assert Period(date(2025, 3, 1), date(2025, 3, 2), tz).day_of(moment) == day
-
-
-@pytest.mark.postgres
-def test_report_on_postgresql(make_kb: Callable[..., KnowledgeBase], postgres_url: str) -> None:
-    kb = make_kb(database_url=postgres_url)
-    seed(kb, collection="analytics-pg")
-    week = report(kb, Period.last(7), collection="analytics-pg")
-    assert (week.totals.suggestions, week.top_questions[0].count) == (8, 3)
-    assert week.content_gaps[0].normalized == "火星上今天的天气怎么样"
-    assert week.negative[0].not_helpful == 2

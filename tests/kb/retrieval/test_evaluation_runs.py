@@ -28,9 +28,9 @@ def test_golden_set_errors_name_the_file_line_and_field(
 
 
 def test_a_run_measures_both_modes_in_the_background(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
-    kb = make_kb()
+    kb = make_db_kb()
     run = start_run(kb, CORPUS, "my corpus.jsonl", QUERIES, "q.jsonl")
     assert evaluation_runs(kb).get(run.id) is run
     assert run.finished.wait(timeout=120)

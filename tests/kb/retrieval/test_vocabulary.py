@@ -31,8 +31,8 @@ FAQ = (
 
 
 @pytest.fixture
-def kb(make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
-    kb = make_kb()
+def kb(make_db_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
+    kb = make_db_kb()
     item = IngestItem("faq.csv", FAQ.encode(), DocumentMeta(doc_type="faq"))
     [result] = ingest_items(kb, [item], collection="default")
     assert result.status == "ingested", result.reason
@@ -134,9 +134,9 @@ def test_the_sample_ships_a_vocabulary_that_finds_free_shipping(
 
 
 def test_loading_the_sample_again_keeps_an_edited_vocabulary(
-    make_kb: Callable[..., KnowledgeBase],
+    make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:
-    fresh = make_kb()
+    fresh = make_db_kb()
     import_sample(fresh, load_sample())
     assert "包邮" in edited_vocabulary(fresh).user_dict
 
@@ -146,10 +146,7 @@ def test_loading_the_sample_again_keeps_an_edited_vocabulary(
     assert edited_vocabulary(fresh) == edited
 
 
-def test_vocabulary_on_postgresql(make_kb: Callable[..., KnowledgeBase], postgres_url: str) -> None:
-    kb = make_kb(database_url=postgres_url)
-    item = IngestItem("faq.csv", FAQ.encode(), DocumentMeta(doc_type="faq"))
-    assert ingest_items(kb, [item], collection="default")[0].status == "ingested"
+def test_history_lists_saved_vocabularies_newest_first(kb: KnowledgeBase) -> None:
     save_vocabulary(kb, Vocabulary(user_dict="包邮 50000", synonyms="退款,退钱"))
     save_vocabulary(kb, Vocabulary(user_dict="包邮 50000\n运费险", synonyms="退款,退钱"))
     assert edited_vocabulary(kb).user_dict == "包邮 50000\n运费险"

@@ -1,0 +1,67 @@
+"""Collections are the unit of access: the one place that says what a caller may see or act on.
+
+Asked for by name, a forbidden collection is 403 (``readable``). Reached by an id, anything in
+a forbidden collection is 404 with the very words an unknown id gets (``document_for``,
+``job_for``), so another team's ids cannot even be confirmed. The API and the console both go
+through here; a service that reads several collections takes ``Principal.readable_collections``.
+"""
+
+from __future__ import annotations
+
+from kb.accounts.principal import Principal
+from kb.context import KnowledgeBase
+from kb.documents.catalog import DocumentQuery, get_document, list_documents
+from kb.documents.jobs import get_job
+from kb.documents.schemas import DocumentDetail, DocumentSummary, IngestJobPublic
+from kb.errors import Forbidden, NotFound
+from kb.retrieval.indexing import known_collections
+
+
+def readable(principal: Principal, collection: str) -> str:
+    """``collection`` if the caller may read it; asked for by name, a forbidden one is 403."""
+    if not principal.may_read(collection):
+        raise Forbidden(f"you may not use the collection {collection!r}", field="collection")
+    return collection
+
+
+def readable_collections(kb: KnowledgeBase, principal: Principal) -> list[str]:
+    """The collections that hold documents and that the caller may read (for choosers)."""
+    return [c for c in known_collections(kb) if principal.may_read(c)]
+
+
+def default_collection(kb: KnowledgeBase, principal: Principal) -> str:
+    """Where a form with no collection chosen goes: the configured default if the caller may
+    read it, else the first of the caller's own collections."""
+    default = kb.settings.default_collection
+    if principal.may_read(default) or not principal.collections:
+        return default
+    return principal.collections[0]
+
+
+def documents_for(
+    kb: KnowledgeBase, principal: Principal, query: DocumentQuery | None = None
+) -> list[DocumentSummary]:
+    """The documents matching ``query`` in collections the caller may read; filtering by a
+    forbidden collection is 403."""
+    query = query or DocumentQuery()
+    if query.collection is not None:
+        readable(principal, query.collection)
+    return [d for d in list_documents(kb, query) if principal.may_read(d.collection)]
+
+
+def document_for(
+    kb: KnowledgeBase, principal: Principal, document_id: str, *, with_chunks: bool = True
+) -> DocumentDetail:
+    """A document the caller may read; one in a forbidden collection is 404 like an unknown id."""
+    doc = get_document(kb, document_id, with_chunks=with_chunks)
+    if not principal.may_read(doc.collection):
+        raise NotFound(f"no document with id {document_id!r}", field="document_id")
+    return doc
+
+
+def job_for(kb: KnowledgeBase, principal: Principal, job_id: str) -> IngestJobPublic:
+    """An ingestion job into a collection the caller may read; any other is 404."""
+    job = get_job(kb, job_id)
+    if not principal.may_read(job.collection):
+        raise NotFound(f"no ingestion job with id {job_id!r}", field="job_id")
+    return job

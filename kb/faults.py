@@ -1,0 +1,84 @@
+"""Faults of the machine beneath us — a full disk, a database gone, an unwritable data
+directory — recognised and turned into domain errors with a message an operator can act on.
+
+The web error handler, the CLI's error path and the background jobs all ask
+:func:`as_domain_error`, so a fault reads the same everywhere and is never a bare 500.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from kb.errors import KBError, StorageFull, Unavailable
+from kb.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_SQLITE_FULL = 13  # sqlite3's SQLITE_FULL result code
+_PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full
+_FULL_HINT = "free space on that disk and try again; nothing was changed"
+
+
+def as_domain_error(exc: BaseException) -> KBError | None:
+    """The domain error a storage or database fault stands for, or None if ``exc`` is not one."""
+    if isinstance(exc, KBError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        where = f" writing {Path(exc.filename).name}" if exc.filename else ""
+        return StorageFull(f"the disk is full{where} ({exc.strerror}): {_FULL_HINT}")
+    if isinstance(exc, DBAPIError):
+        return _database_error(exc)
+    if isinstance(exc, sqlite3.OperationalError) and _is_sqlite_full(exc):
+        return StorageFull(f"the disk is full ({exc}): {_FULL_HINT}")
+    return None
+
+
+def _database_error(exc: DBAPIError) -> KBError | None:
+    original = exc.orig
+    if isinstance(original, sqlite3.OperationalError) and _is_sqlite_full(original):
+        return StorageFull(f"the database's disk is full ({original}): {_FULL_HINT}")
+    if getattr(original, "sqlstate", None) == _PG_DISK_FULL:
+        return StorageFull(f"the database server's disk is full: {_FULL_HINT}")
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        # The connection was refused or lost (server stopped, network, SQLite file gone):
+        # the pool reconnects on a later request (pre-ping), so this is worth a retry.
+        first_line = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        log.warning("database unavailable: %s", first_line or type(original).__name__)
+        return Unavailable(
+            f"the database is unavailable ({first_line or type(original).__name__}); "
+            "try again shortly"
+        )
+    return None
+
+
+def _is_sqlite_full(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL
+
+
+def check_writable(settings: Settings) -> None:
+    """Refuse to start, naming the directory, when the data directory cannot be written.
+
+    Probed by creating a file, not by permission bits: root ignores those, while a read-only
+    mount, an immutable directory or a full disk refuse root too.
+    """
+    for directory in (settings.data_dir, settings.index_dir):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            probe = directory / f".write-probe-{os.getpid()}-{secrets.token_hex(4)}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise Unavailable(
+                f"the data directory {directory} is not writable ({exc.strerror or exc}): "
+                "give this user write access, mount it read-write, or set KB_DATA_DIR to "
+                "another directory",
+                field="data_dir",
+            ) from exc

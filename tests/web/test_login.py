@@ -1,0 +1,105 @@
+"""Login CSRF (issue 9, point 2): the sign-in form is tied to a pre-session, so another site
+cannot sign a browser in to an account of its choosing (real app and argon2, SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlmodel import func, select
+
+from kb.accounts.users import create_user
+from kb.context import KnowledgeBase
+from kb.db import session_scope
+from kb.models import LoginFailure, UserSession
+from web.auth import SESSION_COOKIE
+from web.pages.login import PRE_SESSION_COOKIE
+
+FormSignIn = Callable[[TestClient, str, str], Any]
+EMAIL = "mallory@example.com"
+
+
+def _attacker(app: FastAPI) -> tuple[KnowledgeBase, str]:
+    """The attacker's own, valid account: the one they would like the victim to work in."""
+    kb: KnowledgeBase = app.state.kb
+    password = secrets.token_urlsafe(18)
+    create_user(kb, email=EMAIL, role="agent", password=password, actor="test")
+    return kb, password
+
+
+def _counts(kb: KnowledgeBase) -> tuple[int, int]:
+    with session_scope(kb.engine) as session:
+        sessions = session.exec(select(func.count()).select_from(UserSession)).one()
+        failures = session.exec(select(func.count()).select_from(LoginFailure)).one()
+    return sessions, failures
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', html)
+    assert found
+    return found.group(1)
+
+
+def test_a_cross_site_login_post_without_the_token_is_refused_and_changes_nothing(
+    backend_app: FastAPI,
+) -> None:
+    kb, password = _attacker(backend_app)
+    victim = TestClient(backend_app, follow_redirects=False)
+    victim.get("/login")  # the victim has a pre-session of their own
+    before = _counts(kb)
+    # The attacker's page posts the attacker's credentials (it cannot read the victim's form).
+    forged = victim.post(
+        "/login",
+        data={"email": EMAIL, "password": password},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert forged.status_code == 403
+    assert "登录页已过期或来自其他网站" in forged.text
+    assert SESSION_COOKIE not in victim.cookies
+    assert _counts(kb) == before  # no session, and no password was even tried
+
+
+def test_a_token_from_another_pre_session_is_refused(backend_app: FastAPI) -> None:
+    kb, password = _attacker(backend_app)
+    attacker, victim = TestClient(backend_app), TestClient(backend_app, follow_redirects=False)
+    stolen = _token(attacker.get("/login").text)  # valid, but for the attacker's cookie
+    victim.get("/login")
+    before = _counts(kb)
+    forged = victim.post(
+        "/login", data={"email": EMAIL, "password": password, "csrf_token": stolen}
+    )
+    assert forged.status_code == 403 and SESSION_COOKIE not in victim.cookies
+    assert _counts(kb) == before
+
+
+def test_a_valid_token_sent_cross_site_is_refused_too(backend_app: FastAPI) -> None:
+    _, password = _attacker(backend_app)
+    client = TestClient(backend_app, follow_redirects=False)
+    token = _token(client.get("/login").text)
+    data = {"email": EMAIL, "password": password, "csrf_token": token}
+    forged = client.post("/login", data=data, headers={"Sec-Fetch-Site": "cross-site"})
+    assert forged.status_code == 403 and SESSION_COOKIE not in client.cookies
+
+
+def test_the_form_works_and_a_refused_one_comes_back_ready_to_send(
+    backend_app: FastAPI, sign_in_by_form: FormSignIn
+) -> None:
+    _, password = _attacker(backend_app)
+    client = TestClient(backend_app, follow_redirects=False)
+    refused = client.post("/login", data={"email": EMAIL, "password": password})
+    assert refused.status_code == 403
+    assert refused.cookies.get(PRE_SESSION_COOKIE)  # a fresh pre-session with the form
+    assert f'value="{EMAIL}"' in refused.text  # the e-mail stays typed in
+    data = {"email": EMAIL, "password": password, "csrf_token": _token(refused.text)}
+    again = client.post("/login", data=data)
+    assert again.status_code == 303 and client.cookies.get(SESSION_COOKIE)
+
+    other = TestClient(backend_app, follow_redirects=False)
+    answer = sign_in_by_form(other, EMAIL, password)
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+    assert other.get("/assist").status_code == 200

@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
+from bench.query_vectors import store_queries
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.samples import SAMPLE_DIR
@@ -117,6 +118,7 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         kb = KnowledgeBase(Settings(data_dir=Path(tmp), cache_dir=args.cache))
+        store_queries(kb)
         ingest_items(kb, [IngestItem(corpus.name, corpus.read_bytes())], collection=EVAL_COLLECTION)
         rows = answer_signals(kb, query_files)
         cues = cue_similarity(kb)

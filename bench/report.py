@@ -46,6 +46,9 @@ def quality() -> str:
             rows.append(f"| {label} | not run yet | | | | | | |")
             continue
         machine = machine or r["machine"]
+        # A set not re-run with the others says which build it was measured on.
+        older = r["machine"]["commit"] != machine["commit"]
+        label = f"{label} (commit {r['machine']['commit']})" if older else label
         scale = f", BM25 scale `{r['fusion_bm25_scale']}`" if "fusion_bm25_scale" in r else ""
         fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}{scale}"
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]

@@ -1,7 +1,8 @@
 """Quality on the dev query sets: hybrid next to BM25-only and vector-only from the same run.
 
 Runs the real `kb eval` path (kb.evaluation.evaluate) once per set and writes
-bench/results/eval_<set>.json. The embedding cache is kept in --cache so reruns are fast.
+bench/results/eval_<set>.json. The embedding cache is kept in --cache (query vectors too), so
+reruns are fast.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_sets import DEFAULT, NAMES, SHARED, load_set
 from bench.machine import machine_info
+from bench.query_vectors import store_queries
 from kb.retrieval.evaluation import evaluate
 from kb.settings import Settings
 
@@ -48,6 +50,7 @@ def run_set(name: str, args: argparse.Namespace, settings: Settings, scratch: Pa
         modes=("hybrid", "bm25", "vector"),
         vocabulary=chosen.vocabulary,
         per_query=ours,
+        prepare=store_queries,
     )
     result["set"] = name
     result["wall_s"] = round(time.perf_counter() - start, 1)

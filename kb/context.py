@@ -148,19 +148,32 @@ class KnowledgeBase:
         return SearcherCache(self.index_store, self.settings.fusion_config)
 
     @contextmanager
-    def collection_lock(self, collection: str) -> Iterator[None]:
+    def collection_lock(self, collection: str, *, wait: bool = True) -> Iterator[bool]:
         """Serialises writes (ingest, delete, rebuild) to one collection: across the threads of
-        this process, and across processes (CLI beside the server) with a lock file."""
+        this process, and across processes (CLI beside the server) with a lock file.
+
+        Yields True once held; with ``wait=False`` it yields False at once if another writer
+        holds it (``kb check`` looks at a collection only while nobody writes it)."""
         with self._locks_guard:
             lock = self._locks.setdefault(collection, threading.Lock())
         lock_dir = self.settings.index_dir / ".locks"
         lock_dir.mkdir(parents=True, exist_ok=True)
-        with lock, open(lock_dir / f"{collection}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        if not lock.acquire(blocking=wait):
+            yield False
+            return
+        try:
+            with open(lock_dir / f"{collection}.lock", "a+b") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield False
+                    return
+                try:
+                    yield True
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            lock.release()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from search.embedders.base import Embedder
+from search.pause import pause_point
 
 CacheKey = tuple[str, str]  # (embedder key, text hash)
 
@@ -159,6 +160,7 @@ def embed_passages_cached(
         embedded = embedder.embed_passages([text for _, text in batch])
         fresh = {key: embedded[i] for i, (key, _) in enumerate(batch)}
         cache.put_many(fresh)
+        pause_point("mid-embedding")
         vectors.update(fresh)
         done += len(batch)
         if progress:

@@ -4,8 +4,9 @@ A generation holds the FAISS index (``vectors.faiss``), the BM25 state (``bm25/`
 in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map),
 the vocabulary its BM25 tokens were cut with (``vocabulary.json``: queries are cut the same way,
 whatever the process's current vocabulary) and ``meta.json``. A new generation is written
-beside the live one under a hidden temporary name, renamed into place, and then ``CURRENT`` is
-replaced atomically; searchers that already loaded the old generation keep it in memory, so
+beside the live one under a hidden temporary name, flushed to disk (fsync), renamed into place,
+and then ``CURRENT`` is replaced atomically (``os.replace`` of a pointer file, then an fsync of
+the folder); searchers that already loaded the old generation keep it in memory, so
 searches in flight finish on it.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import shutil
 import time
@@ -25,8 +25,10 @@ from typing import Any
 
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
+from search.durable import sync_directory, sync_tree, write_atomically
 from search.embedders.base import Embedder
 from search.normalize import normalize
+from search.pause import pause_point
 from search.tokenize import Tokenizer
 from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
@@ -158,7 +160,10 @@ class IndexStore:
             )
             vectors.save(staging / VECTORS_FILE)
             bm25 = BM25Index.build(
-                [tokenizer.tokenize(t) for t in texts], k1=self.bm25_k1, b=self.bm25_b
+                [tokenizer.tokenize(t) for t in texts],
+                k1=self.bm25_k1,
+                b=self.bm25_b,
+                kinds=[c.kind for c in chunks],
             )
             bm25.save(staging / BM25_DIR)
             vocabulary = {
@@ -186,13 +191,18 @@ class IndexStore:
                 bm25_b=self.bm25_b,
             )
             (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+            sync_tree(staging)  # its files on disk before any pointer can name them
+            pause_point("generation-staged")
             staging.rename(base / name)
+            sync_directory(base)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         previous = self.current_generation(collection)
-        _write_atomically(base / CURRENT_FILE, name + "\n")
-        self._prune(base, keep_from=previous or name)
+        pause_point("before-switch")
+        write_atomically(base / CURRENT_FILE, name + "\n")
+        pause_point("after-switch")
+        self._prune(base, keep={name, previous or name})
         logger.info(
             "built %s/%s: %d chunks, %d embedded, %.1fs",
             collection,
@@ -302,23 +312,18 @@ class IndexStore:
                 f"{mine[0]} {mine[1]} (dim {mine[2]}); rebuild the index"
             )
 
-    def _prune(self, base: Path, *, keep_from: str) -> None:
-        """Delete generations (and abandoned staging dirs) older than ``keep_from``."""
+    def _prune(self, base: Path, *, keep: set[str]) -> None:
+        """Delete every generation but ``keep`` (the live one and its predecessor, which
+        searches in flight may still read), and whatever killed builds left: staging
+        directories, generations never switched in, half-written pointers. Builds of one
+        collection are serialised by the caller (kb's collection lock), so none is in use."""
         for entry in base.iterdir():
-            if not entry.is_dir():
+            if entry.name in keep or entry.name == CURRENT_FILE:
                 continue
-            name = entry.name.removeprefix(".").removesuffix(".tmp")
-            if name < keep_from:
+            if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+            elif entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                entry.unlink(missing_ok=True)
 
 
 def _write_chunks(path: Path, chunks: Sequence[IndexedChunk]) -> None:

@@ -1,5 +1,5 @@
 """The ``kb`` command: ingest, search, documents, suggest, library, vocabulary, eval, db, serve,
-users, keys, audit, backup, restore.
+check, users, keys, audit, backup, restore.
 
 A composition root: it wires the domain's services to the terminal, and starts the web app by
 its import string (``kb.cli.server``), never by importing ``web``.
@@ -14,6 +14,7 @@ from kb.cli.backup import backup_cmd, restore_cmd
 from kb.cli.database import db_app
 from kb.cli.documents import documents_app, index_app, ingest
 from kb.cli.library import replies_app, rules_app
+from kb.cli.maintenance import check_cmd
 from kb.cli.retrieval import eval_cmd, search_cmd, vocabulary_app
 from kb.cli.server import serve
 
@@ -27,6 +28,7 @@ app.command("search")(search_cmd)
 app.command("suggest")(suggest_cmd)
 app.command("eval")(eval_cmd)
 app.command()(serve)
+app.command("check")(check_cmd)
 app.add_typer(documents_app, name="documents")
 app.add_typer(index_app, name="index")
 app.add_typer(rules_app, name="rules")

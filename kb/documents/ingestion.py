@@ -19,8 +19,9 @@ from kb.db import session_scope
 from kb.documents.rollback import undo_versions
 from kb.errors import Invalid
 from kb.models import ChunkRecord, Document, DocumentBase, DocumentVersion, utcnow
-from kb.retrieval.indexing import Progress, rebuild_index
+from kb.retrieval.indexing import Progress, rebuild_if_stale, rebuild_index
 from kb.types import DOC_TYPES, FileStatus, collection_name
+from search.pause import pause_point, pause_requested
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +112,18 @@ def ingest_items(
             results.append(result)
             if on_file:
                 on_file(n, len(items), result)
-        if changed or kb.index_store.current_meta(collection) is None:
+        if changed:
             # Chunks are committed; searches keep using the old generation until this switches.
+            pause_point("after-commit")
             try:
                 rebuild_index(kb, collection, progress=on_index)
             except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
                 stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
                 undo_versions(kb, [(d, v) for d, v in stored if d and v])
                 raise
+        else:
+            # Nothing new, but a killed run may have committed versions it never indexed.
+            rebuild_if_stale(kb, collection, progress=on_index)
     return results
 
 
@@ -157,6 +162,7 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileRes
     except IngestError as exc:
         log.info("ingest of %s failed: %s", name, exc.reason)
         return FileResult(name, "failed", reason=exc.reason)
+    pause_point("after-parse")
     with session_scope(kb.engine) as session:
         doc, version = _store(session, collection, name, digest, len(item.data), parsed, item.meta)
         return FileResult(
@@ -192,7 +198,11 @@ def _store(
     session.add(doc)
     session.add(version)
     session.flush()
-    for chunk in parsed.chunks:
+    halfway = len(parsed.chunks) // 2
+    for n, chunk in enumerate(parsed.chunks):
+        if n == halfway and pause_requested("in-version-transaction"):
+            session.flush()  # rows really sent to the database, still uncommitted
+            pause_point("in-version-transaction")
         session.add(
             ChunkRecord(
                 version_id=version.id,

@@ -11,11 +11,12 @@ import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import FileResult, IngestItem, ingest_items, safe_name
+from kb.documents.leases import drop_dead_lease, lease_held, release_lease, take_lease
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import Invalid, NotFound
 from kb.faults import as_domain_error
@@ -63,8 +64,16 @@ def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection:
         )
         session.add(job)
         job_id = job.id
+    # Held until the job ends: `kb check` and the next start-up tell a dead process's job by it.
+    lease = take_lease(kb, job_id)
     runner = _runner(kb)
-    runner.futures[job_id] = runner.executor.submit(_run, kb, job_id, list(items), collection)
+    try:
+        runner.futures[job_id] = runner.executor.submit(
+            _leased_run, kb, job_id, list(items), collection, lease
+        )
+    except BaseException:
+        release_lease(kb, job_id, lease)
+        raise
     return job_id
 
 
@@ -97,6 +106,15 @@ def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
     runner = kb.drop_state(_RUNNER)
     if runner is not None:
         runner.executor.shutdown(wait=wait, cancel_futures=not wait)
+
+
+def _leased_run(
+    kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str, lease: IO[bytes]
+) -> None:
+    try:
+        _run(kb, job_id, items, collection)
+    finally:
+        release_lease(kb, job_id, lease)
 
 
 def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str) -> None:
@@ -169,17 +187,32 @@ def _stage(text: str) -> str:
     return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
 
 
-def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
-    """At start-up: jobs left queued or running by a process that died will never finish."""
+def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
+    """Jobs left queued or running by a process that died: no live process holds their lease."""
     from sqlmodel import col, select
 
     with session_scope(kb.engine) as session:
-        stale = session.exec(
-            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
+        ids = session.exec(
+            select(IngestJob.id).where(col(IngestJob.status).in_(("queued", "running")))
         ).all()
-        for job in stale:
-            job.status, job.stage = "failed", "failed"
-            job.error = "interrupted: the server stopped before this job finished; upload again"
-            job.finished_at = utcnow()
-            session.add(job)
+    return [get_job(kb, job_id) for job_id in ids if not lease_held(kb, job_id)]
+
+
+def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
+    """At start-up (and ``kb check --repair``): abandoned jobs will never finish; say so.
+
+    A job whose lease a live process holds (another worker on this data directory) is left be.
+    """
+    stale = abandoned_jobs(kb)
+    for job in stale:
+        drop_dead_lease(kb, job.id)
+        _update(
+            kb,
+            job.id,
+            status="failed",
+            stage="failed",
+            error="interrupted: the process running this job stopped before it finished; "
+            "upload again",
+            finished=True,
+        )
     return len(stale)

@@ -127,12 +127,14 @@ def evaluate(
     on_index: Callable[[int, int], None] | None = None,
     vocabulary: Vocabulary | None = None,
     per_query: bool = False,
+    prepare: Callable[[KnowledgeBase], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score.
 
     ``corpus`` is one FAQ file or a list of documents with their metadata (e.g. the sample KB).
     ``vocabulary`` (a knowledge base's edited one) is applied on top of the settings' files,
-    so a knowledge manager can measure what their words and synonyms do.
+    so a knowledge manager can measure what their words and synonyms do. ``prepare`` sees the
+    fresh knowledge base before anything is ingested (the benches keep query vectors with it).
     """
     queries = load_queries(queries_path)
     if isinstance(corpus, Path):
@@ -151,6 +153,8 @@ def evaluate(
         )
         kb = KnowledgeBase(eval_settings)
         try:
+            if prepare is not None:
+                prepare(kb)
             if vocabulary is not None:
                 save_vocabulary(kb, vocabulary)  # nothing is indexed yet: this only stores it
             start = time.perf_counter()

@@ -93,6 +93,15 @@ def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None 
 
 def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
     """Rebuild when the live index does not match the database; True if it rebuilt."""
+    with kb.collection_lock(collection):
+        return rebuild_if_stale(kb, collection)
+
+
+def rebuild_if_stale(kb: KnowledgeBase, collection: str, progress: Progress | None = None) -> bool:
+    """:func:`ensure_fresh` for a caller that holds the collection's lock already.
+
+    A process killed between committing a version and switching the index left the database
+    ahead of the index; whoever writes the collection next finishes that switch."""
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection)
     meta = kb.index_store.current_meta(collection)
@@ -104,7 +113,7 @@ def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
         and _compatible(kb, meta)
     ):
         return False
-    kb.index_store.build(collection, chunks, fingerprint=fingerprint(chunks))
+    kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
     return True
 
 

@@ -105,3 +105,40 @@ def test_top_positive(
 ) -> None:
     array_mask = None if mask is None else np.array(mask)
     assert [row for row, _ in top_positive(np.array(scores), k, array_mask)] == expected
+
+
+# Two short FAQ pairs and two long manual passages, each kind at its own typical length.
+KINDED_DOCS = [
+    ["充电", "退货", "运费"],  # 0: faq
+    ["发票", "开具", "抬头"],  # 1: faq
+    ["充电", "底座", "指示灯", "插座", "适配器", "电源", "检查", "确认", "放回"],  # 2: passage
+    ["滤网", "清洗", "晾干", "安装", "卡扣", "方向", "更换", "周期", "复位"],  # 3: passage
+]
+KINDS = ["faq", "faq", "passage", "passage"]
+
+
+def test_per_kind_length_normalisation_scores_a_typical_passage_like_a_typical_faq() -> None:
+    # One match each, every document at its kind's average length: the same evidence.
+    plain = BM25Index.build(KINDED_DOCS).scores(["充电"])
+    kinded = BM25Index.build(KINDED_DOCS, kinds=KINDS).scores(["充电"])
+    assert plain[0] > plain[2] * 1.3  # one average for both: the FAQ wins on length alone
+    assert kinded[0] == pytest.approx(kinded[2], rel=1e-5)
+
+
+def test_one_kind_is_plain_bm25() -> None:
+    plain = BM25Index.build(DOCS)
+    kinded = BM25Index.build(DOCS, kinds=["passage"] * len(DOCS))
+    for query in (["退款"], ["退钱", "流程"], ["reset", "password"]):
+        assert np.array_equal(plain.scores(query), kinded.scores(query))
+
+
+def test_per_kind_scores_survive_save_and_load(tmp_path: Path) -> None:
+    built = BM25Index.build(KINDED_DOCS, kinds=KINDS)
+    built.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    assert np.array_equal(built.scores(["充电"]), loaded.scores(["充电"]))
+
+
+def test_kinds_must_match_the_documents() -> None:
+    with pytest.raises(ValueError, match="4 documents but 3 kinds"):
+        BM25Index.build(KINDED_DOCS, kinds=KINDS[:3])

@@ -1,0 +1,1 @@
+"""Consistency of a data directory: ``kb check`` and ``kb check --repair``."""

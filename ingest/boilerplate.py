@@ -88,9 +88,10 @@ _META_FIELD_RE = re.compile(
     r"(作者|来源|日期|发布|更新|上传|浏览|阅读|点击|字数|页数|大小|格式|分类|下载|编辑|责编)"
     r"[^\s:：]{0,3}\s*[:：]"
 )
-# The same facts as counts: "1234人阅读", "人气（3,482）", "共8页".
+# The same facts as counts: "1234人阅读", "人气（3,482）", "共8页". A count is tried from the
+# start of its run of digits and commas only: from every digit of a long run, it is quadratic.
 _COUNT_FIELD_RE = re.compile(
-    r"\d[\d,]*\s*[人次]?\s*(?:阅读|浏览|下载|评论|留言|收藏|点赞|引用)"
+    r"(?<![\d,]),*\d[\d,]*\s*[人次]?\s*(?:阅读|浏览|下载|评论|留言|收藏|点赞|引用)"
     r"|(?:人气|阅读|浏览|下载|评论|留言|引用|收藏|点击)\s*[（(]\s*\d|共\s*\d+\s*页"
 )
 _LEADING_DATE_RE = re.compile(r"^\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
@@ -130,10 +131,11 @@ def is_breadcrumb(text: str, *, near_edge: bool = False) -> bool:
 
 def is_toc_line(text: str) -> bool:
     """A table of contents flattened onto one line: many numbered titles each with a page number."""
-    page_refs = len(re.findall(r"(?:\s|\.{2,}|…+)\d{1,3}(?=\D|$)", text))
+    # Runs of digits, dots and ellipses are matched from their start only (linear on "1111…").
+    page_refs = len(re.findall(r"(?:\s|(?<!\.)\.{2,}|(?<!…)…+)\d{1,3}(?=\D|$)", text))
     markers = len(
         re.findall(
-            r"第[0-9一二三四五六七八九十]+[章节部]|[一二三四五六七八九十]+、|\d+\.\d*\s*[^\d\s.]",
+            r"第[0-9一二三四五六七八九十]+[章节部]|[一二三四五六七八九十]+、|(?<!\d)\d+\.\d*\s*[^\d\s.]",
             text,
         )
     )
@@ -215,6 +217,7 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
     drop = [False] * len(blocks)
     n = len(blocks)
     edge = 3  # sites put breadcrumbs in the first or last few lines
+    title_ends, dated_ends = links.title_runs(blocks), links.dated_runs(blocks)
     i = 0
     while i < n:
         block = blocks[i]
@@ -222,8 +225,8 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
             i += 1
             continue
         line = simplify(block.text)
-        end = links.title_run(blocks, i + 1)
-        dated = links.dated_run(blocks, i)
+        end = title_ends[i + 1]
+        dated = dated_ends[i]
         if links.is_related_header(line) or (links.is_link_header(line) and end - i > 2):
             # The header and the link titles under it, up to the first real paragraph.
             drop[i:end] = [True] * (end - i)

@@ -57,9 +57,16 @@ def split_sentences(text: str) -> list[str]:
 def hard_split(sentence: str, max_chars: int) -> list[str]:
     """Split one over-long sentence at the last comma, 、 or colon that fits, else at max_chars."""
     pieces: list[str] = []
-    rest = sentence
-    while len(rest.strip()) > max_chars:
-        window = rest[: max_chars + 1]
+    # Offsets, not slices of the rest: a 10 MB line without a break would be copied once per
+    # piece (quadratic). ``end`` and ``lead`` bound the rest's stripped text.
+    start, end = 0, len(sentence.rstrip())
+    while True:
+        lead = start
+        while lead < end and sentence[lead].isspace():
+            lead += 1
+        if end - lead <= max_chars:
+            break
+        window = sentence[start : start + max_chars + 1]
         cut = 0
         for m in _SOFT_BREAK_RE.finditer(window):
             if max_chars // 3 <= m.end() <= max_chars:
@@ -67,8 +74,9 @@ def hard_split(sentence: str, max_chars: int) -> list[str]:
         if not cut:
             space = window.rfind(" ", max_chars // 3, max_chars)
             cut = space + 1 if space > 0 else max_chars
-        pieces.append(rest[:cut])
-        rest = rest[cut:]
+        pieces.append(sentence[start : start + cut])
+        start += cut
+    rest = sentence[start:]
     if rest.strip():
         pieces.append(rest)
     return pieces

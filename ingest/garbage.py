@@ -21,18 +21,23 @@ _RARE = re.compile(
     "\U00020000-\U0003134f]"
 )
 _SYMBOL = set("#$%&*+=@^_`|~\\")
+_LOWER_RE = re.compile("[a-z]")
+_UPPER_RE = re.compile("[A-Z]")
 # A run is delimited by spaces, punctuation, and stretches of 3+ ordinary CJK characters.
 _RUN_RE = re.compile(
     r"(?:[A-Za-z0-9#$%&*+=@^_`|~\\]|[\u2e80-\u2fff\u3100-\u318f\u31a0-\u31ef\u3400-\u4dbf"
-    "\ua000-\ua4cf\U00020000-\U0003134f]|[\u4e00-\u9fff\uf900-\ufaff]{1,2}(?![\u4e00-\u9fff\uf900-\ufaff]))+"
-)
+    "\ua000-\ua4cf\U00020000-\U0003134f]|[\u4e00-\u9fff\uf900-\ufaff]{1,2}(?![\u4e00-\u9fff\uf900-\ufaff]))++"
+)  # possessive: nothing follows the run, and a backtracking mark per character of a 10 MB run
+# would take gigabytes
 # How real Latin tokens are built: a number with its unit, a word with its number, a word in
 # lower, upper, title or camel case, a unit such as mA, iOS, kWh.
 _NATURAL_RE = re.compile(
     r"^(?:\d+(?:\.\d+)?[A-Za-z]{1,4}|[A-Za-z][a-z]*(?:[A-Z][a-z]*)*\d{0,4}(?:\.\d+)?"
     r"|[A-Z]+[a-z]{0,2}\d{0,4}|[a-z]{1,2}[A-Z]{1,4}[a-z]{0,2})$"
 )
-_URL_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
+# An address starts where its run of name characters starts: tried from every position of a long
+# run (10 MB of "aaaa…"), the name part would rescan the rest of the run each time (quadratic).
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.]+", re.IGNORECASE)
 _STRONG = 4  # class changes in one run that no real token makes
 # Capitals and digits alone make codes (B2B2C, A4, 5G); only long alternation is garbage.
 _ALTERNATING = 8
@@ -91,14 +96,16 @@ def garbage_runs(text: str) -> list[Run]:
     runs = []
     for m in _RUN_RE.finditer(masked):
         run = m.group(0)
-        has_lower = any(c.islower() and c.isascii() for c in run)
+        has_lower = _LOWER_RE.search(run) is not None
         # Random case is the mark; hashes and prices ("md5=77c6", "$500k") are lower-case.
-        mixed = any((c.isupper() and c.isascii()) or _RARE.match(c) for c in run)
+        mixed = _UPPER_RE.search(run) is not None or _RARE.search(run) is not None
+        codes = run.isalnum() and not has_lower  # capitals and digits only
+        if not (has_lower and mixed) and not codes:
+            continue  # counting class changes (a loop per character) cannot make it garbage
         changes = length = 0
         for part in _non_cjk_parts(run):
             changes += _segments(part)
             length += len(part)
-        codes = run.isalnum() and not has_lower  # capitals and digits only
         if (has_lower and mixed) or (codes and changes >= _ALTERNATING):
             plain = run.isascii() and run.isalnum()
             runs.append(Run(m.start(), m.end(), changes, length, plain))

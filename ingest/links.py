@@ -32,9 +32,10 @@ _HEADING_MARK_RE = re.compile(
     r"|\d{1,2}(?:\.\d{1,2})+\s|Chapter\s+\d)"
 )
 _BULLET_RE = re.compile(r"^(?:[-•·*▪●○◆■□►]\s*|\d{1,3}[.、)）]\s*|[（(]\d{1,3}[)）]\s*)")
-# What sites print after a link title: a date, a view or comment count.
+# What sites print after a link title: a date, a view or comment count (a count is tried from the
+# first digit of its number only, which keeps a line of 10 000 digits linear).
 _TRAILER_RE = re.compile(
-    r"\s*[(（\[]?(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2}|\d+\s*(?:阅读|浏览|评论|次|views?))"
+    r"\s*[(（\[]?(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}[-/]\d{1,2}|(?<!\d)\d+\s*(?:阅读|浏览|评论|次|views?))"
     r"[)）\]]?$"
 )
 _DATE_TRAILER_RE = re.compile(r"\S\s*[(（\[]?\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?[)）\]]?$")
@@ -80,19 +81,24 @@ def is_dated_title(text: str) -> bool:
     return bool(_DATE_TRAILER_RE.search(text)) and is_link_title(text) and len(text) <= 80
 
 
-def title_run(blocks: list[Block], start: int) -> int:
-    """Index just past the link titles that begin at ``start`` (``start`` when there are none)."""
-    j = start
-    while j < len(blocks) and blocks[j].kind not in ("faq", "passage"):
-        if not is_link_title(blocks[j].text):
-            break
-        j += 1
-    return j
+def title_runs(blocks: list[Block]) -> list[int]:
+    """For each start index, the index just past the link titles that begin there (itself when
+    there are none); one entry more, for the end.
+
+    Computed once from the back: asked afresh at every line, a document of 10 000 title-shaped
+    lines took minutes (quadratic).
+    """
+    ends = list(range(len(blocks) + 1))
+    for j in range(len(blocks) - 1, -1, -1):
+        if blocks[j].kind not in ("faq", "passage") and is_link_title(blocks[j].text):
+            ends[j] = ends[j + 1]
+    return ends
 
 
-def dated_run(blocks: list[Block], start: int) -> int:
-    """Index just past the dated link titles that begin at ``start``."""
-    j = start
-    while j < len(blocks) and blocks[j].kind == "paragraph" and is_dated_title(blocks[j].text):
-        j += 1
-    return j
+def dated_runs(blocks: list[Block]) -> list[int]:
+    """For each start index, the index just past the dated link titles that begin there."""
+    ends = list(range(len(blocks) + 1))
+    for j in range(len(blocks) - 1, -1, -1):
+        if blocks[j].kind == "paragraph" and is_dated_title(blocks[j].text):
+            ends[j] = ends[j + 1]
+    return ends

@@ -11,6 +11,9 @@ from ingest.model import Block, IngestError, ParsedFile
 from ingest.sections import assign_sections, detect_headings, heading_rank
 
 DEFAULT_MAX_BYTES = 20_000_000
+# A document past this many chunks is a dump or a generated file, not knowledge someone wrote;
+# embedding it would hold the ingest for hours. The bench corpora (27 413 passages) fit.
+DEFAULT_MAX_CHUNKS = 50_000
 # Curated formats: their text is what the knowledge manager wrote, row by row; web cleaning
 # (boilerplate, repeats, line joins) would only damage it.
 _CURATED_FORMATS = frozenset({"faq", "corpus"})
@@ -45,14 +48,15 @@ def parse_file(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_chars: int = DEFAULT_MAX_CHARS,
+    max_chunks: int = DEFAULT_MAX_CHUNKS,
 ) -> ParsedFile:
     """Load, clean, section and chunk one file. Deterministic: the same bytes give the same chunks.
 
     The title is the loader's, else a leading title line, else the first heading, else the
     file name.
 
-    Raises ``IngestError`` for a file over ``max_bytes``, one no loader can read, or one that
-    holds no text once cleaned.
+    Raises ``IngestError`` for a file over ``max_bytes``, one no loader can read, one that
+    holds no text once cleaned, or one that would make more than ``max_chunks`` chunks.
     """
     if len(data) > max_bytes:
         raise IngestError(
@@ -72,6 +76,12 @@ def parse_file(
     chunks = chunk_sections(sections, max_chars=max_chars)
     if not chunks:
         raise IngestError(filename, "no text found after cleaning")
+    if len(chunks) > max_chunks:
+        raise IngestError(
+            filename,
+            f"the file would make {len(chunks):,} chunks, over the limit of {max_chunks:,} "
+            "per document; split it into smaller files",
+        )
     first_heading = next((b.text for _, b in sections if b.kind == "heading"), None)
     return ParsedFile(
         filename=filename,

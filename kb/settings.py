@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
+from ingest.pipeline import DEFAULT_MAX_CHUNKS
 from kb.types import CollectionName
 from search.fusion import FusionConfig
 
@@ -59,6 +60,11 @@ class Settings(BaseSettings):
             "Largest request body, counted as it streams in (chunked bodies too); an upload of "
             "several files must fit in it."
         ),
+    )
+    max_chunks_per_document: int = Field(
+        DEFAULT_MAX_CHUNKS,
+        ge=1,
+        description="A file that would make more chunks than this fails (a dump, not knowledge).",
     )
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."

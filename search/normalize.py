@@ -71,14 +71,22 @@ def aligned_fold(text: str) -> tuple[str, list[int]]:
     whole = unicodedata.normalize("NFKC", text).lower()
     if len(whole) == len(text):
         folded, origin = whole, list(range(len(text)))
-    else:  # NFKC or lower-casing changed lengths (ligatures, ㈱ …): fold char by char
+    else:  # NFKC or lower-casing changed lengths (ligatures, ㈱, e + U+0301 …): fold by pieces
         pieces: list[str] = []
         origin = []
-        for index, char in enumerate(text):
-            piece = unicodedata.normalize("NFKC", char).lower()
+        start = 0
+        while start < len(text):
+            # A piece is a character with those it composes with (a base and its combining
+            # marks, Hangul jamo): folded one character at a time they would stay apart.
+            end = start + 1
+            while end < len(text) and _composes(text[start:end], text[end]):
+                end += 1
+            piece = unicodedata.normalize("NFKC", text[start:end]).lower()
             pieces.append(piece)
-            origin.extend([index] * len(piece))
-        folded = "".join(pieces)
+            origin.extend([start] * len(piece))
+            start = end
+        # Lower-casing in context (a final Σ) may differ piece by piece; lengths do not.
+        folded = whole if len(whole) == len(origin) else "".join(pieces)
     simplified = to_simplified(folded)
     if len(simplified) == len(folded):
         return simplified, origin
@@ -92,6 +100,11 @@ def aligned_fold(text: str) -> tuple[str, list[int]]:
         out.append(converted)
         mapped.extend(_align(origin[start:end], run.group(), converted))
     return "".join(out), mapped
+
+
+def _composes(piece: str, char: str) -> bool:
+    nfkc = unicodedata.normalize
+    return nfkc("NFKC", piece + char) != nfkc("NFKC", piece) + nfkc("NFKC", char)
 
 
 def _align(origin: Sequence[int], before: str, after: str) -> list[int]:

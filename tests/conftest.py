@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from backends import BACKENDS
+from hypothesis import HealthCheck, settings
 from sqlmodel import select
 
 from kb.accounts.passwords import generate_password, hash_password
@@ -29,6 +30,18 @@ from kb.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# Property tests are deterministic (the same examples on every run and in CI) and bounded:
+# no per-example deadline on a shared machine, at most 200 examples a property.
+settings.register_profile(
+    "assistkb",
+    derandomize=True,
+    deadline=None,
+    max_examples=200,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("assistkb")
 
 
 @pytest.fixture(scope="session")

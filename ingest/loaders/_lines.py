@@ -41,11 +41,44 @@ def join_pair(left: str, right: str) -> str:
         return right
     if not right:
         return left
-    if _HYPHENATED.search(left) and right[:1].islower():
+    if _HYPHENATED.search(left[-3:]) and right[:1].islower():  # the tail: "X-" or "X-\n"
         return left[:-1] + right
     if is_cjk(left[-1]) or is_cjk(right[0]):
         return left + right
     return f"{left} {right}"
+
+
+class Joined:
+    """A text built by ``join_pair`` one fragment at a time, in linear time.
+
+    ``join_pair`` looks only at the last characters of its left side, so the text is kept as
+    finished pieces plus a short tail; gluing onto the whole text each time was quadratic (a
+    10 MB paragraph of wrapped lines took hours).
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self._done: list[str] = []
+        self._tail = text
+
+    def add(self, part: str) -> None:
+        self._tail = join_pair(self._tail, part)
+        if len(self._tail) > 64:
+            self._done.append(self._tail[:-8])
+            self._tail = self._tail[-8:]
+
+    def text(self) -> str:
+        return "".join(self._done) + self._tail
+
+    def __bool__(self) -> bool:
+        return bool(self._tail)
+
+
+def join_all(parts: list[str]) -> str:
+    """``join_pair`` folded over ``parts``."""
+    joined = Joined()
+    for part in parts:
+        joined.add(part)
+    return joined.text()
 
 
 def ends_paragraph(text: str) -> bool:
@@ -56,14 +89,14 @@ def ends_paragraph(text: str) -> bool:
 def join_wrapped(lines: list[Line]) -> list[str]:
     """Paragraphs from visual lines: join a full line without final punctuation to the next."""
     paragraphs: list[str] = []
-    current = ""
+    current = Joined()
     previous: Line | None = None
     for line in lines:
         text = line.text.strip()
         if not text:
             if current:
-                paragraphs.append(current)
-            current, previous = "", None
+                paragraphs.append(current.text())
+            current, previous = Joined(), None
             continue
         continues = (
             previous is not None
@@ -73,14 +106,14 @@ def join_wrapped(lines: list[Line]) -> list[str]:
             and not _STARTS_BLOCK.match(text)
         )
         if continues:
-            current = join_pair(current, text)
+            current.add(text)
         else:
             if current:
-                paragraphs.append(current)
-            current = text
+                paragraphs.append(current.text())
+            current = Joined(text)
         previous = line
     if current:
-        paragraphs.append(current)
+        paragraphs.append(current.text())
     return paragraphs
 
 

@@ -13,6 +13,9 @@ _WRAPPER_KEYS = ("faqs", "faq", "items", "data", "records", "passages", "questio
 _TEXT_KEYS = ("text", "content", "passage", "body")
 
 
+_TOO_DEEP = "JSON nested too deeply (over about 1 000 levels of arrays or objects)"
+
+
 def _jsonl_records(text: str) -> list[tuple[int, Any]]:
     records = []
     for number, line in enumerate(text.split("\n"), start=1):
@@ -22,12 +25,16 @@ def _jsonl_records(text: str) -> list[tuple[int, Any]]:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise IngestError("", f"line {number} is not valid JSON: {exc.msg}") from exc
+        except RecursionError as exc:
+            raise IngestError("", f"line {number}: {_TOO_DEEP}") from exc
     return records
 
 
 def _json_records(text: str) -> list[tuple[int, Any]]:
     try:
         value = json.loads(text)
+    except RecursionError as exc:  # the decoder recurses once per level
+        raise IngestError("", _TOO_DEEP) from exc
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             return _jsonl_records(text)  # JSON Lines saved as .json

@@ -10,6 +10,7 @@ import docx
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from ingest.loaders._package import check_package
 from ingest.loaders._table import row_texts
 from ingest.model import Block, LoadedDocument
 
@@ -100,7 +101,8 @@ def _header_marked(table: Table) -> bool:
 
 
 def load_docx(data: bytes) -> LoadedDocument:
-    """Read a Word document's body in order."""
+    """Read a Word document's body in order (after the package passed its bomb and DTD checks)."""
+    check_package(data, "Word (DOCX)")
     document = docx.Document(io.BytesIO(data))
     blocks: list[Block] = []
     title: str | None = None

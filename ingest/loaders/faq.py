@@ -13,6 +13,7 @@ from typing import Any
 import openpyxl
 
 from ingest.encoding import decode_text
+from ingest.loaders._package import check_package
 from ingest.model import Block, IngestError, LoadedDocument
 
 # In order of preference when a sheet has several matching columns.
@@ -161,6 +162,7 @@ def load_csv(data: bytes) -> LoadedDocument:
 
 def load_xlsx(data: bytes) -> LoadedDocument:
     """The first worksheet whose header names a question and an answer column."""
+    check_package(data, "Excel (XLSX)")
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     tried: list[list[str]] = []
     try:

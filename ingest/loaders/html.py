@@ -8,6 +8,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from ingest.encoding import decode_text
+from ingest.loaders._depth import flatten_deep
 from ingest.loaders._table import row_texts
 from ingest.model import Block, LoadedDocument
 
@@ -236,7 +237,7 @@ def _title(tree: LexborHTMLParser, blocks: list[Block]) -> str | None:
 def load_html(data: bytes) -> LoadedDocument:
     """Parse a web page and keep its main content."""
     text, encoding = _decode(data)
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(flatten_deep(text))
     body = tree.body or tree.root
     walker = _Walker()
     if body is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ingest.encoding import decode_text
-from ingest.loaders._lines import join_pair
+from ingest.loaders._lines import Joined, join_all
 from ingest.loaders._table import row_texts
 from ingest.model import Block, LoadedDocument
 
@@ -16,17 +16,19 @@ _LIST = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
 _RULE = re.compile(r"^ {0,3}([-*_])(?:\s*\1){2,}\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _QUOTE = re.compile(r"^\s*>\s?")
-_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n(?:---|\.\.\.)\n", re.S)
 _FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.M)
 
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+# A label or target stops at the next bracket (as in CommonMark, "[a[b](u)" links only "b") and
+# labels, targets and tags are bounded in length: otherwise each "[" of a line of 10 000 would
+# scan to its end (quadratic). Real labels and URLs are far shorter.
+_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^)\[\]]{0,2000}\)")
+_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^)\[\]]{0,2000}\)")
+_REF_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\[[^\[\]]{0,1000}\]")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
 _CODE_SPAN = re.compile(r"`+([^`]+)`+")
 _AUTOLINK = re.compile(r"<(https?://[^>]+)>")
-_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_TAG = re.compile(r"</?[A-Za-z][^>]{0,2000}>")
 _LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s+\S+")
 
 
@@ -41,6 +43,21 @@ def inline(text: str) -> str:
     for _ in range(2):  # nested marks such as ***bold italic***
         text = _EMPHASIS.sub(r"\2", text)
     return text.strip()
+
+
+def strip_comments(text: str) -> str:
+    """Remove ``<!-- … -->`` comments; an unclosed one stays (a scan, linear where a lazy regex
+    tried from every ``<!--`` of a long line is quadratic)."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _cells(line: str) -> list[str]:
@@ -58,9 +75,7 @@ class _Parser:
         self.paragraph: list[str] = []
 
     def flush(self) -> None:
-        text = ""
-        for part in self.paragraph:
-            text = join_pair(text, part)
+        text = join_all(self.paragraph)
         if text:
             self.blocks.append(Block(inline(text)))
         self.paragraph = []
@@ -129,7 +144,7 @@ class _Parser:
 
     def list_item(self, i: int, m: re.Match[str]) -> int:
         indent = len(m.group(1))
-        text = m.group(2).strip()
+        text = Joined(m.group(2).strip())
         i += 1
         # Continuation lines: indented (or lazy) text that is not a new item or block.
         while i < len(self.lines):
@@ -142,10 +157,10 @@ class _Parser:
                 or (len(line) - len(line.lstrip()) <= indent and _QUOTE.match(line))
             ):
                 break
-            text = join_pair(text, line.strip())
+            text.add(line.strip())
             i += 1
         if text:
-            self.blocks.append(Block(inline(text), kind="list_item"))
+            self.blocks.append(Block(inline(text.text()), kind="list_item"))
         return i
 
 
@@ -157,7 +172,7 @@ def load_markdown(data: bytes) -> LoadedDocument:
         if m := _FRONT_TITLE.search(front.group(1)):
             title = m.group(1).strip() or None
         text = text[front.end() :]
-    text = _COMMENT.sub("", text)
+    text = strip_comments(text)
     blocks = _Parser(text.split("\n")).run()
     if title is None:
         title = next((b.text for b in blocks if b.kind == "heading"), None)

@@ -219,6 +219,9 @@ def _metadata_title(reader: PdfReader) -> str | None:
 
 def load_pdf(data: bytes) -> LoadedDocument:
     """Extract the text layer; refuse encrypted PDFs and report pages without text."""
+    if b"%PDF" not in data[:1024]:
+        # Named .pdf, but no PDF header: say so rather than report a damaged PDF.
+        raise IngestError("", "not a PDF file: it has no %PDF header (renamed from another type?)")
     reader = PdfReader(io.BytesIO(data))
     password: str | None = None
     if reader.is_encrypted:

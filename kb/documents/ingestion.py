@@ -165,7 +165,13 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileRes
                 metadata_changed=meta_changed,
             )
     try:
-        parsed = parse_file(name, item.data, max_bytes=limit, max_chars=kb.settings.chunk_chars)
+        parsed = parse_file(
+            name,
+            item.data,
+            max_bytes=limit,
+            max_chars=kb.settings.chunk_chars,
+            max_chunks=kb.settings.max_chunks_per_document,
+        )
     except IngestError as exc:
         log.info("ingest of %s failed: %s", name, exc.reason)
         return FileResult(name, "failed", reason=exc.reason)

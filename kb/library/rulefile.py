@@ -11,6 +11,9 @@ import yaml
 
 from kb.errors import Invalid
 
+MAX_VALUES = 100_000
+"""Most values a file may hold once its aliases are expanded (ten aliases of ten, nine deep,
+would be a billion)."""
 ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 """The ids of replies and rules: lower-case letters, digits, '-', '_' or '.'."""
 
@@ -61,10 +64,17 @@ class Node:
 
 def load(text: str, source: str) -> Node | None:
     """Parse YAML text into line-carrying nodes; ``None`` for an empty document."""
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks the first characters as it is built: a control character there
+        # raised past the handlers below (a 500 on import).
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
     try:
         root = loader.get_single_node()
-        return None if root is None else _convert(root, loader, source, None)
+        return None if root is None else _convert(root, loader, source, None, [MAX_VALUES])
+    except RecursionError as exc:  # the composer and the conversion recurse once per level
+        raise RuleFileError(source, None, "invalid YAML: nested too deeply") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -77,8 +87,15 @@ def load(text: str, source: str) -> Node | None:
         loader.dispose()
 
 
-def _convert(node: yaml.Node, loader: yaml.SafeLoader, source: str, key_line: int | None) -> Node:
+def _convert(
+    node: yaml.Node, loader: yaml.SafeLoader, source: str, key_line: int | None, budget: list[int]
+) -> Node:
     line = node.start_mark.line + 1
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise RuleFileError(
+            source, line, f"the file holds over {MAX_VALUES:,} values once its aliases are expanded"
+        )
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Node] = {}
         for key_node, value_node in node.value:
@@ -91,10 +108,10 @@ def _convert(node: yaml.Node, loader: yaml.SafeLoader, source: str, key_line: in
                 raise RuleFileError(
                     source, k_line, f"duplicate key '{key}' (first at line {first})"
                 )
-            mapping[key] = _convert(value_node, loader, source, k_line)
+            mapping[key] = _convert(value_node, loader, source, k_line, budget)
         return Node(mapping, line, key_line=key_line, tag=node.tag)
     if isinstance(node, yaml.SequenceNode):
-        items = [_convert(item, loader, source, None) for item in node.value]
+        items = [_convert(item, loader, source, None, budget) for item in node.value]
         return Node(items, line, key_line=key_line, tag=node.tag)
     value = loader.construct_object(node, deep=True)
     style = node.style if isinstance(node, yaml.ScalarNode) else None

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hostile_files
 import pytest
 from fastapi.testclient import TestClient
 
@@ -170,6 +171,35 @@ def test_the_default_collection_is_the_setting(
         assert "运费" in suggested.json()["answers"][0]["text"]
         elsewhere = c.post("/api/v1/search", json={"query": "退货", "collection": "default"})
         assert elsewhere.status_code == 404
+
+
+def test_upload_of_hostile_files_answers_per_file_and_leaks_nothing(client: TestClient) -> None:
+    """Hostile uploads next to good ones: 200, each hostile file failed with its reason."""
+    body = _upload(
+        client,
+        ("xxe.docx", hostile_files.docx_external_entity("file:///etc/passwd")),
+        ("bomb.xlsx", hostile_files.xlsx_zip_bomb()),
+        ("nested.html", hostile_files.html_nested_deep()),
+        ("garbage.pdf", hostile_files.pdf_header_then_garbage()),
+        ("empty.txt", b""),
+        ("faq.csv", FAQ.encode()),
+    )
+    files = {f["filename"]: f for f in body["files"]}
+    assert files["faq.csv"]["status"] == "ingested"
+    assert files["nested.html"]["status"] == "ingested"  # flattened past 256 levels, text kept
+    for name, reason in (
+        ("xxe.docx", "declares a DTD"),
+        ("bomb.xlsx", "zip bomb"),
+        ("garbage.pdf", "damaged or truncated"),
+        ("empty.txt", "the file is empty"),
+    ):
+        assert files[name]["status"] == "failed"
+        assert reason in files[name]["reason"], files[name]
+    listed = client.get("/api/v1/documents").json()["documents"]
+    assert {d["source_name"] for d in listed} == {"faq.csv", "nested.html"}
+    for doc in listed:
+        shown = client.get(f"/api/v1/documents/{doc['id']}").json()
+        assert not any("root:x:0:0" in c["text"] for c in shown["chunks"])
 
 
 @pytest.mark.parametrize(("field", "limit"), [("language", 16), ("product", 128)])

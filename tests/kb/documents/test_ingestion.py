@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import hostile_files
 import pytest
+from sqlmodel import select
 
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.catalog import delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items, safe_name
 from kb.errors import Invalid
+from kb.models import ChunkRecord
 from kb.retrieval.searching import SearchRequest, search
 from search.types import SearchFilters
 
@@ -192,6 +197,49 @@ def test_collection_lock_holds_across_processes(kb: KnowledgeBase) -> None:
         held = subprocess.run([sys.executable, "-c", probe], check=False)
     free = subprocess.run([sys.executable, "-c", probe], check=False)
     assert (held.returncode, free.returncode) == (1, 0)
+
+
+def test_hostile_files_fail_alone_and_leak_nothing(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    """One run mixing hostile files with good ones: the good ones ingest, each hostile one
+    fails with its own reason, and no chunk holds the host's files (tests/ingest/test_hostile.py
+    covers every hostile file in a bounded child)."""
+    kb = make_kb(max_chunks_per_document=100)
+    marker = tmp_path / "marker.txt"
+    marker.write_text(hostile_files.MARKER)
+    hostile = {
+        "xxe.docx": hostile_files.docx_external_entity("file:///etc/passwd"),
+        "xxe.xlsx": hostile_files.xlsx_external_entity(marker.as_uri()),
+        "laughs.xlsx": hostile_files.xlsx_billion_laughs(),
+        "bomb.docx": hostile_files.docx_zip_bomb(),
+        "fake.pdf": hostile_files.pdf_fake(),
+        "binary.txt": hostile_files.binary_named_txt(),
+        "many.txt": hostile_files.many_chunks(),
+    }
+    files = [("manual.md", MANUAL_V1.encode()), *hostile.items(), ("faq.csv", FAQ_CSV.encode())]
+    results = {r.filename: r for r in _ingest(kb, *files)}
+
+    assert {n: r.status for n, r in results.items() if r.status != "failed"} == {
+        "manual.md": "ingested",
+        "faq.csv": "ingested",
+    }
+    reasons = {name: results[name].reason or "" for name in hostile}
+    assert "declares a DTD" in reasons["xxe.docx"]
+    assert "declares a DTD" in reasons["xxe.xlsx"]
+    assert "declares a DTD" in reasons["laughs.xlsx"]
+    assert "zip bomb" in reasons["bomb.docx"]
+    assert "not a PDF file" in reasons["fake.pdf"]
+    assert "encoding" in reasons["binary.txt"]
+    assert "over the limit of 100 per document" in reasons["many.txt"]
+    assert "三到五个工作日" in " ".join(_top_text(kb, "退款多久到账"))
+    with session_scope(kb.engine) as session:
+        texts = [
+            f"{c.text} {c.question or ''} {c.title or ''}"
+            for c in session.exec(select(ChunkRecord))
+        ]
+    assert texts
+    assert not any(hostile_files.MARKER in t or "root:x:0:0" in t for t in texts)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,11 @@
-"""The audit log: who changed what, when. Append-only: nothing here updates or deletes a row."""
+"""The audit log: who changed what, when. Append-only: nothing here updates or deletes a row.
+
+Every service that changes users, keys, documents, replies, rules or vocabulary takes an
+``actor`` and records here inside its own transaction. Actors are ``user:<email>`` and
+``key:<prefix>`` (``Principal.actor``), ``cli`` for the ``kb`` command, and ``SYSTEM_ACTOR`` for
+what the application does by itself (an evaluation's scratch ingest, a caller that names nobody):
+a service always records, so no change goes unlogged because a caller forgot to say who.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from kb.accounts.schemas import AuditEntryPublic
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import AuditEntry, utcnow
+
+SYSTEM_ACTOR = "system"
 
 
 def record(

@@ -20,6 +20,10 @@ from kb.settings import Settings
 out = Console()
 err = Console(stderr=True)
 
+# Who the audit log says made a change from the terminal. Just "cli": whoever can run the CLI on
+# the server can read the database anyway, and an OS user name would only look like a proof.
+ACTOR = "cli"
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: $KB_DATA_DIR or ./data)."),

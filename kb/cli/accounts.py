@@ -20,15 +20,13 @@ from kb.accounts.users import (
     list_users,
     set_password,
 )
-from kb.cli._common import DataDir, JsonFlag, Typer, fail, open_kb, out
+from kb.cli._common import ACTOR, DataDir, JsonFlag, Typer, fail, open_kb, out
 from kb.types import SCOPES, USER_ROLES
 
 users_app = Typer(
     help="People who sign in: add, list, disable, set passwords.", no_args_is_help=True
 )
 keys_app = Typer(help="API keys for the CRM: create, list, revoke.", no_args_is_help=True)
-
-ACTOR = "cli"  # whoever can run the CLI on the server can read the database anyway
 
 PasswordStdin = Annotated[
     bool,

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ingest.detect import SUPPORTED_EXTENSIONS, extension
 from kb.cli._common import (
+    ACTOR,
     Collection,
     DataDir,
     JsonFlag,
@@ -70,7 +71,7 @@ def ingest(
             batches.setdefault(collection or name, []).extend(items)
     results = _run_ingest(kb, batches, quiet=as_json)
     if sample_kb is not None:
-        import_sample(kb, sample_kb)
+        import_sample(kb, sample_kb, actor=ACTOR)
     if as_json:
         out.print_json(
             data=[FileResultOut.model_validate(r).model_dump(mode="json") for r in results]
@@ -103,9 +104,10 @@ def _run_ingest(
             def on_index(done: int, total: int, task: Any = index) -> None:
                 bar.update(task, completed=done, total=total, visible=True)
 
-            results.extend(
-                ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+            done = ingest_items(
+                kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=ACTOR
             )
+            results.extend(done)
     return results
 
 
@@ -189,7 +191,7 @@ def documents_delete(
     document_id: Annotated[str, typer.Argument(metavar="ID")], data_dir: DataDir = None
 ) -> None:
     """Delete a document and all its versions; it leaves search results at once."""
-    gone = delete_document(open_kb(data_dir), document_id)
+    gone = delete_document(open_kb(data_dir), document_id, actor=ACTOR)
     out.print(f"deleted {gone.title} ({gone.id})")
 
 

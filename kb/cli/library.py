@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from kb.cli._common import DataDir, Typer, fail, open_kb, out
+from kb.cli._common import ACTOR, DataDir, Typer, fail, open_kb, out
 from kb.errors import KBError
 from kb.library.store import export_replies, export_rules, import_replies, import_rules
 
@@ -22,7 +22,7 @@ ExistingFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
 def rules_import(file: ExistingFile, data_dir: DataDir = None) -> None:
     """Replace the escalation rules with FILE; a file with an error changes nothing."""
     try:
-        rules = import_rules(open_kb(data_dir), file.read_text("utf-8"), file.name)
+        rules = import_rules(open_kb(data_dir), file.read_text("utf-8"), file.name, actor=ACTOR)
     except KBError as exc:
         raise fail(exc.message + " (the previous rules stay in force)") from exc
     out.print(f"imported {len(rules)} rules from {file.name}")
@@ -37,7 +37,7 @@ def rules_export(data_dir: DataDir = None) -> None:
 @replies_app.command("import")
 def replies_import(file: ExistingFile, data_dir: DataDir = None) -> None:
     """Add or update scripted replies from a YAML or CSV file (all or nothing)."""
-    ids = import_replies(open_kb(data_dir), file.read_text("utf-8"), file.name)
+    ids = import_replies(open_kb(data_dir), file.read_text("utf-8"), file.name, actor=ACTOR)
     out.print(f"imported {len(ids)} replies from {file.name}")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, cast
 
 import typer
 
-from kb.cli._common import Collection, DataDir, JsonFlag, Typer, fail, open_kb, out, shorten
+from kb.cli._common import ACTOR, Collection, DataDir, JsonFlag, Typer, fail, open_kb, out, shorten
 from kb.errors import KBError
 from kb.retrieval.evaluation import evaluate
 from kb.retrieval.searching import SearchRequest, format_citation, search, search_hit
@@ -101,7 +101,7 @@ def vocabulary_set(
         synonyms=synonyms.read_text("utf-8") if synonyms else current.synonyms,
     )
     try:
-        done = save_vocabulary(kb, wanted)
+        done = save_vocabulary(kb, wanted, actor=ACTOR)
     except KBError as exc:  # name the file the bad line is in
         name = {"user_dict": user_dict, "synonyms": synonyms}.get(exc.field or "")
         where = f"{name.name}: " if name else ""

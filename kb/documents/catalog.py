@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
+from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import DocumentMeta
@@ -104,7 +105,9 @@ def neighbourhood(doc: DocumentDetail, chunk_id: str, radius: int = 2) -> ChunkC
     return ChunkContext(chunk=chunk, shown=shown, section=chunk.heading_path)
 
 
-def delete_document(kb: KnowledgeBase, document_id: str) -> DeletedDocument:
+def delete_document(
+    kb: KnowledgeBase, document_id: str, *, actor: str = SYSTEM_ACTOR
+) -> DeletedDocument:
     """Remove a document, all its versions and chunks; it leaves search results at once."""
     with session_scope(kb.engine) as session:
         collection = _get(session, document_id).collection
@@ -126,6 +129,8 @@ def delete_document(kb: KnowledgeBase, document_id: str) -> DeletedDocument:
             session.flush()
             session.delete(doc)
             summary = DeletedDocument(id=doc.id, title=doc.title, collection=doc.collection)
+            detail = {"filename": doc.source_name, "title": doc.title, "collection": collection}
+            record(session, actor=actor, action="document.delete", target=doc.id, detail=detail)
         rebuild_index(kb, collection)
     return summary
 
@@ -143,7 +148,9 @@ class MetadataEdit:
     clear_dates: bool = False
 
 
-def update_metadata(kb: KnowledgeBase, document_id: str, edit: MetadataEdit) -> DocumentDetail:
+def update_metadata(
+    kb: KnowledgeBase, document_id: str, edit: MetadataEdit, *, actor: str = SYSTEM_ACTOR
+) -> DocumentDetail:
     """Save ``edit`` and re-index the collection; returns the document without its chunks."""
     title, doc_type, tags, product = edit.title, edit.doc_type, edit.tags, edit.product
     valid_from, valid_to = edit.valid_from, edit.valid_to
@@ -155,6 +162,7 @@ def update_metadata(kb: KnowledgeBase, document_id: str, edit: MetadataEdit) -> 
     with kb.collection_lock(collection):
         with session_scope(kb.engine) as session:
             doc = _get(session, document_id)
+            before = doc.model_dump()
             if title:
                 doc.title = title
             if doc_type:
@@ -170,6 +178,10 @@ def update_metadata(kb: KnowledgeBase, document_id: str, edit: MetadataEdit) -> 
             if valid_to is not None:
                 doc.valid_to = valid_to
             session.add(doc)
+            fields = sorted(k for k, v in doc.model_dump().items() if before.get(k) != v)
+            if fields:  # a form saved as it was is no change
+                record(session, actor=actor, action="document.update", target=doc.id,
+                       detail={"filename": doc.source_name, "fields": fields})  # fmt: skip
         rebuild_index(kb, collection)
     return get_document(kb, document_id, with_chunks=False)
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
+from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.rollback import undo_versions
@@ -113,14 +114,19 @@ def ingest_items(
     collection: str,
     on_file: FileProgress | None = None,
     on_index: Progress | None = None,
+    actor: str = SYSTEM_ACTOR,
 ) -> list[FileResult]:
-    """Ingest each file independently; one failure never stops or corrupts the others."""
+    """Ingest each file independently; one failure never stops or corrupts the others.
+
+    Each new version is audited as ``document.ingest`` by ``actor`` in the transaction that
+    stores it; an unchanged or failed file records nothing.
+    """
     collection_name(collection)  # before anything is written: the index takes the same names
     results: list[FileResult] = []
     with kb.collection_lock(collection):
         changed = False
         for n, item in enumerate(items, start=1):
-            result = _ingest_one(kb, item, collection)
+            result = _ingest_one(kb, item, collection, actor)
             changed |= result.status == "ingested" or result.metadata_changed
             results.append(result)
             if on_file:
@@ -132,7 +138,7 @@ def ingest_items(
                 rebuild_index(kb, collection, progress=on_index)
             except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
                 stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
-                undo_versions(kb, [(d, v) for d, v in stored if d and v])
+                undo_versions(kb, [(d, v) for d, v in stored if d and v], actor=actor)
                 raise
         else:
             # Nothing new, but a killed run may have committed versions it never indexed.
@@ -140,7 +146,7 @@ def ingest_items(
     return results
 
 
-def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileResult:
+def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str, actor: str) -> FileResult:
     name = safe_name(item.filename)
     limit = kb.settings.max_upload_bytes
     if len(item.data) > limit:
@@ -156,6 +162,9 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileRes
         if doc and current and current.content_hash == digest:
             meta_changed = _apply_meta(doc, item.meta, None)
             session.add(doc)
+            if meta_changed:  # same bytes, new metadata from the upload form
+                record(session, actor=actor, action="document.update", target=doc.id,
+                       detail={"filename": name, "collection": collection})  # fmt: skip
             return FileResult(
                 name,
                 "unchanged",
@@ -178,6 +187,8 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str) -> FileRes
     pause_point("after-parse")
     with session_scope(kb.engine) as session:
         doc, version = _store(session, collection, name, digest, len(item.data), parsed, item.meta)
+        detail = {"filename": name, "collection": collection, "version": version.number}
+        record(session, actor=actor, action="document.ingest", target=doc.id, detail=detail)
         return FileResult(
             name, "ingested", doc.id, version.number, version.chunk_count, None, parsed.warnings
         )

@@ -13,6 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from kb.accounts.audit import SYSTEM_ACTOR
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import (
@@ -55,8 +56,17 @@ def _runner(kb: KnowledgeBase) -> _Runner:
     return kb.state(_RUNNER)
 
 
-def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection: str) -> str:
-    """Record a queued job and ingest ``items`` in the background; returns the job id."""
+def start_ingest_job(
+    kb: KnowledgeBase,
+    items: Sequence[IngestItem],
+    collection: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
+) -> str:
+    """Record a queued job and ingest ``items`` in the background; returns the job id.
+
+    The worker ingests as ``actor``: the audit log names who started the job, not the thread.
+    """
     collection_name(collection)
     if not items:
         raise Invalid("no files uploaded", field="files")
@@ -76,7 +86,7 @@ def start_ingest_job(kb: KnowledgeBase, items: Sequence[IngestItem], collection:
     runner = _runner(kb)
     try:
         runner.futures[job_id] = runner.executor.submit(
-            _leased_run, kb, job_id, list(items), collection, lease
+            _leased_run, kb, job_id, list(items), collection, lease, actor
         )
     except BaseException:
         release_lease(kb, job_id, lease)
@@ -116,15 +126,22 @@ def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
 
 
 def _leased_run(
-    kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str, lease: IO[bytes]
+    kb: KnowledgeBase,
+    job_id: str,
+    items: list[IngestItem],
+    collection: str,
+    lease: IO[bytes],
+    actor: str,
 ) -> None:
     try:
-        _run(kb, job_id, items, collection)
+        _run(kb, job_id, items, collection, actor)
     finally:
         release_lease(kb, job_id, lease)
 
 
-def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str) -> None:
+def _run(
+    kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str, actor: str
+) -> None:
     names = [safe_name(i.filename) for i in items]
     _update(kb, job_id, status="running", stage=_stage(f"parsing {names[0]}"))
 
@@ -142,7 +159,9 @@ def _run(kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: st
             _update(kb, job_id, stage=_stage(f"indexing {done}/{total}"))
 
     try:
-        results = ingest_items(kb, items, collection=collection, on_file=on_file, on_index=on_index)
+        results = ingest_items(
+            kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor
+        )
     except Exception as exc:
         known = as_domain_error(exc)  # KBErrors, and faults such as a full disk
         message = known.message if known else f"{type(exc).__name__}: {exc}"

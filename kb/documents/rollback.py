@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, delete, select
 
+from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
@@ -15,12 +16,15 @@ from kb.models import ChunkRecord, Document, DocumentVersion
 log = logging.getLogger(__name__)
 
 
-def undo_versions(kb: KnowledgeBase, stored: Sequence[tuple[str, int]]) -> None:
+def undo_versions(
+    kb: KnowledgeBase, stored: Sequence[tuple[str, int]], *, actor: str = SYSTEM_ACTOR
+) -> None:
     """Remove each ``(document_id, version)`` this run stored, in one transaction; the document
     points at its previous version again, and one that had none is removed.
 
     Called while the collection's lock is still held. If the database cannot be written either,
     the failure is logged and the start-up freshness check rebuilds the index to match it.
+    The audit log keeps the ``document.ingest`` entries and gains ``document.ingest_undone``.
     """
     if not stored:
         return
@@ -39,6 +43,8 @@ def undo_versions(kb: KnowledgeBase, stored: Sequence[tuple[str, int]]) -> None:
                 session.exec(delete(ChunkRecord).where(col(ChunkRecord.version_id) == version.id))
                 session.delete(version)
                 session.flush()
+                record(session, actor=actor, action="document.ingest_undone", target=document_id,
+                       detail={"version": number, "reason": "index build failed"})  # fmt: skip
                 if number == 1:
                     session.delete(doc)
                 else:

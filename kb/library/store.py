@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
+from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.errors import Invalid
@@ -43,34 +44,43 @@ def parse_reply_file(text: str, source: str) -> list[ReplyTemplate]:
     raise Invalid(f"{source}: replies must be a .yaml, .yml or .csv file", field="file")
 
 
-def import_replies(kb: KnowledgeBase, text: str, source: str) -> list[str]:
+def import_replies(
+    kb: KnowledgeBase, text: str, source: str, *, actor: str = SYSTEM_ACTOR
+) -> list[str]:
     """All or nothing: a file with any error changes no reply. Returns the imported ids."""
     replies = parse_reply_file(text, source)
+    ids = [r.id for r in replies]
     with session_scope(kb.engine) as session:
         for reply in replies:
-            record = session.get(ReplyRecord, reply.id) or ReplyRecord(
+            row = session.get(ReplyRecord, reply.id) or ReplyRecord(
                 id=reply.id, title=reply.title, body=reply.body
             )
-            _copy_reply(record, reply, source)
-            session.add(record)
-    return [r.id for r in replies]
+            _copy_reply(row, reply, source)
+            session.add(row)
+        record(session, actor=actor, action="reply.import", target=source, detail={"ids": ids})
+    return ids
 
 
-def save_reply(kb: KnowledgeBase, reply: ReplyTemplate, source: str = "console") -> None:
+def save_reply(
+    kb: KnowledgeBase, reply: ReplyTemplate, source: str = "console", *, actor: str = SYSTEM_ACTOR
+) -> None:
     with session_scope(kb.engine) as session:
-        record = session.get(ReplyRecord, reply.id) or ReplyRecord(
-            id=reply.id, title=reply.title, body=reply.body
-        )
-        _copy_reply(record, reply, source)
-        session.add(record)
+        existing = session.get(ReplyRecord, reply.id)
+        row = existing or ReplyRecord(id=reply.id, title=reply.title, body=reply.body)
+        _copy_reply(row, reply, source)
+        session.add(row)
+        action = "reply.update" if existing else "reply.create"
+        record(session, actor=actor, action=action, target=reply.id, detail={"title": reply.title})
 
 
-def delete_reply(kb: KnowledgeBase, reply_id: str) -> bool:
+def delete_reply(kb: KnowledgeBase, reply_id: str, *, actor: str = SYSTEM_ACTOR) -> bool:
     with session_scope(kb.engine) as session:
-        record = session.get(ReplyRecord, reply_id)
-        if record is None:
+        row = session.get(ReplyRecord, reply_id)
+        if row is None:
             return False
-        session.delete(record)
+        session.delete(row)
+        record(session, actor=actor, action="reply.delete", target=reply_id,
+               detail={"title": row.title})  # fmt: skip
     return True
 
 
@@ -117,12 +127,24 @@ def export_replies(kb: KnowledgeBase) -> str:
     return dump_replies_yaml(list_replies(kb))
 
 
-def import_rules(kb: KnowledgeBase, text: str, source: str) -> list[Rule]:
-    """Parse the whole file first; on any error the rules in force stay as they were."""
+def import_rules(
+    kb: KnowledgeBase,
+    text: str,
+    source: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
+    action: str = "rules.import",
+) -> list[Rule]:
+    """Parse the whole file first; on any error the rules in force stay as they were.
+
+    ``action`` is what the audit log calls it: ``rules.import`` (a file) or ``rules.save``
+    (the console's editor).
+    """
     reply_ids = {r.id for r in list_replies(kb)}
     rules = parse_rules_yaml(text, source, reply_ids=reply_ids or None)
     with session_scope(kb.engine) as session:
         session.add(RuleSetRecord(source=source, text=text, rule_count=len(rules)))
+        record(session, actor=actor, action=action, target=source, detail={"rules": len(rules)})
     return rules
 
 
@@ -153,7 +175,7 @@ def rule_set_history(kb: KnowledgeBase) -> list[RuleSetPublic]:
     return [RuleSetPublic.model_validate(r.model_dump(exclude={"text"})) for r in records]
 
 
-def import_sample(kb: KnowledgeBase, sample: Any) -> None:
+def import_sample(kb: KnowledgeBase, sample: Any, *, actor: str = SYSTEM_ACTOR) -> None:
     """Load the sample KB's replies, escalation playbook and vocabulary (the manifest names them).
 
     The vocabulary is set only in a knowledge base that never had one: loading the sample again
@@ -162,14 +184,15 @@ def import_sample(kb: KnowledgeBase, sample: Any) -> None:
     replies: Path | None = sample.replies
     rules: Path | None = sample.escalation_rules
     if replies is not None:
-        import_replies(kb, replies.read_text(encoding="utf-8"), replies.name)
+        import_replies(kb, replies.read_text(encoding="utf-8"), replies.name, actor=actor)
     if rules is not None:
         current = rule_set_history(kb)
         text = rules.read_text(encoding="utf-8")
         if not current or _latest_text(kb) != text:
-            import_rules(kb, text, rules.name)
+            import_rules(kb, text, rules.name, actor=actor)
     if (sample.user_dict or sample.synonyms) and not vocabulary_history(kb, limit=1):
-        save_vocabulary(kb, Vocabulary(_read(sample.user_dict), _read(sample.synonyms)))
+        vocabulary = Vocabulary(_read(sample.user_dict), _read(sample.synonyms))
+        save_vocabulary(kb, vocabulary, actor=actor)
 
 
 def _read(path: Path | None) -> str:

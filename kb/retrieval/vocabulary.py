@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
+from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
@@ -71,7 +72,9 @@ def vocabulary_problems(vocabulary: Vocabulary) -> dict[str, list[VocabularyProb
     return {field: problems for field, problems in found.items() if problems}
 
 
-def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> VocabularySaved:
+def save_vocabulary(
+    kb: KnowledgeBase, vocabulary: Vocabulary, *, actor: str = SYSTEM_ACTOR
+) -> VocabularySaved:
     """Check, store and apply an edited vocabulary; on any problem nothing changes.
 
     Returns what was done: the collections re-indexed and how long it took.
@@ -86,6 +89,8 @@ def save_vocabulary(kb: KnowledgeBase, vocabulary: Vocabulary) -> VocabularySave
     started = time.perf_counter()
     with session_scope(kb.engine) as session:
         session.add(VocabularyRecord(user_dict=clean.user_dict, synonyms=clean.synonyms))
+        record(session, actor=actor, action="vocabulary.save", target="vocabulary",
+               detail=vocabulary_size(clean))  # fmt: skip
     collections = known_collections(kb)
     for collection in collections:
         with kb.collection_lock(collection):

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kb.accounts.audit import list_audit, record
-from kb.accounts.keys import list_keys
+from kb.accounts.keys import create_key, list_keys
 from kb.accounts.users import get_user
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -260,3 +260,24 @@ def test_only_admins_see_the_admin_pages_in_the_nav(
     page = manager.get("/kb/documents").text
     assert "/kb/admin/" not in page and 'href="/account"' in page
     assert manager.get("/kb/admin/users").status_code == 403
+
+
+def test_an_upload_and_a_delete_by_a_key_show_in_the_audit_log(
+    backend_app: FastAPI, admin: TestClient
+) -> None:
+    new = create_key(
+        _kb(backend_app), name="crm", scopes=["documents:read", "documents:write"], actor="test"
+    )
+    crm, bearer = TestClient(backend_app), {"Authorization": f"Bearer {new.key}"}
+    files = {"files": ("policy.md", "年假政策\n\n员工每年享有十天带薪年假。\n".encode())}
+    uploaded = crm.post("/api/v1/documents", headers=bearer, files=files, data={"collection": "hr"})
+    assert uploaded.status_code == 200, uploaded.text
+    doc = uploaded.json()["files"][0]["document_id"]
+    assert crm.delete(f"/api/v1/documents/{doc}", headers=bearer).status_code == 200
+
+    actor = f"key:{new.api_key.prefix}"
+    page = admin.get("/kb/admin/audit", params={"actor": actor}).text
+    rows = re.findall(r'<td data-label="操作"><code>([a-z.]+)</code></td>\s*'
+                      r'<td data-label="对象">([^<]+)</td>', page)  # fmt: skip
+    assert rows == [("document.delete", doc), ("document.ingest", doc)]
+    assert "filename: policy.md" in page and "version: 1" in page

@@ -66,7 +66,7 @@ def upload_documents(
     limit = kb.settings.max_upload_bytes
     # Read at most limit+1 bytes: enough to say "too large" without holding a huge upload.
     items = [IngestItem(f.filename or "unnamed", f.file.read(limit + 1), meta) for f in files]
-    results = ingest_items(kb, items, collection=target)
+    results = ingest_items(kb, items, collection=target, actor=principal.actor)
     published = [FileResultOut.model_validate(r) for r in results]
     return IngestResponse(collection=target, files=published)
 
@@ -110,4 +110,4 @@ def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> Document
 def delete_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DeleteResponse:
     """Delete a document with all its versions; it leaves search results at once."""
     document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
-    return DeleteResponse(deleted=delete_document(kb, document_id))
+    return DeleteResponse(deleted=delete_document(kb, document_id, actor=principal.actor))

@@ -85,7 +85,7 @@ def upload_documents(
         target = readable(principal, collection or default_collection(kb, principal))
     with form_errors("documents.html", "upload", refused):
         items = read_uploads(files, upload_meta(doc_type, tags), kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, items, target)
+        job_id = start_ingest_job(kb, items, target, actor=principal.actor)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _upload_context(kb, principal, upload=upload, job=get_job(kb, job_id))
@@ -128,7 +128,7 @@ def save_metadata(
     if errors:
         raise FormError("document.html", "meta_form", refused(errors))
     with form_errors("document.html", "meta_form", lambda exc: refused(field_errors(exc, "form"))):
-        update_metadata(kb, document_id, edit)
+        update_metadata(kb, document_id, edit, actor=principal.actor)
     if not htmx.wants_fragment:
         url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
@@ -155,7 +155,7 @@ def reingest(
 
     with form_errors("document.html", "reingest", refused):
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, [item], doc.collection)
+        job_id = start_ingest_job(kb, [item], doc.collection, actor=principal.actor)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _document_context(doc, job=get_job(kb, job_id))
@@ -177,7 +177,7 @@ def delete(
     if confirm != document_id:
         errors = {"confirm": "tick the box to confirm deleting every version of this document"}
         raise FormError("document.html", "delete_form", _document_context(doc, errors=errors))
-    summary = delete_document(kb, document_id)
+    summary = delete_document(kb, document_id, actor=principal.actor)
     target = f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary.title})}"
     if htmx.is_htmx:
         return Response(status_code=200, headers={"HX-Redirect": target})

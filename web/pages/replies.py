@@ -25,6 +25,7 @@ from kb.library.replies import (
 from kb.library.rulefile import RuleFileError
 from kb.library.store import delete_reply, export_replies, import_replies, list_replies, save_reply
 from search.normalize import normalize
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import Errors, FormError, form_errors, read_text_upload, split_tags
 from web.rendering import HtmxDep, RendererDep
@@ -129,6 +130,7 @@ def export(kb: KBDep) -> Response:
 def import_file(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     file: Annotated[UploadFile | None, File()] = None,
@@ -136,7 +138,7 @@ def import_file(
     """All or nothing: a file with an error changes no reply, and the error names its line."""
     with form_errors("replies.html", "import_form", partial(_refused_import, kb)):
         name, text = read_text_upload(file, kb.settings.max_upload_bytes)
-        ids = import_replies(kb, text, name)
+        ids = import_replies(kb, text, name, actor=principal.actor)
     return _back_to_list(request, htmx, imported=len(ids))
 
 
@@ -150,6 +152,7 @@ def new_reply(request: Request, render: RendererDep) -> Response:
 def create_reply(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     form: Annotated[ReplyForm, Form()],
@@ -164,7 +167,7 @@ def create_reply(
         reply = form.build()
         if reply.id in known:
             raise InvalidReply(f"a reply with id '{reply.id}' already exists", "id")
-    save_reply(kb, reply)
+    save_reply(kb, reply, actor=principal.actor)
     return _back_to_list(request, htmx, saved=reply.id)
 
 
@@ -180,6 +183,7 @@ def update_reply(
     reply_id: str,
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     form: Annotated[ReplyForm, Form()],
@@ -193,7 +197,7 @@ def update_reply(
 
     with form_errors("reply_edit.html", "reply_form", refused, catch=InvalidReply):
         reply = form.build(dict(current.labels))
-    save_reply(kb, reply)
+    save_reply(kb, reply, actor=principal.actor)
     return _back_to_list(request, htmx, saved=reply.id)
 
 
@@ -202,6 +206,7 @@ def remove_reply(
     reply_id: str,
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     htmx: HtmxDep,
     confirm: Annotated[str, Form()] = "",
@@ -212,7 +217,7 @@ def remove_reply(
         errors = {"confirm": "tick the box to confirm deleting this reply"}
         context = _form_context(ReplyForm.of(reply), is_new=False, reply=reply, errors=errors)
         raise FormError("reply_edit.html", "delete_form", context)
-    delete_reply(kb, reply_id)
+    delete_reply(kb, reply_id, actor=principal.actor)
     return _back_to_list(request, htmx, deleted=reply.title)
 
 

@@ -18,6 +18,7 @@ from kb.errors import Invalid
 from kb.library.escalation import Conditions, Rule
 from kb.library.rulefile import RuleFileError
 from kb.library.store import active_rules, export_rules, import_rules, rule_set_history
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors, read_text_upload
 from web.rendering import RendererDep
@@ -101,7 +102,11 @@ def rules_page(request: Request, kb: KBDep, render: RendererDep, saved: bool = F
 
 @router.post("/rules", name="kb_rules_save")
 def save_rules(
-    request: Request, kb: KBDep, render: RendererDep, text: Annotated[str, Form()] = ""
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
+    text: Annotated[str, Form()] = "",
 ) -> Response:
     """Replace the rule set with the editor's text; on an error nothing changes."""
 
@@ -109,7 +114,7 @@ def save_rules(
         return _context(kb, text=text, editor_error=rule_error(exc, text))
 
     with form_errors("rules.html", "workspace", refused):
-        import_rules(kb, text, EDITOR_SOURCE)
+        import_rules(kb, text, EDITOR_SOURCE, actor=principal.actor, action="rules.save")
     context = _context(kb, text=export_rules(kb), saved=True)
     return render.page(request, "rules.html", context, block="workspace")
 
@@ -118,6 +123,7 @@ def save_rules(
 def import_file(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
@@ -125,7 +131,7 @@ def import_file(
     with form_errors("rules.html", "workspace", partial(_refused_import, kb, "")):
         name, text = read_text_upload(file, kb.settings.max_upload_bytes)
     with form_errors("rules.html", "workspace", partial(_refused_import, kb, text)):
-        import_rules(kb, text, name)
+        import_rules(kb, text, name, actor=principal.actor)
     context = _context(kb, text=export_rules(kb), imported=name)
     return render.page(request, "rules.html", context, block="workspace")
 

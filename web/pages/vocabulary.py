@@ -21,6 +21,7 @@ from kb.retrieval.vocabulary import (
     save_vocabulary,
     vocabulary_history,
 )
+from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors
 from web.pages.rules import excerpt
@@ -45,6 +46,7 @@ def vocabulary_page(request: Request, kb: KBDep, render: RendererDep) -> Respons
 def save(
     request: Request,
     kb: KBDep,
+    principal: PrincipalDep,
     render: RendererDep,
     user_dict: Annotated[str, Form()] = "",
     synonyms: Annotated[str, Form()] = "",
@@ -62,7 +64,8 @@ def save(
         return _context(kb, user_dict=user_dict, synonyms=synonyms, error=error)
 
     with form_errors("vocabulary.html", "workspace", refused, catch=VocabularyError):
-        done = save_vocabulary(kb, Vocabulary(user_dict=user_dict, synonyms=synonyms))
+        wanted = Vocabulary(user_dict=user_dict, synonyms=synonyms)
+        done = save_vocabulary(kb, wanted, actor=principal.actor)
     edited = edited_vocabulary(kb)
     context = _context(kb, user_dict=edited.user_dict, synonyms=edited.synonyms, saved=done)
     headers = {"HX-Trigger-After-Settle": VOCABULARY_SAVED}

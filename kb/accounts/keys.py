@@ -15,8 +15,11 @@ import string
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
 from kb.accounts.audit import record
 from kb.accounts.principal import Principal
@@ -32,6 +35,16 @@ KEY_PREFIX = "akb_"
 PREFIX_CHARS = len(KEY_PREFIX) + 8
 TOUCH_EVERY = timedelta(minutes=1)  # last-used times are this coarse, to keep writes down
 _ALPHABET = string.ascii_lowercase + string.digits
+
+# Every API request runs this lookup: built once and run on a plain connection, it costs a
+# fraction of an ORM session's query (bench/auth_cost.py), which built the statement each time.
+_TABLE: Table = ApiKeyRecord.__table__  # type: ignore[attr-defined]
+_BY_PREFIX = sa_select(_TABLE).where(_TABLE.c.prefix == bindparam("prefix"))
+_TOUCH = (
+    sa_update(_TABLE)
+    .where(_TABLE.c.id == bindparam("key_id"))
+    .values(last_used_at=bindparam("now"))
+)
 
 
 def key_hash(key: str) -> str:
@@ -114,17 +127,15 @@ def authenticate_key(
     if not bearer or not bearer.startswith(KEY_PREFIX) or len(bearer) > 128:
         return None
     now = now or utcnow()
-    with session_scope(kb.engine) as session:
-        row = _by_prefix(session, bearer[:PREFIX_CHARS])
+    with kb.engine.begin() as connection:
+        row = connection.execute(_BY_PREFIX, {"prefix": bearer[:PREFIX_CHARS]}).first()
         if row is None or not hmac.compare_digest(row.key_hash, key_hash(bearer)):
             return None
         key = ApiKeyPublic.of(row)
         if not key.active(now):
             return None
         if key.last_used_at is None or now - key.last_used_at >= TOUCH_EVERY:
-            session.exec(
-                update(ApiKeyRecord).where(col(ApiKeyRecord.id) == row.id).values(last_used_at=now)
-            )
+            connection.execute(_TOUCH, {"key_id": row.id, "now": now})
         return key.principal()
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
 
 from kb.accounts.principal import EMBED_SCOPES, ROLE_SCOPES, Principal
 from kb.models import ApiKeyRecord, AuditEntry, UserAccount, as_utc
@@ -89,7 +90,8 @@ class ApiKeyPublic(BaseModel):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: ApiKeyRecord) -> ApiKeyPublic:
+    def of(cls, row: ApiKeyRecord | Row[Any]) -> ApiKeyPublic:
+        """From the model, or from a Core row of its table (the per-request lookup)."""
         return cls(
             id=row.id,
             name=row.name,

@@ -11,6 +11,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select, update
 
 from kb.accounts import throttle
@@ -102,6 +103,14 @@ def last_sign_ins(kb: KnowledgeBase) -> dict[str, datetime]:
     return {user_id: as_utc(at) for user_id, at in rows if at is not None}
 
 
+# Every signed-in request runs this lookup; built once, not on each call (bench/auth_cost.py).
+_BY_TOKEN = (
+    select(UserSession, UserAccount)
+    .join(UserAccount, col(UserAccount.id) == col(UserSession.user_id))
+    .where(col(UserSession.token_hash) == bindparam("token_hash"))
+)
+
+
 def resolve_session(
     kb: KnowledgeBase, *, token: str | None, now: datetime | None = None
 ) -> SessionInfo | None:
@@ -110,11 +119,7 @@ def resolve_session(
         return None
     now = now or utcnow()
     with session_scope(kb.engine) as session:
-        found = session.exec(
-            select(UserSession, UserAccount)
-            .join(UserAccount, col(UserAccount.id) == col(UserSession.user_id))
-            .where(UserSession.token_hash == token_hash(token))
-        ).first()
+        found = session.exec(_BY_TOKEN, params={"token_hash": token_hash(token)}).first()
         if found is None:
             return None
         row, user = found

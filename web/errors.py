@@ -125,19 +125,22 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     return error_response(request, 422, message, first["field"], problems=problems)
 
 
-# FastAPI's answer (400) to a body it could not even decode: bytes that are not UTF-8 under a
-# JSON content type, or a broken form. It is invalid input like any other: 422, naming the body.
+# FastAPI's and Starlette's answer (400) to a body they could not even decode: bytes that are
+# not UTF-8 under a JSON content type, or a broken form ("Invalid multipart data.", a missing
+# boundary). Our own code never raises a 400; this is invalid input like any other: 422, naming
+# the body.
 _UNPARSED_BODY = "There was an error parsing the body"
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+    if exc.status_code == 400:
         cause = exc.__cause__
-        what = (
-            f"invalid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
-            if isinstance(cause, UnicodeDecodeError)
-            else f"could not be parsed as {request.headers.get('content-type', 'sent')}"
-        )
+        if isinstance(cause, UnicodeDecodeError):
+            what = f"invalid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+        elif exc.detail == _UNPARSED_BODY:
+            what = f"could not be parsed as {request.headers.get('content-type', 'sent')}"
+        else:
+            what = f"could not be parsed: {exc.detail}"
         problem = {"field": "body", "message": what}
         return error_response(request, 422, f"body: {what}", "body", problems=[problem])
     return error_response(request, exc.status_code, str(exc.detail))

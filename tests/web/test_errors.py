@@ -242,3 +242,17 @@ def test_a_body_that_is_not_utf8_is_a_documented_422(client: TestClient, path: s
     error = response.json()["error"]
     assert error["field"] == "body"
     assert error["message"].startswith("body: invalid JSON")
+
+
+def test_a_broken_multipart_upload_is_a_documented_422(client: TestClient) -> None:
+    # Found by the API fuzz: Starlette's own 400 ("Invalid multipart data.") is not in the schema.
+    boundary = "a222103b9b30b1f9e8be6882ecedb1d2"
+    response = client.post(
+        "/api/v1/documents",
+        content=f"--{boundary}\r\n[]--{boundary}--\r\n".encode(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["field"] == "body"
+    assert error["message"].startswith("body: could not be parsed")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from live_server import ReadyServer
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from kb.accounts.users import create_user
@@ -35,18 +36,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 360, "height": 780}
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that says when it is listening, so nobody has to sleep and retry."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
 
 
 @dataclass(frozen=True)
@@ -79,7 +68,7 @@ def live_server(
         install_pages(app)
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = _Server(config)
+    server = ReadyServer(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     if not server.ready.wait(timeout=120):

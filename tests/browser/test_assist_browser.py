@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from live_server import ReadyServer
 from playwright.sync_api import Browser, Page, Request, Response, Route, ViewportSize, expect
 from sqlmodel import select
 
@@ -77,18 +78,6 @@ window.addEventListener("message", (e) => {{
     document.getElementById("inserted").textContent = e.origin + " " + e.data.text;
 }});
 </script>"""
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that says when it is listening (as the console's fixture does)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
 
 
 class _Host(BaseHTTPRequestHandler):
@@ -155,7 +144,7 @@ def panel(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) -
     kb.close()
 
     app = create_app(settings)
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = ReadyServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-assist", daemon=True)
     thread.start()
     if not server.ready.wait(timeout=120):

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from live_server import ReadyServer
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -35,18 +36,6 @@ POLICY = "# 退货政策\n\n## 退货运费\n\n质量问题退货的运费由商
 HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>CRM</title>
 </head><body><h1>CRM</h1><iframe src="{src}" width="400" height="800" title="AssistKB"></iframe>
 </body></html>"""
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that says when it is listening, so nobody sleeps and retries."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
 
 
 class _Host(BaseHTTPRequestHandler):
@@ -125,7 +114,7 @@ def embedding(
     key = create_key(kb, name="crm", scopes=["embed"], collections=["default"], actor="test").key
     kb.close()
     app = create_app(settings)
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = ReadyServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="uvicorn-embed", daemon=True)
     thread.start()
     if not server.ready.wait(timeout=120):

@@ -12,10 +12,25 @@ _BLANK = re.compile(r"\n[ \t\u3000\u00a0]*\n")
 _STRIP = " \t\u3000\u00a0"
 
 
-def _group_lines(group: list[str]) -> list[Line]:
-    """Lines of one blank-line-separated paragraph: all wrapped, except short (heading) lines."""
+def _group_lines(group: list[str], typical: int) -> list[Line]:
+    """Lines of one blank-line-separated paragraph: all wrapped, except short (heading) lines.
+
+    A line counts as wrapped only if it is wide against its paragraph and against the
+    document's long lines (``typical``): in a two-line paragraph the first line is always the
+    widest, so a title followed by a model line ("…使用说明书" / "适用型号：YZ-A2") was glued
+    into one block and went with the title.
+    """
     widest = max(display_width(t) for t in group)
-    return [Line(t, full=display_width(t) >= 0.6 * widest) for t in group]
+    limit = 0.6 * max(widest, typical)
+    return [Line(t, full=display_width(t) >= limit) for t in group]
+
+
+def _typical_long_line(texts: list[str]) -> int:
+    """Width of the document's long lines: the 90th percentile (the widest under ten lines)."""
+    widths = sorted(display_width(t) for t in texts if t)
+    if not widths:
+        return 0
+    return widths[int(len(widths) * 0.9) - 1] if len(widths) >= 10 else widths[-1]
 
 
 def text_blocks(text: str) -> list[Block]:
@@ -25,11 +40,14 @@ def text_blocks(text: str) -> list[Block]:
     line that could be one stays a block of its own (short lines never join the next).
     """
     if _BLANK.search(text):
+        groups = [
+            [t.strip(_STRIP) for t in g.split("\n") if t.strip(_STRIP)] for g in _BLANK.split(text)
+        ]
+        typical = _typical_long_line([t for g in groups for t in g])
         lines: list[Line] = []
-        for chunk in _BLANK.split(text):
-            group = [t.strip(_STRIP) for t in chunk.split("\n") if t.strip(_STRIP)]
+        for group in groups:
             if group:
-                lines.extend([*_group_lines(group), Line("", full=False)])
+                lines.extend([*_group_lines(group, typical), Line("", full=False)])
     else:
         # Copied web text: one paragraph per line unless the lines are visibly hard-wrapped.
         texts = [t.strip(_STRIP) for t in text.split("\n")]

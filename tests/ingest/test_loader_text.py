@@ -50,6 +50,22 @@ WRAPPED = (
             id="no-blank-lines-one-block-per-line",
         ),
         pytest.param(
+            "云舟 Air 空气净化器 使用说明书\n适用型号：YZ-A2\n\n"
+            "使用前请仔细阅读本说明书，并妥善保存。\n\n"
+            "第一章 产品概述\n\n一台净化器就能覆盖客厅与卧室，机身内置激光传感器，能根据空气质量"
+            "自动调节风速，适用面积为三十五到六十平方米。\n",
+            [
+                "云舟 Air 空气净化器 使用说明书",
+                "适用型号：YZ-A2",
+                "使用前请仔细阅读本说明书，并妥善保存。",
+                "第一章 产品概述",
+                "一台净化器就能覆盖客厅与卧室，机身内置激光传感器，能根据空气质量自动调节风速，"
+                "适用面积为三十五到六十平方米。",
+            ],
+            # A two-line paragraph's first line is its widest: it is not "full" for that alone.
+            id="title-over-model-line-stays-two-blocks",
+        ),
+        pytest.param(
             "\u3000\u3000段落缩进的第一段。\r\n\r\n\u3000\u3000第二段。\r\n",
             ["段落缩进的第一段。", "第二段。"],
             id="crlf-and-full-width-indent",

@@ -4,12 +4,6 @@ A query is a list of terms; a term is a token or a :data:`~search.tokenize.TermG
 alternatives (synonyms). A group scores as its best alternative, so expanding a word to five
 synonyms does not give it five times the weight of the other words; a multi-token
 alternative scores as the sum of its tokens.
-
-Length normalisation is per kind of chunk (BM25F's per-field average length): a manual passage
-is long or short against other passages, an FAQ pair against other FAQ pairs. Against one
-average over both, every FAQ pair (~30 tokens on the sample KB) looks short and every passage
-(~77) long, so the same match scored ~1.4 times higher in an FAQ and manual passages that
-answered a question sat under FAQ entries that merely shared its words.
 """
 
 from __future__ import annotations
@@ -46,24 +40,14 @@ class BM25Index:
         *,
         k1: float = 1.2,
         b: float = 0.75,
-        kinds: Sequence[str] | None = None,
     ) -> BM25Index:
-        """Index one token list per document, in document order.
-
-        ``kinds`` (one per document, e.g. "faq", "passage") gives each kind its own average
-        length; with one kind, or none given, this is plain Lucene BM25.
-        """
+        """Index one token list per document, in document order (Lucene BM25)."""
         if not corpus:
             return cls(None, 0, k1, b)
         import bm25s
 
         model = bm25s.BM25(k1=k1, b=b, method="lucene")
         model.index([list(doc) for doc in corpus], show_progress=False)
-        if kinds is not None:
-            if len(kinds) != len(corpus):
-                raise ValueError(f"{len(corpus)} documents but {len(kinds)} kinds")
-            if len(set(kinds)) > 1:
-                _normalise_per_kind(model, corpus, kinds, k1, b)
         return cls(model, len(corpus), k1, b)
 
     def scores(self, terms: Sequence[str | TermGroup]) -> np.ndarray:
@@ -137,39 +121,3 @@ def top_positive(
         candidates = candidates[part]
     order = np.lexsort((candidates, -scores[candidates]))
     return [(int(i), float(scores[i])) for i in candidates[order]]
-
-
-def _normalise_per_kind(
-    model: object, corpus: Sequence[Sequence[str]], kinds: Sequence[str], k1: float, b: float
-) -> None:
-    """Rescale bm25s's precomputed scores from the corpus-wide average length to each kind's.
-
-    Lucene BM25 stores ``idf * tf / (tf + k1 * (1 - b + b * dl / avgdl))`` per (term, document);
-    only the denominator depends on the average, so each stored score is multiplied by the old
-    denominator over the new one.
-    """
-    lengths = np.asarray([len(doc) for doc in corpus], dtype=np.float64)
-    overall = float(lengths.mean())
-    if overall <= 0:
-        return
-    labels = np.asarray(kinds, dtype=object)
-    average = np.empty_like(lengths)
-    for kind in set(kinds):
-        members = labels == kind
-        average[members] = max(float(lengths[members].mean()), 1.0)
-    vocab: dict[str, int] = model.vocab_dict  # type: ignore[attr-defined]
-    scores: dict[str, np.ndarray] = model.scores  # type: ignore[attr-defined]
-    # Term frequency of every (term, document) pair, keyed as the CSC matrix orders its entries.
-    pairs = np.fromiter(
-        ((vocab[token] << 32) | row for row, doc in enumerate(corpus) for token in doc),
-        dtype=np.int64,
-    )
-    keys, counts = np.unique(pairs, return_counts=True)
-    indptr, rows = scores["indptr"], scores["indices"].astype(np.int64)
-    columns = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
-    tf = counts[np.searchsorted(keys, (columns << 32) | rows)].astype(np.float64)
-    dl = lengths[rows]
-    before = tf + k1 * (1 - b + b * dl / overall)
-    after = tf + k1 * (1 - b + b * dl / average[rows])
-    data = scores["data"]
-    scores["data"] = (data * (before / after)).astype(data.dtype)

@@ -163,9 +163,6 @@ class IndexStore:
                 [tokenizer.tokenize(t) for t in texts],
                 k1=self.bm25_k1,
                 b=self.bm25_b,
-                # Per-kind length normalisation (``kinds=``) is not used: with the sample
-                # vocabulary it put a cleaning passage above the warranty FAQ for a warranty
-                # question, and its manual-set gain (.606 -> .616 MRR@10) did not clear the bar.
             )
             bm25.save(staging / BM25_DIR)
             vocabulary = {

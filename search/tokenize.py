@@ -22,9 +22,7 @@ from search.normalize import normalize
 
 logger = logging.getLogger(__name__)
 
-# Bump when the index-side token stream changes, so stale BM25 state is noticed. (Not bumped for
-# BM25's per-kind length normalisation: an index built before it stays valid, and ranks as it
-# did, until the collection's next rebuild — an upgrade does not re-index every collection.)
+# Bump when the index-side token stream changes, so stale BM25 state is noticed.
 TOKENIZER_CODE_VERSION = "1"
 
 # Alternatives for one query word; each alternative is a token sequence (a synonym may be a phrase).

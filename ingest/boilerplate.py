@@ -240,7 +240,29 @@ def remove_boilerplate(blocks: list[Block]) -> list[Block]:
         i += 1
     _drop_boilerplate_lists(blocks, drop)
     _drop_list_labels(blocks, drop)
+    _drop_tail_islands(blocks, drop)
     return [b for b, d in zip(blocks, drop, strict=True) if not d]
+
+
+def _drop_tail_islands(blocks: list[Block], drop: list[bool]) -> None:
+    """A short, sentence-less line alone among dropped lines after the body is site furniture.
+
+    The foot of a page (comment widget, author box, hot searches) leaves behind the odd line
+    no single rule names: the blog's or the author's name, the site's brand. Past the last
+    kept sentence, a line whose neighbours were both dropped (or the end of the page) is one
+    of those. Near the top the same shape is the page's title between breadcrumb and info
+    bar, so only the tail counts.
+    """
+    kept = [i for i, d in enumerate(drop) if not d and _has_sentence_end(blocks[i].text)]
+    if not kept:
+        return
+    for i in range(kept[-1] + 1, len(blocks)):
+        text = simplify(blocks[i].text.strip())
+        if drop[i] or blocks[i].kind != "paragraph" or len(text) > 40:
+            continue
+        after = i + 1 == len(blocks) or drop[i + 1]
+        if drop[i - 1] and after and not _has_sentence_end(text):
+            drop[i] = True
 
 
 def _drop_list_labels(blocks: list[Block], drop: list[bool]) -> None:

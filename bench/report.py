@@ -50,6 +50,10 @@ def quality() -> str:
         older = r["machine"]["commit"] != machine["commit"]
         label = f"{label} (commit {r['machine']['commit']})" if older else label
         scale = f", BM25 scale `{r['fusion_bm25_scale']}`" if "fusion_bm25_scale" in r else ""
+        if r.get("fusion_vector_scale") == "width":
+            scale += f", vector scale `width` {r['fusion_vector_width']}"
+        elif "fusion_vector_scale" in r:
+            scale += f", vector scale `{r['fusion_vector_scale']}`"
         fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}{scale}"
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]
         rows.append(

@@ -40,6 +40,16 @@ class Settings(BaseSettings):
         "ceiling",
         description="Convex fusion: BM25 over the query's idf sum (`ceiling`) or min-max.",
     )
+    fusion_vector_scale: Literal["minmax", "width"] = Field(
+        "width",
+        description=(
+            "Convex fusion: cosine min-max over the candidates, or `width`: its gap below the "
+            "query's best cosine over `fusion_vector_width`."
+        ),
+    )
+    fusion_vector_width: float = Field(
+        0.1, gt=0.0, le=2.0, description="Convex fusion, `width` scale: the gap that scores 0."
+    )
     fusion_depth: int = Field(
         100, ge=1, le=1000, description="Candidates taken from each retriever before fusion."
     )
@@ -165,6 +175,8 @@ class Settings(BaseSettings):
             bm25_weight=self.rrf_bm25_weight,
             vector_weight=self.rrf_vector_weight,
             bm25_scale=self.fusion_bm25_scale,
+            vector_scale=self.fusion_vector_scale,
+            vector_width=self.fusion_vector_width,
             depth=self.fusion_depth,
         )
 

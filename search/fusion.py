@@ -8,6 +8,7 @@ from typing import Literal
 
 FusionMethod = Literal["convex", "rrf"]
 BM25Scale = Literal["ceiling", "minmax"]
+VectorScale = Literal["minmax", "width"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class FusionConfig:
     bm25_weight: float = 1.0  # RRF weights
     vector_weight: float = 1.0
     bm25_scale: BM25Scale = "ceiling"  # convex: BM25 over its idf ceiling, or min-max
+    vector_scale: VectorScale = "minmax"  # convex: cosine min-max, or within a fixed width
+    vector_width: float = 0.1  # "width": the cosine gap below the query's best that scores 0
     depth: int = 50  # candidates each retriever contributes
 
     def __post_init__(self) -> None:
@@ -31,6 +34,12 @@ class FusionConfig:
             raise ValueError(
                 f"unknown BM25 scale {self.bm25_scale!r}: expected 'ceiling' or 'minmax'"
             )
+        if self.vector_scale not in ("minmax", "width"):
+            raise ValueError(
+                f"unknown vector scale {self.vector_scale!r}: expected 'minmax' or 'width'"
+            )
+        if not 0.0 < self.vector_width <= 2.0:
+            raise ValueError(f"vector width must lie in (0, 2], got {self.vector_width}")
         if self.depth < 1:
             raise ValueError(f"candidate depth must be at least 1, got {self.depth}")
 
@@ -46,16 +55,35 @@ def min_max(scores: Mapping[int, float]) -> dict[int, float]:
     return {key: (value - low) / span for key, value in scores.items()}
 
 
+def below_best(scores: Mapping[int, float], width: float) -> dict[int, float]:
+    """``1 - (best - score) / width``, floored at 0: the best scores 1.0, ``width`` below it 0.
+
+    Unlike min-max this keeps the cosine's own units: a gap of .01 is a tenth of the scale
+    however many candidates were taken and however far the last of them lies. Min-max divides
+    by the spread down to the last candidate, which grows with the candidate depth and as the
+    corpus gets smaller, so in a 150-chunk knowledge base (its 100th candidate nearly off topic)
+    a .01 gap between two close answers shrank to nothing against a BM25 difference.
+    """
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    if not scores:
+        return {}
+    best = max(scores.values())
+    return {key: max(0.0, 1.0 - (best - value) / width) for key, value in scores.items()}
+
+
 def convex(
     bm25: Mapping[int, float],
     vector: Mapping[int, float],
     alpha: float,
     bm25_ceiling: float | None = None,
     reach: Mapping[int, float] | None = None,
+    vector_width: float | None = None,
 ) -> dict[int, float]:
     """``alpha * vector + (1 - alpha) * bm25``, each side scaled to [0, 1] for this query.
 
-    The vector side is min-max normalised over the candidates. The BM25 side is divided by
+    The vector side is min-max normalised over the candidates, or, with ``vector_width``,
+    scaled by its distance below the best cosine (:func:`below_best`). The BM25 side is divided by
     ``bm25_ceiling`` (the query's best possible BM25 score, the sum of its terms' idf) when it
     is given, else min-max normalised too. Min-max makes the best BM25 match 1.0 however little
     of the query it contains (an English query matching only "switch" and "new" in a mostly
@@ -75,7 +103,7 @@ def convex(
         keyword = {key: min(1.0, value / bm25_ceiling) for key, value in bm25.items()}
     else:
         keyword = min_max(bm25)
-    dense = min_max(vector)
+    dense = min_max(vector) if vector_width is None else below_best(vector, vector_width)
     fused = {}
     for key in keyword.keys() | dense.keys():
         weight = (1.0 - alpha) * (reach.get(key, 1.0) if reach is not None else 1.0)

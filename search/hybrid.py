@@ -112,8 +112,14 @@ class HybridSearcher:
             fused = {row: signals.cosine[row] for row, _ in signals.dense}
         elif (config := self.config).method == "convex":
             if config.bm25_scale == "ceiling":
+                width = config.vector_width if config.vector_scale == "width" else None
                 fused = fusion.convex(
-                    signals.bm25, signals.cosine, config.alpha, signals.bm25_ceiling, signals.reach
+                    signals.bm25,
+                    signals.cosine,
+                    config.alpha,
+                    signals.bm25_ceiling,
+                    signals.reach,
+                    vector_width=width,
                 )
             else:  # the earlier method: both sides min-max, BM25 weighted alike everywhere
                 fused = fusion.convex(signals.bm25, signals.cosine, config.alpha)

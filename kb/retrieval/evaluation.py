@@ -177,6 +177,8 @@ def evaluate(
             "fusion": settings.fusion,
             "fusion_alpha": settings.fusion_alpha,
             "fusion_bm25_scale": settings.fusion_bm25_scale,
+            "fusion_vector_scale": settings.fusion_vector_scale,
+            "fusion_vector_width": settings.fusion_vector_width,
             "fusion_depth": settings.fusion_depth,
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }

@@ -1,6 +1,6 @@
 import pytest
 
-from search.fusion import convex, min_max, rrf
+from search.fusion import FusionConfig, below_best, convex, min_max, rrf
 
 
 @pytest.mark.parametrize(
@@ -15,6 +15,49 @@ from search.fusion import convex, min_max, rrf
 )
 def test_min_max(scores: dict[int, float], expected: dict[int, float]) -> None:
     assert min_max(scores) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("scores", "width", "expected"),
+    [
+        ({}, 0.1, {}),
+        ({1: 0.9}, 0.1, {1: 1.0}),
+        ({1: 0.9, 2: 0.85, 3: 0.8, 4: 0.5}, 0.1, {1: 1.0, 2: 0.5, 3: 0.0, 4: 0.0}),
+        ({1: 0.9, 2: 0.85}, 0.2, {1: 1.0, 2: 0.75}),
+    ],
+)
+def test_below_best(scores: dict[int, float], width: float, expected: dict[int, float]) -> None:
+    assert below_best(scores, width) == pytest.approx(expected)
+
+
+def test_below_best_keeps_a_cosine_gap_whatever_the_last_candidate() -> None:
+    # Two close answers (.93, .92) and the same pair among candidates reaching down to .50:
+    # min-max shrinks their gap as the list gets deeper, the fixed width keeps it.
+    shallow = {1: 0.93, 2: 0.92, 3: 0.85}
+    deep = {**shallow, 4: 0.70, 5: 0.50}
+    gap = [s[1] - s[2] for s in (min_max(shallow), min_max(deep))]
+    assert gap[0] > 2 * gap[1]
+    fixed = [s[1] - s[2] for s in (below_best(shallow, 0.1), below_best(deep, 0.1))]
+    assert fixed[0] == pytest.approx(fixed[1]) == pytest.approx(0.1)
+
+
+def test_width_scale_lets_a_clear_cosine_lead_outweigh_a_common_keyword_match() -> None:
+    # Row 1 is the vector's clear best (.93 against .90) but BM25 prefers row 2 a little
+    # (both matched the product name); deep candidates stretch min-max.
+    bm25 = {1: 2.0, 2: 3.0, 3: 0.0, 4: 0.0}
+    vector = {1: 0.93, 2: 0.90, 3: 0.60, 4: 0.40}
+    minmax = convex(bm25, vector, 0.4, bm25_ceiling=10.0)
+    width = convex(bm25, vector, 0.4, bm25_ceiling=10.0, vector_width=0.1)
+    assert max(minmax, key=minmax.__getitem__) == 2
+    assert max(width, key=width.__getitem__) == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"vector_scale": "zscore"}, {"vector_width": 0.0}, {"vector_width": 3.0}]
+)
+def test_fusion_config_refuses_a_bad_vector_scale(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="vector"):
+        FusionConfig(**kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,17 @@ def join_wrapped(lines: list[Line]) -> list[str]:
     return paragraphs
 
 
+def _long_line(widths: list[int]) -> int:
+    """Of sorted line widths, the long lines': the 90th percentile (the widest under ten)."""
+    return widths[int(len(widths) * 0.9) - 1] if len(widths) >= 10 else widths[-1]
+
+
+def long_line_width(texts: list[str]) -> int:
+    """Width of a text's long lines (0 for no text), as :func:`wrap_width` measures them."""
+    widths = sorted(display_width(t.strip()) for t in texts if t.strip())
+    return _long_line(widths) if widths else 0
+
+
 def wrap_width(texts: list[str]) -> int | None:
     """The column where a hard-wrapped text breaks its lines, or None if it is not wrapped.
 
@@ -126,7 +137,7 @@ def wrap_width(texts: list[str]) -> int | None:
     widths = sorted(display_width(t.strip()) for t in texts if t.strip())
     if len(widths) < 4:
         return None
-    width = widths[int(len(widths) * 0.9) - 1] if len(widths) >= 10 else widths[-1]
+    width = _long_line(widths)
     if width < 30 or width > 200:
         return None
     near = sum(1 for w in widths if 0.85 * width <= w <= width)

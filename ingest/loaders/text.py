@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from ingest.encoding import decode_text
-from ingest.loaders._lines import Line, display_width, join_wrapped, text_lines, wrap_width
+from ingest.loaders._lines import (
+    Line,
+    display_width,
+    join_wrapped,
+    long_line_width,
+    text_lines,
+    wrap_width,
+)
 from ingest.model import Block, LoadedDocument
 
 _BLANK = re.compile(r"\n[ \t\u3000\u00a0]*\n")
@@ -25,14 +32,6 @@ def _group_lines(group: list[str], typical: int) -> list[Line]:
     return [Line(t, full=display_width(t) >= limit) for t in group]
 
 
-def _typical_long_line(texts: list[str]) -> int:
-    """Width of the document's long lines: the 90th percentile (the widest under ten lines)."""
-    widths = sorted(display_width(t) for t in texts if t)
-    if not widths:
-        return 0
-    return widths[int(len(widths) * 0.9) - 1] if len(widths) >= 10 else widths[-1]
-
-
 def text_blocks(text: str) -> list[Block]:
     """Paragraph blocks from decoded text; wrapped lines are joined, heading-like lines kept.
 
@@ -43,7 +42,7 @@ def text_blocks(text: str) -> list[Block]:
         groups = [
             [t.strip(_STRIP) for t in g.split("\n") if t.strip(_STRIP)] for g in _BLANK.split(text)
         ]
-        typical = _typical_long_line([t for g in groups for t in g])
+        typical = long_line_width([t for g in groups for t in g])
         lines: list[Line] = []
         for group in groups:
             if group:

@@ -5,8 +5,8 @@ rendered, not stripped: a mark is dropped only where CommonMark makes it markup,
 ``8*8=64`` and the ``_`` of ``YZ_S2_PRO`` stay. One deliberate departure from CommonMark: a run
 of ``*`` between two ASCII letters or digits is text, as ``_`` inside a word already is, because
 in manuals ``600*580*820`` is a dimension and ``X1*2`` a count; CommonMark's intraword ``*``
-emphasis would make them ``600``\\ *580*\\ ``820`` and ``X12``. Emphasis next to CJK text
-(``请**务必**拔掉电源``) is unaffected.
+emphasis would show "600580820" (580 in italics) and "X1*2" only while no second ``*`` follows.
+Emphasis next to CJK text (``请**务必**拔掉电源``) is unaffected.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ _HTML_ELEMENTS = frozenset(block_names) | {
     "font", "i", "img", "input", "ins", "kbd", "label", "mark", "q", "rp", "rt", "ruby", "s",
     "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "wbr",
 }  # fmt: skip
-_BREAKS = frozenset({"br", "wbr"})
+_BREAKS = frozenset({"br"})  # a line break reads as a space; <wbr> as nothing
 
 # ``[label]: url`` definitions by normalised label, as the parser's ``env["references"]``.
 References = Mapping[str, Mapping[str, str]]

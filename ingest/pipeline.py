@@ -9,6 +9,7 @@ from ingest.cleaning import clean_blocks, clean_whitespace
 from ingest.loaders import load_document
 from ingest.model import Block, IngestError, ParsedFile
 from ingest.sections import assign_sections, detect_headings, heading_rank
+from ingest.sizes import over_limit
 
 DEFAULT_MAX_BYTES = 20_000_000
 # A document past this many chunks is a dump or a generated file, not knowledge someone wrote;
@@ -17,12 +18,6 @@ DEFAULT_MAX_CHUNKS = 50_000
 # Curated formats: their text is what the knowledge manager wrote, row by row; web cleaning
 # (boilerplate, repeats, line joins) would only damage it.
 _CURATED_FORMATS = frozenset({"faq", "corpus"})
-
-
-def _size(n: int) -> str:
-    """Bytes for people: "25.3 MB", "20 MB", "1.5 KB" (decimal units, as upload limits are)."""
-    value, unit = (n / 1_000_000, "MB") if n >= 100_000 else (n / 1_000, "KB")
-    return f"{value:.1f}".removesuffix(".0") + " " + unit
 
 
 def _leading_title(blocks: list[Block]) -> str | None:
@@ -59,10 +54,7 @@ def parse_file(
     holds no text once cleaned, or one that would make more than ``max_chunks`` chunks.
     """
     if len(data) > max_bytes:
-        raise IngestError(
-            filename,
-            f"file is {_size(len(data))}, over the {_size(max_bytes)} limit",
-        )
+        raise IngestError(filename, f"file is {over_limit(len(data), max_bytes)}")
     doc = load_document(filename, data)
     title = (doc.title or "").strip() or None
     if doc.format in _CURATED_FORMATS:

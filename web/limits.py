@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.sizes import size_limit
 from kb.accounts.principal import Principal
 from kb.context import KnowledgeBase, Slot
 from kb.errors import TooManyAttempts
@@ -145,8 +146,6 @@ class BodySizeLimit:
             await self._answer(scope, receive, send)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = (
-            f"the request body is over the limit of {self.max_bytes:,} bytes (KB_MAX_REQUEST_BYTES)"
-        )
+        message = f"the request body is over {size_limit(self.max_bytes)} (KB_MAX_REQUEST_BYTES)"
         response = self.refuse(Request(scope, receive), message)
         await response(scope, receive, send)

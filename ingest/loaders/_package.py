@@ -13,6 +13,7 @@ import re
 import zipfile
 
 from ingest.model import IngestError
+from ingest.sizes import byte_size
 
 MAX_MEMBERS = 10_000
 MAX_UNPACKED_BYTES = 200_000_000  # all parts together, as declared
@@ -42,8 +43,8 @@ def check_package(data: bytes, label: str) -> None:
         if total > MAX_UNPACKED_BYTES:
             raise IngestError(
                 "",
-                f"the {label} file would unpack to {total / 1e6:,.0f} MB "
-                f"(limit {MAX_UNPACKED_BYTES / 1e6:,.0f} MB): refusing a possible zip bomb",
+                f"the {label} file would unpack to {byte_size(total)} "
+                f"(limit {byte_size(MAX_UNPACKED_BYTES)}): refusing a possible zip bomb",
             )
         for member in members:
             ratio = member.file_size / max(1, member.compress_size)
@@ -51,7 +52,7 @@ def check_package(data: bytes, label: str) -> None:
                 raise IngestError(
                     "",
                     f"part '{member.filename}' of the {label} file inflates {ratio:,.0f} times "
-                    f"to {member.file_size / 1e6:,.0f} MB: refusing a zip bomb",
+                    f"to {byte_size(member.file_size)}: refusing a zip bomb",
                 )
         for member in members:
             if _XML_PART.search(member.filename) and _declares_dtd(archive, member):

@@ -1,10 +1,15 @@
-"""Markdown: headings, list items, tables, paragraphs and fenced code, by a line parser."""
+"""Markdown: headings, list items, tables, paragraphs and fenced code, by a line parser.
+
+Blocks are found line by line here; the text inside them (emphasis, links, escapes …) is
+rendered by a CommonMark parser in ``_inline``.
+"""
 
 from __future__ import annotations
 
 import re
 
 from ingest.encoding import decode_text
+from ingest.loaders._inline import References, link_references, render_inline
 from ingest.loaders._lines import Joined, join_all
 from ingest.loaders._table import row_texts
 from ingest.model import Block, LoadedDocument
@@ -19,30 +24,7 @@ _QUOTE = re.compile(r"^\s*>\s?")
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n(?:---|\.\.\.)\n", re.S)
 _FRONT_TITLE = re.compile(r"^title:\s*[\"']?(.*?)[\"']?\s*$", re.M)
 
-# A label or target stops at the next bracket (as in CommonMark, "[a[b](u)" links only "b") and
-# labels, targets and tags are bounded in length: otherwise each "[" of a line of 10 000 would
-# scan to its end (quadratic). Real labels and URLs are far shorter.
-_IMAGE = re.compile(r"!\[([^\[\]]{0,1000})\]\([^)\[\]]{0,2000}\)")
-_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\([^)\[\]]{0,2000}\)")
-_REF_LINK = re.compile(r"\[([^\[\]]{1,1000})\]\[[^\[\]]{0,1000}\]")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
-_CODE_SPAN = re.compile(r"`+([^`]+)`+")
-_AUTOLINK = re.compile(r"<(https?://[^>]+)>")
-_TAG = re.compile(r"</?[A-Za-z][^>]{0,2000}>")
-_LINK_DEF = re.compile(r"^ {0,3}\[[^\]]+\]:\s+\S+")
-
-
-def inline(text: str) -> str:
-    """Plain text of inline Markdown: links and images keep their label, marks are dropped."""
-    text = _IMAGE.sub(r"\1", text)
-    text = _LINK.sub(r"\1", text)
-    text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub(r"\1", text)
-    text = _CODE_SPAN.sub(r"\1", text)
-    text = _TAG.sub("", text)
-    for _ in range(2):  # nested marks such as ***bold italic***
-        text = _EMPHASIS.sub(r"\2", text)
-    return text.strip()
+_LINK_DEF = re.compile(r"^ {0,3}\[([^\]]+)\]:\s+(\S+)")
 
 
 def strip_comments(text: str) -> str:
@@ -60,24 +42,27 @@ def strip_comments(text: str) -> str:
     return "".join(out)
 
 
-def _cells(line: str) -> list[str]:
+def _cells(line: str, refs: References) -> list[str]:
     line = line.strip()
     line = line.removeprefix("|").removesuffix("|")
-    return [inline(c) for c in re.split(r"(?<!\\)\|", line)]
+    # GFM: an escaped pipe belongs to its cell, inside a code span too (`a\|b` shows "a|b").
+    cells = re.split(r"(?<!\\)\|", line)
+    return [render_inline(c.replace("\\|", "|"), refs) for c in cells]
 
 
 class _Parser:
     """Walks the lines once, emitting blocks in order."""
 
-    def __init__(self, lines: list[str]) -> None:
+    def __init__(self, lines: list[str], refs: References) -> None:
         self.lines = lines
+        self.refs = refs
         self.blocks: list[Block] = []
         self.paragraph: list[str] = []
 
     def flush(self) -> None:
         text = join_all(self.paragraph)
         if text:
-            self.blocks.append(Block(inline(text)))
+            self.blocks.append(Block(render_inline(text, self.refs)))
         self.paragraph = []
 
     def run(self) -> list[Block]:
@@ -118,7 +103,7 @@ class _Parser:
         return self.blocks
 
     def heading(self, text: str, level: int) -> None:
-        text = inline(text)
+        text = render_inline(text, self.refs)
         if text:
             self.blocks.append(Block(text, kind="heading", level=level))
 
@@ -134,10 +119,10 @@ class _Parser:
         return i + 1
 
     def table(self, i: int) -> int:
-        rows = [_cells(self.lines[i])]
+        rows = [_cells(self.lines[i], self.refs)]
         i += 2
         while i < len(self.lines) and "|" in self.lines[i] and self.lines[i].strip():
-            rows.append(_cells(self.lines[i]))
+            rows.append(_cells(self.lines[i], self.refs))
             i += 1
         self.blocks.extend(Block(t, kind="table_row") for t in row_texts(rows, header=True))
         return i
@@ -160,7 +145,7 @@ class _Parser:
             text.add(line.strip())
             i += 1
         if text:
-            self.blocks.append(Block(inline(text.text()), kind="list_item"))
+            self.blocks.append(Block(render_inline(text.text(), self.refs), kind="list_item"))
         return i
 
 
@@ -172,8 +157,9 @@ def load_markdown(data: bytes) -> LoadedDocument:
         if m := _FRONT_TITLE.search(front.group(1)):
             title = m.group(1).strip() or None
         text = text[front.end() :]
-    text = strip_comments(text)
-    blocks = _Parser(text.split("\n")).run()
+    lines = strip_comments(text).split("\n")
+    refs = link_references((m[1], m[2]) for line in lines if (m := _LINK_DEF.match(line)))
+    blocks = _Parser(lines, refs).run()
     if title is None:
         title = next((b.text for b in blocks if b.kind == "heading"), None)
     return LoadedDocument(blocks=blocks, format="markdown", title=title, encoding=encoding)

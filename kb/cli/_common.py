@@ -9,16 +9,36 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from kb.context import KnowledgeBase
 from kb.errors import KBError
 from kb.faults import as_domain_error
 from kb.settings import Settings
 
-out = Console()
-err = Console(stderr=True)
+# Wide enough for any value: a pipe or a file has no width to fit.
+_UNBOUNDED = 1_000_000
+
+
+class _Console(Console):
+    """As wide as the terminal on one; unbounded in a pipe, a file or a test, where rich would
+    otherwise assume 80 columns, cut table cells to "yunzhou-x1-manual…" and wrap messages."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        return size if self.is_terminal else ConsoleDimensions(_UNBOUNDED, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+out = _Console()
+err = _Console(stderr=True)
 
 # Who the audit log says made a change from the terminal. Just "cli": whoever can run the CLI on
 # the server can read the database anyway, and an OS user name would only look like a proof.
@@ -32,6 +52,7 @@ Collection = Annotated[
     str | None,
     typer.Option("--collection", "-c", help="Collection (default: $KB_DEFAULT_COLLECTION)."),
 ]
+# Every command that prints records takes it (tests/kb/test_cli_output.py holds them to it).
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,3 +116,17 @@ def parse_date(value: str | None, option: str) -> date | None:
 
 def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    """A table of ``columns`` whose cells are shown whole, wrapped on a terminal, never cut."""
+    grid = Table(title=title)
+    for column in columns:
+        grid.add_column(column, overflow="fold")
+    return grid
+
+
+def add_row(grid: Table, *cells: str | Text) -> None:
+    """A row of plain text: a file named "[draft] 手册.md" or "[/] x" is shown, not parsed as
+    rich markup (which hid the first and failed on the second)."""
+    grid.add_row(*(c if isinstance(c, Text) else Text(c) for c in cells))

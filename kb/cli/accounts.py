@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Column, Table
 
 from kb.accounts.audit import list_audit
 from kb.accounts.keys import create_key, list_keys, revoke_key
@@ -20,7 +19,7 @@ from kb.accounts.users import (
     list_users,
     set_password,
 )
-from kb.cli._common import ACTOR, DataDir, JsonFlag, Typer, fail, open_kb, out
+from kb.cli._common import ACTOR, DataDir, JsonFlag, Typer, add_row, fail, open_kb, out, table
 from kb.types import SCOPES, USER_ROLES
 
 users_app = Typer(
@@ -84,16 +83,14 @@ def users_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if as_json:
         out.print_json(data=[u.model_dump(mode="json") for u in users])
         return
-    table = Table(
-        Column("email", no_wrap=True), "role", "collections", "state", "created", "password set"
-    )
+    grid = table("email", "role", "collections", "state", "created", "password set")
     for u in users:
-        table.add_row(
-            u.email, u.role, ", ".join(u.collections) or "all",
+        add_row(
+            grid, u.email, u.role, ", ".join(u.collections) or "all",
             "disabled" if u.disabled else "active", _when(u.created_at),
             _when(u.password_changed_at),
         )  # fmt: skip
-    out.print(table)
+    out.print(grid)
 
 
 @users_app.command("disable")
@@ -170,17 +167,14 @@ def keys_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     if as_json:
         out.print_json(data=[k.model_dump(mode="json") for k in keys])
         return
-    table = Table(
-        Column("prefix", no_wrap=True), "name", "scopes", "collections", "created", "expires",
-        "last used",
-    )  # fmt: skip
+    grid = table("prefix", "name", "scopes", "collections", "created", "expires", "last used")
     for k in keys:
-        table.add_row(
-            k.prefix + (" (revoked)" if k.revoked_at else ""), k.name, ", ".join(k.scopes),
+        add_row(
+            grid, k.prefix + (" (revoked)" if k.revoked_at else ""), k.name, ", ".join(k.scopes),
             ", ".join(k.collections) or "all", _when(k.created_at), _when(k.expires_at),
             _when(k.last_used_at),
         )  # fmt: skip
-    out.print(table)
+    out.print(grid)
 
 
 @keys_app.command("revoke")
@@ -200,8 +194,8 @@ def audit_cmd(
     if as_json:
         out.print_json(data=[e.model_dump(mode="json") for e in entries])
         return
-    table = Table("at", "who", "action", "target", "detail")
+    grid = table("at", "who", "action", "target", "detail")
     for e in entries:
         detail = json.dumps(e.detail, ensure_ascii=False)
-        table.add_row(_when(e.at), e.actor, e.action, e.target, detail)
-    out.print(table)
+        add_row(grid, _when(e.at), e.actor, e.action, e.target, detail)
+    out.print(grid)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ingest.sizes import byte_size
 from kb import migrations
 from kb.backup.restore import restore_backup
 from kb.backup.snapshot import take_backup
@@ -35,7 +36,7 @@ def backup_cmd(
     manifest = done.manifest
     indexes = ", ".join(f"{c} ({e.chunk_count} chunks)" for c, e in manifest.collections.items())
     out.print(
-        f"backed up to {done.path} ({_size(done.size)}): {manifest.backend} database at "
+        f"backed up to {done.path} ({byte_size(done.size)}): {manifest.backend} database at "
         f"{manifest.schema_revision}, indexes {indexes or 'none'}, "
         f"embedding cache {'included' if manifest.with_cache else 'left out'}",
         highlight=False,
@@ -63,7 +64,3 @@ def restore_cmd(file: ArchiveFile, data_dir: DataDir = None) -> None:
         )
     else:
         out.print("the schema is older: run `kb db upgrade` once, then `kb serve`", soft_wrap=True)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.text import Text
 
 from ingest.detect import SUPPORTED_EXTENSIONS, extension
 from kb.cli._common import (
@@ -16,11 +16,13 @@ from kb.cli._common import (
     DataDir,
     JsonFlag,
     Typer,
+    add_row,
     err,
     fail,
     open_kb,
     out,
     parse_date,
+    table,
 )
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
@@ -112,9 +114,7 @@ def _run_ingest(
 
 
 def _print_results(results: list[FileResult]) -> None:
-    table = Table(title="Ingestion")
-    for column in ("file", "status", "document", "version", "chunks", "detail"):
-        table.add_column(column)
+    grid = table("file", "status", "document", "version", "chunks", "detail", title="Ingestion")
     style = {"ingested": "green", "unchanged": "cyan", "failed": "red"}
     for r in results:
         detail = r.reason or "; ".join(r.warnings)
@@ -122,15 +122,16 @@ def _print_results(results: list[FileResult]) -> None:
             detail = "unchanged, nothing to do" + (
                 " (metadata updated)" if r.metadata_changed else ""
             )
-        table.add_row(
+        add_row(
+            grid,
             r.filename,
-            f"[{style[r.status]}]{r.status}[/]",
+            Text(r.status, style=style[r.status]),
             r.document_id or "",
             str(r.version or ""),
             str(r.chunks),
             detail,
         )
-    out.print(table)
+    out.print(grid)
     counts = {s: sum(r.status == s for r in results) for s in FILE_STATUSES}
     out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
 
@@ -144,15 +145,14 @@ def documents_list(
     if as_json:
         out.print_json(data=[d.model_dump(mode="json") for d in docs])
         return
-    table = Table(title=f"{len(docs)} documents")
-    for column in ("id", "collection", "type", "title", "file", "version", "chunks", "updated"):
-        table.add_column(column)
+    columns = ("id", "collection", "type", "title", "file", "version", "chunks", "updated")
+    grid = table(*columns, title=f"{len(docs)} documents")
     for d in docs:
-        table.add_row(
-            d.id, d.collection, d.doc_type, d.title, d.source_name,
+        add_row(
+            grid, d.id, d.collection, d.doc_type, d.title, d.source_name,
             str(d.current_version), str(d.chunk_count), f"{d.updated_at:%Y-%m-%dT%H:%M:%S}",
         )  # fmt: skip
-    out.print(table)
+    out.print(grid)
 
 
 @documents_app.command("show")

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
-from kb.cli._common import DataDir, JsonFlag, open_kb, out
+from kb.cli._common import DataDir, JsonFlag, add_row, open_kb, out, table
 from kb.maintenance.check import run_check
 from kb.maintenance.schemas import Finding
 
@@ -41,14 +40,13 @@ def _print(findings: list[Finding], *, repair: bool) -> None:
     if not findings:
         out.print("no inconsistencies found")
         return
-    table = Table(title=f"{len(findings)} inconsistencies")
-    for column in ("kind", "subject", "detail", "repaired" if repair else "repairable"):
-        table.add_column(column)
+    last_column = "repaired" if repair else "repairable"
+    grid = table("kind", "subject", "detail", last_column, title=f"{len(findings)} inconsistencies")
     for f in findings:
         last = (
-            (f.repaired or "[red]not repaired[/red]")
+            (f.repaired or Text("not repaired", style="red"))
             if repair
             else ("yes" if f.repairable else "no")
         )
-        table.add_row(f.kind, escape(f.subject), escape(f.detail), last)
-    out.print(table)
+        add_row(grid, f.kind, f.subject, f.detail, last)
+    out.print(grid)

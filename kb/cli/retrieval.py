@@ -130,7 +130,13 @@ def vocabulary_show(json_out: JsonFlag = False, data_dir: DataDir = None) -> Non
 
 @vocabulary_app.command("cut")
 def vocabulary_cut(
-    text: Annotated[str, typer.Argument(help="A sentence.")], data_dir: DataDir = None
+    text: Annotated[str, typer.Argument(help="A sentence.")],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show how TEXT is cut into BM25 tokens with the vocabulary in force."""
-    out.print(" / ".join(cut(open_kb(data_dir), text)), markup=False, highlight=False)
+    tokens = cut(open_kb(data_dir), text)
+    if as_json:
+        sys.stdout.write(json.dumps(tokens, ensure_ascii=False) + "\n")
+        return
+    out.print(" / ".join(tokens), markup=False, highlight=False)

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
+from ingest.sizes import over_limit
 from kb.accounts.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -153,7 +154,7 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str, actor: str
         return FileResult(
             name,
             "failed",
-            reason=f"file is {_mb(len(item.data))}, over the {_mb(limit)} upload limit",
+            reason=f"file is {over_limit(len(item.data), limit, 'upload limit')}",
         )
     digest = hashlib.sha256(item.data).hexdigest()
     with session_scope(kb.engine) as session:
@@ -277,7 +278,3 @@ def _current_version(session: Session, doc: Document) -> DocumentVersion | None:
             DocumentVersion.document_id == doc.id, DocumentVersion.number == doc.current_version
         )
     ).first()
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"

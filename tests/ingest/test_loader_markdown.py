@@ -91,3 +91,51 @@ def test_markdown_title(source: str, title: str | None) -> None:
 def test_markdown_snippets(source: str, expected: list[tuple[str, str, int]]) -> None:
     blocks = load_document("s.markdown", source.encode()).blocks
     assert [(b.kind, b.text, b.level) for b in blocks] == expected
+
+
+# Lines of real manuals as their authors type them, and the text a reader sees. Where the two are
+# equal the line holds no markup and every loader must keep it as written; the others are
+# markup (escapes, code, emphasis, links, entities, HTML) that Markdown renders.
+MANUAL_LINES = [
+    ("机身尺寸 600*580*820 毫米", "机身尺寸 600*580*820 毫米"),
+    ("机身尺寸 600*580*820mm，重量 3.2 kg", "机身尺寸 600*580*820mm，重量 3.2 kg"),
+    ("8*8=64，2*4 寸的滤网各一片", "8*8=64，2*4 寸的滤网各一片"),
+    ("功率 P = U*I，面积 = 长 * 宽", "功率 P = U*I，面积 = 长 * 宽"),
+    ("套装含 X1*2 与 边刷*4", "套装含 X1*2 与 边刷*4"),
+    ("2**10 = 1024 个地图点", "2**10 = 1024 个地图点"),
+    ("续航约 120 分钟*，噪音 ≤ 65 dB**", "续航约 120 分钟*，噪音 ≤ 65 dB**"),
+    ("*以上数据为实验室测得，以实际使用为准。", "*以上数据为实验室测得，以实际使用为准。"),
+    ("型号 YZ_S2_PRO 与 YZ_S2 的滤网通用", "型号 YZ_S2_PRO 与 YZ_S2 的滤网通用"),
+    ("固件 yz_x1_fw_2.3.bin，日志 err_log_01", "固件 yz_x1_fw_2.3.bin，日志 err_log_01"),
+    ("路径 C:\\Program Files\\YunZhou\\app.exe", "路径 C:\\Program Files\\YunZhou\\app.exe"),
+    ("机身尺寸 600\\*580\\*820 毫米", "机身尺寸 600*580*820 毫米"),
+    ("\\*以上数据为实验室测得", "*以上数据为实验室测得"),
+    ("型号 YZ\\_S2\\_PRO", "型号 YZ_S2_PRO"),
+    ("请使用 `YZ_S2_PRO` 专用滤网", "请使用 YZ_S2_PRO 专用滤网"),
+    ("**注意**：清洁前请关闭电源。", "注意：清洁前请关闭电源。"),
+    ("请**务必**拔掉电源，*勿*用水冲洗", "请务必拔掉电源，勿用水冲洗"),
+    ("***警告***：电池过热时立即停止使用", "警告：电池过热时立即停止使用"),
+    ("_Note:_ keep the *dock* on a flat floor", "Note: keep the dock on a flat floor"),
+    ("工作温度 0&deg;C&ndash;40&deg;C，湿度 &lt; 85%", "工作温度 0°C–40°C，湿度 < 85%"),
+    ("详见[保修政策](https://example.com/w)与![充电座](dock.png)", "详见保修政策与充电座"),
+    ("邮箱 <help@example.com>，官网 <https://a.cn>", "邮箱 help@example.com，官网 https://a.cn"),
+    ("按 <kbd>OK</kbd> 键<br>确认", "按 OK 键 确认"),
+    ("长按 <Enter> 或 <OK> 键三秒", "长按 <Enter> 或 <OK> 键三秒"),
+]  # fmt: skip
+
+
+def _texts(filename: str, text: str) -> list[str]:
+    return [b.text for b in load_document(filename, text.encode()).blocks]
+
+
+@pytest.mark.parametrize(("source", "plain"), MANUAL_LINES)
+def test_markdown_keeps_what_plain_text_keeps(source: str, plain: str) -> None:
+    """As a paragraph, a list item, a heading and a table cell, Markdown gives the plain line,
+    and the plain line as text or as a CSV FAQ answer is kept as written."""
+    assert _texts("manual.md", source) == [plain]
+    assert _texts("manual.md", f"- {source}") == [plain]
+    assert _texts("manual.md", f"## {source}") == [plain]
+    assert _texts("manual.md", f"| 说明 |\n|---|\n| {source} |") == [f"说明: {plain}"]
+    assert _texts("manual.txt", plain) == [plain]
+    quoted = plain.replace('"', '""')
+    assert _texts("faq.csv", f'question,answer\n规格是多少,"{quoted}"\n') == [plain]

@@ -136,8 +136,8 @@ def test_faq_sheet_keeps_one_chunk_per_row() -> None:
 @pytest.mark.parametrize(
     ("size", "limit", "message"),
     [
-        (25_300_000, 20_000_000, "file is 25.3 MB, over the 20 MB limit"),
-        (1_500, 1_000, "file is 1.5 KB, over the 1 KB limit"),
+        (21_001_000, 20_000_000, "file is 21,001,000 bytes, over the 20,000,000-byte limit"),
+        (1_500, 1_000, "file is 1,500 bytes, over the 1,000-byte limit"),
     ],
 )
 def test_size_limit(size: int, limit: int, message: str) -> None:

@@ -158,8 +158,7 @@ def test_a_body_over_the_limit_is_413_naming_it(app: FastAPI, clock: Clock, chun
     if chunked:
         assert "content-length" not in api.request.headers
     assert api.json()["error"] == {
-        "message": f"the request body is over the limit of {BODY_LIMIT:,} bytes "
-        "(KB_MAX_REQUEST_BYTES)",
+        "message": f"the request body is over the {BODY_LIMIT:,}-byte limit (KB_MAX_REQUEST_BYTES)",
         "field": "body",
     }
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -209,5 +208,18 @@ def test_a_file_over_the_upload_size_fails_alone(app: FastAPI, clock: Clock) -> 
     assert response.status_code == 200, response.text
     results = {f["filename"]: f for f in response.json()["files"]}
     assert results["big.txt"]["status"] == "failed"
-    assert "upload limit" in results["big.txt"]["reason"]
+    # the API reads limit + 1 bytes of a file: enough to refuse it, too few to claim its size
+    assert results["big.txt"]["reason"] == f"file is over the {UPLOAD_LIMIT:,}-byte upload limit"
     assert results["small.txt"]["status"] == "ingested"
+
+
+def test_a_form_upload_over_the_size_names_the_limit_in_bytes(
+    app: FastAPI, clock: Clock, sign_in: SignIn
+) -> None:
+    console = TestClient(app)
+    sign_in(console, "manager")
+    big = ("replies.yaml", b"#" * (UPLOAD_LIMIT * 3), "text/yaml")
+    page = console.post("/kb/replies/import", files={"file": big})
+    assert page.status_code == 422, page.text
+    # this said "replies.yaml is over 600 bytes"
+    assert f"replies.yaml is over the {UPLOAD_LIMIT:,}-byte limit" in page.text

@@ -18,6 +18,7 @@ from fastapi import Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest.sizes import over_limit
 from kb.documents.catalog import MetadataEdit
 from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
 from kb.documents.schemas import DocumentPublic
@@ -98,7 +99,7 @@ def read_upload(
         raise Invalid(missing, field=field)
     data = file.file.read(limit + 1)
     if check_size and len(data) > limit:
-        raise Invalid(f"{file.filename} is over {limit} bytes", field=field)
+        raise Invalid(f"{file.filename} is {over_limit(len(data), limit)}", field=field)
     return file.filename, data
 
 

@@ -127,7 +127,8 @@ def test_oversized_file_is_refused(make_kb: Callable[..., KnowledgeBase]) -> Non
     kb = make_kb(max_upload_bytes=1000)
     [result] = _ingest(kb, ("big.txt", "退货".encode() * 1000))
     assert result.status == "failed"
-    assert "limit" in (result.reason or "")
+    # exact counts: this said "file is 0.0 MB, over the 0.0 MB upload limit"
+    assert result.reason == "file is 6,000 bytes, over the 1,000-byte upload limit"
 
 
 def test_failed_reingest_keeps_previous_version_searchable(kb: KnowledgeBase) -> None:

@@ -3,14 +3,12 @@ document version, title, section path and page, and one 404 for unknown and unre
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from backends import BACKENDS
-from reportlab.lib.pagesizes import A4
-from reportlab.pdfgen import canvas
+from source_files import PAGES, manual_pdf
 
 from kb.assist.script import convert
 from kb.context import KnowledgeBase
@@ -20,29 +18,7 @@ from kb.documents.sources import SourceView, read_source
 from kb.errors import NotFound
 from kb.settings import Settings
 
-# One section per page: the PDF loader gives each chunk its heading path and page number.
-PAGES = [
-    ("1 Charging", "The dock must stand on a flat floor, away from stairs."),
-    ("2 Battery", "The battery lasts 120 minutes on carpet and 150 on hard floors."),
-    ("3 Storage", "Charge the battery fully before storing the robot for a month."),
-    ("4 Returns", "Unused robots can be returned within seven days of delivery."),
-    ("5 Repairs", "Repairs under warranty are free for the first two years."),
-]
 FAQ = "问题,答案\n電池保固多久？,電池保固兩年，軟體更新終身免費。\n"
-
-
-def manual_pdf(pages: list[tuple[str, str]]) -> bytes:
-    """A real PDF, one heading and one paragraph per page."""
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4)
-    for heading, text in pages:
-        pdf.setFont("Helvetica-Bold", 16)
-        pdf.drawString(72, 780, heading)
-        pdf.setFont("Helvetica", 11)
-        pdf.drawString(72, 750, text)
-        pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
 
 
 def _fill(kb: KnowledgeBase) -> KnowledgeBase:

@@ -182,7 +182,9 @@ RendererDep = Annotated[Renderer, Depends(get_renderer)]
 def path_for(context: Context, name: str, /, **params: Any) -> str:
     """The path of a named route or mount (relative, so it works behind a proxy or in an iframe)."""
     request: Request = context["request"]
-    root = request.scope.get("root_path", "")
+    # The app's own root, not a mount's: an error page under /static once linked its own
+    # stylesheet as /static/static/app.css.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
     return f"{root}{request.app.url_path_for(name, **params)}"
 
 

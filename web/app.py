@@ -14,7 +14,7 @@ from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
-from web.api import documents, embed, search, suggest
+from web.api import documents, embed, search, sources, suggest
 from web.auth import SignedIn, check_protected, install_auth
 from web.errors import error_response, install_error_handlers
 from web.headers import install_security_headers
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     install_security_headers(app, frame_ancestors=settings.frame_ancestors)
     install_auth(app)
     app.include_router(search.router)
+    app.include_router(sources.router)
     app.include_router(documents.router)
     app.include_router(suggest.router)
     app.include_router(embed.router)

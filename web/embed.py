@@ -27,8 +27,10 @@ from kb.errors import EmbedRefused, Forbidden
 EMBED_HEADER = "X-Embed-Token"
 EMBED_QUERY = "embed"
 ENTRY_ROUTE = "assist"
-# The panel and its HTMX sub-routes: the only routes an embed token opens.
-PANEL_ROUTES = frozenset({ENTRY_ROUTE, "assist_suggest", "assist_search", "assist_feedback"})
+# The panel and its HTMX sub-routes (a cited source too): the only routes an embed token opens.
+PANEL_ROUTES = frozenset(
+    {ENTRY_ROUTE, "assist_suggest", "assist_search", "assist_feedback", "assist_source"}
+)
 # Sec-Fetch-Dest values the panel's entry accepts with a token (see ``_check_framed``).
 FRAMED = frozenset({"iframe"})
 

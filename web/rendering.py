@@ -28,6 +28,9 @@ NAV_ITEMS = (
     ("kb_analytics", "分析"),
     ("kb_evaluation", "评测"),
 )
+# The role each top-bar item needs; the others are the console's, for managers (base.html shows
+# a viewer only what they may open, so an agent's error page offers no console).
+NAV_ROLES = {"assist": "agent"}
 # Shown to admins only (the pages refuse everyone else anyway).
 ADMIN_NAV_ITEMS = (
     ("kb_admin_users", "用户"),
@@ -158,6 +161,8 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.globals["nav_items"] = NAV_ITEMS
     env.globals["admin_nav_items"] = ADMIN_NAV_ITEMS
     env.globals["signed_in_role"] = signed_in_role
+    env.globals["may_use"] = may_use
+    env.globals["nav_roles"] = NAV_ROLES
     env.globals["labels"] = LABELS
     env.filters["marked"] = marked
     env.filters["heading"] = heading
@@ -177,7 +182,9 @@ RendererDep = Annotated[Renderer, Depends(get_renderer)]
 def path_for(context: Context, name: str, /, **params: Any) -> str:
     """The path of a named route or mount (relative, so it works behind a proxy or in an iframe)."""
     request: Request = context["request"]
-    root = request.scope.get("root_path", "")
+    # The app's own root, not a mount's: an error page under /static once linked its own
+    # stylesheet as /static/static/app.css.
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
     return f"{root}{request.app.url_path_for(name, **params)}"
 
 
@@ -207,6 +214,14 @@ def signed_in_role(context: Context) -> str:
     """The signed-in person's role, or ''."""
     session = getattr(context["request"].state, "session", None)
     return str(session.user.role) if session else ""
+
+
+@pass_context
+def may_use(context: Context, role: str) -> bool:
+    """Whether the signed-in person holds at least ``role``; a signed-out, embedded or API-key
+    viewer holds none (their pages link nowhere they cannot open)."""
+    session = getattr(context["request"].state, "session", None)
+    return session is not None and bool(session.principal.can(role))
 
 
 def marked(highlight: str) -> Markup:

@@ -160,6 +160,7 @@ CONSOLE_PAGES: list[tuple[str, str, tuple[str, ...]]] = [
     (f"/kb/documents?collection={COLLECTION}", "#documents, main", (*PAYLOADS, *FILE_NAMES)),
     ("/kb/documents/{document_id}", "main", (*PAYLOADS, FILE_NAMES[0])),
     ("/kb/documents/{document_id}/chunks/{chunk_id}", "main", PAYLOADS),
+    ("/assist/sources/{chunk_id}", "main", PAYLOADS),
     (f"/kb/hit-test?collection={COLLECTION}&q={CUE}", "main", PAYLOADS),
     ("/kb/replies", "main", PAYLOADS),
     ("/kb/replies/{reply_id}", "main", PAYLOADS),
@@ -207,6 +208,11 @@ def test_the_panel_shows_payloads_as_text_and_its_htmx_works_under_the_csp(
     results = page.locator("#search-results")
     for payload in PAYLOADS:
         expect(results).to_contain_text(payload)
+
+    page.locator(".answer .cite .source-link").first.click()  # the passage, in a dialog
+    for payload in PAYLOADS:
+        expect(page.locator("dialog.source-dialog")).to_contain_text(payload)
+    page.keyboard.press("Escape")
 
     with page.expect_response(re.compile(r"/assist/feedback$")) as rated:
         page.locator(".answer .thumb").first.click()  # a thumb: an HTMX form post

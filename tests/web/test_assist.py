@@ -148,11 +148,12 @@ def test_traditional_question_gets_a_cited_answer_that_opens_in_context(
 ) -> None:
     html = _post(client, "掃地機器人的電池保固多久？", display_script="zh-Hant").text
     assert 'lang="zh-Hant"' in html
-    links = re.findall(r'<p class="cite"><a href="(/kb/documents/\w+/chunks/\w+)"', html)
-    assert links, html
+    links = re.findall(r'<p class="cite"><a class="source-link" href="([^"]+)"', html)
+    assert links and links[0].startswith("/assist/sources/"), html
     assert "保固" in html or "保修" in html
-    context = client.get(links[0])
-    assert context.status_code == 200 and 'class="chunk current"' in context.text
+    context = client.get(links[0].replace("&amp;", "&"))
+    assert context.status_code == 200 and 'class="chunk source-passage current"' in context.text
+    assert 'lang="zh-Hant"' in context.text  # in the script the agent reads
 
 
 def test_a_pasted_chat_is_read_as_turns_with_its_follow_up(

@@ -21,6 +21,7 @@ from web.pages import (
     login,
     replies,
     rules,
+    sources,
     vocabulary,
 )
 from web.pages.forms import FormError, render_form_error
@@ -38,6 +39,7 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(login.router)
     app.include_router(assist.router, dependencies=[requires_role("agent")])
+    app.include_router(sources.router, dependencies=[requires_role("agent")])
     app.include_router(account.router, dependencies=[requires_role("agent")])
     for module in (documents, jobs, hit_test, replies, rules, vocabulary, analytics, evaluation):
         app.include_router(module.router, dependencies=[requires_role("manager")])

@@ -231,3 +231,22 @@ function embedToken() {
     });
   });
 })();
+
+// --- Cited sources in the panel (/assist/sources/…) ----------------------------------------
+// A citation loads its passage as a <dialog> at the end of <body> (web/templates/source.html):
+// shown modal over the panel, inside an embedding CRM's iframe too, closed by its button or Esc
+// and then removed; one open at a time.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:load", function (event) {
+    var dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement) || !dialog.classList.contains("source-dialog")) return;
+    document.querySelectorAll("dialog.source-dialog").forEach(function (other) {
+      if (other !== dialog) other.remove();
+    });
+    dialog.addEventListener("close", function () { dialog.remove(); });
+    if (!dialog.open) dialog.showModal();
+    var current = dialog.querySelector(".source-passage.current");
+    if (current) current.scrollIntoView({ block: "center" });
+  });
+})();

@@ -196,11 +196,10 @@ def test_a_minute_of_fast_typing_never_meets_the_limit_nor_a_stale_answer(
     assert arrivals[-1]["answered"] == final and arrivals[-1]["swapped"], arrivals[-1]
     shown = tab.locator("#suggestions").get_attribute("data-suggestion-id")
     assert shown == arrivals[-1]["id"]
-    # One message typed in many pauses is one row of the suggestion log, the one on screen;
-    # only a request aborted after it reached the server can leave a row of its own.
+    # One message typed in many pauses is one row of the suggestion log, the one on screen, even
+    # though aborted requests had reached the server (held answers were fetched there).
     logged = [row.id for row in assist._log_rows(panel) if row.id not in logged_before]
-    assert shown in logged
-    assert len(logged) <= 1 + len(aborted), logged
+    assert logged == [shown]
 
     in_word = [g for g, (_, pause) in zip(gaps, keys, strict=False) if pause == 0]
     report = {

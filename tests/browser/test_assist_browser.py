@@ -454,6 +454,8 @@ HELD = [
     pytest.param(["滤网", "滤网多久换"], 0, False, ["滤网多久换"], id="typing-behind-first-draft"),
     pytest.param(MESSAGE, 0, False, ["滤网多久换", "发票"], id="enter-behind-first-draft"),
     pytest.param(MESSAGE, 1, True, ["滤网多久换", "发票"], id="typing-aborts-enter"),
+    # A first draft unanswered for OPENING_WAIT_MS (3 s) is aborted after all.
+    pytest.param(["滤网", "滤网多久换"], 0, True, ["滤网多久换"], id="typing-aborts-a-stuck-draft"),
 ]
 
 

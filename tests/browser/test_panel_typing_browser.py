@@ -198,8 +198,8 @@ def test_a_minute_of_fast_typing_never_meets_the_limit_nor_a_stale_answer(
     assert shown == arrivals[-1]["id"]
     # One message typed in many pauses is one row of the suggestion log, the one on screen, even
     # though aborted requests had reached the server (held answers were fetched there).
-    logged = [row.id for row in assist._log_rows(panel) if row.id not in logged_before]
-    assert logged == [shown]
+    rows = [row for row in assist._log_rows(panel) if row.id not in logged_before]
+    assert [row.id for row in rows] == [shown], [(r.created_at, r.conversation) for r in rows]
 
     in_word = [g for g, (_, pause) in zip(gaps, keys, strict=False) if pause == 0]
     report = {
@@ -212,7 +212,7 @@ def test_a_minute_of_fast_typing_never_meets_the_limit_nor_a_stale_answer(
         "requests_per_minute": round(len(requests) * 60 / typed_seconds, 1),
         "aborted": len(aborted),
         "answers_dropped_as_stale": len(stale),
-        "suggestion_log_rows": len(logged),
+        "suggestion_log_rows": len(rows),
         "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
         "key_interval_ms_within_typing": _summary(in_word),
         "pause_ms": assist.PAUSE_MS,

@@ -177,7 +177,9 @@ function embedToken() {
   var lastSent = -Infinity;
   var waiting = [];  // requests waiting for MIN_GAP_MS, oldest first
   var pumping = 0;  // the timer that sends the first of them
+  var OPENING_WAIT_MS = 3000;
   var opening = null;  // xhr of the suggest request in flight that opens a draft (see blocked)
+  var openingSince = 0;
   var sending = null;  // the request htmx is configuring now (see htmx:configRequest)
   var finals = 0;  // final requests asked so far (see htmx:afterRequest)
   var finalsAt = new WeakMap();  // xhr of a typed request -> finals when it left
@@ -225,15 +227,22 @@ function embedToken() {
   //
   // One suggest request is never aborted: the first draft of a message, whose answer names the
   // row of the suggestion log that later drafts overwrite (aborted, it would run on the server
-  // all the same and leave a row nobody overwrites). Requests of that form wait for its answer.
+  // all the same and leave a row nobody overwrites). Requests of that form wait for its answer,
+  // for OPENING_WAIT_MS at most: a server that does not answer must not stall the panel.
   function blocked(request) {
-    return request.elt === form && opening !== null;
+    return request.elt === form && opening !== null && openingWait() > 0;
+  }
+  function openingWait() {
+    return openingSince + OPENING_WAIT_MS - performance.now();
   }
   function pump() {
     window.clearTimeout(pumping);
     pumping = 0;
     var next = waiting.findIndex(function (w) { return !blocked(w); });
-    if (next < 0) return;  // the opening draft's answer pumps again (htmx:afterRequest)
+    if (next < 0) {  // the opening draft's answer pumps again (htmx:afterRequest)
+      if (waiting.length) pumping = window.setTimeout(pump, openingWait());
+      return;
+    }
     var wait = lastSent + MIN_GAP_MS - performance.now();
     if (wait > 0) {
       pumping = window.setTimeout(pump, wait);
@@ -281,7 +290,7 @@ function embedToken() {
     }
     event.preventDefault();
     waiting.push(request);
-    if (!pumping) pump();
+    pump();
   });
 
   // What the request sends: a final one its text, the suggest form the draft it may overwrite
@@ -342,7 +351,10 @@ function embedToken() {
     var config = event.detail.requestConfig;
     if (event.detail.elt === form) {
       finalsAt.set(event.detail.xhr, finals);
-      if (typedRequest(config) && !config.parameters.supersedes) opening = event.detail.xhr;
+      if (typedRequest(config) && !config.parameters.supersedes) {
+        opening = event.detail.xhr;
+        openingSince = performance.now();
+      }
     }
     if (event.detail.elt.closest("#suggestions")) draftId = "";  // a thumb
   });

@@ -32,6 +32,7 @@ from web.rendering import HtmxDep, RendererDep
 router = APIRouter(prefix="/assist", include_in_schema=False)
 
 SCRIPT_COOKIE = "assistkb_script"
+SUGGESTION_FOR = "X-Suggestion-For"
 SCRIPT_CHOICES = (("zh-Hans", "简体"), ("zh-Hant", "繁體"))
 SEARCH_LIMIT = 8
 SHOWN_ANSWERS = 3  # the rest fold away: a 360 px side panel has no room for five
@@ -131,7 +132,8 @@ def assist_suggest(
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
     form.collection = _collection(kb, principal, form.collection)
     chosen = _script(request, form.display_script)
-    finish = partial(_finish, kb, remember=chosen if form.display_script in SCRIPTS else None)
+    remember = chosen if form.display_script in SCRIPTS else None
+    finish = partial(_finish, kb, remember=remember, answers=form.conversation)
     found = _suggestion(kb, principal, form, chosen, finish)
     context = _page_context(kb, form, chosen, **found)
     response = finish(render.page(request, "assist.html", context, block="suggestions"))
@@ -363,9 +365,25 @@ def _script(request: Request, asked: str) -> str:
     return remembered if remembered in SCRIPTS else "zh-Hans"
 
 
-def _finish(kb: KnowledgeBase, response: Response, *, remember: str | None) -> Response:
+def text_tag(text: str) -> str:
+    """A short fingerprint of the box's text, as app.js computes it from the box (``textTag``):
+    FNV-1a over its UTF-16 code units, then their count; line ends as the box has them (LF)."""
+    units = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-16-le")
+    tag = 0x811C9DC5
+    for i in range(0, len(units), 2):
+        tag = ((tag ^ (units[i] | units[i + 1] << 8)) * 0x01000193) & 0xFFFFFFFF
+    return f"{tag:08x}-{len(units) // 2}"
+
+
+def _finish(
+    kb: KnowledgeBase, response: Response, *, remember: str | None, answers: str | None = None
+) -> Response:
     # The panel's CSP (framing by KB_FRAME_ANCESTORS only) is set with every other page's, in
     # web/headers.py.
+    if answers is not None:
+        # Which text this answer is for, refused or not: app.js shows it only while the box
+        # still holds that text, so a late answer never covers the agent's newer words.
+        response.headers[SUGGESTION_FOR] = text_tag(answers)
     if remember:
         # No accounts yet: the browser remembers the agent's script for a year.
         response.set_cookie(

@@ -47,6 +47,9 @@ function embedToken() {
   var statusBox = document.getElementById("assist-status");
   var statusTimer = 0;
   var draftId = "";  // the suggestion on screen, while it is a draft (see configRequest below)
+  // Feedback already sent: Alt+1 held down or pressed again copies again but reports once, so
+  // keys pressed as fast as a person can never spend the per-minute request limit.
+  var reported = new Set();
 
   function say(message) {
     statusBox.textContent = message;
@@ -64,6 +67,9 @@ function embedToken() {
     var results = document.getElementById("suggestions");
     if (!results || !results.dataset.suggestionId) return;
     draftId = "";  // acted on: no longer a draft
+    var once = [results.dataset.suggestionId, itemId, action].join(" ");
+    if (reported.has(once)) return;
+    reported.add(once);
     var body = new URLSearchParams();
     body.set("suggestion_id", results.dataset.suggestionId);
     body.set("item_id", itemId);
@@ -157,38 +163,215 @@ function embedToken() {
     }
   });
 
-  // Live fields ask as the agent types, but not while an input method is composing: the box
-  // then holds pinyin or zhuyin, not words, and each key of it would cost a request. The form's
-  // hx-trigger listens for "assist:typed" (with a short delay) instead of raw input events.
+  // Live fields ask when the agent pauses or ends a sentence, never while an input method is
+  // composing (the box then holds pinyin or zhuyin, not words). PAUSE_MS is longer than the gap
+  // between keys of a word and shorter than a pause to think (README, "Assist panel and
+  // console"); MIN_GAP_MS spaces every request of the live forms, so however fast the keys come
+  // they ask at most 60000 / MIN_GAP_MS times a minute, under KB_RATE_LIMIT_USER_PER_MINUTE.
+  var PAUSE_MS = 600;
+  var MIN_GAP_MS = 500;
+  // 。？！?!.… or a line break, then perhaps closing quotes or brackets and spaces.
+  var SENTENCE_END = /[\u3002\uff1f\uff01?!.\u2026\n][\u201d\u2019"'\uff09)\u300d\u300f\]]*[ \t]*$/;
+  var asked = new Map();  // live field -> the text its form last sent (or had on the page)
+  var composing = new Set();  // live fields an input method is composing in
+  var lastSent = -Infinity;
+  var waiting = [];  // requests waiting for MIN_GAP_MS, oldest first
+  var pumping = 0;  // the timer that sends the first of them
+  var OPENING_WAIT_MS = 3000;
+  var opening = null;  // xhr of the suggest request in flight that opens a draft (see blocked)
+  var openingSince = 0;
+  var sending = null;  // the request htmx is configuring now (see htmx:configRequest)
+  var finals = 0;  // final requests asked so far (see htmx:afterRequest)
+  var finalsAt = new WeakMap();  // xhr of a typed request -> finals when it left
+  var sentText = new WeakMap();  // xhr -> the live field's text it sent
+
+  function liveField(elt) {
+    return elt && elt.tagName === "FORM" ? elt.querySelector("[data-live]") : null;
+  }
+
   document.querySelectorAll("[data-live]").forEach(function (field) {
-    var sent = field.value;
-    function typed(event) {
-      if (event.isComposing || field.value === sent) return;
-      sent = field.value;
-      field.form.dispatchEvent(new CustomEvent("assist:typed"));
+    var timer = 0;
+    asked.set(field, field.value);
+    function ask() {
+      timer = 0;
+      if (field.value !== asked.get(field)) field.form.dispatchEvent(new CustomEvent("assist:typed"));
     }
+    function typed(event) {
+      window.clearTimeout(timer);  // a pause that ends in pinyin is no pause in the words
+      timer = 0;
+      if (event.type === "compositionend") composing.delete(field);
+      if (event.isComposing || composing.has(field)) return;
+      if (field.value === asked.get(field)) return;  // e.g. a letter typed and deleted again
+      timer = window.setTimeout(ask, SENTENCE_END.test(field.value) ? 0 : PAUSE_MS);
+    }
+    field.addEventListener("compositionstart", function (event) {
+      composing.add(field);
+      typed(event);
+    });
     field.addEventListener("input", typed);
     field.addEventListener("compositionend", typed);
+    field.form.addEventListener("htmx:beforeRequest", function (event) {
+      var text = event.detail.requestConfig.parameters[field.name];
+      sentText.set(event.detail.xhr, text);
+      asked.set(field, text);
+      if (text === field.value) {  // else the newer words still wait for their pause
+        window.clearTimeout(timer);
+        timer = 0;
+      }
+    });
   });
+
+  // Every request of a live form leaves at least MIN_GAP_MS after the one before, typed, Enter
+  // or a click alike. A waiting typed request gives way to any newer one of its form; a final
+  // one (Enter, the script switch) keeps its place and the text the box held when it was asked.
+  //
+  // One suggest request is never aborted: the first draft of a message, whose answer names the
+  // row of the suggestion log that later drafts overwrite (aborted, it would run on the server
+  // all the same and leave a row nobody overwrites). Requests of that form wait for its answer,
+  // for OPENING_WAIT_MS at most: a server that does not answer must not stall the panel.
+  function blocked(request) {
+    return request.elt === form && opening !== null && openingWait() > 0;
+  }
+  function openingWait() {
+    return openingSince + OPENING_WAIT_MS - performance.now();
+  }
+  function pump() {
+    window.clearTimeout(pumping);
+    pumping = 0;
+    var next = waiting.findIndex(function (w) { return !blocked(w); });
+    if (next < 0) {  // the opening draft's answer pumps again (htmx:afterRequest)
+      if (waiting.length) pumping = window.setTimeout(pump, openingWait());
+      return;
+    }
+    var wait = lastSent + MIN_GAP_MS - performance.now();
+    if (wait > 0) {
+      pumping = window.setTimeout(pump, wait);
+      return;
+    }
+    sending = waiting.splice(next, 1)[0];
+    lastSent = performance.now();
+    sending.issue(true);  // true: past htmx:confirm, straight to the request
+    if (waiting.length) pumping = window.setTimeout(pump, MIN_GAP_MS);
+  }
+  document.addEventListener("htmx:confirm", function (event) {
+    var elt = event.detail.elt;
+    var field = liveField(elt);
+    if (!field) return;
+    var trigger = event.detail.triggeringEvent;
+    var request = {
+      elt: elt,
+      issue: event.detail.issueRequest,
+      typed: Boolean(trigger && trigger.type === "assist:typed"),
+      text: null,  // a typed request sends what the box holds when it leaves
+      supersedes: null,
+    };
+    if (!request.typed) {
+      request.text = field.value;
+      if (elt === form) {
+        // A final request ends the draft the moment it is asked: nothing typed after it may
+        // overwrite that row, even if this request is aborted before the server has it.
+        request.supersedes = draftId;
+        request.awaits = draftId ? null : opening;  // the draft's id is on its way
+        draftId = "";
+        finals += 1;
+      }
+    }
+    waiting = waiting.filter(function (w) {
+      if (w.elt !== elt) return true;
+      if (w.typed) return false;
+      if (w.text !== request.text) return true;
+      if (!request.supersedes) request.supersedes = w.supersedes;  // the same final, again
+      return false;
+    });
+    if (!waiting.length && !blocked(request) && lastSent + MIN_GAP_MS <= performance.now()) {
+      lastSent = performance.now();
+      sending = request;
+      return;
+    }
+    event.preventDefault();
+    waiting.push(request);
+    pump();
+  });
+
+  // What the request sends: a final one its text, the suggest form the draft it may overwrite
+  // (see kb.assist.suggest._log). A request that would send half-composed pinyin is dropped;
+  // the end of the composition asks again.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    var field = liveField(elt);
+    if (!field) return;
+    var request = sending && sending.elt === elt ? sending : null;
+    sending = null;
+    var params = event.detail.parameters;
+    if (request && request.text !== null) {
+      params[field.name] = request.text;
+    } else if (composing.has(field)) {
+      event.preventDefault();
+      asked.set(field, null);
+      return;
+    }
+    if (elt === form) params.supersedes = request && !request.typed ? request.supersedes : draftId;
+  });
+
+  // A newer request aborts the one in flight (hx-sync "this:replace"); and an answer is shown
+  // only for the text the box holds when it arrives. The suggest response names the text it
+  // answers (X-Suggestion-For, see textTag); any other answer's request recorded its text.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var field = liveField(event.detail.requestConfig && event.detail.requestConfig.elt);
+    if (!field) return;
+    var xhr = event.detail.xhr;
+    var answered = xhr.getResponseHeader("X-Suggestion-For");
+    var current = answered === null ? sentText.get(xhr) === field.value
+      : answered === textTag(field.value);
+    if (current) return;
+    event.detail.shouldSwap = false;
+    asked.set(field, null);  // the box's text is not on screen: its next change must ask
+  });
+
+  // FNV-1a over UTF-16 code units, then the length: web/pages/assist.py computes the same.
+  function textTag(text) {
+    var hash = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    }
+    return ("0000000" + (hash >>> 0).toString(16)).slice(-8) + "-" + text.length;
+  }
 
   // A suggestion made while the agent was still typing is a draft: the next request tells the
   // server to overwrite it in the log (see kb.assist.suggest._log). Pressing Enter, switching
   // script or acting on a suggestion makes it final. The server also refuses to overwrite old or
-  // rated ones. The id comes from the response's X-Suggestion-Id header, as soon as it arrives:
-  // a request queued behind it (hx-sync) is sent right after the swap, before the settle, and
-  // until then the swapped-in block still wears the old one's attributes. Read at send time
-  // (configRequest), so a request always names the suggestion that was on screen when it left.
-  document.addEventListener("htmx:configRequest", function (event) {
-    if (event.detail.elt === form) event.detail.parameters.supersedes = draftId;
+  // rated ones. The id comes from the response's X-Suggestion-Id header as soon as it arrives,
+  // also when the answer is not shown (the box moved on): its row is the draft to overwrite,
+  // unless a final request was asked since it left. An aborted request (status 0) never told
+  // its id, so the draft stays the one known before.
+  function typedRequest(config) {
+    return Boolean(config.triggeringEvent && config.triggeringEvent.type === "assist:typed");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (event.detail.elt === form) {
+      finalsAt.set(event.detail.xhr, finals);
+      if (typedRequest(config) && !config.parameters.supersedes) {
+        opening = event.detail.xhr;
+        openingSince = performance.now();
+      }
+    }
+    if (event.detail.elt.closest("#suggestions")) draftId = "";  // a thumb
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var config = event.detail.requestConfig;
+    var xhr = event.detail.xhr;
     if (!config || config.elt !== form) return;
-    var typed = config.triggeringEvent && config.triggeringEvent.type === "assist:typed";
-    draftId = typed ? event.detail.xhr.getResponseHeader("X-Suggestion-Id") || "" : "";
-  });
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt.closest("#suggestions")) draftId = "";  // a thumb
+    if (xhr === opening) {
+      opening = null;
+      var opened = xhr.getResponseHeader("X-Suggestion-Id") || "";
+      waiting.forEach(function (w) { if (w.awaits === xhr) w.supersedes = opened; });
+      window.setTimeout(pump, 0);
+    }
+    if (xhr.status === 0) return;
+    var typed = typedRequest(config);
+    if (!typed) draftId = "";
+    else if (finalsAt.get(xhr) === finals) draftId = xhr.getResponseHeader("X-Suggestion-Id") || "";
   });
 
   box.addEventListener("keydown", function (event) {

@@ -34,10 +34,10 @@ class SearcherCache:
     def __init__(
         self,
         store: IndexStore,
-        config: FusionConfig | None = None,
+        config: FusionConfig,
     ) -> None:
         self.store = store
-        self.config = config or FusionConfig()
+        self.config = config
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()

@@ -174,12 +174,7 @@ def evaluate(
             "chunks": sum(r.chunks for r in results),
             "ingest_s": round(ingest_s, 2),
             "embedder": settings.embedder,
-            "fusion": settings.fusion,
-            "fusion_alpha": settings.fusion_alpha,
-            "fusion_bm25_scale": settings.fusion_bm25_scale,
-            "fusion_vector_scale": settings.fusion_vector_scale,
-            "fusion_vector_width": settings.fusion_vector_width,
-            "fusion_depth": settings.fusion_depth,
+            "fusion": settings.fusion_config.as_dict(),
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_sets import DEFAULT, NAMES, load_set
 from bench.machine import machine_info
-from bench.query_vectors import store_queries
+from bench.query_vectors import stored_queries
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.retrieval.evaluation import EVAL_COLLECTION, Query, load_queries, passage_id, score_ranking
@@ -80,9 +80,9 @@ def collect(name: str, data: Path, cache: Path, scratch: Path) -> list[Case]:
     chosen = load_set(name, data, scratch)
     queries = load_queries(chosen.queries)
     with tempfile.TemporaryDirectory() as tmp:
-        kb = KnowledgeBase(Settings(data_dir=Path(tmp), cache_dir=cache, max_upload_bytes=10**9))
+        settings = Settings(data_dir=Path(tmp), cache_dir=cache, max_upload_bytes=10**9)
+        kb = KnowledgeBase(settings, embedder=stored_queries(settings))
         try:
-            store_queries(kb)
             if chosen.vocabulary is not None:
                 save_vocabulary(kb, chosen.vocabulary)
             if isinstance(chosen.corpus, Path):

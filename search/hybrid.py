@@ -145,7 +145,7 @@ class HybridSearcher:
         query_vector: np.ndarray | None = None
         if mode != "bm25":
             query_vector = self.embedder.embed_queries([text])[0]
-            dense = self.generation.vectors.search(query_vector, depth, mask)
+            dense = self.generation.vectors.search(query_vector[np.newaxis], depth, mask)[0]
         rows = sorted({row for row, _ in keyword} | {row for row, _ in dense})
         candidates = np.asarray(rows, dtype=np.int64)
         raw: dict[int, float] = {}
@@ -154,7 +154,8 @@ class HybridSearcher:
             raw = dict(zip(rows, bm25_scores[candidates].tolist(), strict=True))
         if query_vector is not None:
             # Exact cosine for BM25-only candidates too, so fusion sees both signals for each.
-            sims = self.generation.vectors.similarities(query_vector, candidates)
+            query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            sims = self.generation.vectors.vectors(candidates) @ query
             cosine = dict(zip(rows, sims.tolist(), strict=True))
         return Signals(terms, keyword, dense, raw, cosine, ceiling, self._reach(text, candidates))
 

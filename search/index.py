@@ -31,7 +31,8 @@ from search.normalize import normalize
 from search.pause import pause_point
 from search.tokenize import Tokenizer
 from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
-from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
+from search.vectorindex import VectorIndex, build_vector_index, load_vector_index
+from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ class Generation:
     path: Path
     chunks: list[IndexedChunk]
     bm25: BM25Index
-    vectors: FaissVectorStore
+    vectors: VectorIndex
     tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
 
 
@@ -155,7 +156,7 @@ class IndexStore:
         try:
             texts = [normalize(c.index_text) for c in chunks]
             embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
-            vectors = FaissVectorStore.build(
+            vectors = build_vector_index(
                 embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
             )
             vectors.save(staging / VECTORS_FILE)
@@ -246,7 +247,7 @@ class IndexStore:
         self.check_compatible(meta)
         chunks = _read_chunks(path / CHUNKS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR)
-        vectors = FaissVectorStore.load(path / VECTORS_FILE)
+        vectors = load_vector_index(path / VECTORS_FILE)
         if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
             raise IndexMismatchError(
                 f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "

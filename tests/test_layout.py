@@ -7,6 +7,7 @@ Ported from ``../shared/tools/layout-check`` so CI enforces what the script only
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -212,3 +213,14 @@ def test_modules_stay_under_the_line_limit() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def test_no_module_outside_search_names_the_index_files(graph: dict[str, set[str]]) -> None:
+    """Backup, maintenance and the rest ask the ports (catalogue, index store, upkeep)."""
+    file_names = re.compile(r"\b(CURRENT_FILE|META_FILE|CHUNKS_FILE|VECTORS_FILE|BM25_DIR)\b")
+    wrong = [
+        module
+        for module, path in _sources().items()
+        if not module.startswith("search") and file_names.search(path.read_text(encoding="utf-8"))
+    ]
+    assert wrong == []

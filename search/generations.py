@@ -5,6 +5,12 @@ collection, replaced atomically, and an ``flock`` per collection under ``.locks/
 writer (ingest, delete, re-index, backup, repair) holds, across the threads of a process and
 across processes (the CLI beside the server). Backup, maintenance and the searcher registry
 ask the catalogue; none of them reads ``CURRENT`` itself.
+
+A writer may commit the database and die before it switches the generation. So a lease leaves
+a ``<collection>.pending`` mark beside its lock while held, removed when the writer lets go
+normally: a mark with nobody holding the lease is a writer that died (or failed) mid-change,
+and :meth:`pending` says so in one ``stat``. Whoever then checks the index against the database
+under the lease calls :meth:`settle`, and the mark goes when that lease is released.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from search.types import COLLECTION_NAME_RULE, is_collection_name
 
 CURRENT_FILE = "CURRENT"
 LOCKS_DIR = ".locks"
+PENDING_SUFFIX = ".pending"
 
 
 class GenerationCatalog(Protocol):
@@ -48,6 +55,15 @@ class GenerationCatalog(Protocol):
         another writer holds it and ``wait`` is False."""
         ...
 
+    def pending(self, collection: str) -> bool:
+        """True when a writer let go of ``collection`` mid-change (killed, or failed) and nobody
+        holds the lease now: the live generation may lag the database until someone settles."""
+        ...
+
+    def settle(self, collection: str) -> None:
+        """Say, under the lease, that the live generation matches the database again."""
+        ...
+
 
 class FileGenerationCatalog:
     """``root/<collection>/CURRENT`` pointers and ``root/.locks/<collection>.lock`` leases."""
@@ -55,6 +71,7 @@ class FileGenerationCatalog:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._locks: dict[str, threading.Lock] = {}
+        self._settled: set[str] = set()
         self._guard = threading.Lock()
 
     def collection_dir(self, collection: str) -> Path:
@@ -105,8 +122,35 @@ class FileGenerationCatalog:
                     yield False
                     return
                 try:
+                    mark = lock_dir / f"{collection}{PENDING_SUFFIX}"
+                    inherited = mark.exists()  # left by a writer that did not let go normally
+                    mark.touch()
+                    with self._guard:
+                        self._settled.discard(collection)
                     yield True
+                    # Only a normal exit clears the mark: after an exception the database may
+                    # be ahead of the index, as after a kill.
+                    with self._guard:
+                        settled = collection in self._settled
+                    if settled or not inherited:
+                        mark.unlink(missing_ok=True)
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
         finally:
             lock.release()
+
+    def pending(self, collection: str) -> bool:
+        lock_dir = self.root / LOCKS_DIR
+        if not (lock_dir / f"{collection}{PENDING_SUFFIX}").exists():
+            return False  # the common case: one stat
+        with open(lock_dir / f"{collection}.lock", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a writer is at work: the live generation is as it should be
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return True
+
+    def settle(self, collection: str) -> None:
+        with self._guard:
+            self._settled.add(collection)

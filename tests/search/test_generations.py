@@ -11,6 +11,8 @@ import pytest
 
 from search.generations import FileGenerationCatalog, GenerationCatalog
 
+ROOT = Path(__file__).resolve().parents[2]  # the child processes import search/ from here
+
 
 def test_a_switch_changes_what_is_live_and_its_version(tmp_path: Path) -> None:
     catalog: GenerationCatalog = FileGenerationCatalog(tmp_path)
@@ -70,3 +72,42 @@ def test_the_lease_excludes_other_processes(tmp_path: Path) -> None:
         assert holder.wait(timeout=30) == 0
     with FileGenerationCatalog(tmp_path).lease("kb", wait=False) as held:
         assert held
+
+
+def test_a_writer_that_lets_go_normally_leaves_nothing_pending(tmp_path: Path) -> None:
+    catalog = FileGenerationCatalog(tmp_path)
+    with catalog.lease("kb") as held:
+        assert held
+        assert not catalog.pending("kb")  # a writer at work is not a pending switch
+    assert not catalog.pending("kb")
+
+
+def test_a_writer_that_fails_leaves_a_pending_switch_until_someone_settles(
+    tmp_path: Path,
+) -> None:
+    catalog = FileGenerationCatalog(tmp_path)
+    with pytest.raises(OSError), catalog.lease("kb"):
+        raise OSError(28, "No space left on device")  # after its commit, before its switch
+    assert catalog.pending("kb")
+    with catalog.lease("kb"):
+        pass  # a lease that does not check the index leaves the mark for one that does
+    assert catalog.pending("kb")
+    with catalog.lease("kb"):
+        catalog.settle("kb")
+    assert not catalog.pending("kb")
+
+
+def test_a_killed_writer_leaves_a_pending_switch(tmp_path: Path) -> None:
+    code = (
+        "import os, signal, pathlib\n"
+        "from search.generations import FileGenerationCatalog\n"
+        f"with FileGenerationCatalog(pathlib.Path({str(tmp_path)!r})).lease('kb'):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT).returncode == -9
+    catalog = FileGenerationCatalog(tmp_path)
+    assert catalog.pending("kb") and not catalog.pending("other")
+    with catalog.lease("kb"):
+        assert not catalog.pending("kb")  # held now: whoever holds it finishes the work
+        catalog.settle("kb")
+    assert not catalog.pending("kb")

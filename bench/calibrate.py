@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import machine_info
-from bench.query_vectors import store_queries
+from bench.query_vectors import stored_queries
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.samples import SAMPLE_DIR
@@ -117,8 +117,8 @@ def main() -> None:
         args.data / "tara_dingtalk/queries_dev_hant.jsonl",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        kb = KnowledgeBase(Settings(data_dir=Path(tmp), cache_dir=args.cache))
-        store_queries(kb)
+        settings = Settings(data_dir=Path(tmp), cache_dir=args.cache)
+        kb = KnowledgeBase(settings, embedder=stored_queries(settings))
         ingest_items(kb, [IngestItem(corpus.name, corpus.read_bytes())], collection=EVAL_COLLECTION)
         rows = answer_signals(kb, query_files)
         cues = cue_similarity(kb)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.context import KnowledgeBase
+from kb.settings import Settings
 from search.cache import EmbeddingCache, embedder_key, text_hash
 from search.embedders.base import Embedder
+from search.embedders.factory import make_embedder
 
 
 class StoredQueries:
@@ -43,7 +44,9 @@ class StoredQueries:
         return self.inner.embed_passages(texts)
 
 
-def store_queries(kb: KnowledgeBase) -> None:
-    """Make ``kb`` (a fresh bench knowledge base, nothing indexed yet) keep its query vectors."""
-    # ``embedder`` is a cached property: setting it before first use replaces what it would make.
-    kb.__dict__["embedder"] = StoredQueries(kb.embedder, kb.embedding_cache)
+def stored_queries(settings: Settings) -> StoredQueries:
+    """The settings' embedder keeping its query vectors in their embedding cache, to inject into
+    a bench's ``KnowledgeBase(settings, embedder=...)``."""
+    settings.embedding_cache_path.parent.mkdir(parents=True, exist_ok=True)
+    cache = EmbeddingCache(settings.embedding_cache_path)
+    return StoredQueries(make_embedder(settings.embedder), cache)

@@ -33,6 +33,22 @@ def _machine(m: dict[str, Any]) -> str:
     )
 
 
+def _fusion_label(r: dict[str, Any]) -> str:
+    """The fusion an evaluation ran with: its whole config, or the flat keys of older results."""
+    f = r["fusion"]
+    if not isinstance(f, dict):
+        flat = {k.removeprefix("fusion_"): v for k, v in r.items() if k.startswith("fusion_")}
+        f = {"method": f} | flat
+    scale = f", BM25 scale `{f['bm25_scale']}`" if "bm25_scale" in f else ""
+    if "reach" in f and not f["reach"]:
+        scale += ", no reach"
+    if f.get("vector_scale") == "width":
+        scale += f", vector scale `width` {f['vector_width']}"
+    elif "vector_scale" in f:
+        scale += f", vector scale `{f['vector_scale']}`"
+    return f"fusion `{f['method']}`, α = {f['alpha']}{scale}"
+
+
 def quality() -> str:
     rows = [
         "| set | queries | hybrid MRR@10 | hybrid R@1 / R@5 / R@10 | nDCG@10 "
@@ -49,12 +65,7 @@ def quality() -> str:
         # A set not re-run with the others says which build it was measured on.
         older = r["machine"]["commit"] != machine["commit"]
         label = f"{label} (commit {r['machine']['commit']})" if older else label
-        scale = f", BM25 scale `{r['fusion_bm25_scale']}`" if "fusion_bm25_scale" in r else ""
-        if r.get("fusion_vector_scale") == "width":
-            scale += f", vector scale `width` {r['fusion_vector_width']}"
-        elif "fusion_vector_scale" in r:
-            scale += f", vector scale `{r['fusion_vector_scale']}`"
-        fusion = fusion or f"fusion `{r['fusion']}`, α = {r['fusion_alpha']}{scale}"
+        fusion = fusion or _fusion_label(r)
         b, v = r["baselines"]["bm25"], r["baselines"]["vector"]
         rows.append(
             f"| {label} | {r['queries']} | **{r['mrr@10']:.3f}** | "

@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_sets import DEFAULT, NAMES, SHARED, load_set
 from bench.machine import machine_info
-from bench.query_vectors import store_queries
+from bench.query_vectors import stored_queries
 from kb.retrieval.evaluation import evaluate
 from kb.settings import Settings
+from search.embedders.base import Embedder
 
 
 def main() -> None:
@@ -33,12 +34,15 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     settings = Settings(cache_dir=args.cache)
+    embedder = stored_queries(settings)  # one model for every set
     with tempfile.TemporaryDirectory(prefix="kb-eval-sets-") as scratch:
         for name in args.sets:
-            run_set(name, args, settings, Path(scratch))
+            run_set(name, args, settings, embedder, Path(scratch))
 
 
-def run_set(name: str, args: argparse.Namespace, settings: Settings, scratch: Path) -> None:
+def run_set(
+    name: str, args: argparse.Namespace, settings: Settings, embedder: Embedder, scratch: Path
+) -> None:
     """Evaluate one set in three modes and write bench/results/eval_<name>.json."""
     chosen = load_set(name, args.data, scratch)
     ours = name not in SHARED
@@ -50,7 +54,7 @@ def run_set(name: str, args: argparse.Namespace, settings: Settings, scratch: Pa
         modes=("hybrid", "bm25", "vector"),
         vocabulary=chosen.vocabulary,
         per_query=ours,
-        prepare=store_queries,
+        embedder=embedder,
     )
     result["set"] = name
     result["wall_s"] = round(time.perf_counter() - start, 1)

@@ -16,7 +16,7 @@ import random
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,51 +24,45 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.eval_sets import DEFAULT, NAMES, load_set
 from bench.machine import machine_info
-from bench.query_vectors import store_queries
+from bench.query_vectors import stored_queries
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.retrieval.evaluation import EVAL_COLLECTION, Query, load_queries, passage_id, score_ranking
 from kb.retrieval.vocabulary import save_vocabulary
 from kb.settings import Settings
-from search import fusion
-from search.hybrid import Signals
+from search.fusion import FusionConfig, Signals, fuse
 from search.normalize import normalize
 
 FOLDS = 5
 DEPTHS = (20, 50, 100)
 ALPHAS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 WIDTHS = (0.05, 0.1, 0.2)
-GRID: list[dict[str, Any]] = [
-    *(
-        {"fusion": "convex", "fusion_bm25_scale": scale, "reach": reach, "fusion_alpha": a}
-        | {"fusion_vector_scale": "minmax", "fusion_depth": d}
-        for scale, reach in (("ceiling", True), ("minmax", False), ("ceiling", False))
-        for a in ALPHAS
-        for d in DEPTHS
-    ),
-    *(
-        {"fusion": "convex", "fusion_bm25_scale": "ceiling", "reach": True, "fusion_alpha": a}
-        | {"fusion_vector_scale": "width", "fusion_vector_width": w, "fusion_depth": d}
-        for w in WIDTHS
-        for a in ALPHAS
-        for d in DEPTHS
-    ),
-    *({"fusion": "rrf", "rrf_k": k, "fusion_depth": d} for k in (10, 60) for d in DEPTHS),
-]
 
 
-def _default_config() -> dict[str, Any]:
-    """The shipped defaults, spelled as a grid point (so its per-fold scores can be shown)."""
-    s = Settings()
-    config: dict[str, Any] = {"fusion": s.fusion, "fusion_bm25_scale": s.fusion_bm25_scale}
-    config |= {"reach": True, "fusion_alpha": s.fusion_alpha}
-    config["fusion_vector_scale"] = s.fusion_vector_scale
-    if s.fusion_vector_scale == "width":
-        config["fusion_vector_width"] = s.fusion_vector_width
-    return config | {"fusion_depth": s.fusion_depth}
+def _grid(base: FusionConfig) -> list[FusionConfig]:
+    """Every setting tried, each a whole config: fields not varied keep the settings' values."""
+    convex = replace(base, method="convex")
+    width = replace(convex, bm25_scale="ceiling", reach=True, vector_scale="width")
+    return [
+        *(
+            replace(convex, bm25_scale=scale, reach=reach, alpha=a, vector_scale="minmax", depth=d)
+            for scale, reach in (("ceiling", True), ("minmax", False), ("ceiling", False))
+            for a in ALPHAS
+            for d in DEPTHS
+        ),
+        *(
+            replace(width, alpha=a, vector_width=w, depth=d)
+            for w in WIDTHS
+            for a in ALPHAS
+            for d in DEPTHS
+        ),
+        *(replace(base, method="rrf", rrf_k=k, depth=d) for k in (10, 60) for d in DEPTHS),
+    ]
 
 
-DEFAULT_CONFIG = _default_config()
+# The shipped defaults, which the grid contains (so its per-fold scores can be shown).
+DEFAULT_CONFIG = Settings().fusion_config
+GRID = _grid(DEFAULT_CONFIG)
 # A setting is picked by the mean MRR@10 of the sets (each set counts alike, however many
 # queries it has) or of all queries together (the big sets dominate); both are reported.
 OBJECTIVES = ("sets", "queries")
@@ -86,9 +80,9 @@ def collect(name: str, data: Path, cache: Path, scratch: Path) -> list[Case]:
     chosen = load_set(name, data, scratch)
     queries = load_queries(chosen.queries)
     with tempfile.TemporaryDirectory() as tmp:
-        kb = KnowledgeBase(Settings(data_dir=Path(tmp), cache_dir=cache, max_upload_bytes=10**9))
+        settings = Settings(data_dir=Path(tmp), cache_dir=cache, max_upload_bytes=10**9)
+        kb = KnowledgeBase(settings, embedder=stored_queries(settings))
         try:
-            store_queries(kb)
             if chosen.vocabulary is not None:
                 save_vocabulary(kb, chosen.vocabulary)
             if isinstance(chosen.corpus, Path):
@@ -110,29 +104,9 @@ def collect(name: str, data: Path, cache: Path, scratch: Path) -> list[Case]:
     return cases
 
 
-def fuse(signals: Signals, config: dict[str, Any]) -> list[int]:
-    """Candidate rows best first under ``config``, as the searcher would rank them."""
-    depth = config["fusion_depth"]
-    keyword, dense = signals.keyword[:depth], signals.dense[:depth]
-    rows = {row for row, _ in keyword} | {row for row, _ in dense}
-    if config["fusion"] == "rrf":
-        fused = fusion.rrf([[r for r, _ in keyword], [r for r, _ in dense]], k=config["rrf_k"])
-    else:
-        bm25 = {r: signals.bm25[r] for r in rows}
-        cosine = {r: signals.cosine[r] for r in rows}
-        ceiling = signals.bm25_ceiling if config["fusion_bm25_scale"] == "ceiling" else None
-        # "reach" off with the ceiling on measures the two parts of the method apart.
-        reach = {r: signals.reach[r] for r in rows} if config["reach"] else None
-        width = (
-            config.get("fusion_vector_width") if config["fusion_vector_scale"] == "width" else None
-        )
-        fused = fusion.convex(bm25, cosine, config["fusion_alpha"], ceiling, reach, width)
-    return [row for row, _ in sorted(fused.items(), key=lambda item: (-item[1], item[0]))]
-
-
-def score_case(case: Case, config: dict[str, Any]) -> dict[str, float]:
+def score_case(case: Case, config: FusionConfig) -> dict[str, float]:
     ranked: dict[str, None] = {}
-    for row in fuse(case.signals, config):
+    for row, _ in fuse(case.signals, config):
         ranked.setdefault(case.ids[row], None)
         if len(ranked) >= 10:
             break
@@ -158,11 +132,11 @@ def main() -> None:
             print(name, len(cases), "queries", flush=True)
     result = {
         "machine": machine_info(),
-        "grid": GRID,
+        "grid": [config.as_dict() for config in GRID],
         "sets": {name: [_mean(rows) for rows in per_config] for name, per_config in table.items()},
         "cross_validation": {goal: cross_validate(table, goal) for goal in OBJECTIVES},
         "default": {
-            "config": DEFAULT_CONFIG,
+            "config": DEFAULT_CONFIG.as_dict(),
             "folds": fold_scores(table, GRID.index(DEFAULT_CONFIG)),
         },
     }
@@ -171,7 +145,7 @@ def main() -> None:
     )
     for name, rows in result["sets"].items():
         best = max(range(len(GRID)), key=lambda i: rows[i]["mrr@10"])
-        print(name, "best", GRID[best], rows[best])
+        print(name, "best", GRID[best].as_dict(), rows[best])
     for goal, run in result["cross_validation"].items():
         print(goal, json.dumps(run["chosen_counts"]), json.dumps(run["summary"]))
     print("default", json.dumps(result["default"]["folds"]["summary"]))
@@ -224,7 +198,7 @@ def cross_validate(table: Table, goal: str) -> dict[str, Any]:
         runs.append(
             {
                 "fold": fold,
-                "chosen": GRID[best],
+                "chosen": GRID[best].as_dict(),
                 "held_mrr@10": {n: t / c for n, (t, c) in held.items()},
             }
         )

@@ -3,11 +3,10 @@ every room's per-process state."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -21,6 +20,8 @@ from kb.settings import Settings
 if TYPE_CHECKING:
     from search.cache import EmbeddingCache
     from search.embedders.base import Embedder
+    from search.encoder import QueryEncoder
+    from search.generations import GenerationCatalog
     from search.index import IndexStore
     from search.registry import SearcherCache
     from search.tokenize import Tokenizer
@@ -46,15 +47,33 @@ class Slot(Generic[T]):
 
 
 class KnowledgeBase:
-    """Built once per process and passed in; heavy parts load on first use, never at import."""
+    """Built once per process and passed in; heavy parts load on first use, never at import.
 
-    def __init__(self, settings: Settings) -> None:
+    ``embedder`` (any :class:`Embedder`, e.g. the running knowledge base's, or the benches'
+    stored query vectors) is injected, or made from the settings on first use; either way
+    every query vector goes through one :class:`QueryEncoder`. ``catalog`` (which generation
+    is live, the writers' leases) defaults to the index folder's ``CURRENT`` files and flocks.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        catalog: GenerationCatalog | None = None,
+    ) -> None:
+        from search.generations import FileGenerationCatalog
+
         self.settings = settings
+        # Which generation of each collection is live, and the writers' leases.
+        self.catalog: GenerationCatalog = catalog or FileGenerationCatalog(settings.index_dir)
+        self._given_embedder = embedder
+        self._encoder: QueryEncoder | None = None
+        self._encoder_guard = threading.Lock()
+        self._tokenizer: Tokenizer | None = None
         check_writable(settings)  # a clear start-up error, not a failure at the first write
         self.engine = make_engine(settings)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-        self._tokenizer_guard = threading.Lock()
+        self._tokenizer_guard = threading.RLock()  # re-entrant: refresh reads the property
         self._state: dict[Slot[Any], object] = {}
         self._state_guard = threading.RLock()  # re-entrant: a slot's ``make`` may use another
 
@@ -75,12 +94,22 @@ class KnowledgeBase:
         with self._state_guard:
             return cast("T | None", self._state.pop(slot, None))
 
-    @cached_property
-    def embedder(self) -> Embedder:
-        from search.embedders.factory import make_embedder
-        from search.embedders.memo import QueryMemo
+    @property
+    def encoder(self) -> QueryEncoder:
+        """The one owner of query vectors (and the embedder of passages), made on first use."""
+        with self._encoder_guard:
+            if self._encoder is None:
+                from search.embedders.factory import make_embedder
+                from search.encoder import QueryEncoder
 
-        return QueryMemo(make_embedder(self.settings.embedder))
+                inner = self._given_embedder or make_embedder(self.settings.embedder)
+                self._encoder = QueryEncoder.of(inner)
+            return self._encoder
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query encoder, seen as the embedder it wraps (passages go straight through)."""
+        return self.encoder
 
     @cached_property
     def embedding_cache(self) -> EmbeddingCache:
@@ -89,10 +118,13 @@ class KnowledgeBase:
         self.settings.embedding_cache_path.parent.mkdir(parents=True, exist_ok=True)
         return EmbeddingCache(self.settings.embedding_cache_path)
 
-    @cached_property
+    @property
     def tokenizer(self) -> Tokenizer:
         """Cuts BM25 tokens for new index generations: the operator's files plus the edits."""
-        return self._make_tokenizer()
+        with self._tokenizer_guard:
+            if self._tokenizer is None:
+                self._tokenizer = self._make_tokenizer()
+            return self._tokenizer
 
     def latest_vocabulary(self) -> VocabularyRecord | None:
         """The vocabulary knowledge managers saved last (by any process), if any."""
@@ -112,7 +144,7 @@ class KnowledgeBase:
             if fresh.version == self.tokenizer.version:
                 return False
             # New generations use it; live ones keep the tokenizer they were cut with.
-            self.__dict__["tokenizer"] = fresh
+            self._tokenizer = fresh
             if "index_store" in self.__dict__:
                 self.index_store.tokenizer = fresh
         log.info("vocabulary changed: tokenizer is now %s", fresh.version)
@@ -138,6 +170,7 @@ class KnowledgeBase:
             self.embedder,
             self.embedding_cache,
             tokenizer=self.tokenizer,
+            catalog=self.catalog,
             hnsw_threshold=self.settings.hnsw_threshold,
         )
 
@@ -147,33 +180,15 @@ class KnowledgeBase:
 
         return SearcherCache(self.index_store, self.settings.fusion_config)
 
-    @contextmanager
-    def collection_lock(self, collection: str, *, wait: bool = True) -> Iterator[bool]:
-        """Serialises writes (ingest, delete, rebuild) to one collection: across the threads of
-        this process, and across processes (CLI beside the server) with a lock file.
+    def collection_lock(
+        self, collection: str, *, wait: bool = True
+    ) -> AbstractContextManager[bool]:
+        """Serialises writes (ingest, delete, rebuild) to one collection: the catalogue's writer
+        lease, across the threads of this process and across processes (CLI beside the server).
 
         Yields True once held; with ``wait=False`` it yields False at once if another writer
         holds it (``kb check`` looks at a collection only while nobody writes it)."""
-        with self._locks_guard:
-            lock = self._locks.setdefault(collection, threading.Lock())
-        lock_dir = self.settings.index_dir / ".locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        if not lock.acquire(blocking=wait):
-            yield False
-            return
-        try:
-            with open(lock_dir / f"{collection}.lock", "a+b") as handle:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    yield False
-                    return
-                try:
-                    yield True
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-        finally:
-            lock.release()
+        return self.catalog.lease(collection, wait=wait)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         "ceiling",
         description="Convex fusion: BM25 over the query's idf sum (`ceiling`) or min-max.",
     )
+    fusion_reach: bool = Field(
+        True,
+        description=(
+            "Convex fusion: BM25's weight shrinks with how little of a candidate is written in "
+            "the query's scripts (an English question against a Chinese passage)."
+        ),
+    )
     fusion_vector_scale: Literal["minmax", "width"] = Field(
         "width",
         description=(
@@ -175,6 +182,7 @@ class Settings(BaseSettings):
             bm25_weight=self.rrf_bm25_weight,
             vector_weight=self.rrf_vector_weight,
             bm25_scale=self.fusion_bm25_scale,
+            reach=self.fusion_reach,
             vector_scale=self.fusion_vector_scale,
             vector_width=self.fusion_vector_width,
             depth=self.fusion_depth,

@@ -1,29 +1,40 @@
-"""Fusion of BM25 and vector results. Pure functions over ``{row: score}`` and ranked lists."""
+"""Fusion of BM25 and vector results. Pure functions over ``{row: score}`` and ranked lists.
+
+:func:`fuse` is the one way candidates are ranked: the searcher, the fusion tuner and the
+evaluation all call it with a :class:`FusionConfig` built from the settings (which hold the only
+defaults), so a setting measured by the tuner is exactly the setting served.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from search.tokenize import TermGroup
 
 FusionMethod = Literal["convex", "rrf"]
 BM25Scale = Literal["ceiling", "minmax"]
 VectorScale = Literal["minmax", "width"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FusionConfig:
-    """How BM25 and vector candidates combine: one object from the settings to every searcher."""
+    """How BM25 and vector candidates combine: one object from the settings to every searcher.
 
-    method: FusionMethod = "convex"
-    alpha: float = 0.5  # convex: weight of the vector score
-    rrf_k: int = 60
-    bm25_weight: float = 1.0  # RRF weights
-    vector_weight: float = 1.0
-    bm25_scale: BM25Scale = "ceiling"  # convex: BM25 over its idf ceiling, or min-max
-    vector_scale: VectorScale = "minmax"  # convex: cosine min-max, or within a fixed width
-    vector_width: float = 0.1  # "width": the cosine gap below the query's best that scores 0
-    depth: int = 50  # candidates each retriever contributes
+    No field has a default here: ``kb.settings.Settings.fusion_config`` is the one source.
+    """
+
+    method: FusionMethod
+    alpha: float  # convex: weight of the vector score
+    rrf_k: int
+    bm25_weight: float  # RRF weights
+    vector_weight: float
+    bm25_scale: BM25Scale  # convex: BM25 over its idf ceiling, or min-max
+    reach: bool  # convex: BM25's weight shrinks with how much of a candidate its scripts can read
+    vector_scale: VectorScale  # convex: cosine min-max, or within a fixed width
+    vector_width: float  # "width": the cosine gap below the query's best that scores 0
+    depth: int  # candidates each retriever contributes
 
     def __post_init__(self) -> None:
         if self.method not in ("convex", "rrf"):
@@ -42,6 +53,54 @@ class FusionConfig:
             raise ValueError(f"vector width must lie in (0, 2], got {self.vector_width}")
         if self.depth < 1:
             raise ValueError(f"candidate depth must be at least 1, got {self.depth}")
+        if self.rrf_k < 0 or self.bm25_weight < 0 or self.vector_weight < 0:
+            raise ValueError(
+                f"rrf needs k >= 0 and non-negative weights, got k={self.rrf_k}, "
+                f"weights {self.bm25_weight}, {self.vector_weight}"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, for the JSON of an evaluation or a benchmark."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What fusion sees for one query: each retriever's top list and every candidate's scores."""
+
+    terms: list[TermGroup]
+    keyword: list[tuple[int, float]]  # BM25 top, best first
+    dense: list[tuple[int, float]]  # vector top, best first
+    bm25: dict[int, float]  # raw BM25 of every candidate
+    cosine: dict[int, float]  # cosine of every candidate
+    bm25_ceiling: float  # the most BM25 could give any chunk for these terms: their idf sum
+    reach: dict[int, float]  # share of each candidate written in the query's scripts
+
+
+def fuse(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:
+    """Candidates best first (ties by row) with their fused scores, as ``config`` combines them.
+
+    Only each retriever's top ``config.depth`` take part, so signals taken once at a greater
+    depth (the tuner's) rank exactly as a search at ``config.depth`` would.
+    """
+    keyword, dense = signals.keyword[: config.depth], signals.dense[: config.depth]
+    if config.method == "rrf":
+        fused = rrf(
+            [[row for row, _ in keyword], [row for row, _ in dense]],
+            [config.bm25_weight, config.vector_weight],
+            k=config.rrf_k,
+        )
+    else:
+        rows = {row for row, _ in keyword} | {row for row, _ in dense}
+        fused = convex(
+            {row: signals.bm25[row] for row in rows if row in signals.bm25},
+            {row: signals.cosine[row] for row in rows if row in signals.cosine},
+            config.alpha,
+            signals.bm25_ceiling if config.bm25_scale == "ceiling" else None,
+            {row: signals.reach[row] for row in rows} if config.reach else None,
+            config.vector_width if config.vector_scale == "width" else None,
+        )
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
 def min_max(scores: Mapping[int, float]) -> dict[int, float]:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 
-from search import fusion
 from search.bm25 import top_positive
 from search.embedders.base import Embedder
-from search.fusion import FusionConfig
+from search.fusion import FusionConfig, Signals, fuse
 from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
-from search.tokenize import TermGroup, Tokenizer
+from search.tokenize import Tokenizer
 from search.types import Hit, SearchFilters
 
 Mode = Literal["hybrid", "bm25", "vector"]
@@ -42,19 +41,6 @@ class _Codes:
         return np.isin(self.codes, np.asarray(chosen, dtype=np.int32))
 
 
-@dataclass(frozen=True)
-class Signals:
-    """What fusion sees for one query: each retriever's top list and every candidate's scores."""
-
-    terms: list[TermGroup]
-    keyword: list[tuple[int, float]]  # BM25 top, best first
-    dense: list[tuple[int, float]]  # vector top, best first
-    bm25: dict[int, float]  # raw BM25 of every candidate
-    cosine: dict[int, float]  # cosine of every candidate
-    bm25_ceiling: float  # the most BM25 could give any chunk for these terms: their idf sum
-    reach: dict[int, float]  # share of each candidate written in the query's scripts
-
-
 class HybridSearcher:
     """Searches one generation; everything filters need is precomputed at construction."""
 
@@ -63,12 +49,12 @@ class HybridSearcher:
         generation: Generation,
         embedder: Embedder,
         tokenizer: Tokenizer,
-        config: FusionConfig | None = None,
+        config: FusionConfig,
     ) -> None:
         self.generation = generation
         self.embedder = embedder
         self.tokenizer = tokenizer
-        self.config = config or FusionConfig()
+        self.config = config
         chunks = generation.chunks
         self._cjk_share = np.asarray([_cjk_share(c.index_text) for c in chunks], dtype=np.float32)
         self._doc_types = _Codes([c.doc_type for c in chunks])
@@ -104,35 +90,23 @@ class HybridSearcher:
         mask = self.mask(filters) if filters else None
         if mask is not None and not mask.any():
             return []
-        signals = self.signals(text, max(self.config.depth, limit), mask, mode)
+        # A search asking for more hits than the depth takes that many candidates from each side.
+        config = self.config if limit <= self.config.depth else replace(self.config, depth=limit)
+        signals = self.signals(text, config.depth, mask, mode)
         if mode == "bm25":
-            fused = dict(signals.keyword)
+            ranked = sorted(signals.keyword, key=lambda item: (-item[1], item[0]))
         elif mode == "vector":
             # The exact cosine, as reported: the ANN index's own score can differ in the last bits.
-            fused = {row: signals.cosine[row] for row, _ in signals.dense}
-        elif (config := self.config).method == "convex":
-            if config.bm25_scale == "ceiling":
-                width = config.vector_width if config.vector_scale == "width" else None
-                fused = fusion.convex(
-                    signals.bm25,
-                    signals.cosine,
-                    config.alpha,
-                    signals.bm25_ceiling,
-                    signals.reach,
-                    vector_width=width,
-                )
-            else:  # the earlier method: both sides min-max, BM25 weighted alike everywhere
-                fused = fusion.convex(signals.bm25, signals.cosine, config.alpha)
-        else:
-            fused = fusion.rrf(
-                [[row for row, _ in signals.keyword], [row for row, _ in signals.dense]],
-                [config.bm25_weight, config.vector_weight],
-                k=config.rrf_k,
+            ranked = sorted(
+                ((row, signals.cosine[row]) for row, _ in signals.dense),
+                key=lambda item: (-item[1], item[0]),
             )
+        else:
+            ranked = fuse(signals, config)
         keyword_rank = {row: rank for rank, (row, _) in enumerate(signals.keyword, start=1)}
         dense_rank = {row: rank for rank, (row, _) in enumerate(signals.dense, start=1)}
         terms = signals.terms
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        best = ranked[:limit]
         marks = [token for group in terms for alternative in group for token in alternative]
         return [
             Hit(
@@ -171,7 +145,7 @@ class HybridSearcher:
         query_vector: np.ndarray | None = None
         if mode != "bm25":
             query_vector = self.embedder.embed_queries([text])[0]
-            dense = self.generation.vectors.search(query_vector, depth, mask)
+            dense = self.generation.vectors.search(query_vector[np.newaxis], depth, mask)[0]
         rows = sorted({row for row, _ in keyword} | {row for row, _ in dense})
         candidates = np.asarray(rows, dtype=np.int64)
         raw: dict[int, float] = {}
@@ -180,7 +154,8 @@ class HybridSearcher:
             raw = dict(zip(rows, bm25_scores[candidates].tolist(), strict=True))
         if query_vector is not None:
             # Exact cosine for BM25-only candidates too, so fusion sees both signals for each.
-            sims = self.generation.vectors.similarities(query_vector, candidates)
+            query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            sims = self.generation.vectors.vectors(candidates) @ query
             cosine = dict(zip(rows, sims.tolist(), strict=True))
         return Signals(terms, keyword, dense, raw, cosine, ceiling, self._reach(text, candidates))
 

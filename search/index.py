@@ -25,20 +25,21 @@ from typing import Any
 
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
-from search.durable import sync_directory, sync_tree, write_atomically
+from search.durable import sync_directory, sync_tree
 from search.embedders.base import Embedder
+from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog
 from search.normalize import normalize
 from search.pause import pause_point
 from search.tokenize import Tokenizer
-from search.types import COLLECTION_NAME_RULE, IndexedChunk, is_collection_name
-from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
+from search.types import IndexedChunk
+from search.vectorindex import VectorIndex, build_vector_index, load_vector_index
+from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
 
 # The layout of a generation's files. A generation of another format is not loaded; the
 # service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
 FORMAT_VERSION = 1
-CURRENT_FILE = "CURRENT"
 META_FILE = "meta.json"
 CHUNKS_FILE = "chunks.json"
 VECTORS_FILE = "vectors.faiss"
@@ -98,7 +99,7 @@ class Generation:
     path: Path
     chunks: list[IndexedChunk]
     bm25: BM25Index
-    vectors: FaissVectorStore
+    vectors: VectorIndex
     tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
 
 
@@ -112,11 +113,14 @@ class IndexStore:
         cache: EmbeddingCache,
         *,
         tokenizer: Tokenizer | None = None,
+        catalog: GenerationCatalog | None = None,
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
     ) -> None:
         self.root = root
+        self.files = FileGenerationCatalog(root)  # where generations live on disk
+        self.catalog: GenerationCatalog = catalog or self.files  # which one is live
         self.embedder = embedder
         self.cache = cache
         self.tokenizer = tokenizer or Tokenizer()
@@ -128,9 +132,7 @@ class IndexStore:
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
-        if not is_collection_name(collection):
-            raise ValueError(f"invalid collection name {collection!r}: {COLLECTION_NAME_RULE}")
-        return self.root / collection
+        return self.files.collection_dir(collection)
 
     def build(
         self,
@@ -155,7 +157,7 @@ class IndexStore:
         try:
             texts = [normalize(c.index_text) for c in chunks]
             embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
-            vectors = FaissVectorStore.build(
+            vectors = build_vector_index(
                 embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
             )
             vectors.save(staging / VECTORS_FILE)
@@ -199,7 +201,7 @@ class IndexStore:
             raise
         previous = self.current_generation(collection)
         pause_point("before-switch")
-        write_atomically(base / CURRENT_FILE, name + "\n")
+        self.catalog.switch(collection, name)
         pause_point("after-switch")
         self._prune(base, keep={name, previous or name})
         logger.info(
@@ -214,11 +216,7 @@ class IndexStore:
 
     def current_generation(self, collection: str) -> str | None:
         """Name of the live generation, or None if the collection was never built."""
-        try:
-            text = (self.collection_dir(collection) / CURRENT_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        return text.strip() or None
+        return self.catalog.live(collection)
 
     def current_meta(self, collection: str) -> GenerationMeta | None:
         """Meta of the live generation, or None if the collection was never built."""
@@ -246,7 +244,7 @@ class IndexStore:
         self.check_compatible(meta)
         chunks = _read_chunks(path / CHUNKS_FILE)
         bm25 = BM25Index.load(path / BM25_DIR)
-        vectors = FaissVectorStore.load(path / VECTORS_FILE)
+        vectors = load_vector_index(path / VECTORS_FILE)
         if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
             raise IndexMismatchError(
                 f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "

@@ -1,15 +1,15 @@
-"""The live searcher of each collection, reloaded when its ``CURRENT`` pointer changes."""
+"""The live searcher of each collection, reloaded when the generation catalogue says it changed."""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from search.fusion import FusionConfig
 from search.hybrid import HybridSearcher
-from search.index import CURRENT_FILE, IndexNotFoundError, IndexStore, SearchIndexError
+from search.index import IndexNotFoundError, IndexStore, SearchIndexError
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ _LOAD_ATTEMPTS = 5  # generations replaced while one loads: more means writers n
 
 @dataclass
 class _Entry:
-    signature: tuple[int, int, int]  # (inode, mtime_ns, size) of CURRENT
+    signature: Hashable  # the catalogue's version of the collection when it was loaded
     generation: str
     searcher: HybridSearcher
 
@@ -26,7 +26,7 @@ class _Entry:
 class SearcherCache:
     """Hands out the searcher of a collection's live generation.
 
-    Each call costs one ``stat`` of ``CURRENT``; a changed pointer loads the new generation
+    Each call costs one look at the catalogue's version (a ``stat``); a change loads the new one
     once. A caller keeps the searcher it got, so a search in flight finishes on the old
     generation, which is dropped when the last reference goes.
     """
@@ -34,18 +34,18 @@ class SearcherCache:
     def __init__(
         self,
         store: IndexStore,
-        config: FusionConfig | None = None,
+        config: FusionConfig,
     ) -> None:
         self.store = store
-        self.config = config or FusionConfig()
+        self.config = config
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def get(self, collection: str) -> HybridSearcher | None:
         """The live searcher of ``collection``, or None if it has never been built."""
-        pointer = self.store.collection_dir(collection) / CURRENT_FILE
-        signature = _signature(pointer)
+        catalog = self.store.catalog
+        signature = catalog.version(collection)
         if signature is None:
             return None
         entry = self._entries.get(collection)
@@ -54,7 +54,7 @@ class SearcherCache:
         with self._lock_for(collection):
             for _ in range(_LOAD_ATTEMPTS):
                 entry = self._entries.get(collection)
-                signature = _signature(pointer)
+                signature = catalog.version(collection)
                 if signature is None:
                     return None
                 if entry is not None and entry.signature == signature:
@@ -98,11 +98,3 @@ class SearcherCache:
     def _lock_for(self, collection: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(collection, threading.Lock())
-
-
-def _signature(path: os.PathLike[str]) -> tuple[int, int, int] | None:
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (status.st_ino, status.st_mtime_ns, status.st_size)

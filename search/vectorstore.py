@@ -1,6 +1,9 @@
 """FAISS vector store: inner product on L2-normalised vectors (cosine), exact or HNSW.
 
-Row ``i`` of the store is chunk ``i`` of the generation, so no id map is needed inside FAISS.
+The first backend of the ``VectorIndex`` port (``search/vectorindex.py``). Row ``i`` of the
+store is chunk ``i`` of the generation, so no id map is needed inside FAISS; removed rows are
+tombstones (FAISS's HNSW cannot delete, and a flat index would renumber the rows after them),
+kept in a ``.removed.npy`` file beside the index.
 Below ``hnsw_threshold`` vectors the index is exact (``IndexFlatIP``); above it, HNSW. A
 restricted search over few allowed rows is done exactly with numpy, because HNSW with a tight
 selector loses recall; larger allowed sets use a FAISS ``IDSelectorBitmap``.
@@ -30,20 +33,22 @@ class FaissVectorStore:
         self.exact_subset_limit = exact_subset_limit
         self.dim: int = index.d
         self.kind = "hnsw" if isinstance(index, faiss.IndexHNSW) else "flat"
-        storage: Any
         if self.kind == "hnsw":
             index.hnsw.efSearch = ef_search
-            storage = faiss.downcast_index(index.storage)
-        else:
-            storage = index
-        # A zero-copy view of the stored vectors, for exact scoring of arbitrary rows.
-        count = index.ntotal
+        self._ef_search = ef_search
+        self._removed = np.zeros(index.ntotal, dtype=bool)
+        self._view()
+
+    def _view(self) -> None:
+        """A zero-copy view of the stored vectors (remade after an add may move them)."""
+        storage: Any = faiss.downcast_index(self._index.storage) if self.kind == "hnsw" else None
+        storage = storage or self._index
+        count = self._index.ntotal
         if count:
             flat = faiss.rev_swig_ptr(storage.get_xb(), count * self.dim)
             self._vectors = np.asarray(flat).reshape(count, self.dim)
         else:
             self._vectors = np.zeros((0, self.dim), dtype=np.float32)
-        self._ef_search = ef_search
 
     @classmethod
     def build(
@@ -71,22 +76,42 @@ class FaissVectorStore:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def add(self, vectors: np.ndarray) -> np.ndarray:
+        """Append unit ``vectors``; returns their rows, numbered after the existing ones."""
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        start = len(self)
+        if len(matrix):
+            self._index.add(matrix)
+            self._removed = np.concatenate([self._removed, np.zeros(len(matrix), dtype=bool)])
+            self._view()
+        return np.arange(start, start + len(matrix), dtype=np.int64)
+
+    def remove(self, rows: np.ndarray) -> None:
+        """Tombstone ``rows``: never returned again, the others keep their numbers."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError(f"rows out of range 0..{len(self) - 1}: {rows.tolist()[:5]}")
+        self._removed[rows] = True
+
     def search(
-        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
-    ) -> list[tuple[int, float]]:
-        """Best ``k`` rows by cosine, best first; ``allowed`` is a boolean mask over rows."""
-        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, self.dim)
+        self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> list[list[tuple[int, float]]]:
+        """For each query, its best ``k`` rows by cosine, best first; ``allowed`` masks rows."""
+        q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         total = len(self)
         if k <= 0 or total == 0:
-            return []
+            return [[] for _ in q]
+        if self._removed.any():
+            allowed = ~self._removed if allowed is None else allowed & ~self._removed
         if allowed is None:
             scores, rows = self._index.search(q, min(k, total))
         else:
             subset = np.flatnonzero(allowed)
             if subset.size == 0:
-                return []
+                return [[] for _ in q]
             if subset.size <= self.exact_subset_limit:
-                return _best(subset, self.similarities(q[0], subset), k)
+                stored = self._vectors[subset]
+                return [_best(subset, stored @ query, k) for query in q]
             bitmap = np.packbits(allowed.astype(bool), bitorder="little")
             selector = faiss.IDSelectorBitmap(total, faiss.swig_ptr(bitmap))
             # faiss's bundled type stubs lack the search-parameter classes' keyword arguments.
@@ -96,16 +121,24 @@ class FaissVectorStore:
             else:
                 params = swig.SearchParameters(sel=selector)
             scores, rows = self._index.search(q, min(k, subset.size), params=params)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        return [
+            [(int(r), float(s)) for r, s in zip(rows[i], scores[i], strict=True) if r >= 0]
+            for i in range(len(q))
+        ]
 
-    def similarities(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Exact cosine of ``query`` with each of ``rows`` (indices)."""
-        return self._vectors[rows] @ np.asarray(query, dtype=np.float32).reshape(self.dim)
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``rows`` (indices): exact cosines are ``vectors(rows) @ q``."""
+        return self._vectors[rows]
 
     def save(self, path: Path) -> None:
         """Write the FAISS index to ``path``; a full disk raises ``OSError(ENOSPC)``."""
         try:
             faiss.write_index(self._index, str(path))
+            if self._removed.any():
+                with open(_removed_path(path), "wb") as handle:
+                    np.save(handle, np.flatnonzero(self._removed))
+            else:
+                _removed_path(path).unlink(missing_ok=True)
         except RuntimeError as exc:
             # FAISS's C++ writer reports a failed write as a RuntimeError whose text ends with
             # strerror; give callers the OSError they can recognise (a full disk is a 507).
@@ -117,7 +150,15 @@ class FaissVectorStore:
     @classmethod
     def load(cls, path: Path, *, ef_search: int = 128) -> FaissVectorStore:
         """Read an index written by :meth:`save` (fully into memory)."""
-        return cls(faiss.read_index(str(path)), ef_search=ef_search)
+        store = cls(faiss.read_index(str(path)), ef_search=ef_search)
+        removed = _removed_path(path)
+        if removed.is_file():
+            store.remove(np.load(removed))
+        return store
+
+
+def _removed_path(path: Path) -> Path:
+    return path.with_name(path.name + ".removed.npy")
 
 
 def _best(rows: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -1,43 +1,17 @@
-"""The audit log: who changed what, when. Append-only: nothing here updates or deletes a row.
-
-Every service that changes users, keys, documents, replies, rules or vocabulary takes an
-``actor`` and records here inside its own transaction. Actors are ``user:<email>`` and
-``key:<prefix>`` (``Principal.actor``), ``cli`` for the ``kb`` command, and ``SYSTEM_ACTOR`` for
-what the application does by itself (an evaluation's scratch ingest, a caller that names nobody):
-a service always records, so no change goes unlogged because a caller forgot to say who.
-"""
+"""The audit log read for administrators, newest first. Writers record through ``kb/audit.py``
+(re-exported here for the account services and older callers)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from kb.accounts.schemas import AuditEntryPublic
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.models import AuditEntry, utcnow
+from kb.models import AuditEntry
 
-SYSTEM_ACTOR = "system"
-
-
-def record(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    target: str,
-    detail: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Add an entry inside the caller's transaction, so the change and its record land together."""
-    session.add(
-        AuditEntry(
-            actor=actor[:300], action=action, target=target[:300], detail=detail or {},
-            at=now or utcnow(),
-        )
-    )  # fmt: skip
+__all__ = ["SYSTEM_ACTOR", "list_audit", "record"]
 
 
 def list_audit(

@@ -21,10 +21,10 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from kb.accounts.audit import record
 from kb.accounts.principal import Principal
 from kb.accounts.schemas import ApiKeyPublic, NewApiKey
 from kb.accounts.users import collection_list
+from kb.audit import record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid, NotFound

@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from kb.accounts import throttle
-from kb.accounts.audit import record
 from kb.accounts.passwords import (
     check_password,
     generate_password,
@@ -19,6 +18,7 @@ from kb.accounts.passwords import (
 )
 from kb.accounts.schemas import NewUser, SessionGrant, UserPublic
 from kb.accounts.sessions import end_sessions, open_session
+from kb.audit import record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Conflict, Invalid, NotFound

@@ -46,8 +46,8 @@ from kb.backup.databases import copy_sqlite, pg_dump, sqlite_path, sqlite_revisi
 from kb.context import KnowledgeBase
 from kb.errors import Invalid
 from kb.retrieval.indexing import known_collections
-from search.index import CURRENT_FILE, META_FILE, GenerationMeta
 from search.types import is_collection_name
+from search.upkeep import copy_live
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,7 @@ def take_backup(kb: KnowledgeBase, target: Path, *, with_cache: bool = True) -> 
 def _collections(kb: KnowledgeBase) -> list[str]:
     """Collections with documents, and those with an index on disk (all documents deleted)."""
     names = set(known_collections(kb))
-    index_dir = kb.settings.index_dir
-    if index_dir.is_dir():
-        names |= {p.name for p in index_dir.iterdir() if (p / CURRENT_FILE).is_file()}
+    names |= {c for c in kb.catalog.collections() if kb.catalog.live(c) is not None}
     return sorted(n for n in names if is_collection_name(n))
 
 
@@ -119,15 +117,9 @@ def _copy_database(kb: KnowledgeBase, staging: Path) -> tuple[Backend, str | Non
 
 def _copy_generation(kb: KnowledgeBase, collection: str, staging: Path) -> CollectionEntry | None:
     """Copy ``collection``'s live generation (generations never change once switched in)."""
-    source = kb.settings.index_dir / collection
-    try:
-        name = (source / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        meta = GenerationMeta.from_json((source / name / META_FILE).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
+    meta = copy_live(kb.index_store, collection, staging / INDEX_DIR)
+    if meta is None:
         return None  # never built, or its generation is gone: `kb serve` rebuilds it
-    target = staging / INDEX_DIR / collection
-    shutil.copytree(source / name, target / name)
-    (target / CURRENT_FILE).write_text(name + "\n", encoding="utf-8")
     return CollectionEntry(
-        generation=name, fingerprint=meta.fingerprint, chunk_count=meta.chunk_count
+        generation=meta.generation, fingerprint=meta.fingerprint, chunk_count=meta.chunk_count
     )

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, col, func, select
 
-from kb.accounts.audit import SYSTEM_ACTOR, record
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import DocumentMeta

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from ingest.model import IngestError, ParsedFile
 from ingest.pipeline import parse_file
 from ingest.sizes import over_limit
-from kb.accounts.audit import SYSTEM_ACTOR, record
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.rollback import undo_versions

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-from kb.accounts.audit import SYSTEM_ACTOR
+from kb.audit import SYSTEM_ACTOR
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import (

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlmodel import col, delete, select
 
-from kb.accounts.audit import SYSTEM_ACTOR, record
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion

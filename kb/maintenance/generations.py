@@ -8,7 +8,6 @@ what killed builds left behind.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -18,8 +17,9 @@ from kb.db import session_scope
 from kb.maintenance.schemas import Finding, FindingKind
 from kb.models import ChunkRecord
 from kb.retrieval.indexing import fingerprint, known_collections, live_chunks, rebuild_index
-from search.index import META_FILE, IndexMismatchError, IndexStore
+from search.index import IndexMismatchError
 from search.types import IndexedChunk
+from search.upkeep import leftovers, remove_leftover
 
 _REBUILT_BY: frozenset[FindingKind] = frozenset(
     {
@@ -35,11 +35,7 @@ _REBUILT_BY: frozenset[FindingKind] = frozenset(
 
 def indexed_collections(kb: KnowledgeBase) -> list[str]:
     """Collections the database knows, and those that only have index files."""
-    names = set(known_collections(kb))
-    root = kb.settings.index_dir
-    if root.is_dir():
-        names |= {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
-    return sorted(names)
+    return sorted(set(known_collections(kb)) | set(kb.catalog.collections()))
 
 
 def check_generations(kb: KnowledgeBase, collection: str, *, repair: bool) -> list[Finding]:
@@ -54,7 +50,7 @@ def check_generations(kb: KnowledgeBase, collection: str, *, repair: bool) -> li
                     repairable=False,
                 )
             ]
-        findings = _live_generation(kb, collection) + _leftovers(kb.index_store, collection)
+        findings = _live_generation(kb, collection) + _leftovers(kb, collection)
         if repair:
             _repair(kb, collection, findings)
     return findings
@@ -73,10 +69,9 @@ def _live_generation(kb: KnowledgeBase, collection: str) -> list[Finding]:
         if not chunks:
             return []
         return finding("index-missing", f"{len(chunks)} live chunks and no CURRENT generation")
-    if not (store.collection_dir(collection) / name / META_FILE).is_file():
-        return finding("generation-missing", "CURRENT names a generation that is not on disk")
     meta = store.current_meta(collection)
-    assert meta is not None  # its meta.json was just seen
+    if meta is None:
+        return finding("generation-missing", "CURRENT names a generation that is not on disk")
     try:
         store.check_compatible(meta)
     except IndexMismatchError as exc:
@@ -122,37 +117,28 @@ def _versions(chunks: list[IndexedChunk]) -> str:
     return (text + (", …" if len(pairs) > 6 else "")) or "no chunks"
 
 
-def _leftovers(store: IndexStore, collection: str) -> list[Finding]:
-    base = store.collection_dir(collection)
-    if not base.is_dir():
-        return []
-    live = store.current_generation(collection) or ""
-    # A build keeps the live generation and the one before it (searches in flight may read it).
-    older = [p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    kept = {live, max((n for n in older if n < live), default="")}
+_LEFTOVER_DETAIL = {
+    "staging": "a half-written generation left by a build that did not finish",
+    "pointer": "a half-written pointer left by a build that did not finish",
+    "never-switched-in": "never switched in",
+    "older": "older than the one kept",
+}
+
+
+def _leftovers(kb: KnowledgeBase, collection: str) -> list[Finding]:
+    live = kb.catalog.live(collection) or "(none)"
     findings = []
-    for entry in sorted(base.iterdir()):
-        if entry.name.startswith(".") and entry.name.endswith(".tmp"):
-            what = "a half-written generation" if entry.is_dir() else "a half-written pointer"
-            findings.append(
-                Finding(
-                    kind="staging-leftover",
-                    subject=str(entry),
-                    detail=f"{what} left by a build that did not finish",
-                    repairable=True,
-                )
+    for left in leftovers(kb.index_store, collection):
+        if left.kind in ("staging", "pointer"):
+            kind: FindingKind = "staging-leftover"
+            detail = _LEFTOVER_DETAIL[left.kind]
+        else:
+            kind = "generation-abandoned"
+            detail = (
+                f"neither the live generation {live} nor the one before it: "
+                + _LEFTOVER_DETAIL[left.kind]
             )
-        elif entry.is_dir() and entry.name not in kept:
-            when = "never switched in" if entry.name > live else "older than the one kept"
-            findings.append(
-                Finding(
-                    kind="generation-abandoned",
-                    subject=str(entry),
-                    detail=f"neither the live generation {live or '(none)'} nor the one before "
-                    f"it: {when}",
-                    repairable=True,
-                )
-            )
+        findings.append(Finding(kind=kind, subject=str(left.path), detail=detail, repairable=True))
     return findings
 
 
@@ -169,12 +155,5 @@ def _repair(kb: KnowledgeBase, collection: str, findings: list[Finding]) -> None
             )
     for f in findings:
         if f.kind in ("staging-leftover", "generation-abandoned"):
-            _remove(Path(f.subject))
+            remove_leftover(kb.index_store, Path(f.subject))
             f.repaired = "removed"
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from kb.errors import Invalid
 from kb.retrieval.searching import Mode, SearchRequest, search
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_size
 from kb.settings import Settings
+from search.embedders.base import Embedder
 from search.types import IndexedChunk
 
 EVAL_COLLECTION = "eval"
@@ -127,14 +128,15 @@ def evaluate(
     on_index: Callable[[int, int], None] | None = None,
     vocabulary: Vocabulary | None = None,
     per_query: bool = False,
-    prepare: Callable[[KnowledgeBase], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> dict[str, Any]:
     """Ingest ``corpus`` into a throw-away data dir (sharing the embedding cache) and score.
 
     ``corpus`` is one FAQ file or a list of documents with their metadata (e.g. the sample KB).
     ``vocabulary`` (a knowledge base's edited one) is applied on top of the settings' files,
-    so a knowledge manager can measure what their words and synonyms do. ``prepare`` sees the
-    fresh knowledge base before anything is ingested (the benches keep query vectors with it).
+    so a knowledge manager can measure what their words and synonyms do. ``embedder`` is the
+    running knowledge base's (not a second model loaded), or the benches' stored query vectors;
+    None makes one from the settings.
     """
     queries = load_queries(queries_path)
     if isinstance(corpus, Path):
@@ -151,10 +153,8 @@ def evaluate(
                 "max_upload_bytes": max(settings.max_upload_bytes, largest + 1),
             }
         )
-        kb = KnowledgeBase(eval_settings)
+        kb = KnowledgeBase(eval_settings, embedder=embedder)
         try:
-            if prepare is not None:
-                prepare(kb)
             if vocabulary is not None:
                 save_vocabulary(kb, vocabulary)  # nothing is indexed yet: this only stores it
             start = time.perf_counter()
@@ -174,12 +174,7 @@ def evaluate(
             "chunks": sum(r.chunks for r in results),
             "ingest_s": round(ingest_s, 2),
             "embedder": settings.embedder,
-            "fusion": settings.fusion,
-            "fusion_alpha": settings.fusion_alpha,
-            "fusion_bm25_scale": settings.fusion_bm25_scale,
-            "fusion_vector_scale": settings.fusion_vector_scale,
-            "fusion_vector_width": settings.fusion_vector_width,
-            "fusion_depth": settings.fusion_depth,
+            "fusion": settings.fusion_config.as_dict(),
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )

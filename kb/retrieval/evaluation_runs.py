@@ -23,6 +23,7 @@ from kb.retrieval.evaluation import evaluate
 from kb.retrieval.searching import Mode
 from kb.retrieval.vocabulary import Vocabulary, edited_vocabulary
 from kb.settings import Settings
+from search.embedders.base import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +169,11 @@ class EvaluationRuns:
         queries_name: str,
         vocabulary: Vocabulary | None = None,
         limited_to: frozenset[str] | None = None,
+        embedder: Embedder | None = None,
     ) -> EvaluationRun:
-        """Check the golden set, then run it in the background; one run at a time (Conflict)."""
+        """Check the golden set, then run it in the background; one run at a time (Conflict).
+
+        ``embedder`` is the running knowledge base's, so a run loads no second model."""
         golden = check_golden(corpus, corpus_name, queries, queries_name)
         with self._lock:
             busy = next((r for r in self._runs.values() if not r.done), None)
@@ -183,7 +187,7 @@ class EvaluationRuns:
         (folder / "queries.jsonl").write_bytes(queries)
         thread = threading.Thread(
             target=self._run,
-            args=(run, settings, folder, vocabulary),
+            args=(run, settings, folder, vocabulary, embedder),
             name=f"kb-eval-{run.id}",
             daemon=True,
         )
@@ -191,7 +195,12 @@ class EvaluationRuns:
         return run
 
     def _run(
-        self, run: EvaluationRun, settings: Settings, folder: Path, vocabulary: Vocabulary | None
+        self,
+        run: EvaluationRun,
+        settings: Settings,
+        folder: Path,
+        vocabulary: Vocabulary | None,
+        embedder: Embedder | None,
     ) -> None:
         def on_index(done: int, total: int) -> None:
             run.status, run.indexed, run.to_index = "indexing", done, total
@@ -207,6 +216,7 @@ class EvaluationRuns:
                 modes=MODES,
                 on_index=on_index,
                 vocabulary=vocabulary,
+                embedder=embedder,
             )
             run.status = "done"
         except KBError as exc:
@@ -252,5 +262,5 @@ def start_run(
     runs = evaluation_runs(kb)
     return runs.start(
         kb.settings, corpus, corpus_name, queries, queries_name,
-        vocabulary=edited_vocabulary(kb), limited_to=limited_to,
+        vocabulary=edited_vocabulary(kb), limited_to=limited_to, embedder=kb.embedder,
     )  # fmt: skip

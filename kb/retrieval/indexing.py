@@ -87,6 +87,7 @@ def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None 
         chunks = live_chunks(session, collection)
     kb.refresh_tokenizer()
     kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
+    kb.catalog.settle(collection)
     log.info("index for %r rebuilt with %d chunks", collection, len(chunks))
     return len(chunks)
 
@@ -112,8 +113,10 @@ def rebuild_if_stale(kb: KnowledgeBase, collection: str, progress: Progress | No
         and meta.tokenizer_version == kb.tokenizer.version
         and _compatible(kb, meta)
     ):
+        kb.catalog.settle(collection)
         return False
     kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
+    kb.catalog.settle(collection)
     return True
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from kb.context import KnowledgeBase
 from kb.errors import Conflict, Invalid, NotFound
+from kb.retrieval.indexing import ensure_fresh
 from kb.retrieval.schemas import (
     MAX_SEARCH_LIMIT,
     Scores,
@@ -16,11 +18,12 @@ from kb.retrieval.schemas import (
     Source,
 )
 from kb.types import SearchMode, collection_name
-from search.index import IndexMismatchError
+from search.index import IndexMismatchError, SearchIndexError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters
 
 Mode = SearchMode
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
     if not 1 <= limit <= MAX_SEARCH_LIMIT:
         raise Invalid(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}", field="limit")
     collection = collection_name(request.collection or kb.settings.default_collection)
+    complete_pending_switch(kb, collection)
     try:
         searcher = kb.searchers.get(collection)
     except IndexMismatchError as exc:
@@ -53,6 +57,18 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
     if searcher is None:
         raise NotFound(f"unknown collection {collection!r}", field="collection")
     return searcher.search(query, limit=limit, filters=request.filters, mode=request.mode)
+
+
+def complete_pending_switch(kb: KnowledgeBase, collection: str) -> None:
+    """Before answering, finish the switch a killed writer left (database ahead of the index),
+    so a search serves what `kb documents show` and the console list. One ``stat`` otherwise."""
+    if not kb.catalog.pending(collection):
+        return
+    try:
+        if ensure_fresh(kb, collection):
+            log.info("completed the pending switch of %r before searching it", collection)
+    except (OSError, SearchIndexError) as exc:  # e.g. a full disk: answer from what is live
+        log.warning("could not complete the pending switch of %r: %s", collection, exc)
 
 
 def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from kb.accounts.audit import SYSTEM_ACTOR, record
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid

@@ -61,3 +61,15 @@ def test_evaluation_runs_are_per_knowledge_base(make_kb: Callable[..., Knowledge
     assert run.finished.wait(timeout=120) and run.status == "done", run.error
     assert [r.id for r in evaluation_runs(first).recent()] == [run.id]
     assert evaluation_runs(second).recent() == []
+
+
+def test_an_injected_embedder_answers_every_query_through_one_encoder(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    made = make_kb()
+    kb = KnowledgeBase(made.settings.model_copy(), embedder=made.encoder)
+    try:
+        assert kb.encoder is made.encoder  # an encoder is taken as it is: no memo over a memo
+        assert kb.embedder.embed_queries(["退款"]).shape == (1, made.encoder.dim)
+    finally:
+        kb.close()

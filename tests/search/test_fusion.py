@@ -1,6 +1,16 @@
+from dataclasses import MISSING, fields, replace
+
 import pytest
 
-from search.fusion import FusionConfig, below_best, convex, min_max, rrf
+from kb.settings import Settings
+from search.embedders import Embedder
+from search.fusion import FusionConfig, Signals, below_best, convex, fuse, min_max, rrf
+from search.hybrid import HybridSearcher
+from search.index import Generation, IndexStore
+from search.normalize import normalize
+from search.tokenize import Tokenizer
+
+FUSION = Settings().fusion_config  # the one source of fusion defaults
 
 
 @pytest.mark.parametrize(
@@ -57,7 +67,7 @@ def test_width_scale_lets_a_clear_cosine_lead_outweigh_a_common_keyword_match() 
 )
 def test_fusion_config_refuses_a_bad_vector_scale(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="vector"):
-        FusionConfig(**kwargs)  # type: ignore[arg-type]
+        replace(FUSION, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -136,3 +146,74 @@ def test_rrf(
 def test_rrf_rejects_bad_parameters(weights: list[float], k: int) -> None:
     with pytest.raises(ValueError):
         rrf([[1], [2]], weights, k=k)
+
+
+# One fusion: the searcher, the tuner (signals taken once, deeper) and the code before fuse()
+# existed rank the same candidates in the same order with the same scores.
+QUERIES = ["退款", "打印机卡纸怎么办", "how do I download an invoice", "电池 warranty", "优惠券"]
+CONFIGS = {
+    "settings": FUSION,
+    "minmax": replace(FUSION, bm25_scale="minmax", reach=False, vector_scale="minmax"),
+    "width, shallow": replace(FUSION, alpha=0.6, vector_width=0.05, depth=3),
+    "rrf": replace(FUSION, method="rrf", rrf_k=10, vector_weight=2.0, depth=4),
+}
+
+
+def _before(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:
+    """How HybridSearcher.search fused before fuse(), copied from it (commit b1280f5)."""
+    if config.method == "convex":
+        if config.bm25_scale == "ceiling":
+            width = config.vector_width if config.vector_scale == "width" else None
+            fused = convex(
+                signals.bm25, signals.cosine, config.alpha, signals.bm25_ceiling, signals.reach,
+                vector_width=width,
+            )  # fmt: skip
+        else:
+            fused = convex(signals.bm25, signals.cosine, config.alpha)
+    else:
+        fused = rrf(
+            [[row for row, _ in signals.keyword], [row for row, _ in signals.dense]],
+            [config.bm25_weight, config.vector_weight],
+            k=config.rrf_k,
+        )
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_one_fusion_ranks_as_before_and_as_the_tuner_does(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer, name: str
+) -> None:
+    config = CONFIGS[name]
+    searcher = HybridSearcher(built[1], e5, tokenizer, config)
+    for query in QUERIES:
+        text = normalize(query)
+        hits = searcher.search(query, limit=3)
+        served = [(h.chunk.chunk_id, h.score) for h in hits]
+        chunks = built[1].chunks
+        before = _before(searcher.signals(text, config.depth), config)[:3]
+        tuned = fuse(searcher.signals(text, 100), config)[:3]  # the tuner's deeper signals
+        assert served == [(chunks[row].chunk_id, score) for row, score in before], query
+        # Cosines computed over a larger candidate batch can differ in the last float32 bits.
+        assert [h.chunk.chunk_id for h in hits] == [chunks[row].chunk_id for row, _ in tuned]
+        assert [h.score for h in hits] == pytest.approx([score for _, score in tuned], abs=1e-5)
+        assert len(served) == 3
+
+
+def test_a_search_for_more_hits_than_the_depth_takes_that_many_candidates(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> None:
+    searcher = HybridSearcher(built[1], e5, tokenizer, replace(FUSION, depth=2))
+    assert len(searcher.search("订单", limit=5)) == 5
+
+
+def test_the_config_is_recorded_whole() -> None:
+    recorded = FUSION.as_dict()
+    assert FusionConfig(**recorded) == FUSION
+    assert set(recorded) == {f.name for f in fields(FusionConfig)}
+
+
+def test_fusion_config_has_no_defaults_of_its_own() -> None:
+    """The settings are the one source: a config that names no field cannot be made."""
+    with pytest.raises(TypeError):
+        FusionConfig()  # type: ignore[call-arg]
+    assert all(f.default is MISSING for f in fields(FusionConfig))

@@ -1,21 +1,24 @@
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
+from kb.settings import Settings
 from search.embedders import Embedder
-from search.fusion import FusionConfig
 from search.hybrid import HybridSearcher, Mode
 from search.index import Generation, IndexStore
 from search.normalize import normalize
 from search.tokenize import Tokenizer
 from search.types import SearchFilters
 
+FUSION = Settings().fusion_config  # the one source of fusion defaults
+
 
 @pytest.fixture(scope="module")
 def searcher(
     built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
 ) -> HybridSearcher:
-    return HybridSearcher(built[1], e5, tokenizer)
+    return HybridSearcher(built[1], e5, tokenizer, FUSION)
 
 
 MODES: list[Mode] = ["hybrid", "bm25", "vector"]
@@ -79,7 +82,7 @@ def test_rrf_fusion(
     built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
 ) -> None:
     rrf = HybridSearcher(
-        built[1], e5, tokenizer, FusionConfig(method="rrf", rrf_k=60, vector_weight=2.0)
+        built[1], e5, tokenizer, replace(FUSION, method="rrf", rrf_k=60, vector_weight=2.0)
     )
     hits = rrf.search("打印机卡纸", limit=4)
     assert hits[0].chunk.chunk_id == "printer"
@@ -96,7 +99,7 @@ def test_rejects_bad_fusion_settings(
     alpha: float,
 ) -> None:
     with pytest.raises(ValueError):
-        HybridSearcher(built[1], e5, tokenizer, FusionConfig(method=fusion, alpha=alpha))  # type: ignore[arg-type]
+        HybridSearcher(built[1], e5, tokenizer, replace(FUSION, method=fusion, alpha=alpha))  # type: ignore[arg-type]
 
 
 def test_limit(searcher: HybridSearcher) -> None:

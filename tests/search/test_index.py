@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from kb.settings import Settings
 from search.cache import EmbeddingCache
 from search.embedders import Embedder
 from search.hybrid import HybridSearcher
@@ -17,6 +18,8 @@ from search.index import (
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
+
+FUSION = Settings().fusion_config  # the one source of fusion defaults
 
 
 def generations(store: IndexStore, collection: str) -> list[str]:
@@ -79,7 +82,7 @@ def test_empty_index_is_valid(store: IndexStore, e5: Embedder, tokenizer: Tokeni
     assert meta.chunk_count == 0
     generation = store.load("empty")
     assert generation.chunks == []
-    assert HybridSearcher(generation, e5, tokenizer).search("退款") == []
+    assert HybridSearcher(generation, e5, tokenizer, FUSION).search("退款") == []
 
 
 def test_unknown_collection(store: IndexStore) -> None:
@@ -144,14 +147,15 @@ def test_atomic_switch_keeps_the_old_generation_serving(
     make_chunk: Callable[..., IndexedChunk],
 ) -> None:
     first = store.build("kb", [make_chunk("old", "旧版退款政策：十五个工作日内退款。")])
-    serving = HybridSearcher(store.load("kb"), e5, tokenizer)
+    serving = HybridSearcher(store.load("kb"), e5, tokenizer, FUSION)
     second = store.build("kb", [make_chunk("new", "新版退款政策：三个工作日内退款。")])
     assert store.current_generation("kb") == second.generation
     assert (store.collection_dir("kb") / "CURRENT").read_text().strip() == second.generation
     # the searcher loaded before the switch still answers from its generation
     assert [h.chunk.chunk_id for h in serving.search("退款政策")] == ["old"]
     assert [
-        h.chunk.chunk_id for h in HybridSearcher(store.load("kb"), e5, tokenizer).search("退款")
+        h.chunk.chunk_id
+        for h in HybridSearcher(store.load("kb"), e5, tokenizer, FUSION).search("退款")
     ] == ["new"]
     # the previous generation stays on disk; older ones go when the next build lands
     assert generations(store, "kb") == [first.generation, second.generation]
@@ -169,7 +173,7 @@ def test_hnsw_above_threshold(
 ) -> None:
     store = IndexStore(tmp_path, e5, shared_cache, tokenizer=tokenizer, hnsw_threshold=5)
     assert store.build("kb", corpus).vector_index == "hnsw"
-    searcher = HybridSearcher(store.load("kb"), e5, tokenizer)
+    searcher = HybridSearcher(store.load("kb"), e5, tokenizer, FUSION)
     assert searcher.generation.vectors.kind == "hnsw"
     hits = searcher.search("打印機卡紙怎麼處理", mode="vector", limit=3)
     assert hits[0].chunk.chunk_id == "printer"

@@ -7,9 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
+from kb.settings import Settings
 from search.index import Generation, IndexStore
 from search.registry import SearcherCache
 from search.types import IndexedChunk
+
+FUSION = Settings().fusion_config  # the one source of fusion defaults
 
 
 def test_a_generation_pruned_before_it_loads_is_replaced_by_the_live_one(
@@ -29,7 +32,7 @@ def test_a_generation_pruned_before_it_loads_is_replaced_by_the_live_one(
         return load(collection, generation)
 
     monkeypatch.setattr(store, "load", load_after_two_builds)
-    searcher = SearcherCache(store).get("kb")
+    searcher = SearcherCache(store, FUSION).get("kb")
     assert interleaved and not (store.collection_dir("kb") / interleaved[0]).exists()
     assert searcher is not None
     assert [h.chunk.chunk_id for h in searcher.search("退款政策")] == ["v4"]

@@ -1,15 +1,18 @@
 from collections.abc import Callable
+from dataclasses import replace
 
-from search.fusion import FusionConfig
+from kb.settings import Settings
 from search.index import IndexStore
 from search.registry import SearcherCache
 from search.types import IndexedChunk
+
+FUSION = Settings().fusion_config  # the one source of fusion defaults
 
 
 def test_serves_the_live_generation_and_reloads_on_switch(
     store: IndexStore, make_chunk: Callable[..., IndexedChunk]
 ) -> None:
-    searchers = SearcherCache(store)
+    searchers = SearcherCache(store, FUSION)
     assert searchers.get("kb") is None
     store.build("kb", [make_chunk("old", "旧版退款政策：十五个工作日内退款。")])
     first = searchers.get("kb")
@@ -27,7 +30,7 @@ def test_settings_reach_the_searcher(
     store: IndexStore, make_chunk: Callable[..., IndexedChunk]
 ) -> None:
     store.build("kb", [make_chunk("a", "发票下载")])
-    config = FusionConfig(method="rrf", rrf_k=10, vector_weight=2.0)
+    config = replace(FUSION, method="rrf", rrf_k=10, vector_weight=2.0)
     searcher = SearcherCache(store, config).get("kb")
     assert searcher is not None
     assert searcher.config == config
@@ -42,7 +45,7 @@ def test_invalidate_forces_a_reload(
     store: IndexStore, make_chunk: Callable[..., IndexedChunk]
 ) -> None:
     store.build("kb", [make_chunk("a", "发票下载")])
-    searchers = SearcherCache(store)
+    searchers = SearcherCache(store, FUSION)
     first = searchers.get("kb")
     searchers.invalidate("kb")
     assert searchers.get("kb") is not first

@@ -26,7 +26,7 @@ def test_threshold_picks_the_index(vectors: np.ndarray, threshold: int, kind: st
     store = FaissVectorStore.build(vectors, dim=DIM, hnsw_threshold=threshold)
     assert store.kind == kind
     assert len(store) == len(vectors)
-    row, score = store.search(vectors[42], 1)[0]
+    row, score = store.search(vectors[42], 1)[0][0]
     assert row == 42
     assert score == pytest.approx(1.0, abs=1e-5)
 
@@ -41,7 +41,7 @@ def test_allowed_rows_restrict_results(
     allowed = np.zeros(len(vectors), dtype=bool)
     allowed[::3] = True
     query = vectors[1]  # itself not allowed
-    hits = store.search(query, 5, allowed)
+    hits = store.search(query, 5, allowed)[0]
     assert [row for row, _ in hits] == exact(vectors, query, 5, allowed)
     assert all(allowed[row] for row, _ in hits)
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
@@ -49,16 +49,16 @@ def test_allowed_rows_restrict_results(
 
 def test_nothing_allowed_and_empty_store(vectors: np.ndarray) -> None:
     store = FaissVectorStore.build(vectors, dim=DIM)
-    assert store.search(vectors[0], 5, np.zeros(len(vectors), dtype=bool)) == []
+    assert store.search(vectors[0], 5, np.zeros(len(vectors), dtype=bool)) == [[]]
     empty = FaissVectorStore.build(np.zeros((0, DIM), dtype=np.float32), dim=DIM)
     assert len(empty) == 0
-    assert empty.search(vectors[0], 5) == []
+    assert empty.search(vectors[0], 5) == [[]]
 
 
-def test_similarities_are_exact_cosines(vectors: np.ndarray) -> None:
+def test_stored_vectors_give_exact_cosines(vectors: np.ndarray) -> None:
     store = FaissVectorStore.build(vectors, dim=DIM, hnsw_threshold=10)
     rows = np.array([3, 9, 27])
-    assert np.allclose(store.similarities(vectors[0], rows), vectors[rows] @ vectors[0])
+    assert np.allclose(store.vectors(rows) @ vectors[0], vectors[rows] @ vectors[0])
 
 
 @pytest.mark.parametrize("threshold", [50_000, 10])

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import pytest
 from library_files import CORPUS, GOLDEN_ERRORS, QUERIES
 
 from kb.context import KnowledgeBase
 from kb.errors import Invalid, NotFound
 from kb.retrieval.evaluation_runs import METRICS, MODES, check_golden, evaluation_runs, start_run
+from kb.settings import Settings
+from search.embedders import Embedder, make_embedder
 
 
 def test_golden_set_counts_relevant_ids_missing_from_the_corpus() -> None:
@@ -47,3 +51,35 @@ def test_a_run_measures_both_modes_in_the_background(
 def test_an_unknown_run_is_not_found(make_kb: Callable[..., KnowledgeBase]) -> None:
     with pytest.raises(NotFound):
         evaluation_runs(make_kb()).get("nope")
+
+
+class Counting:
+    """The real e5 embedder, counting the queries it is asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.version, self.dim = inner, inner.name, inner.version, inner.dim
+        self.queries: list[str] = []
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.queries += texts
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+
+def test_a_run_embeds_with_the_running_knowledge_base_s_embedder(
+    tmp_path: Path, embedding_cache_dir: Path
+) -> None:
+    """No second model: the run's scratch knowledge base is given the running one's encoder."""
+    counting = Counting(make_embedder("e5-small"))
+    kb = KnowledgeBase(
+        Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir), embedder=counting
+    )
+    try:
+        run = start_run(kb, CORPUS, "corpus.jsonl", QUERIES, "q.jsonl")
+        assert run.finished.wait(timeout=120)
+        assert (run.status, run.error) == ("done", None)
+        assert len(set(counting.queries)) == 3  # each golden query, embedded once, here
+    finally:
+        kb.close()

@@ -1,8 +1,9 @@
-"""A query-embedding memo in front of any embedder.
+"""The query encoder: the one owner of query vectors, a memo in front of any embedder.
 
 One suggestion embeds the same customer text for the search, the reply matcher and the
 escalation examples, and CRMs re-send the same turn; at ~10-25 ms a query on two cores,
-embedding it once matters. Passages are not memoised here: they have the on-disk cache.
+embedding it once matters. A vector is computed only when a caller asks for it (a BM25-only
+search never does). Passages are not memoised here: they have the on-disk cache.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import numpy as np
 from search.embedders.base import Embedder
 
 
-class QueryMemo:
-    """Wraps an embedder; ``embed_queries`` answers repeated texts from an LRU of vectors."""
+class QueryEncoder:
+    """Wraps an embedder (local or remote); ``embed_queries`` answers repeated texts from an LRU.
+
+    It is an :class:`Embedder` itself, so an index store or a searcher takes it where they take
+    an embedder, and every query vector of a process goes through this one memo.
+    """
 
     def __init__(self, inner: Embedder, size: int = 4096) -> None:
         self.inner = inner
@@ -26,6 +31,15 @@ class QueryMemo:
         self._size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, embedder: Embedder) -> QueryEncoder:
+        """``embedder`` as a query encoder: itself when it already is one (no memo over a memo)."""
+        return embedder if isinstance(embedder, QueryEncoder) else cls(embedder)
+
+    def encode(self, text: str) -> np.ndarray:
+        """The vector of one (normalised) query text."""
+        return self.embed_queries([text])[0]
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:

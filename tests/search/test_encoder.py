@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from search.embedders.base import Embedder
-from search.embedders.memo import QueryMemo
+from search.encoder import QueryEncoder
 
 
 class Counting:
@@ -25,7 +25,7 @@ class Counting:
 
 def test_repeats_are_embedded_once_and_identical(e5: Embedder) -> None:
     counting = Counting(e5)
-    memo = QueryMemo(counting, size=2)
+    memo = QueryEncoder(counting, size=2)
     first = memo.embed_queries(["退款多久到账", "电池保修多久"])
     again = memo.embed_queries(["电池保修多久", "退款多久到账", "退款多久到账"])
     assert counting.embedded == ["退款多久到账", "电池保修多久"]
@@ -35,7 +35,7 @@ def test_repeats_are_embedded_once_and_identical(e5: Embedder) -> None:
 
 def test_least_recently_used_is_evicted(e5: Embedder) -> None:
     counting = Counting(e5)
-    memo = QueryMemo(counting, size=2)
+    memo = QueryEncoder(counting, size=2)
     for text in ["a", "b", "a", "c", "a", "b"]:
         memo.embed_queries([text])
     assert counting.embedded == ["a", "b", "c", "b"]

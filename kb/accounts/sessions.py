@@ -39,7 +39,8 @@ def login(
     address: str | None,
     now: datetime | None = None,
 ) -> SessionGrant:
-    """A new session for the right e-mail and password; throttled per account and address.
+    """A new session for the right e-mail and password; throttled per account+address pair
+    and per address (``kb.accounts.throttle``).
 
     Raises Unauthenticated with one message for an unknown e-mail, a wrong password and a
     disabled user alike, and TooManyAttempts while locked.
@@ -49,8 +50,7 @@ def login(
         email = normalize_email(email)
     except Invalid:
         email = email.strip().lower()[:254]  # throttled like any other name, and refused below
-    account = throttle.subject("account", email)
-    subjects = [account] + ([throttle.subject("address", address)] if address else [])
+    subjects = throttle.subjects_for(email, address)
     attempt = throttle.begin_attempt(kb, subjects=subjects, now=now)
 
     with session_scope(kb.engine) as session:
@@ -72,7 +72,7 @@ def login(
                 .values(password_hash=rehashed)
             )
     grant = open_session(kb, user=UserPublic.of(user), now=now)
-    throttle.succeeded(kb, attempt=attempt, account=account)
+    throttle.succeeded(kb, attempt=attempt, subjects=subjects)
     return grant
 
 

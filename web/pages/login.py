@@ -17,7 +17,7 @@ from kb.accounts.login_token import (
 from kb.accounts.sessions import login, logout
 from kb.errors import TooManyAttempts, Unauthenticated
 from kb.settings import Settings
-from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, requires_role
+from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, request_address, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep
 
@@ -53,9 +53,8 @@ def login_submit(
     if cross_site or not login_token_valid(kb.settings, pre_session, csrf_token):
         return _form(request, kb.settings, render, next=target, email=email,
                      error=_EXPIRED_FORM, status=403, fresh=True)  # fmt: skip
-    address = request.client.host if request.client else None
     try:
-        grant = login(kb, email=email, password=password, address=address)
+        grant = login(kb, email=email, password=password, address=request_address(request))
     except TooManyAttempts as exc:
         message = f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"
         headers = {"Retry-After": str(exc.retry_after)}

@@ -88,11 +88,8 @@ def begin_attempt(kb: KnowledgeBase, *, subjects: Subjects, now: datetime) -> li
         if retry > 0:
             # A refused attempt checks nothing, so it is no failure: forget it.
             session.exec(delete(LoginFailure).where(col(LoginFailure.id).in_(ids)))
-        session.exec(
-            delete(LoginFailure).where(
-                col(LoginFailure.subject).in_(names), col(LoginFailure.at) < now - LOOKBACK
-            )
-        )
+        # Every subject's, not only these: a sprayer's one-off names are never asked about again.
+        session.exec(delete(LoginFailure).where(col(LoginFailure.at) < now - LOOKBACK))
     if retry > 0:
         seconds = math.ceil(retry)
         raise TooManyAttempts(

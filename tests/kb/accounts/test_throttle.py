@@ -10,12 +10,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from kb.accounts.sessions import login
 from kb.accounts.throttle import address_wait_until, pair_wait_until
 from kb.accounts.users import create_user
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.errors import TooManyAttempts, Unauthenticated
+from kb.models import LoginFailure
 from kb.settings import Settings
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # an explicit clock: no test sleeps
@@ -144,3 +147,12 @@ def test_pair_wait_doubles_up_to_the_cap(seconds: list[int], until: int | None) 
 def test_address_cap_holds_for_the_window(minutes: list[int], until: int | None) -> None:
     failures = [T0 + m * MIN for m in minutes]
     assert address_wait_until(failures, SETTINGS) == (None if until is None else T0 + until * MIN)
+
+
+def test_failures_older_than_a_day_are_deleted_whoever_they_were(db_kb: KnowledgeBase) -> None:
+    for n in range(3):  # names a sprayer uses once and never again
+        refused(db_kb, f"once-{n}@example.com", PASSWORD, f"10.1.0.{n}", T0)
+    refused(db_kb, "later@example.com", PASSWORD, "10.2.0.1", T0 + timedelta(days=1, seconds=1))
+    with session_scope(db_kb.engine) as session:
+        left = session.exec(select(LoginFailure.at)).all()
+    assert len(left) == 2  # the latest attempt's pair and address only

@@ -8,7 +8,9 @@ Two subjects count failures:
   that pair waits: the same person elsewhere, or a colleague behind the same address, does not.
 - the **address** alone: ``login_address_max_failures`` failures within
   ``login_window_minutes`` refuse it until the oldest leaves the window (against one address
-  spraying many accounts, which no pair would notice).
+  spraying many accounts, which no pair would notice). An account's attempts from a browser
+  where it signed in before (a device cookie) neither count nor wait here, so a sprayer behind
+  an office's one NAT address does not keep the office out.
 
 No lock is per account: a flat account lock-out lets anyone lock out anyone, and behind a
 shared address one guesser would lock out a floor. Guessing one account from many addresses
@@ -42,11 +44,11 @@ class Subjects:
     """The hashed names an attempt counts against."""
 
     pair: str
-    address: str
+    address: str | None  # None: a known device (kb.accounts.login_token) skips the address cap
 
     @property
     def all(self) -> list[str]:
-        return [self.pair, self.address]
+        return [self.pair] + ([self.address] if self.address else [])
 
 
 def subject(kind: str, value: str) -> str:
@@ -54,10 +56,12 @@ def subject(kind: str, value: str) -> str:
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
 
 
-def subjects_for(account: str, address: str | None) -> Subjects:
-    """The pair (account at this address) and the address; no known address counts as one."""
+def subjects_for(account: str, address: str | None, *, known_device: bool = False) -> Subjects:
+    """The pair (account at this address) and the address, unless the account signed in on
+    this browser before; no known address counts as one."""
     where = address or "-"
-    return Subjects(pair=subject("pair", f"{account}\n{where}"), address=subject("address", where))
+    pair = subject("pair", f"{account}\n{where}")
+    return Subjects(pair=pair, address=None if known_device else subject("address", where))
 
 
 def begin_attempt(kb: KnowledgeBase, *, subjects: Subjects, now: datetime) -> list[int]:
@@ -79,11 +83,9 @@ def begin_attempt(kb: KnowledgeBase, *, subjects: Subjects, now: datetime) -> li
             ).all()
             return [as_utc(at) for at in found]
 
-        pair_id, address_id = ids
-        waits = [
-            pair_wait_until(earlier(subjects.pair, pair_id), kb.settings),
-            address_wait_until(earlier(subjects.address, address_id), kb.settings),
-        ]
+        waits = [pair_wait_until(earlier(subjects.pair, ids[0]), kb.settings)]
+        if subjects.address is not None:
+            waits.append(address_wait_until(earlier(subjects.address, ids[1]), kb.settings))
         retry = max([(w - now).total_seconds() for w in waits if w is not None], default=0.0)
         if retry > 0:
             # A refused attempt checks nothing, so it is no failure: forget it.

@@ -23,7 +23,7 @@ from kb.models import LoginFailure, UserSession
 from kb.settings import Settings
 from web.app import create_app
 from web.auth import SESSION_COOKIE
-from web.pages.login import PRE_SESSION_COOKIE
+from web.pages.login import DEVICE_COOKIE, PRE_SESSION_COOKIE
 
 FormSignIn = Callable[[TestClient, str, str], Any]
 EMAIL = "mallory@example.com"
@@ -120,7 +120,11 @@ def proxied_app(
     request: pytest.FixtureRequest, tmp_path: Path, embedding_cache_dir: Path
 ) -> Iterator[FastAPI]:
     """An app behind one trusted proxy; a failed login makes that pair wait a minute."""
-    overrides: dict[str, Any] = {"trusted_proxies": "10.0.0.0/24", "login_delay_seconds": 60}
+    overrides: dict[str, Any] = {
+        "trusted_proxies": "10.0.0.0/24",
+        "login_delay_seconds": 60,
+        "login_address_max_failures": 3,
+    }
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir, **overrides)
@@ -129,11 +133,19 @@ def proxied_app(
         yield app
 
 
-def _attempt(app: FastAPI, password: str, *, peer: tuple[str, int], forwarded: str = "") -> int:
-    client = TestClient(app, follow_redirects=False, client=peer)
+def _attempt(
+    app: FastAPI,
+    password: str,
+    *,
+    peer: tuple[str, int],
+    forwarded: str = "",
+    email: str = EMAIL,
+    client: TestClient | None = None,
+) -> int:
+    client = client or TestClient(app, follow_redirects=False, client=peer)
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
     token = _token(client.get("/login").text)
-    data = {"email": EMAIL, "password": password, "csrf_token": token}
+    data = {"email": email, "password": password, "csrf_token": token}
     return client.post("/login", data=data, headers=headers).status_code
 
 
@@ -156,3 +168,28 @@ def test_a_forwarded_header_from_anyone_else_is_ignored(proxied_app: FastAPI) ->
     assert _attempt(proxied_app, password, peer=direct, forwarded="10.0.0.9") == 429
     # Nor does its header make it anyone else: the person elsewhere signs in.
     assert _attempt(proxied_app, password, peer=("198.51.100.1", 50000)) == 303
+
+
+def test_a_sprayer_behind_the_office_address_does_not_keep_its_people_out(
+    proxied_app: FastAPI,
+) -> None:
+    """One NAT address for a whole floor: the per-address cap stops the sprayer, while a browser
+    where the account signed in before (its device cookie) still gets in."""
+    _, password = _attacker(proxied_app)  # here: a colleague's own account
+    office = ("198.51.100.20", 50000)
+    desk = TestClient(proxied_app, follow_redirects=False, client=office)
+    assert _attempt(proxied_app, password, peer=office, client=desk) == 303
+    assert desk.cookies.get(DEVICE_COOKIE)
+    for n in range(3):  # the sprayer, on the same floor, tries other people's accounts
+        assert _attempt(proxied_app, "guess" * 4, peer=office, email=f"p{n}@example.com") == 401
+    assert _attempt(proxied_app, password, peer=office, email="p9@example.com") == 429
+    # A browser without the cookie waits with the rest of the address…
+    assert _attempt(proxied_app, password, peer=office) == 429
+    # …the colleague's own browser does not.
+    desk.cookies.delete(SESSION_COOKIE)
+    assert _attempt(proxied_app, password, peer=office, client=desk) == 303
+    # A copied cookie is good for its own account only.
+    sprayer = TestClient(proxied_app, follow_redirects=False, client=office)
+    sprayer.cookies.set(DEVICE_COOKIE, desk.cookies[DEVICE_COOKIE], path="/login")
+    refused = _attempt(proxied_app, password, peer=office, email="p9@example.com", client=sprayer)
+    assert refused == 429

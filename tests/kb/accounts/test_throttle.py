@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from kb.accounts.login_token import device_token
 from kb.accounts.sessions import login
 from kb.accounts.throttle import address_wait_until, pair_wait_until
 from kb.accounts.users import create_user
@@ -28,10 +29,17 @@ MIN = timedelta(minutes=1)
 ANN = "ann@example.com"
 
 
-def refused(kb: KnowledgeBase, email: str, password: str, address: str, at: datetime) -> str:
+def refused(
+    kb: KnowledgeBase,
+    email: str,
+    password: str,
+    address: str,
+    at: datetime,
+    device: str | None = None,
+) -> str:
     """The kind of refusal a login gets: wrong, or waiting with its Retry-After."""
     try:
-        login(kb, email=email, password=password, address=address, now=at)
+        login(kb, email=email, password=password, address=address, device=device, now=at)
     except Unauthenticated as exc:
         return exc.message
     except TooManyAttempts as exc:
@@ -156,3 +164,22 @@ def test_failures_older_than_a_day_are_deleted_whoever_they_were(db_kb: Knowledg
     with session_scope(db_kb.engine) as session:
         left = session.exec(select(LoginFailure.at)).all()
     assert len(left) == 2  # the latest attempt's pair and address only
+
+
+def test_a_known_browser_skips_the_address_cap_and_nothing_else(ann: KnowledgeBase) -> None:
+    office = "10.9.9.9"
+    for n, name in enumerate("abcde"):  # a sprayer fills the office address's cap
+        refused(ann, f"{name}@example.com", PASSWORD, office, T0 + n * SEC)
+    at = T0 + MIN
+    assert refused(ann, ANN, PASSWORD, office, at).startswith("wait")
+    mine = device_token(ann.settings, ANN, T0 - timedelta(days=3))
+    assert refused(ann, ANN, PASSWORD, office, at, device=mine) == "ok"
+    # Not for another account, not forged, not once it is older than 90 days.
+    assert refused(ann, "a@example.com", PASSWORD, office, at, device=mine).startswith("wait")
+    forged = mine[:-1] + ("0" if mine[-1] != "0" else "1")
+    assert refused(ann, ANN, PASSWORD, office, at, device=forged).startswith("wait")
+    old = device_token(ann.settings, ANN, at - timedelta(days=91))
+    assert refused(ann, ANN, PASSWORD, office, at, device=old).startswith("wait")
+    # The pair's own wait still holds for a known browser.
+    assert refused(ann, ANN, "wrong password!", office, at, device=mine) == WRONG
+    assert refused(ann, ANN, PASSWORD, office, at, device=mine) == "wait 1s"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
@@ -143,14 +144,36 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 90, description="A login lasts this long.")
     password_min_length: int = Field(12, ge=8, le=128, description="Shortest password accepted.")
-    login_max_failures: int = Field(
-        5, ge=1, description="Failed logins (per account, per address) before a lock-out."
+    login_delay_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description=(
+            "After a failed login, that account at that address waits this long; each further "
+            "failure of the pair doubles the wait. Other addresses are not held up."
+        ),
+    )
+    login_delay_max_seconds: float = Field(
+        900.0, gt=0, le=24 * 3600, description="The longest wait one account+address pair gets."
+    )
+    login_address_max_failures: int = Field(
+        50,
+        ge=1,
+        description=(
+            "Failed logins from one address (any accounts) within the window before it is "
+            "refused until the oldest leaves the window."
+        ),
     )
     login_window_minutes: float = Field(
-        15.0, gt=0, description="The failures that lock must fall within this many minutes."
+        15.0, gt=0, description="The window of `login_address_max_failures`."
     )
-    login_lockout_minutes: float = Field(
-        15.0, gt=0, description="First lock-out; each further failure doubles it (up to a day)."
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated addresses or CIDRs of your reverse proxies (empty: none). Only a "
+            "request from one of them has `X-Forwarded-For` read, and the client is its "
+            "right-most address that is not a trusted proxy."
+        ),
     )
     embed_token_minutes: float = Field(
         15.0, gt=0, le=24 * 60, description="Longest life of an embed token for the CRM's iframe."
@@ -171,6 +194,21 @@ class Settings(BaseSettings):
             "(0: no limit). The panel asks as the agent types: about two a second, at most."
         ),
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed (checked at start-up)."""
+        return tuple(ipaddress.ip_network(i, strict=False) for i in _items(self.trusted_proxies))
 
     @property
     def fusion_config(self) -> FusionConfig:
@@ -205,3 +243,7 @@ class Settings(BaseSettings):
     @property
     def embedding_cache_path(self) -> Path:
         return (self.cache_dir or self.data_dir / "cache") / "embeddings.sqlite3"
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

@@ -7,15 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import Response
 
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
 from web.api import documents, embed, search, sources, suggest
-from web.auth import SignedIn, check_protected, install_auth
+from web.auth import check_protected, install_auth
+from web.docs import install_docs
 from web.errors import error_response, install_error_handlers
 from web.headers import install_security_headers
 from web.limits import BodySizeLimit
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         version="1",
         summary="Agent-assist knowledge base: hybrid search, suggestions, replies, escalation.",
         lifespan=lifespan,
-        # The schema and its viewer need a signed-in caller too (added below).
+        # Added by install_docs below, behind sign-in and from our own files.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -67,14 +67,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/openapi.json", include_in_schema=False, dependencies=[SignedIn])
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @app.get("/docs", include_in_schema=False, dependencies=[SignedIn])
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="openapi.json", title="AssistKB API")
-
+    install_docs(app)  # the schema and its viewer need a signed-in caller too
     check_protected(app)  # a route without authentication is a start-up error, not a leak
     return app
 

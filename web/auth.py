@@ -14,9 +14,11 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from kb.accounts.access import check_installation_wide
 from kb.accounts.access import readable as readable  # routes take the collection rule here
 from kb.accounts.keys import authenticate_key
 from kb.accounts.principal import Principal
+from kb.accounts.proxies import client_address
 from kb.accounts.schemas import SessionInfo
 from kb.accounts.sessions import csrf_valid, resolve_session
 from kb.errors import Forbidden, TooManyAttempts, Unauthenticated
@@ -110,6 +112,21 @@ def requires_role(role: UserRole) -> Any:
         return principal
 
     return Depends(ranked)
+
+
+def request_address(request: Request) -> str | None:
+    """The client's address: the peer, or behind ``KB_TRUSTED_PROXIES`` the client they name."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, get_kb(request).settings.trusted_networks)
+
+
+def _every_collection(principal: PrincipalDep) -> Principal:
+    return check_installation_wide(principal)
+
+
+# Routes that change replies, escalation rules or the vocabulary (they apply to every collection).
+EditsInstallationWide = Depends(_every_collection)
 
 
 def local_path(target: str | None, default: str = "/") -> str:

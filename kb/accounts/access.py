@@ -24,6 +24,27 @@ def readable(principal: Principal, collection: str) -> str:
     return collection
 
 
+# Replies, escalation rules and the vocabulary apply to every collection's suggestions and
+# search, so a change by one team is a change for all: see README, Security.
+INSTALLATION_WIDE = (
+    "scripted replies, escalation rules and the vocabulary apply to every collection: only a "
+    "manager of every collection may change them"
+)
+
+
+def may_edit_installation_wide(principal: Principal) -> bool:
+    """Whether the caller may change what applies to every collection (replies, rules,
+    vocabulary): a manager or admin limited to no collection."""
+    return principal.can("manager") and not principal.collections
+
+
+def check_installation_wide(principal: Principal) -> Principal:
+    """The caller, if :func:`may_edit_installation_wide`; else 403 (reading stays allowed)."""
+    if not may_edit_installation_wide(principal):
+        raise Forbidden(INSTALLATION_WIDE)
+    return principal
+
+
 def readable_collections(kb: KnowledgeBase, principal: Principal) -> list[str]:
     """The collections that hold documents and that the caller may read (for choosers)."""
     return [c for c in known_collections(kb) if principal.may_read(c)]
@@ -36,6 +57,13 @@ def default_collection(kb: KnowledgeBase, principal: Principal) -> str:
     if principal.may_read(default) or not principal.collections:
         return default
     return principal.collections[0]
+
+
+def collection_for(kb: KnowledgeBase, principal: Principal, asked: str | None) -> str:
+    """The collection a request works in: the one named (403 if forbidden), else the caller's
+    default (:func:`default_collection`), so a caller limited to collections never has to name
+    one."""
+    return readable(principal, asked or default_collection(kb, principal))
 
 
 def documents_for(

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select, update
 
 from kb.accounts import throttle
+from kb.accounts.login_token import device_token_valid
 from kb.accounts.passwords import normalize_email, verify_dummy, verify_password
 from kb.accounts.schemas import SessionGrant, SessionInfo, UserPublic
 from kb.accounts.secret import load_secret_key
@@ -37,9 +38,11 @@ def login(
     email: str,
     password: str,
     address: str | None,
+    device: str | None = None,
     now: datetime | None = None,
 ) -> SessionGrant:
-    """A new session for the right e-mail and password; throttled per account and address.
+    """A new session for the right e-mail and password; throttled per account+address pair
+    and per address (``kb.accounts.throttle``); ``device`` is the browser's device cookie.
 
     Raises Unauthenticated with one message for an unknown e-mail, a wrong password and a
     disabled user alike, and TooManyAttempts while locked.
@@ -49,8 +52,8 @@ def login(
         email = normalize_email(email)
     except Invalid:
         email = email.strip().lower()[:254]  # throttled like any other name, and refused below
-    account = throttle.subject("account", email)
-    subjects = [account] + ([throttle.subject("address", address)] if address else [])
+    known = device_token_valid(kb.settings, device, email, now)
+    subjects = throttle.subjects_for(email, address, known_device=known)
     attempt = throttle.begin_attempt(kb, subjects=subjects, now=now)
 
     with session_scope(kb.engine) as session:
@@ -72,7 +75,7 @@ def login(
                 .values(password_hash=rehashed)
             )
     grant = open_session(kb, user=UserPublic.of(user), now=now)
-    throttle.succeeded(kb, attempt=attempt, account=account)
+    throttle.succeeded(kb, attempt=attempt, subjects=subjects)
     return grant
 
 

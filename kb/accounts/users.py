@@ -134,6 +134,7 @@ def change_own_password(
     email: str,
     current: str,
     new: str,
+    address: str | None = None,
     now: datetime | None = None,
 ) -> SessionGrant:
     """A signed-in person's own change: the current password first (throttled like a login,
@@ -144,15 +145,15 @@ def change_own_password(
         check_password(new, email=email, min_length=kb.settings.password_min_length)
     except Invalid as exc:
         raise Invalid(exc.message, field="new_password") from exc
-    account = throttle.subject("account", email)
-    attempt = throttle.begin_attempt(kb, subjects=[account], now=now)
+    subjects = throttle.subjects_for(email, address)
+    attempt = throttle.begin_attempt(kb, subjects=subjects, now=now)
     with session_scope(kb.engine) as session:
         row = _get(session, email)
         user, stored = UserPublic.of(row), row.password_hash
     if user.disabled or not verify_password(current, stored)[0]:
         raise Invalid("the current password is wrong", field="current_password")
     set_password(kb, email=email, password=new, actor=f"user:{email}", now=now)
-    throttle.succeeded(kb, attempt=attempt, account=account)
+    throttle.succeeded(kb, attempt=attempt, subjects=subjects)
     # Created at the change's very moment, so it is the one session that outlives it.
     return open_session(kb, user=get_user(kb, email=email), now=now)
 

@@ -51,7 +51,9 @@ class SuggestBody(Strict):
     )
     # Data, not a contract: whatever the CRM knows, used to fill reply variables.
     customer: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
-    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
+    collection: CollectionName | None = Field(
+        None, description="Default: KB_DEFAULT_COLLECTION, or a limited caller's first."
+    )
     filters: Filters = Field(default_factory=Filters)
     display_script: DisplayScript | None = None
     limit: int = Field(5, ge=1, le=MAX_SUGGEST_LIMIT)

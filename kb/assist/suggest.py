@@ -40,6 +40,8 @@ from search.types import Hit, SearchFilters
 EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
 SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
+# The escalation reply is offered (and rated through feedback) under this fixed item id.
+ESCALATION_REPLY_ID = "escalation-reply"
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def _escalation(
 ) -> EscalationOut:
     reply: EscalationReply | None = None
     if decision.reply:
-        template = make_reply(id="escalation-reply", title="escalation", body=decision.reply)
+        template = make_reply(id=ESCALATION_REPLY_ID, title="escalation", body=decision.reply)
         filled = fill(template, customer)
         reply = EscalationReply(text=filled.text, missing_variables=list(filled.missing_variables))
     return EscalationOut(

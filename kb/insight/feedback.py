@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kb.assist.redaction import redact
+from kb.assist.suggest import ESCALATION_REPLY_ID
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid, NotFound
@@ -20,7 +21,12 @@ def record_feedback(
     comment: str | None = None,
     actor: str | None = None,
 ) -> FeedbackPublic:
-    """Store what the agent did with an item; raises Invalid or NotFound naming the field."""
+    """Store what the agent did with an item of that suggestion; raises Invalid or NotFound
+    naming the field.
+
+    Only an item the suggestion offered is accepted: analytics show the text of rated items to
+    whoever may read the suggestion's collection, so any other id (another team's chunk) would
+    publish it to them."""
     if action not in FEEDBACK_ACTIONS:
         actions = ", ".join(FEEDBACK_ACTIONS)
         raise Invalid(f"action must be one of {actions}, not {action!r}", field="action")
@@ -29,8 +35,15 @@ def record_feedback(
     if comment is not None and len(comment) > MAX_COMMENT:
         raise Invalid(f"comment is over {MAX_COMMENT} characters", field="comment")
     with session_scope(kb.engine) as session:
-        if session.get(SuggestionLog, suggestion_id) is None:
+        row = session.get(SuggestionLog, suggestion_id)
+        if row is None:
             raise NotFound(f"no suggestion with id {suggestion_id!r}", field="suggestion_id")
+        if item_id not in offered_items(row):
+            raise Invalid(
+                f"item_id {item_id[:128]!r} is not an answer, reply or escalation reply that "
+                f"suggestion {suggestion_id!r} offered",
+                field="item_id",
+            )
         record = FeedbackRecord(
             suggestion_id=suggestion_id,
             item_id=item_id[:128],
@@ -41,6 +54,14 @@ def record_feedback(
         session.add(record)
         session.flush()
         return FeedbackPublic.model_validate(record.model_dump())
+
+
+def offered_items(row: SuggestionLog) -> frozenset[str]:
+    """The ids a logged suggestion offered: its answers, its replies and, when a rule fired,
+    its escalation reply."""
+    answers = {str(answer.get("id")) for answer in row.answers}
+    escalation = {ESCALATION_REPLY_ID} if row.escalation.get("rule_ids") else set()
+    return frozenset(answers | set(row.replies) | escalation)
 
 
 def suggestion_collection(kb: KnowledgeBase, suggestion_id: str) -> str | None:

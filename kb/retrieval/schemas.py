@@ -37,7 +37,9 @@ class SearchBody(Strict):
         description="At most KB_MAX_QUERY_CHARS characters (default 2000).",
         examples=["退货运费谁出？"],
     )
-    collection: CollectionName | None = Field(None, description="Default: KB_DEFAULT_COLLECTION.")
+    collection: CollectionName | None = Field(
+        None, description="Default: KB_DEFAULT_COLLECTION, or a limited caller's first."
+    )
     limit: int | None = Field(
         None, ge=1, le=MAX_SEARCH_LIMIT, description="Default: KB_SEARCH_LIMIT."
     )

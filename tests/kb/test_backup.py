@@ -81,7 +81,8 @@ def populate(kb: KnowledgeBase) -> None:
     import_sample(kb, load_sample())  # scripted replies and escalation rules
     save_vocabulary(kb, Vocabulary(user_dict="包邮 50000", synonyms="退款,退钱"))
     made = suggest(kb, SuggestInput(conversation=[Turn("customer", "退款多久到账？")]))
-    record_feedback(kb, suggestion_id=made.suggestion_id, item_id="x", action="helpful")
+    item = made.answers[0].id
+    record_feedback(kb, suggestion_id=made.suggestion_id, item_id=item, action="helpful")
     create_user(kb, email="manager@assistkb.test", role="manager", actor="cli")
     create_key(kb, name="crm", scopes=["search", "suggest"], actor="cli")
 

@@ -313,6 +313,8 @@ def test_copy_insert_and_ratings_are_stored_against_the_suggestion(client: TestC
         ({"suggestion_id": "nope", "item_id": "x", "action": "copied"}, 404, "no suggestion"),
         ({"suggestion_id": "SID", "item_id": "x", "action": "liked"}, 422, "action must be one of"),
         ({"suggestion_id": "SID", "item_id": " ", "action": "copied"}, 422, "item_id is empty"),
+        ({"suggestion_id": "SID", "item_id": "x", "action": "copied"}, 422,
+         "is not an answer, reply or escalation reply that suggestion"),
     ],
 )  # fmt: skip
 def test_bad_feedback_is_refused_with_a_reason(
@@ -325,8 +327,9 @@ def test_bad_feedback_is_refused_with_a_reason(
 
 
 def test_feedback_without_javascript_returns_to_the_panel(client: TestClient) -> None:
-    sid = _suggestion_id(_post(client, "发票怎么开？").text)
-    data = {"suggestion_id": sid, "item_id": "invoice", "action": "helpful"}
+    html = _post(client, "发票怎么开？").text
+    answer = re.findall(r'<article class="answer" data-item-id="(\w+)"', html)[0]
+    data = {"suggestion_id": _suggestion_id(html), "item_id": answer, "action": "helpful"}
     response = client.post("/assist/feedback", data=data, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/assist"
 

@@ -228,9 +228,9 @@ def test_next_is_only_ever_a_local_path(target: str | None, expected: str) -> No
 
 @pytest.fixture
 def secure_app(tmp_path: Path, embedding_cache_dir: Path) -> Iterator[FastAPI]:
-    """An app that sends the cookie over HTTPS only, locking after one failed login."""
+    """An app that sends the cookie over HTTPS only; a failed login waits a minute."""
     settings = Settings(
-        data_dir=tmp_path, cache_dir=embedding_cache_dir, cookie_secure=True, login_max_failures=1
+        data_dir=tmp_path, cache_dir=embedding_cache_dir, cookie_secure=True, login_delay_seconds=60
     )
     application = create_app(settings, warm=False)
     with TestClient(application):
@@ -287,7 +287,7 @@ def test_wrong_password_and_lockout_answer_on_the_form(secure_app: FastAPI) -> N
         assert wrong.status_code == 401 and "邮箱或密码不正确" in wrong.text
         assert "set-cookie" not in wrong.headers
         assert 'value="kim@example.com"' in wrong.text  # the e-mail stays typed in
-        # Locked now (one failure allowed): even the right password waits, and says how long.
+        # That account at this address now waits: even the right password, and it says how long.
         locked = client.post(
             "/login", data={"email": "kim@example.com", "password": password, "csrf_token": token}
         )

@@ -51,7 +51,6 @@ def _as(teams: dict[str, Any], team: str) -> dict[str, str]:
     ("method", "path", "body"),
     [
         ("post", "/api/v1/search", {"json": {"query": "报销", "collection": "finance"}}),
-        ("post", "/api/v1/search", {"json": {"query": "报销"}}),  # the default collection
         ("post", "/api/v1/suggest",
          {"json": {"conversation": [{"role": "customer", "text": "报销多久到账？"}],
                    "collection": "finance"}}),
@@ -149,3 +148,26 @@ def test_the_panel_keeps_an_agent_to_their_collections(
         )
         assert own.status_code == 200
         assert '<h3 class="answer-title">年假有几天？</h3>' in own.text  # answered from hr
+
+
+def test_a_key_limited_to_collections_works_in_its_first_without_naming_it(
+    teams: dict[str, Any],
+) -> None:
+    """Issue 16: a key limited to `hr` once had to name it everywhere (the default is `default`)."""
+    client: TestClient = teams["client"]
+    hr = _as(teams, "hr")
+    found = client.post("/api/v1/search", json={"query": "年假"}, headers=hr)
+    assert found.status_code == 200
+    assert {h["source"]["document_id"] for h in found.json()["hits"]} == {teams["ids"]["hr"]}
+    turn = {"role": "customer", "text": "年假有几天？"}
+    suggested = client.post("/api/v1/suggest", json={"conversation": [turn]}, headers=hr)
+    assert suggested.status_code == 200 and "十天带薪年假" in suggested.json()["answers"][0]["text"]
+    upload = [("files", ("leave.csv", "问题,答案\n病假怎么请？,提前一天告诉主管。\n".encode()))]
+    uploaded = client.post("/api/v1/documents", files=upload, headers=hr)
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["collection"] == "hr"
+    # Naming a collection still means that one, and another team's is still 403.
+    named = client.post(
+        "/api/v1/search", json={"query": "报销", "collection": "finance"}, headers=hr
+    )
+    assert named.status_code == 403

@@ -1,6 +1,7 @@
-"""Collections are the unit of access in the console (issue 9, point 4): two teams of managers,
-HR and finance, with disjoint collections, try each other's documents, chunks, jobs, hit test,
-analytics and evaluation runs through the pages (real app, SQLite, embedder and ingestion)."""
+"""Collections are the unit of access in the console (issue 9, point 4; issue 16, point 7): two
+teams of managers, HR and finance, with disjoint collections, try each other's documents, chunks,
+jobs, hit test, analytics, evaluation runs and feedback items through the pages, and the
+installation-wide replies, rules and vocabulary (real app, SQLite, embedder and ingestion)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ from kb.db import session_scope
 from kb.documents.catalog import get_document
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.documents.jobs import start_ingest_job, wait_for_job
-from kb.models import IngestJob
+from kb.library.replies import make_reply
+from kb.library.store import export_rules, list_replies, save_reply
+from kb.models import FeedbackRecord, IngestJob
 from kb.retrieval.evaluation_runs import start_run
+from kb.retrieval.vocabulary import edited_vocabulary
 from kb.settings import Settings
 from web.app import create_app
 from web.rendering import Rendered, Renderer
@@ -68,7 +72,10 @@ def teams(
                 "comment": FINANCE_COMMENT if name == "finance" else "人事的评语",
             }
             assert api.post("/api/v1/feedback", json=rating, headers=auth).status_code == 201
-            ids[name] = {"doc": doc.id, "chunk": doc.chunks[0].id, "job": job, "q": question}
+            ids[name] = {
+                "doc": doc.id, "chunk": doc.chunks[0].id, "job": job, "q": question, "key": key,
+                "suggestion": suggested["suggestion_id"], "answer": suggested["answers"][0]["id"],
+            }  # fmt: skip
         yield {"app": app, "kb": kb, "ids": ids}
 
 
@@ -220,3 +227,90 @@ def test_evaluation_runs_are_seen_only_by_who_may_read_their_collections(
     sign_in(everyone, "manager", email="all-manager@assistkb.test")
     assert everyone.get(f"/kb/evaluation/{theirs.id}").status_code == 200
     assert "finance-golden.jsonl" in everyone.get("/kb/evaluation").text
+
+
+TEAMS = [("hr", "finance"), ("finance", "hr")]
+
+
+def _feedback_count(kb: KnowledgeBase) -> int:
+    with session_scope(kb.engine) as session:
+        return int(session.exec(select(func.count()).select_from(FeedbackRecord)).one())
+
+
+@pytest.mark.parametrize(("team", "other"), TEAMS)
+def test_feedback_names_only_items_of_its_own_suggestion(
+    teams: dict[str, Any], sign_in: SignIn, team: str, other: str
+) -> None:
+    """Once a way to put another team's chunk text into one's own analytics (issue 16)."""
+    kb: KnowledgeBase = teams["kb"]
+    own, theirs = teams["ids"][team], teams["ids"][other]
+    before = _feedback_count(kb)
+    rating = {"suggestion_id": own["suggestion"], "item_id": theirs["chunk"], "action": "helpful"}
+    api = TestClient(teams["app"])
+    by_key = api.post(
+        "/api/v1/feedback", json=rating, headers={"Authorization": f"Bearer {own['key']}"}
+    )
+    assert by_key.status_code == 422 and by_key.json()["error"]["field"] == "item_id"
+    panel = TestClient(teams["app"], follow_redirects=False)
+    sign_in(panel, "manager", email=f"{team}-lead@assistkb.test", collections=[team])
+    by_page = panel.post("/assist/feedback", data=rating, headers={"HX-Request": "true"})
+    assert by_page.status_code == 422
+    assert _feedback_count(kb) == before
+    # The team's analytics never show the other team's text.
+    page = panel.get("/kb/analytics", params={"range": "7"})
+    assert page.status_code == 200 and theirs["q"] not in page.text
+    # Its own suggestion's answer is still accepted, by key and on the panel.
+    ok = {**rating, "item_id": own["answer"]}
+    assert (
+        api.post(
+            "/api/v1/feedback", json=ok, headers={"Authorization": f"Bearer {own['key']}"}
+        ).status_code
+        == 201
+    )
+    assert panel.post("/assist/feedback", data=ok, headers={"HX-Request": "true"}).status_code in {
+        200,
+        204,
+    }
+    assert _feedback_count(kb) == before + 2
+
+
+LIBRARY_REPLY = "id: team-reply\ntitle: 团队话术\nbody: 请把款项转到以下账户。\n"
+
+
+def _library(kb: KnowledgeBase) -> tuple[Any, ...]:
+    return (
+        [(r.id, r.body) for r in list_replies(kb)],
+        export_rules(kb),
+        edited_vocabulary(kb),
+    )
+
+
+@pytest.mark.parametrize(("team", "other"), TEAMS)
+def test_a_manager_limited_to_a_team_reads_but_never_changes_the_shared_library(
+    teams: dict[str, Any], sign_in: SignIn, team: str, other: str
+) -> None:
+    kb: KnowledgeBase = teams["kb"]
+    save_reply(kb, make_reply(id="kept", title="保留", body="您好，已为您处理。"), actor="test")
+    client = TestClient(teams["app"], follow_redirects=False)
+    sign_in(client, "manager", email=f"{team}-editor@assistkb.test", collections=[team])
+    for page in ("/kb/replies", "/kb/replies/kept", "/kb/rules", "/kb/vocabulary"):
+        assert client.get(page).status_code == 200, page
+    before = _library(kb)
+    reply = {"id": "transfer", "title": "转账", "body": "请把款项转到以下账户。", "language": ""}
+    attempts = [
+        client.post("/kb/replies/new", data=reply),
+        client.post("/kb/replies/kept", data={**reply, "id": "kept"}),
+        client.post("/kb/replies/kept/delete", data={"confirm": "kept"}),
+        client.post("/kb/replies/import", files={"file": ("r.yaml", LIBRARY_REPLY.encode())}),
+        client.post("/kb/rules", data={"text": "rules: []\n"}),
+        client.post("/kb/rules/import", files={"file": ("rules.yaml", b"rules: []\n")}),
+        client.post("/kb/vocabulary", data={"user_dict": "转账 100", "synonyms": ""}),
+    ]
+    assert [a.status_code for a in attempts] == [403] * len(attempts)
+    assert "only a manager of every collection" in attempts[0].text
+    assert _library(kb) == before
+    # A manager of every collection may.
+    lead = TestClient(teams["app"], follow_redirects=False)
+    sign_in(lead, "manager", email="lead@assistkb.test")
+    created = lead.post("/kb/replies/new", data={**reply, "id": f"transfer-{team}"})
+    assert created.status_code == 303 and f"transfer-{team}" in dict(_library(kb)[0])

@@ -151,11 +151,12 @@ def test_the_token_opens_the_panel_for_its_agent_without_a_login(app: FastAPI) -
     suggested = client.post("/assist/suggest", data={"conversation": "退货运费谁出？"}, headers=hx)
     assert suggested.status_code == 200 and "商家承担" in suggested.text
     suggestion_id = suggested.headers["x-suggestion-id"]
+    answer = re.findall(r'<article class="answer" data-item-id="(\w+)"', suggested.text)[0]
     searched = client.get("/assist/search", params={"q": "退货运费"}, headers=hx)
     assert searched.status_code == 200 and "退货运费" in searched.text
     rated = client.post(
         "/assist/feedback",
-        data={"suggestion_id": suggestion_id, "item_id": "x", "action": "helpful"},
+        data={"suggestion_id": suggestion_id, "item_id": answer, "action": "helpful"},
         headers=hx,
     )
     assert rated.status_code == 200

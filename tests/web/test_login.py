@@ -1,14 +1,17 @@
 """Login CSRF (issue 9, point 2): the sign-in form is tied to a pre-session, so another site
 cannot sign a browser in to an account of its choosing (real app and argon2, SQLite and
-PostgreSQL)."""
+PostgreSQL), and throttling behind a trusted reverse proxy (issue 16, point 8)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+from backends import BACKENDS
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
@@ -17,8 +20,10 @@ from kb.accounts.users import create_user
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import LoginFailure, UserSession
+from kb.settings import Settings
+from web.app import create_app
 from web.auth import SESSION_COOKIE
-from web.pages.login import PRE_SESSION_COOKIE
+from web.pages.login import DEVICE_COOKIE, PRE_SESSION_COOKIE
 
 FormSignIn = Callable[[TestClient, str, str], Any]
 EMAIL = "mallory@example.com"
@@ -103,3 +108,88 @@ def test_the_form_works_and_a_refused_one_comes_back_ready_to_send(
     answer = sign_in_by_form(other, EMAIL, password)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     assert other.get("/assist").status_code == 200
+
+
+# --- throttling behind a reverse proxy (KB_TRUSTED_PROXIES) ---------------------------------
+
+PROXY = ("10.0.0.2", 44321)  # the reverse proxy, as the app sees it
+
+
+@pytest.fixture(params=BACKENDS)
+def proxied_app(
+    request: pytest.FixtureRequest, tmp_path: Path, embedding_cache_dir: Path
+) -> Iterator[FastAPI]:
+    """An app behind one trusted proxy; a failed login makes that pair wait a minute."""
+    overrides: dict[str, Any] = {
+        "trusted_proxies": "10.0.0.0/24",
+        "login_delay_seconds": 60,
+        "login_address_max_failures": 3,
+    }
+    if request.param == "postgresql":
+        overrides["database_url"] = request.getfixturevalue("postgres_url")
+    settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir, **overrides)
+    app = create_app(settings, warm=False)
+    with TestClient(app):
+        yield app
+
+
+def _attempt(
+    app: FastAPI,
+    password: str,
+    *,
+    peer: tuple[str, int],
+    forwarded: str = "",
+    email: str = EMAIL,
+    client: TestClient | None = None,
+) -> int:
+    client = client or TestClient(app, follow_redirects=False, client=peer)
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    token = _token(client.get("/login").text)
+    data = {"email": email, "password": password, "csrf_token": token}
+    return client.post("/login", data=data, headers=headers).status_code
+
+
+def test_behind_the_proxy_a_guesser_waits_and_the_person_does_not(proxied_app: FastAPI) -> None:
+    _, password = _attacker(proxied_app)  # here: the account the guesser is after
+    guesser = "203.0.113.66"
+    assert _attempt(proxied_app, "wrong" * 4, peer=PROXY, forwarded=guesser) == 401
+    # The guesser's own X-Forwarded-For part is left of what the proxy appended: ignored.
+    spoofed = f"198.51.100.{secrets.randbelow(200)}, {guesser}"
+    assert _attempt(proxied_app, password, peer=PROXY, forwarded=spoofed) == 429
+    # The account's owner, through the same proxy from her own desk, is not held up.
+    assert _attempt(proxied_app, password, peer=PROXY, forwarded="198.51.100.7") == 303
+
+
+def test_a_forwarded_header_from_anyone_else_is_ignored(proxied_app: FastAPI) -> None:
+    _, password = _attacker(proxied_app)
+    direct = ("203.0.113.66", 50000)  # not a proxy of ours: its header is its own invention
+    assert _attempt(proxied_app, "wrong" * 4, peer=direct, forwarded="198.51.100.1") == 401
+    assert _attempt(proxied_app, password, peer=direct, forwarded="198.51.100.2") == 429
+    assert _attempt(proxied_app, password, peer=direct, forwarded="10.0.0.9") == 429
+    # Nor does its header make it anyone else: the person elsewhere signs in.
+    assert _attempt(proxied_app, password, peer=("198.51.100.1", 50000)) == 303
+
+
+def test_a_sprayer_behind_the_office_address_does_not_keep_its_people_out(
+    proxied_app: FastAPI,
+) -> None:
+    """One NAT address for a whole floor: the per-address cap stops the sprayer, while a browser
+    where the account signed in before (its device cookie) still gets in."""
+    _, password = _attacker(proxied_app)  # here: a colleague's own account
+    office = ("198.51.100.20", 50000)
+    desk = TestClient(proxied_app, follow_redirects=False, client=office)
+    assert _attempt(proxied_app, password, peer=office, client=desk) == 303
+    assert desk.cookies.get(DEVICE_COOKIE)
+    for n in range(3):  # the sprayer, on the same floor, tries other people's accounts
+        assert _attempt(proxied_app, "guess" * 4, peer=office, email=f"p{n}@example.com") == 401
+    assert _attempt(proxied_app, password, peer=office, email="p9@example.com") == 429
+    # A browser without the cookie waits with the rest of the address…
+    assert _attempt(proxied_app, password, peer=office) == 429
+    # …the colleague's own browser does not.
+    desk.cookies.delete(SESSION_COOKIE)
+    assert _attempt(proxied_app, password, peer=office, client=desk) == 303
+    # A copied cookie is good for its own account only.
+    sprayer = TestClient(proxied_app, follow_redirects=False, client=office)
+    sprayer.cookies.set(DEVICE_COOKIE, desk.cookies[DEVICE_COOKIE], path="/login")
+    refused = _attempt(proxied_app, password, peer=office, email="p9@example.com", client=sprayer)
+    assert refused == 429

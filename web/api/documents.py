@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from kb.accounts.access import document_for, documents_for
+from kb.accounts.access import collection_for, document_for, documents_for
 from kb.documents.catalog import DocumentQuery, delete_document
 from kb.documents.ingestion import (
     DocumentMeta,
@@ -24,7 +24,7 @@ from kb.documents.schemas import (
     IngestResponse,
 )
 from kb.errors import Invalid
-from web.auth import PrincipalDep, readable, requires
+from web.auth import PrincipalDep, requires
 from web.deps import KBDep
 from web.errors import error_responses
 
@@ -42,7 +42,9 @@ def upload_documents(
     kb: KBDep,
     principal: PrincipalDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
-    collection: Annotated[str | None, Form(description="Default: KB_DEFAULT_COLLECTION.")] = None,
+    collection: Annotated[
+        str | None, Form(description="Default: KB_DEFAULT_COLLECTION, or a limited caller's first.")
+    ] = None,
     doc_type: Annotated[str | None, Form(alias="type")] = None,
     tags: Annotated[str | None, Form(description="Comma-separated.")] = None,
     product: Annotated[str | None, Form(max_length=column_limit("product"))] = None,
@@ -51,7 +53,7 @@ def upload_documents(
     valid_to: Annotated[date | None, Form()] = None,
 ) -> IngestResponse:
     """Ingest the uploaded files; the result is per file (ingested / unchanged / failed: reason)."""
-    target = readable(principal, collection or kb.settings.default_collection)
+    target = collection_for(kb, principal, collection)
     if not files:
         raise Invalid("no files uploaded", field="files")
     check_upload_count(kb.settings, len(files))

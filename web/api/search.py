@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from kb.accounts.access import collection_for
 from kb.retrieval.schemas import SearchBody, SearchResponse
 from kb.retrieval.searching import search_body
-from web.auth import PrincipalDep, readable, requires
+from web.auth import PrincipalDep, requires
 from web.deps import KBDep
 from web.errors import error_responses
 
@@ -20,5 +21,5 @@ router = APIRouter(prefix="/api/v1", tags=["search"], dependencies=[requires("se
 )
 def search_route(body: SearchBody, kb: KBDep, principal: PrincipalDep) -> SearchResponse:
     """Hybrid (BM25 + vector) search; every hit cites document, version, section and page."""
-    readable(principal, body.collection or kb.settings.default_collection)
-    return search_body(kb, body)
+    collection = collection_for(kb, principal, body.collection)
+    return search_body(kb, body.model_copy(update={"collection": collection}))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from kb.accounts.access import collection_for
 from kb.assist.schemas import SuggestBody, SuggestResponse
 from kb.assist.suggest import input_from, suggest
 from kb.errors import NotFound
 from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.insight.schemas import FeedbackBody, FeedbackPublic
-from web.auth import PrincipalDep, readable, requires
+from web.auth import PrincipalDep, requires
 from web.deps import KBDep
 from web.errors import error_responses
 
@@ -24,7 +25,8 @@ router = APIRouter(prefix="/api/v1", tags=["suggest"])
 )
 def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> SuggestResponse:
     """Answers with citations, filled scripted replies, escalation and handling tier."""
-    readable(principal, body.collection or kb.settings.default_collection)
+    collection = collection_for(kb, principal, body.collection)
+    body = body.model_copy(update={"collection": collection})
     return suggest(kb, input_from(body, actor=principal.actor))
 
 

@@ -15,7 +15,7 @@ from kb.accounts.principal import Principal
 from kb.accounts.users import change_own_password, get_user
 from kb.context import KnowledgeBase
 from kb.errors import Forbidden, Invalid
-from web.auth import PrincipalDep
+from web.auth import PrincipalDep, request_address
 from web.deps import KBDep
 from web.pages.forms import Errors, form_errors
 from web.pages.login import set_session_cookie
@@ -52,7 +52,11 @@ def change_password(
         if new_password != repeat_password:
             raise Invalid("the two new passwords differ", field="repeat_password")
         grant = change_own_password(
-            kb, email=principal.name, current=current_password, new=new_password
+            kb,
+            email=principal.name,
+            current=current_password,
+            new=new_password,
+            address=request_address(request),
         )
     request.state.session = grant.session  # the page's CSRF token is the new session's
     context = _context(kb, principal, done=True)

@@ -9,21 +9,25 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kb.accounts.login_token import (
+    DEVICE_DAYS,
     PRE_SESSION_HOURS,
+    device_token,
     login_form_token,
     login_token_valid,
     new_pre_session,
 )
 from kb.accounts.sessions import login, logout
 from kb.errors import TooManyAttempts, Unauthenticated
+from kb.models import utcnow
 from kb.settings import Settings
-from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, requires_role
+from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, request_address, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep
 
 router = APIRouter(include_in_schema=False)
 
 PRE_SESSION_COOKIE = "assistkb_login"
+DEVICE_COOKIE = "assistkb_device"  # this browser signed in to that account before
 _EXPIRED_FORM = "登录页已过期或来自其他网站，请重新输入邮箱和密码。"
 
 
@@ -53,9 +57,14 @@ def login_submit(
     if cross_site or not login_token_valid(kb.settings, pre_session, csrf_token):
         return _form(request, kb.settings, render, next=target, email=email,
                      error=_EXPIRED_FORM, status=403, fresh=True)  # fmt: skip
-    address = request.client.host if request.client else None
     try:
-        grant = login(kb, email=email, password=password, address=address)
+        grant = login(
+            kb,
+            email=email,
+            password=password,
+            address=request_address(request),
+            device=request.cookies.get(DEVICE_COOKIE),
+        )
     except TooManyAttempts as exc:
         message = f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"
         headers = {"Retry-After": str(exc.retry_after)}
@@ -68,6 +77,12 @@ def login_submit(
     root = request.scope.get("root_path", "")
     response = RedirectResponse(root + target, status_code=303)
     set_session_cookie(response, kb.settings, grant.token)
+    # Its later attempts from this browser skip the per-address cap (kb.accounts.throttle).
+    response.set_cookie(
+        DEVICE_COOKIE, device_token(kb.settings, grant.session.user.email, utcnow()),
+        max_age=DEVICE_DAYS * 86400, path=_form_path(request), secure=kb.settings.secure_cookies,
+        httponly=True, samesite="strict",
+    )  # fmt: skip
     # Signed in: the pre-session has done its work (and a new form gets a new one).
     response.delete_cookie(
         PRE_SESSION_COOKIE, path=_form_path(request), secure=kb.settings.secure_cookies,

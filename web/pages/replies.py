@@ -25,7 +25,7 @@ from kb.library.replies import (
 from kb.library.rulefile import RuleFileError
 from kb.library.store import delete_reply, export_replies, import_replies, list_replies, save_reply
 from search.normalize import normalize
-from web.auth import PrincipalDep
+from web.auth import EditsInstallationWide, PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import Errors, FormError, form_errors, read_text_upload, split_tags
 from web.rendering import HtmxDep, RendererDep
@@ -126,7 +126,7 @@ def export(kb: KBDep) -> Response:
     )
 
 
-@router.post("/replies/import", name="kb_replies_import")
+@router.post("/replies/import", name="kb_replies_import", dependencies=[EditsInstallationWide])
 def import_file(
     request: Request,
     kb: KBDep,
@@ -148,7 +148,7 @@ def new_reply(request: Request, render: RendererDep) -> Response:
     return render.page(request, "reply_edit.html", context, block="reply_form")
 
 
-@router.post("/replies/new", name="kb_reply_create")
+@router.post("/replies/new", name="kb_reply_create", dependencies=[EditsInstallationWide])
 def create_reply(
     request: Request,
     kb: KBDep,
@@ -178,7 +178,7 @@ def edit_reply(reply_id: str, request: Request, kb: KBDep, render: RendererDep) 
     return render.page(request, "reply_edit.html", context, block="reply_form")
 
 
-@router.post("/replies/{reply_id}", name="kb_reply_save")
+@router.post("/replies/{reply_id}", name="kb_reply_save", dependencies=[EditsInstallationWide])
 def update_reply(
     reply_id: str,
     request: Request,
@@ -201,7 +201,9 @@ def update_reply(
     return _back_to_list(request, htmx, saved=reply.id)
 
 
-@router.post("/replies/{reply_id}/delete", name="kb_reply_delete")
+@router.post(
+    "/replies/{reply_id}/delete", name="kb_reply_delete", dependencies=[EditsInstallationWide]
+)
 def remove_reply(
     reply_id: str,
     request: Request,

@@ -18,7 +18,7 @@ from kb.errors import Invalid
 from kb.library.escalation import Conditions, Rule
 from kb.library.rulefile import RuleFileError
 from kb.library.store import active_rules, export_rules, import_rules, rule_set_history
-from web.auth import PrincipalDep
+from web.auth import EditsInstallationWide, PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors, read_text_upload
 from web.rendering import RendererDep
@@ -100,7 +100,7 @@ def rules_page(request: Request, kb: KBDep, render: RendererDep, saved: bool = F
     return render.page(request, "rules.html", context, block="workspace")
 
 
-@router.post("/rules", name="kb_rules_save")
+@router.post("/rules", name="kb_rules_save", dependencies=[EditsInstallationWide])
 def save_rules(
     request: Request,
     kb: KBDep,
@@ -119,7 +119,7 @@ def save_rules(
     return render.page(request, "rules.html", context, block="workspace")
 
 
-@router.post("/rules/import", name="kb_rules_import")
+@router.post("/rules/import", name="kb_rules_import", dependencies=[EditsInstallationWide])
 def import_file(
     request: Request,
     kb: KBDep,

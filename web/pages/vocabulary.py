@@ -21,7 +21,7 @@ from kb.retrieval.vocabulary import (
     save_vocabulary,
     vocabulary_history,
 )
-from web.auth import PrincipalDep
+from web.auth import EditsInstallationWide, PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors
 from web.pages.rules import excerpt
@@ -42,7 +42,7 @@ def vocabulary_page(request: Request, kb: KBDep, render: RendererDep) -> Respons
     return render.page(request, "vocabulary.html", context, block="workspace")
 
 
-@router.post("/vocabulary", name="kb_vocabulary_save")
+@router.post("/vocabulary", name="kb_vocabulary_save", dependencies=[EditsInstallationWide])
 def save(
     request: Request,
     kb: KBDep,

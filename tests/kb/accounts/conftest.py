@@ -13,7 +13,7 @@ from kb.context import KnowledgeBase
 @pytest.fixture(params=BACKENDS)
 def db_kb(request: pytest.FixtureRequest, make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
     """A fresh knowledge base on each database; small throttle numbers keep argon2 runs few."""
-    overrides: dict[str, object] = {"login_max_failures": 2}
+    overrides: dict[str, object] = {"login_address_max_failures": 5}
     if request.param == "postgresql":
         overrides["database_url"] = request.getfixturevalue("postgres_url")
     return make_kb(**overrides)

@@ -232,7 +232,8 @@ def test_a_draft_typed_on_is_overwritten_in_the_log(db_sample_kb: KnowledgeBase)
     assert row.conversation == [{"role": "customer", "text": "退货运费谁出？"}]
     assert row.answers[0]["id"] == final.answers[0].id
     # Feedback on the id the panel showed still lands after the overwrite.
-    record_feedback(db_sample_kb, suggestion_id=draft.suggestion_id, item_id="x", action="helpful")
+    item = final.answers[0].id
+    record_feedback(db_sample_kb, suggestion_id=draft.suggestion_id, item_id=item, action="helpful")
 
 
 def test_a_suggestion_acted_on_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:

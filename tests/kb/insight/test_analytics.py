@@ -84,7 +84,7 @@ def seed(kb: KnowledgeBase, collection: str = "default") -> dict[str, SuggestRes
     feedback(asked["fullwidth"], freight, "helpful")
     feedback(invoice, invoice.answers[0].id, "not_helpful", "发票入口变了")
     feedback(shipping, "shipping-info", "copied")
-    feedback(shipping, "refund-ok", "not_helpful")
+    feedback(asked["fullwidth"], "refund-ok", "not_helpful")  # offered with the freight answer
     feedback(asked["old"], freight, "not_helpful")
     age(kb, asked["old"].suggestion_id, days=10)  # outside "the last 7 days"
     # A deleted document's chunks no longer exist: its feedback stays, described as unknown.

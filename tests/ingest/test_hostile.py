@@ -1,9 +1,10 @@
-"""Hostile and broken files through the real parser, each in a child bounded in memory and time.
+"""Hostile and broken files through the real parser, each in the product's bounded parser process.
 
-Bounds (``bounded.py``): 1 GiB of address space and 300 s of wall clock per file, enforced by
-the kernel and the parent; a file that breaks them fails its test. Every outcome is either an
-``IngestError`` naming the file and what is wrong, or chunks; no chunk, title, warning or error
-ever carries the content of ``/etc/passwd`` or of the marker file an external entity points at.
+Bounds (``bounded.py``): the defaults of ``KB_PARSE_MEMORY_MB`` and ``KB_PARSE_SECONDS``,
+enforced by the kernel and the parent; a file that breaks them fails its test. Every outcome
+is either an ``IngestError`` naming the file and what is wrong, or chunks; no chunk, title,
+warning or error ever carries the content of ``/etc/passwd`` or of the marker file an external
+entity points at.
 """
 
 from __future__ import annotations

@@ -190,7 +190,10 @@ class ParserPool:
                 if answer[0] == "parsed" and isinstance(answer[1], ParsedFile):
                     return answer[1]
                 if answer[0] == "refused" and isinstance(answer[1], str):
-                    raise IngestError(filename, answer[1])
+                    if worker.peak < self.limits.memory_bytes * 9 // 10:
+                        raise IngestError(filename, answer[1])
+                    # A C parser (lexbor, zlib) out of memory reports a damaged file instead.
+                    answer = ("memory",)
                 keep = False
                 reason = self._failure(worker, answer, most)
                 log.warning("parsing %s was stopped: %s", filename, reason)
@@ -233,7 +236,7 @@ class ParserPool:
             return self.limits.time_reason()
         if kind == "too-large":
             return (
-                f"the parsed text is over {most / 1e6:,.0f} MB ({OUTPUT_FACTOR} times the largest "
+                f"the parsed text is over {most / 1e6:,.1f} MB ({OUTPUT_FACTOR} times the largest "
                 "file accepted): split the file into smaller ones"
             )
         # Under RLIMIT_AS, CPython may abort rather than raise MemoryError (an error while

@@ -20,8 +20,6 @@ import sys
 from typing import Any
 
 HEADER = struct.Struct(">Q")
-# Every parser is imported once, before the first file: a file's time budget is its own parse.
-LOADERS = ("corpus", "docx", "faq", "html", "markdown", "pdf", "text")
 
 
 def read_exact(fd: int, size: int) -> bytes | None:
@@ -85,10 +83,10 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)  # a library's print() must not corrupt the answers
     logging.basicConfig(level=logging.WARNING, format="parser %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pdfminer").setLevel(logging.ERROR)  # one warning per glyph on odd fonts
+    # Loaders are imported by the first file of their format, as in-process (a PDF library costs
+    # about a second that a batch of text files need not pay).
     import ingest.pipeline  # noqa: F401
 
-    for name in LOADERS:
-        __import__(f"ingest.loaders.{name}")
     while True:
         if not select.select([0], [], [], idle)[0]:
             return  # idle too long: the pool starts a new one when it needs it

@@ -428,6 +428,7 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("garbage.pdf", _const(pdf_header_then_garbage)),
     Hostile("fake.pdf", _const(pdf_fake)),
     Hostile("stream-bomb.pdf", _const(pdf_stream_bomb)),
+    Hostile("operators.pdf", lambda _marker: pdf_operator_bomb(20_000_000)),
     Hostile("binary.txt", _const(binary_named_txt)),
     Hostile("invalid-utf8.txt", _const(invalid_utf8)),
     Hostile("mixed-encodings.txt", _const(mixed_encodings)),

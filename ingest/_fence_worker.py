@@ -3,12 +3,16 @@
 Run as ``python -m ingest._fence_worker MEMORY_BYTES IDLE_SECONDS``. Its address space is
 capped (RLIMIT_AS) before any parser is imported; before each file its processor time is capped
 (RLIMIT_CPU) at what it has used so far plus that file's budget, so an overrun ends in SIGXCPU.
-Requests and answers are length-prefixed pickles on stdin and stdout; whatever a library prints
-goes to stderr. It leaves when stdin closes (its parent is gone) or after IDLE_SECONDS idle.
+Requests (pickles from the trusted parent) and answers (JSON, which the parent can read without
+running anything a subverted parser sent) are length-prefixed on stdin and stdout; whatever a
+library prints goes to stderr. It leaves when stdin closes (its parent is gone) or after
+IDLE_SECONDS idle.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import math
 import os
@@ -63,7 +67,7 @@ def _parse(request: dict[str, Any]) -> tuple[Any, ...]:
     except Exception as exc:  # a parser bug must fail its file, not the whole upload
         logging.getLogger(__name__).exception("parsing %s failed", request["filename"])
         return ("refused", f"the parser failed ({type(exc).__name__}: {exc})")
-    return ("parsed", parsed)
+    return ("parsed", dataclasses.asdict(parsed))
 
 
 def _limit_cpu(seconds: float) -> None:
@@ -101,9 +105,9 @@ def main(argv: list[str]) -> None:
         answer = _parse(request)
         del request, body
         try:
-            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = json.dumps(answer, ensure_ascii=False).encode()
         except MemoryError:
-            payload = pickle.dumps(("memory",))
+            payload = json.dumps(["memory"]).encode()
         del answer
         out.write(HEADER.pack(len(payload)))
         out.write(payload)

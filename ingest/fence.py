@@ -7,15 +7,17 @@ address space the kernel caps (RLIMIT_AS) and whose processor time it caps per f
 either limit fails alone, with a reason naming the limit; the worker is replaced.
 
 Workers are started with ``subprocess`` (fork and exec at once, safe beside the threads of
-FAISS, torch and the web server), import every parser once and then take file after file, so
-a small file costs one round trip through a pipe (about a millisecond), not a process start.
-What comes back is bounded too: the child keeps the chunk limit, and an answer larger than four
+FAISS, torch and the web server), import each parser once and then take file after file, so a
+small file costs one round trip through a pipe (about a millisecond), not a process start.
+Answers come back as JSON, never pickles: a parser subverted by a crafted file can fail its own
+file, not run code in the server. What comes back is bounded too: the child keeps the chunk limit, and an answer larger than four
 times the largest accepted file is refused before it is read.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import pickle
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest._fence_worker import HEADER
-from ingest.model import IngestError, ParsedFile
+from ingest.model import Chunk, IngestError, ParsedFile
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +188,10 @@ class ParserPool:
             keep = False
             try:
                 answer = self._ask(worker, request, most)
+                if answer[0] == "unsent":  # it died while idle (killed from outside): once more
+                    self._give_back(worker, keep=False)
+                    worker = self._take()
+                    answer = self._ask(worker, request, most)
                 keep = worker.peak <= self.limits.memory_bytes // 2
                 if answer[0] == "parsed" and isinstance(answer[1], ParsedFile):
                     return answer[1]
@@ -213,7 +219,7 @@ class ParserPool:
         try:
             worker.send(request)
         except BrokenPipeError:
-            return ("died",)
+            return ("unsent",)
         deadline = time.monotonic() + self.limits.seconds
         try:
             answer = worker.receive(deadline, most)
@@ -223,8 +229,10 @@ class ParserPool:
             return ("died",)
         if isinstance(answer, int):
             return ("too-large", answer)
-        result: tuple[object, ...] = pickle.loads(answer)
-        return result
+        try:
+            return _decode(json.loads(answer))
+        except ValueError:
+            return ("garbled",)
 
     def _failure(self, worker: _Worker, answer: tuple[object, ...], most: int) -> str:
         """The reason for an answer that is no parse: a broken limit, or a crash."""
@@ -234,6 +242,8 @@ class ParserPool:
             return self.limits.memory_reason()
         if kind == "time" or code == -signal.SIGXCPU:
             return self.limits.time_reason()
+        if kind == "garbled":
+            return "the parser's answer could not be read"
         if kind == "too-large":
             return (
                 f"the parsed text is over {most / 1e6:,.1f} MB ({OUTPUT_FACTOR} times the largest "
@@ -271,6 +281,27 @@ class ParserPool:
                 self._idle.append(worker)
                 return
         worker.close()  # a worker that grew large or failed is not trusted with the next file
+
+
+def _decode(answer: object) -> tuple[object, ...]:
+    """A worker's JSON answer as ("parsed", ParsedFile), ("refused", reason) or ("memory",)."""
+    if not isinstance(answer, list):
+        return ("garbled",)
+    try:
+        if answer[0] == "parsed":
+            fields = dict(answer[1])
+            fields["chunks"] = [
+                Chunk(**{**chunk, "heading_path": tuple(chunk["heading_path"])})
+                for chunk in fields["chunks"]
+            ]
+            return ("parsed", ParsedFile(**fields))
+        if answer[0] == "refused":
+            return ("refused", str(answer[1]))
+        if answer[0] == "memory":
+            return ("memory",)
+    except (IndexError, KeyError, TypeError, ValueError):
+        pass
+    return ("garbled",)
 
 
 _POOLS: dict[ParseLimits, ParserPool] = {}

@@ -10,8 +10,8 @@ Workers are started with ``subprocess`` (fork and exec at once, safe beside the 
 FAISS, torch and the web server), import each parser once and then take file after file, so a
 small file costs one round trip through a pipe (about a millisecond), not a process start.
 Answers come back as JSON, never pickles: a parser subverted by a crafted file can fail its own
-file, not run code in the server. What comes back is bounded too: the child keeps the chunk limit, and an answer larger than four
-times the largest accepted file is refused before it is read.
+file, not run code in the server. What comes back is bounded too: the child keeps the chunk
+limit, and an answer larger than four times the largest accepted file is refused unread.
 """
 
 from __future__ import annotations

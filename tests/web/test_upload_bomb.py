@@ -1,4 +1,5 @@
-"""A PDF bomb uploaded to a running ``kb serve``: refused alone, the server's memory untouched.
+"""A PDF bomb uploaded to a running ``kb serve`` or given to ``kb ingest``: refused alone, the
+memory of the process that serves or ingests untouched.
 
 Issue 16: a 389 KB PDF whose one content stream inflates to 200 MB took ``kb ingest`` to 7 GB
 and was still parsing after five minutes, and an upload ran that inside the web process. The
@@ -10,20 +11,36 @@ client keeps searching; the server's own peak memory (VmHWM in /proc) is read be
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from hostile_files import GOOD_TEXT, pdf_operator_bomb
-from served import Server, serving
+from served import Server, kb_env, serving
 
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 
 PARSE_MEMORY_MB = 500
 GOOD_FILE = "蓝牙耳机配对：长按耳机盒按钮三秒，指示灯闪白光后在手机蓝牙列表里选择耳机即可。"
+
+
+def _peak_while_running(process: subprocess.Popen[str]) -> float:
+    """The process's peak resident memory (MB), read from /proc until it exits."""
+    peak = 0.0
+    while process.poll() is None:
+        # Exiting: a zombie's /proc status has no memory lines.
+        with contextlib.suppress(OSError, KeyError):
+            peak = max(peak, _memory_mb(process.pid)["VmHWM"])
+        time.sleep(0.05)  # sampling, not waiting for an event
+    return peak
 
 
 def _memory_mb(pid: int) -> dict[str, float]:
@@ -104,3 +121,35 @@ def test_pdf_bomb_upload_fails_alone_while_the_server_answers_searches(
         f"bomb refused in {finished - started:.1f} s; server VmHWM {before} -> {after}; "
         f"{len(during)} searches answered during the upload"
     )
+
+
+@pytest.mark.timeout(600)
+def test_kb_ingest_refuses_a_pdf_bomb_and_ingests_the_file_beside_it(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    kb = make_kb()
+    settings = kb.settings
+    kb.close()
+    (tmp_path / "bomb.pdf").write_bytes(pdf_operator_bomb(4_000_000))
+    (tmp_path / "earbuds.txt").write_text(GOOD_FILE)
+    env = kb_env(settings, {"KB_PARSE_MEMORY_MB": str(PARSE_MEMORY_MB)})
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "ingest", "--json", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = _peak_while_running(process)
+    stdout, stderr = process.communicate(timeout=300)
+    took = time.monotonic() - started
+
+    assert process.returncode == 2, stderr  # a file failed
+    files = {f["filename"]: f for f in json.loads(stdout)}
+    assert files["bomb.pdf"]["reason"].startswith(f"parsing needed more than {PARSE_MEMORY_MB} MB")
+    assert files["earbuds.txt"]["status"] == "ingested"
+    assert took < 150, f"kb ingest took {took:.0f} s"
+    # The embedder is loaded in this process; the bomb never was (unbounded: gigabytes).
+    assert peak < 500, f"kb ingest peaked at {peak:.0f} MB"
+    print(f"kb ingest: {took:.1f} s, peak {peak:.0f} MB")

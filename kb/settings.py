@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
+from ingest.fence import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ParseLimits
 from ingest.pipeline import DEFAULT_MAX_CHUNKS
 from kb.types import CollectionName
 from search.fusion import FusionConfig
@@ -83,6 +84,19 @@ class Settings(BaseSettings):
         DEFAULT_MAX_CHUNKS,
         ge=1,
         description="A file that would make more chunks than this fails (a dump, not knowledge).",
+    )
+    parse_memory_mb: int = Field(
+        DEFAULT_MEMORY_MB,
+        ge=300,
+        description=(
+            "Memory (MB) one file's parse may use, in its own process; more fails that file "
+            "(a decompression bomb) and leaves the others and every search untouched."
+        ),
+    )
+    parse_seconds: float = Field(
+        DEFAULT_SECONDS,
+        gt=0,
+        description="Time one file's parse may take (wall clock and processor); more fails it.",
     )
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
@@ -225,6 +239,11 @@ class Settings(BaseSettings):
             vector_width=self.fusion_vector_width,
             depth=self.fusion_depth,
         )
+
+    @property
+    def parse_limits(self) -> ParseLimits:
+        """The memory and time every uploaded or ingested file is parsed within."""
+        return ParseLimits(memory_mb=self.parse_memory_mb, seconds=self.parse_seconds)
 
     @property
     def resolved_database_url(self) -> str:

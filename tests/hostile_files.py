@@ -428,6 +428,7 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("garbage.pdf", _const(pdf_header_then_garbage)),
     Hostile("fake.pdf", _const(pdf_fake)),
     Hostile("stream-bomb.pdf", _const(pdf_stream_bomb)),
+    Hostile("operators.pdf", lambda _marker: pdf_operator_bomb(20_000_000)),
     Hostile("binary.txt", _const(binary_named_txt)),
     Hostile("invalid-utf8.txt", _const(invalid_utf8)),
     Hostile("mixed-encodings.txt", _const(mixed_encodings)),
@@ -452,3 +453,39 @@ HOSTILE: tuple[Hostile, ...] = (
     Hostile("spaces.csv", _const(lambda: b"\n\n , \n")),
     Hostile("many-chunks.txt", _const(many_chunks)),
 )
+
+
+# Bombs for the parser fence (tests/ingest/test_fence.py, the served upload test): small files
+# that pass every format check and multiply only inside the parser.
+
+
+def pdf_operator_bomb(decoded_bytes: int) -> bytes:
+    """A one-page PDF whose content stream inflates to ``decoded_bytes`` of text operators.
+
+    Each operator becomes glyph objects in the PDF library: 10 MB of them costs gigabytes
+    (the 389 KB PDF of issue 16 inflated to 200 MB and took 7 GB before it was stopped).
+    """
+    operator = b"BT /F1 12 Tf 72 720 Td (xxxxxxxxxx) Tj ET\n"
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    stream = DecodedStreamObject()
+    stream.set_data(operator * (decoded_bytes // len(operator)))
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def docx_paragraph_bomb(xml_bytes: int) -> bytes:
+    """A DOCX whose body is ``xml_bytes`` of one-letter paragraphs (under the zip checks' size)."""
+    base = _docx()
+    paragraph = b"<w:p><w:r><w:t>x</w:t></w:r></w:p>"
+    xml = _member(base, "word/document.xml").replace(
+        b"<w:body>", b"<w:body>" + paragraph * (xml_bytes // len(paragraph))
+    )
+    return _rezip(base, {"word/document.xml": xml})
+
+
+def html_element_bomb(size: int) -> bytes:
+    """``size`` bytes of one-letter paragraphs: millions of elements from a file under the limit."""
+    return b"<html><body>" + b"<p>x</p>" * (size // 8) + b"</body></html>"

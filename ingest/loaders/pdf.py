@@ -13,6 +13,7 @@ from typing import Any
 
 import pdfplumber
 from pypdf import PdfReader
+from pypdf.errors import LimitReachedError
 
 from ingest.loaders._lines import Line, ends_paragraph, join_wrapped
 from ingest.model import Block, IngestError, LoadedDocument
@@ -30,6 +31,10 @@ _PLACEHOLDER_TITLE = re.compile(
 _OFFICE_PREFIX = re.compile(r"^Microsoft (?:Word|PowerPoint|Excel) - ", re.I)
 _FILE_SUFFIX = re.compile(r"\.(?:docx?|pptx?|xlsx?|pdf|txt)$", re.I)
 _EDGE_LINES = 2  # running heads/feet live in the first and last lines of a page
+# Drawing operators of one page once inflated. A page of text needs tens of KB; pdfminer turns
+# every glyph into objects, so 2 MB of text operators cost it a gigabyte and a minute. Past the
+# cap the file is refused at once; below it, the parse fence (ingest.fence) bounds the rest.
+MAX_PAGE_CONTENT_BYTES = 5_000_000
 _SPACE = re.compile(r"\s+")
 
 
@@ -205,6 +210,31 @@ def _page_blocks(lines: list[_PageLine], headings: list[_Heading], page_no: int)
     return blocks
 
 
+def _check_page_contents(reader: PdfReader) -> None:
+    """Refuse a page whose content stream inflates past ``MAX_PAGE_CONTENT_BYTES`` (a bomb)."""
+    limit = MAX_PAGE_CONTENT_BYTES
+    for number, page in enumerate(reader.pages, start=1):
+        try:
+            contents = page.get("/Contents")
+            contents = contents.get_object() if contents is not None else None
+            streams = contents if isinstance(contents, list) else [contents] if contents else []
+            size = 0
+            for stream in streams:
+                size += len(stream.get_object().get_data())
+                if size > limit:
+                    break
+        except LimitReachedError:
+            size = limit + 1  # over pypdf's own inflation cap (75 MB)
+        except Exception:  # an odd page is pdfplumber's to judge, as before
+            continue
+        if size > limit:
+            raise IngestError(
+                "",
+                f"page {number}'s content inflates to over {limit / 1e6:g} MB: refusing a "
+                "possible decompression bomb",
+            )
+
+
 def _metadata_title(reader: PdfReader) -> str | None:
     """The document title from metadata, unless it is a tool's placeholder or a file name."""
     try:
@@ -229,6 +259,7 @@ def load_pdf(data: bytes) -> LoadedDocument:
         if not reader.decrypt(""):
             raise IngestError("", "the PDF is encrypted (password-protected); remove the password")
         password = ""
+    _check_page_contents(reader)
     headings = _outline(reader)
     with pdfplumber.open(io.BytesIO(data), password=password) as pdf:
         pages = [_page_lines(page) for page in pdf.pages]

@@ -12,8 +12,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from annotated_types import MaxLen
 from sqlmodel import Session, select
 
+from ingest.fence import parser_pool
 from ingest.model import IngestError, ParsedFile
-from ingest.pipeline import parse_file
 from ingest.sizes import over_limit
 from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
@@ -175,7 +175,8 @@ def _ingest_one(kb: KnowledgeBase, item: IngestItem, collection: str, actor: str
                 metadata_changed=meta_changed,
             )
     try:
-        parsed = parse_file(
+        # In a worker process held to the settings' memory and time: a bomb fails its file only.
+        parsed = parser_pool(kb.settings.parse_limits).parse(
             name,
             item.data,
             max_bytes=limit,

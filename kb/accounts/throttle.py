@@ -60,8 +60,10 @@ def begin_attempt(kb: KnowledgeBase, *, subjects: list[str], now: datetime) -> l
     if retry:
         minutes = math.ceil(retry / 60)
         raise TooManyAttempts(
-            f"too many failed logins; try again in {minutes} minute{'s' if minutes > 1 else ''}",
+            "too many failed logins; try again in {minutes} minute{value}",
             retry_after=math.ceil(retry),
+            minutes=minutes,
+            value="s" if minutes > 1 else "",
         )
     return ids
 

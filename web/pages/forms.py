@@ -98,7 +98,9 @@ def read_upload(
         raise Invalid(missing, field=field)
     data = file.file.read(limit + 1)
     if check_size and len(data) > limit:
-        raise Invalid(f"{file.filename} is over {limit} bytes", field=field)
+        raise Invalid(
+            "{filename} is over {limit} bytes", field=field, filename=file.filename, limit=limit
+        )
     return file.filename, data
 
 
@@ -200,9 +202,13 @@ def reingest_item(doc: DocumentPublic, file: UploadFile | None, limit: int) -> I
     if got != expected:
         want = expected or "suffix-less"
         raise Invalid(
-            f"{safe_name(name)!r} is a {got or 'suffix-less'} file; "
-            f"this document is {doc.source_name!r}, so upload a {want} file",
+            "{value!r} is a {value2} file; this document is "
+            "{source_name!r}, so upload a {want} file",
             field="file",
+            value=safe_name(name),
+            value2=got or "suffix-less",
+            source_name=doc.source_name,
+            want=want,
         )
     # Keep the title the manager may have edited; other metadata is kept by ingestion itself.
     meta = DocumentMeta(title=doc.title)

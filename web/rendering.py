@@ -214,9 +214,9 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.globals["admin_nav_items"] = ADMIN_NAV_ITEMS
     env.globals["signed_in_role"] = signed_in_role
     env.globals["labels"] = LABELS
-    env.filters["stage"] = stage_message
-    env.filters["reason"] = reason_message
-    env.filters["cue"] = cue_message
+    env.filters["stage"] = lambda stage: Quoted(stage_message(stage))
+    env.filters["reason"] = lambda reason: Quoted(reason_message(reason))
+    env.filters["cue"] = lambda cue: Quoted(cue_message(cue))
     env.filters["variable"] = variable
     env.filters["marked"] = marked
     env.filters["heading"] = heading
@@ -249,6 +249,8 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
 
 @pass_context
 def _finalize(context: Context, value: Any) -> Any:
+    if isinstance(value, Quoted):
+        return value.render(_locale(context))
     return i18n.gettext(_locale(context), value) if isinstance(value, Message) else value
 
 
@@ -262,6 +264,28 @@ def ui_locale(context: Context) -> Language:
 def script_messages(context: Context) -> dict[str, str]:
     """app.js's strings in the page's language."""
     return i18n.script_messages(_locale(context))
+
+
+# The fields of kb's forms that quote what someone wrote (a customer's words, a file name).
+_QUOTED_FIELDS = frozenset({"value", "file"})
+
+
+class Quoted:
+    """A Message whose quoted fields are shown as ``<q>``: the product's words translated, the
+    customer's (or a file's) words marked as content in their own language."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+    def render(self, locale: Language) -> Markup:
+        message = self.message
+        template = escape(i18n.gettext(locale, Message(message.template)))
+        fields = {
+            k: Markup('<q class="quote">{}</q>').format(v) if k in _QUOTED_FIELDS
+            else i18n.gettext(locale, v) if isinstance(v, Message) else v
+            for k, v in message.params.items()
+        }  # fmt: skip
+        return Markup(template).format(**fields) if fields else Markup(template)
 
 
 @pass_context

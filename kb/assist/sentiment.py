@@ -276,9 +276,13 @@ CUE_KINDS: tuple[Message, ...] = (
     N_("media exposure threat"),
     N_("mild praise"),
     N_("payment dispute"),
+    N_("praise"),
     N_("regulator"),
     N_("safety"),
+    N_("thanks"),
     N_("threat of legal action"),
+    N_("unresolved problem"),
+    N_("upset emoji"),
     N_("urgency"),
     N_("waiting time"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -177,7 +178,22 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
             what = f"could not be parsed: {exc.detail}"
         problem = {"field": "body", "message": what}
         return error_response(request, 422, f"body: {what}", "body", problems=[problem])
-    return error_response(request, exc.status_code, str(exc.detail))
+    # Starlette's own answers (an unknown path, a wrong method) carry only the status phrase.
+    detail = _PHRASES.get(exc.status_code) if exc.detail == _phrase(exc.status_code) else None
+    return error_response(request, exc.status_code, detail or str(exc.detail))
+
+
+_PHRASES = {
+    404: N_("no such page or resource"),
+    405: N_("this method is not allowed here"),
+}
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return ""
 
 
 async def _fault(request: Request, exc: Exception) -> Response:

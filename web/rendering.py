@@ -91,6 +91,11 @@ LABELS = {
         "customer_care": N_("客户关怀"),
     },
     "tier": {"normal": N_("普通"), "vip": N_("VIP")},
+    "handling": {
+        "self_service": N_("可直接回答"),
+        "agent": N_("坐席处理"),
+        "expert": N_("转专家处理"),
+    },
 }
 
 

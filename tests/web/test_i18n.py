@@ -161,7 +161,7 @@ class _Visible(HTMLParser):
             or tag in self.SKIP_TAGS
             or bool(classes & self.CONTENT)
             or (tag == "button" and "lang" in a)
-            or tag == "h3"  # a reply's or an answer's own title
+            or tag in ("h3", "td")  # a reply's or answer's own title; a table's data
         )
         if not skip:
             for name in ("placeholder", "aria-label", "title", "hx-confirm"):
@@ -189,6 +189,7 @@ def foreign(texts: list[str], lang: Language) -> list[str]:
     """The pieces of ``texts`` that are not in ``lang``."""
     out = []
     for text in texts:
+        text = re.sub(r"\S+@\S+", "", text)  # a person's e-mail address is theirs
         if lang == "en":
             if HAN.search(text) or re.search(r"[\u3000-\u303f\uff00-\uffef]", text):
                 out.append(text)

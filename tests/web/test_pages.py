@@ -134,7 +134,7 @@ def test_upload_without_javascript_redirects_to_the_job_page(client: TestClient)
     assert response.status_code == 303
     job_page = client.get(response.headers["location"])
     assert job_page.status_code == 200
-    assert '<html lang="zh-CN">' in job_page.text and "导入任务" in job_page.text
+    assert '<html lang="zh-Hans">' in job_page.text and "导入任务" in job_page.text
     wait_for_job(client.app.state.kb, _job_id(job_page.text))  # type: ignore[attr-defined]
 
 

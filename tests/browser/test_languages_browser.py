@@ -23,11 +23,11 @@ PANEL_SIZE = {"width": 420, "height": 900}
 # language: (the browser's locale, a customer turn, what the panel's headings say)
 CASES = {
     "zh-Hans": ("zh-CN", "扫地机器人充电的时候冒烟了，还有烧焦味，太危险了，我要投诉！",
-                {"答案", "建议升级", "原因"}, "安全隐患"),
+                {"答案", "建议升级"}, "安全隐患"),
     "zh-Hant": ("zh-TW", "掃地機器人充電的時候冒煙了，還有燒焦味，太危險了，我要投訴！",
-                {"答案", "建議升級", "原因"}, "安全隱患"),
+                {"答案", "建議升級"}, "安全隱患"),
     "en": ("en-US", "The robot vacuum smoked while charging and smells burnt. It is dangerous, "
-           "I want to file a complaint!", {"Answers", "Escalate", "Reasons"}, "safety hazard"),
+           "I want to file a complaint!", {"Answers", "Escalate"}, "safety hazard"),
 }  # fmt: skip
 
 

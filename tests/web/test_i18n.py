@@ -91,6 +91,8 @@ def test_app_js_strings_are_in_the_extraction(template: Any) -> None:
         (stage_message("done"), "完成", "完成", "done"),
         (reason_message("safety hazard"), "安全隐患", "安全隱患", "safety hazard"),
         (reason_message("keyword: 投诉"), "关键词：投诉", "關鍵詞：投诉", "keyword: 投诉"),
+        (reason_message("similar to: '烧焦了'"), "近似于：烧焦了", "近似於：烧焦了",
+         "similar to: 烧焦了"),  # the page quotes it with <q>
         (reason_message("3rd contact about this issue"), "就此问题第 3 次联系",
          "就此問題第 3 次聯絡", "3rd contact about this issue"),
         (reason_message("VIP customer"), "VIP 客户", "VIP 客戶", "VIP customer"),

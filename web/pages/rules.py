@@ -61,6 +61,13 @@ def excerpt(text: str, line: int | None, radius: int = _EXCERPT_RADIUS) -> tuple
     return tuple(ExcerptLine(n, lines[n - 1], n == line) for n in range(first, last + 1))
 
 
+class _Conditions(tuple[str, ...]):
+    """A group's conditions as one line (web/i18n.py translates each and joins them too)."""
+
+    def __str__(self) -> str:
+        return "；".join(self)
+
+
 _SENTIMENTS = {"negative": N_("负面"), "neutral": N_("中性"), "positive": N_("正面")}
 
 
@@ -87,7 +94,7 @@ def summary(when: Conditions) -> list[str]:
         out.append(N_("没有可信答案") if when.no_confident_answer else N_("有可信答案"))
     for number, group in enumerate(when.any, start=1):
         out.append(
-            Message("或（{number}）{conditions}", number=number, conditions=tuple(summary(group)))
+            Message("或（{number}）{conditions}", number=number, conditions=_Conditions(summary(group)))
         )
     return out
 

@@ -94,7 +94,9 @@ def summary(when: Conditions) -> list[str]:
         out.append(N_("没有可信答案") if when.no_confident_answer else N_("有可信答案"))
     for number, group in enumerate(when.any, start=1):
         out.append(
-            Message("或（{number}）{conditions}", number=number, conditions=_Conditions(summary(group)))
+            Message(
+                "或（{number}）{conditions}", number=number, conditions=_Conditions(summary(group))
+            )
         )
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,9 +267,9 @@ def ui_locale(context: Context) -> Language:
 
 
 @pass_context
-def script_messages(context: Context) -> dict[str, str]:
-    """app.js's strings in the page's language."""
-    return i18n.script_messages(_locale(context))
+def script_messages(context: Context) -> str:
+    """app.js's strings in the page's language, as JSON (autoescaped into an attribute)."""
+    return json.dumps(i18n.script_messages(_locale(context)), ensure_ascii=False)
 
 
 # The fields of kb's forms that quote what someone wrote (a customer's words, a file name).

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
@@ -278,6 +280,16 @@ def test_the_login_page_and_its_errors_are_in_the_chosen_language(app: FastAPI, 
     assert foreign(texts, lang) == []
     wrong = {"zh-Hans": "邮箱或密码不正确。", "zh-Hant": "電子郵件或密碼不正確。", "en": "wrong"}
     assert any(wrong[lang] in t for t in texts)
+
+
+@pytest.mark.parametrize(("lang", "copied"), [("zh-Hant", "已複製"), ("en", "Copied")])
+def test_app_js_gets_its_strings_in_the_pages_language(
+    app: FastAPI, lang: str, copied: str
+) -> None:
+    page = TestClient(app).get(f"/login?lang={lang}").text
+    found = re.search(r'<meta name="ui-messages" content="([^"]*)">', page)
+    assert found
+    assert json.loads(html.unescape(found.group(1)))["已复制"] == copied
 
 
 def test_the_choice_is_saved_with_the_account(app: FastAPI, sign_in: SignIn) -> None:

@@ -4,14 +4,15 @@ function embedToken() {
   return meta ? meta.content : "";
 }
 
-// The page's own strings in its language: base.html hands them over as JSON (web/i18n.py
-// extracts every t("…") of this file for the catalogues). Unknown text shows as written.
+// The page's own strings in its language: base.html hands them over as JSON in a <meta>
+// (web/i18n.py extracts every t("…") of this file for the catalogues). Unknown text shows as
+// written.
 var uiMessages = null;
 function t(text) {
   if (uiMessages === null) {
-    var data = document.getElementById("ui-messages");
+    var data = document.querySelector('meta[name="ui-messages"]');
     try {
-      uiMessages = data ? JSON.parse(data.textContent) : {};
+      uiMessages = data ? JSON.parse(data.content) : {};
     } catch (_) {
       uiMessages = {};
     }

@@ -166,7 +166,7 @@ class _Visible(HTMLParser):
             (bool(self.stack) and self.stack[-1])
             or tag in self.SKIP_TAGS
             or bool(classes & self.CONTENT)
-            or (tag == "button" and "lang" in a)
+            or (tag in ("button", "label") and "lang" in a)  # 简体 / 繁體, each in itself
             or tag in ("h3", "td")  # a reply's or answer's own title; a table's data
         )
         if not skip:

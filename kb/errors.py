@@ -1,37 +1,106 @@
-"""Domain errors. Each carries the HTTP status the one web error handler answers with."""
+"""Domain errors. Each carries the HTTP status the one web error handler answers with, a stable
+machine ``code``, and its message as a ``Message``: English text that keeps its template and
+values, so that the web layer can show it in the reader's language (web/i18n.py)."""
 
 from __future__ import annotations
+
+import re
+from typing import Any
+
+
+class Message(str):
+    """Text (English for kb's messages) that remembers the template and values it was made of.
+
+    It *is* the English text, for logs, the CLI and comparisons; a page or an API answer looks
+    ``template`` up in its catalogue and formats the translation with ``params``. Write the
+    template with ``{name}`` fields and pass the values, never an f-string: an f-string has no
+    template to look up (and Babel cannot extract it)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, /, **params: Any) -> Message:
+        text = super().__new__(cls, template.format(**params) if params else template)
+        text.template = template
+        text.params = params
+        return text
+
+    def __reduce__(self) -> Any:  # pickles (and copies) keep the template
+        return (_message, (self.template, self.params))
+
+
+def _message(template: str, params: dict[str, Any]) -> Message:
+    return Message(template, **params)
+
+
+def N_(text: str) -> Message:
+    """Mark ``text`` for the catalogues (Babel extracts ``N_``); it is translated where shown."""
+    return Message(text)
+
+
+def parsed(text: str, forms: tuple[Message, ...]) -> Message:
+    """``text`` as the first of ``forms`` (templates with ``{name}`` fields) it is an instance
+    of, with the fields' values; else ``text`` as it is (shown untranslated)."""
+    for form in forms:
+        match = _form_regex(form).fullmatch(text)
+        if match is not None:
+            return Message(form, **match.groupdict())
+    return Message(text)
+
+
+_FORM_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _form_regex(form: str) -> re.Pattern[str]:
+    if form not in _FORM_CACHE:
+        pieces = re.split(r"\{(\w+)\}", form)
+        body = "".join(
+            re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(pieces)
+        )
+        _FORM_CACHE[form] = re.compile(body, re.S)
+    return _FORM_CACHE[form]
 
 
 class KBError(Exception):
     status_code = 400
+    code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, *, field: str | None = None, code: str | None = None, **params: Any
+    ) -> None:
+        text = message if isinstance(message, Message) else Message(message, **params)
+        super().__init__(text)
+        self.message = text
         self.field = field
+        if code is not None:
+            self.code = code
 
 
 class NotFound(KBError):
     status_code = 404
+    code = "not_found"
 
 
 class Invalid(KBError):
     status_code = 422
+    code = "invalid"
 
 
 class Conflict(KBError):
     status_code = 409
+    code = "conflict"
 
 
 class TooLarge(KBError):
     status_code = 413
+    code = "too_large"
 
 
 class Unauthenticated(KBError):
     """No valid credentials; says nothing about which part was wrong."""
 
     status_code = 401
+    code = "unauthenticated"
 
 
 class EmbedRefused(KBError):
@@ -39,21 +108,24 @@ class EmbedRefused(KBError):
     panel says so (there is no login form to send an embedded agent to)."""
 
     status_code = 401
+    code = "embed_refused"
 
 
 class Forbidden(KBError):
     """Signed in, but the role, scope or collection does not allow it."""
 
     status_code = 403
+    code = "forbidden"
 
 
 class TooManyAttempts(KBError):
     """Logins are locked, or a caller is over its rate limit; ``retry_after`` in whole seconds."""
 
     status_code = 429
+    code = "too_many_requests"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, retry_after: int, **params: Any) -> None:
+        super().__init__(message, **params)
         self.retry_after = retry_after
 
 
@@ -61,9 +133,11 @@ class Unavailable(KBError):
     """A service the request needs (the database) cannot be reached; retrying later may work."""
 
     status_code = 503
+    code = "unavailable"
 
 
 class StorageFull(KBError):
     """The disk holding the database or the index is full; nothing was changed."""
 
     status_code = 507
+    code = "storage_full"

@@ -209,6 +209,8 @@ class UserAccount(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     password_changed_at: datetime = Field(default_factory=utcnow)
+    # The UI language the person chose (kb.types.Language); None: their browser's.
+    locale: str | None = Field(default=None, max_length=16)
 
 
 class UserSession(SQLModel, table=True):

@@ -26,6 +26,7 @@ from kb.types import Scope, UserRole
 from web.deps import get_kb
 from web.embed import embed_principal
 from web.errors import error_body, error_response
+from web.i18n import localize
 from web.limits import check_rate
 
 SESSION_COOKIE = "assistkb_session"
@@ -85,7 +86,7 @@ def requires(*scopes: Scope) -> Any:
 
     def scoped(principal: PrincipalDep) -> Principal:
         if not any(principal.can(s) for s in scopes):
-            raise Forbidden(f"this needs the scope {' or '.join(scopes)}")
+            raise Forbidden("this needs the scope {scopes}", scopes=" | ".join(scopes))
         return principal
 
     return Depends(scoped)
@@ -96,7 +97,7 @@ def requires_key(scope: Scope) -> Any:
 
     def keyed(principal: PrincipalDep) -> Principal:
         if principal.kind != "key" or not principal.can(scope):
-            raise Forbidden(f"this needs an API key with the scope {scope}")
+            raise Forbidden("this needs an API key with the scope {scope}", scope=scope)
         return principal
 
     return Depends(keyed)
@@ -108,7 +109,7 @@ def requires_role(role: UserRole) -> Any:
 
     def ranked(principal: PrincipalDep) -> Principal:
         if not principal.can(role):
-            raise Forbidden(f"this page is for the role {role} and above")
+            raise Forbidden("this page is for the role {role} and above", role=role)
         return principal
 
     return Depends(ranked)
@@ -169,7 +170,8 @@ async def _unauthenticated(request: Request, exc: Unauthenticated) -> Response:
     """401 JSON for the API; pages go to the login form (HTMX via ``HX-Redirect``)."""
     if request.url.path.startswith("/api/") or not hasattr(request.app.state, "renderer"):
         headers = {"WWW-Authenticate": "Bearer"}
-        return JSONResponse(error_body(exc.message), status_code=401, headers=headers)
+        body = error_body(localize(request, exc.message), code=exc.code)
+        return JSONResponse(body, status_code=401, headers=headers)
     htmx = request.headers.get("hx-request") == "true"
     # After signing in, back to the page: for HTMX the one the fragment was asked from.
     here = _path_of(request) if htmx else request.url.path
@@ -189,4 +191,4 @@ def _path_of(request: Request) -> str:
 
 async def _too_many(request: Request, exc: TooManyAttempts) -> Response:
     headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(request, 429, exc.message, headers=headers)
+    return error_response(request, 429, exc.message, headers=headers, code=exc.code)

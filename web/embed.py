@@ -75,7 +75,8 @@ def _check_framed(request: Request) -> None:
     if dest is not None and dest not in FRAMED:
         raise Forbidden(
             "this panel link works only inside the CRM page that frames it, "
-            f"not opened on its own (Sec-Fetch-Dest: {dest})"
+            "not opened on its own (Sec-Fetch-Dest: {dest})",
+            dest=dest,
         )
 
 

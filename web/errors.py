@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,8 +14,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb.errors import KBError
+from kb.errors import N_, KBError
 from kb.faults import as_domain_error
+from web.i18n import localize
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,14 @@ class Problem(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    message: str = Field(description="What is wrong, for a person.")
+    code: str = Field(
+        description="What went wrong, for a program: stable across releases and languages "
+        "(`invalid`, `not_found`, `forbidden`, `unauthenticated`, `too_many_requests`, …)."
+    )
+    message: str = Field(
+        description="What is wrong, for a person, in the caller's language: the "
+        "`Accept-Language` header (zh-Hans, zh-Hant or en; English when none is asked for)."
+    )
     field: str | None = Field(None, description="The input at fault, when one is.")
     problems: list[Problem] | None = Field(
         None, description="Every problem found (422 on a malformed request only)."
@@ -72,8 +81,31 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
-def error_body(message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": {"message": message}}
+# The machine code of an answer that no domain error named (a framework's 404, 405, …).
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+    507: "storage_full",
+}
+
+
+def code_of(status_code: int) -> str:
+    return _CODES.get(status_code, "error")
+
+
+def error_body(
+    message: str, field: str | None = None, *, code: str = "error", **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if field:
         body["error"]["field"] = field
     body["error"].update(extra)
@@ -92,19 +124,22 @@ def error_response(
     field: str | None = None,
     *,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
     **extra: Any,
 ) -> Response:
-    """The one error answer: ErrorBody JSON under /api, the HTML error view for pages."""
+    """The one error answer: ErrorBody JSON under /api, the HTML error view for pages; the
+    message in the caller's language (a ``Message`` is translated, other text shown as is)."""
+    message = localize(request, message)
     if _wants_html(request):
         response: Response = request.app.state.renderer.error(request, status_code, message)
         response.headers.update(headers or {})
         return response
-    body = error_body(message, field, **extra)
+    body = error_body(message, field, code=code or code_of(status_code), **extra)
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def _kb_error(request: Request, exc: KBError) -> Response:
-    return error_response(request, exc.status_code, exc.message, exc.field)
+    return error_response(request, exc.status_code, exc.message, exc.field, code=exc.code)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -143,7 +178,22 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
             what = f"could not be parsed: {exc.detail}"
         problem = {"field": "body", "message": what}
         return error_response(request, 422, f"body: {what}", "body", problems=[problem])
-    return error_response(request, exc.status_code, str(exc.detail))
+    # Starlette's own answers (an unknown path, a wrong method) carry only the status phrase.
+    detail = _PHRASES.get(exc.status_code) if exc.detail == _phrase(exc.status_code) else None
+    return error_response(request, exc.status_code, detail or str(exc.detail))
+
+
+_PHRASES = {
+    404: N_("no such page or resource"),
+    405: N_("this method is not allowed here"),
+}
+
+
+def _phrase(status_code: int) -> str:
+    try:
+        return HTTPStatus(status_code).phrase
+    except ValueError:
+        return ""
 
 
 async def _fault(request: Request, exc: Exception) -> Response:
@@ -152,14 +202,14 @@ async def _fault(request: Request, exc: Exception) -> Response:
     if fault is None:
         return await _unexpected(request, exc)
     log.warning("%s %s: %s", request.method, request.url.path, fault.message)
-    return error_response(request, fault.status_code, fault.message, fault.field)
+    return error_response(request, fault.status_code, fault.message, fault.field, code=fault.code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    message = "internal error; the server log has details"
+    message = N_("internal error; the server log has details")
     try:
         return error_response(request, 500, message)
     except Exception:  # the error view itself failed to render: the bare answer still goes out
         log.exception("the error view failed on %s", request.url.path)
-        return JSONResponse(error_body(message), status_code=500)
+        return JSONResponse(error_body(message, code="internal"), status_code=500)

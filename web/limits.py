@@ -86,9 +86,12 @@ def check_rate(kb: KnowledgeBase, principal: Principal) -> None:
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise TooManyAttempts(
-            f"too many requests: the limit is {limit} a minute "
-            f"(KB_RATE_LIMIT_{which}_PER_MINUTE); try again in {seconds} s",
+            "too many requests: the limit is {limit} a minute "
+            "(KB_RATE_LIMIT_{which}_PER_MINUTE); try again in {seconds} s",
             retry_after=seconds,
+            limit=limit,
+            which=which,
+            seconds=seconds,
         )
 
 

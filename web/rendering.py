@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,40 +15,90 @@ from jinja2.runtime import Context
 from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup, escape
 
+from kb.assist.sentiment import cue_message
+from kb.documents.jobs import stage_message
+from kb.errors import Message
+from kb.library.escalation import reason_message
+from kb.library.replies import variable_label
+from kb.types import Language
+from web import i18n
+from web.i18n import N_
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 # Route names shown in the top bar.
 NAV_ITEMS = (
-    ("kb_documents", "文档"),
-    ("kb_hit_test", "命中测试"),
-    ("assist", "坐席助手"),
-    ("kb_replies", "话术"),
-    ("kb_rules", "升级规则"),
-    ("kb_vocabulary", "词库"),
-    ("kb_analytics", "分析"),
-    ("kb_evaluation", "评测"),
+    ("kb_documents", N_("文档")),
+    ("kb_hit_test", N_("命中测试")),
+    ("assist", N_("坐席助手")),
+    ("kb_replies", N_("话术")),
+    ("kb_rules", N_("升级规则")),
+    ("kb_vocabulary", N_("词库")),
+    ("kb_analytics", N_("分析")),
+    ("kb_evaluation", N_("评测")),
 )
 # The role each top-bar item needs; the others are the console's, for managers (base.html shows
 # a viewer only what they may open, so an agent's error page offers no console).
 NAV_ROLES = {"assist": "agent"}
 # Shown to admins only (the pages refuse everyone else anyway).
 ADMIN_NAV_ITEMS = (
-    ("kb_admin_users", "用户"),
-    ("kb_admin_keys", "API 密钥"),
-    ("kb_admin_audit", "审计日志"),
+    ("kb_admin_users", N_("用户")),
+    ("kb_admin_keys", N_("API 密钥")),
+    ("kb_admin_audit", N_("审计日志")),
 )
 
 LABELS = {
-    "doc_type": {"manual": "手册", "faq": "常见问题", "policy": "政策", "reply": "话术"},
-    "kind": {"passage": "段落", "faq": "问答"},
-    "job": {"queued": "排队中", "running": "进行中", "done": "完成", "failed": "失败"},
+    "doc_type": {
+        "manual": N_("手册"),
+        "faq": N_("常见问题"),
+        "policy": N_("政策"),
+        "reply": N_("话术"),
+    },
+    "kind": {"passage": N_("段落"), "faq": N_("问答")},
+    "job": {
+        "queued": N_("排队中"),
+        "running": N_("进行中"),
+        "done": N_("完成"),
+        "failed": N_("失败"),
+    },
     "file": {
-        "queued": "等待",
-        "processed": "已解析",
-        "ingested": "已导入",
-        "unchanged": "未变化",
-        "failed": "失败",
+        "queued": N_("等待"),
+        "processed": N_("已解析"),
+        "ingested": N_("已导入"),
+        "unchanged": N_("未变化"),
+        "failed": N_("失败"),
+    },
+    "role": {"agent": N_("坐席"), "manager": N_("知识库管理员"), "admin": N_("系统管理员")},
+    "scope": {
+        "search": N_("搜索"),
+        "suggest": N_("建议"),
+        "feedback": N_("反馈"),
+        "documents:read": N_("读取文档"),
+        "documents:write": N_("管理文档"),
+        "embed": N_("嵌入面板"),
+    },
+    "level": {
+        "tier1": N_("一线"),
+        "tier2": N_("二线"),
+        "tier3": N_("三线"),
+        "supervisor": N_("主管"),
+        "legal": N_("法务"),
+    },
+    # Teams are a rule's own words; these are the ones the bundled rules use.
+    "team": {
+        "legal": N_("法务"),
+        "safety": N_("安全"),
+        "billing": N_("账务"),
+        "logistics": N_("物流"),
+        "technical": N_("技术"),
+        "customer_care": N_("客户关怀"),
+    },
+    "tier": {"normal": N_("普通"), "vip": N_("VIP")},
+    "handling": {
+        "self_service": N_("可直接回答"),
+        "agent": N_("坐席处理"),
+        "expert": N_("转专家处理"),
     },
 }
 
@@ -152,6 +203,16 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env = templates.env
     env.trim_blocks = True
     env.lstrip_blocks = True
+    env.add_extension("jinja2.ext.i18n")
+    # Every string a page shows goes through the reader's catalogue: literal text as _("…"),
+    # and every Message (a label, a domain error) when it is output (finalize).
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True
+    )
+    env.finalize = _finalize
+    env.globals["ui_locale"] = ui_locale
+    env.globals["ui_choices"] = i18n.CHOICES
+    env.globals["script_messages"] = script_messages
     # A name missing from a context is a bug in a route: fail the render (and its test).
     env.undefined = StrictUndefined
     env.globals["path_for"] = path_for
@@ -164,6 +225,10 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.globals["may_use"] = may_use
     env.globals["nav_roles"] = NAV_ROLES
     env.globals["labels"] = LABELS
+    env.filters["stage"] = lambda stage: Quoted(stage_message(stage))
+    env.filters["reason"] = lambda reason: Quoted(reason_message(reason))
+    env.filters["cue"] = lambda cue: Quoted(cue_message(cue))
+    env.filters["variable"] = variable
     env.filters["marked"] = marked
     env.filters["heading"] = heading
     env.filters["score"] = score
@@ -176,6 +241,68 @@ def get_renderer(request: Request) -> Renderer:
 
 
 RendererDep = Annotated[Renderer, Depends(get_renderer)]
+
+
+def _locale(context: Context) -> Language:
+    request = context.get("request")
+    return i18n.locale_of(request) if request is not None else i18n.DEFAULT
+
+
+@pass_context
+def _gettext(context: Context, text: str) -> str:
+    return i18n.gettext(_locale(context), text)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return i18n.ngettext(_locale(context), singular, plural, n)
+
+
+@pass_context
+def _finalize(context: Context, value: Any) -> Any:
+    if isinstance(value, Quoted):
+        return value.render(_locale(context))
+    return i18n.gettext(_locale(context), value) if isinstance(value, Message) else value
+
+
+@pass_context
+def ui_locale(context: Context) -> Language:
+    """The language the page is shown in (``<html lang>``, the language switch)."""
+    return _locale(context)
+
+
+@pass_context
+def script_messages(context: Context) -> str:
+    """app.js's strings in the page's language, as JSON (autoescaped into an attribute)."""
+    return json.dumps(i18n.script_messages(_locale(context)), ensure_ascii=False)
+
+
+# The fields of kb's forms that quote what someone wrote (a customer's words, a file name).
+_QUOTED_FIELDS = frozenset({"value", "file"})
+
+
+class Quoted:
+    """A Message whose quoted fields are shown as ``<q>``: the product's words translated, the
+    customer's (or a file's) words marked as content in their own language."""
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+
+    def render(self, locale: Language) -> Markup:
+        message = self.message
+        template = escape(i18n.gettext(locale, Message(message.template)))
+        fields = {
+            k: Markup('<q class="quote">{}</q>').format(v) if k in _QUOTED_FIELDS
+            else i18n.gettext(locale, v) if isinstance(v, Message) else v
+            for k, v in message.params.items()
+        }  # fmt: skip
+        return Markup(template).format(**fields) if fields else Markup(template)
+
+
+@pass_context
+def variable(context: Context, name: str) -> str:
+    """A reply variable's name in the page's language (称呼 for ``name``)."""
+    return variable_label(name, _locale(context))
 
 
 @pass_context

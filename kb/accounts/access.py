@@ -20,7 +20,11 @@ from kb.retrieval.indexing import known_collections
 def readable(principal: Principal, collection: str) -> str:
     """``collection`` if the caller may read it; asked for by name, a forbidden one is 403."""
     if not principal.may_read(collection):
-        raise Forbidden(f"you may not use the collection {collection!r}", field="collection")
+        raise Forbidden(
+            "you may not use the collection {collection!r}",
+            field="collection",
+            collection=collection,
+        )
     return collection
 
 
@@ -83,7 +87,9 @@ def document_for(
     """A document the caller may read; one in a forbidden collection is 404 like an unknown id."""
     doc = get_document(kb, document_id, with_chunks=with_chunks)
     if not principal.may_read(doc.collection):
-        raise NotFound(f"no document with id {document_id!r}", field="document_id")
+        raise NotFound(
+            "no document with id {document_id!r}", field="document_id", document_id=document_id
+        )
     return doc
 
 
@@ -91,5 +97,5 @@ def job_for(kb: KnowledgeBase, principal: Principal, job_id: str) -> IngestJobPu
     """An ingestion job into a collection the caller may read; any other is 404."""
     job = get_job(kb, job_id)
     if not principal.may_read(job.collection):
-        raise NotFound(f"no ingestion job with id {job_id!r}", field="job_id")
+        raise NotFound("no ingestion job with id {job_id!r}", field="job_id", job_id=job_id)
     return job

@@ -47,11 +47,18 @@ def mint_embed_token(
     asked = collection_list(collections)
     outside = [c for c in asked if not issuer.may_read(c)]
     if outside:
-        raise Forbidden(f"this key may not read collection {outside[0]!r}", field="collections")
+        raise Forbidden(
+            "this key may not read collection {outside!r}", field="collections", outside=outside[0]
+        )
     longest = kb.settings.embed_token_minutes
     minutes = longest if minutes is None else minutes
     if not 0 < minutes <= longest:
-        raise Invalid(f"minutes {minutes} must be above 0 and at most {longest:g}", field="minutes")
+        raise Invalid(
+            "minutes {minutes} must be above 0 and at most {longest:g}",
+            field="minutes",
+            minutes=minutes,
+            longest=longest,
+        )
     now = now or utcnow()
     claims = EmbedClaims(
         agent=agent,

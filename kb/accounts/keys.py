@@ -68,7 +68,11 @@ def create_key(
     checked = parse_scopes(scopes)
     allowed = collection_list(collections)
     if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise Invalid(f"expires {expires_days} must be 1-3650 days", field="expires_days")
+        raise Invalid(
+            "expires {expires_days} must be 1-3650 days",
+            field="expires_days",
+            expires_days=expires_days,
+        )
     now = now or utcnow()
     for _ in range(5):  # a prefix collision is rare (36^8); draw again then
         prefix = KEY_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(8))
@@ -108,7 +112,9 @@ def revoke_key(
     with session_scope(kb.engine) as session:
         row = _by_prefix(session, prefix.strip()[:PREFIX_CHARS])
         if row is None:
-            raise NotFound(f"no API key with prefix {prefix.strip()!r}", field="prefix")
+            raise NotFound(
+                "no API key with prefix {prefix!r}", field="prefix", prefix=prefix.strip()
+            )
         if row.revoked_at is None:
             row.revoked_at = now
             session.add(row)
@@ -152,9 +158,16 @@ def parse_scopes(scopes: Iterable[str]) -> tuple[Scope, ...]:
     names = [s.strip() for item in scopes for s in item.split(",") if s.strip()]
     unknown = [s for s in names if s not in SCOPES]
     if unknown:
-        raise Invalid(f"scope {unknown[0]!r} is not one of {', '.join(SCOPES)}", field="scopes")
+        raise Invalid(
+            "scope {unknown!r} is not one of {value}",
+            field="scopes",
+            unknown=unknown[0],
+            value=", ".join(SCOPES),
+        )
     if not names:
-        raise Invalid(f"a key needs at least one scope of {', '.join(SCOPES)}", field="scopes")
+        raise Invalid(
+            "a key needs at least one scope of {value}", field="scopes", value=", ".join(SCOPES)
+        )
     return tuple(dict.fromkeys(names))  # type: ignore[arg-type]
 
 

@@ -43,7 +43,9 @@ def normalize_email(email: str) -> str:
     value = email.strip().lower()
     if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise Invalid(
-            f"email {email!r} is not an e-mail address like name@example.com", field="email"
+            "email {email!r} is not an e-mail address like name@example.com",
+            field="email",
+            email=email,
         )
     return value
 
@@ -52,11 +54,17 @@ def check_password(password: str, *, email: str, min_length: int) -> None:
     """The policy: long enough, not absurdly long, and not the e-mail or its name part."""
     if len(password) < min_length:
         raise Invalid(
-            f"password is {len(password)} characters long; it needs at least {min_length}",
+            "password is {value} characters long; it needs at least {min_length}",
             field="password",
+            value=len(password),
+            min_length=min_length,
         )
     if len(password) > MAX_PASSWORD_CHARS:
-        raise Invalid(f"password is longer than {MAX_PASSWORD_CHARS} characters", field="password")
+        raise Invalid(
+            "password is longer than {MAX_PASSWORD_CHARS} characters",
+            field="password",
+            MAX_PASSWORD_CHARS=MAX_PASSWORD_CHARS,
+        )
     folded = password.strip().casefold()
     if folded in {email.casefold(), email.split("@")[0].casefold()}:
         raise Invalid("password must not be the e-mail address", field="password")

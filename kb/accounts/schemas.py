@@ -10,7 +10,7 @@ from sqlalchemy import Row
 
 from kb.accounts.principal import EMBED_SCOPES, ROLE_SCOPES, Principal
 from kb.models import ApiKeyRecord, AuditEntry, UserAccount, as_utc
-from kb.types import Scope, Strict, UserRole
+from kb.types import LANGUAGES, Language, Scope, Strict, UserRole
 
 
 class UserPublic(BaseModel):
@@ -22,6 +22,7 @@ class UserPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     password_changed_at: datetime
+    locale: Language | None = None  # the UI language chosen; None: the browser's
 
     @classmethod
     def of(cls, row: UserAccount) -> UserPublic:
@@ -34,6 +35,7 @@ class UserPublic(BaseModel):
             created_at=as_utc(row.created_at),
             updated_at=as_utc(row.updated_at),
             password_changed_at=as_utc(row.password_changed_at),
+            locale=row.locale if row.locale in LANGUAGES else None,
         )
 
     def principal(self, *, session_id: str | None = None) -> Principal:

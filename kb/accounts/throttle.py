@@ -95,8 +95,10 @@ def begin_attempt(kb: KnowledgeBase, *, subjects: Subjects, now: datetime) -> li
     if retry > 0:
         seconds = math.ceil(retry)
         raise TooManyAttempts(
-            f"too many failed logins; try again in {seconds} second{'s' if seconds > 1 else ''}",
+            "too many failed logins; try again in {seconds} second{value}",
             retry_after=seconds,
+            seconds=seconds,
+            value="s" if seconds > 1 else "",
         )
     return ids
 

@@ -23,7 +23,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Conflict, Invalid, NotFound
 from kb.models import UserAccount, utcnow
-from kb.types import USER_ROLES, UserRole, collection_name
+from kb.types import LANGUAGES, USER_ROLES, Language, UserRole, collection_name
 
 FIRST_ADMIN_EMAIL = "admin@localhost"
 
@@ -50,7 +50,7 @@ def create_user(
     try:
         with session_scope(kb.engine) as session:
             if _find(session, email) is not None:
-                raise Conflict(f"a user {email} exists already", field="email")
+                raise Conflict("a user {email} exists already", field="email", email=email)
             row = UserAccount(
                 email=email, role=checked_role, password_hash=password_hash,
                 collections=allowed, created_at=now, updated_at=now, password_changed_at=now,
@@ -61,7 +61,7 @@ def create_user(
                 detail={"role": checked_role, "collections": allowed}, now=now,
             )  # fmt: skip
     except IntegrityError as exc:  # added by another process since the check
-        raise Conflict(f"a user {email} exists already", field="email") from exc
+        raise Conflict("a user {email} exists already", field="email", email=email) from exc
     return NewUser(user=UserPublic.of(row), password=password if generated else None)
 
 
@@ -76,6 +76,23 @@ def get_user(kb: KnowledgeBase, *, email: str) -> UserPublic:
         return UserPublic.of(_get(session, email))
 
 
+def set_locale(kb: KnowledgeBase, *, email: str, locale: Language | None) -> UserPublic:
+    """Save the UI language a person chose (None: follow their browser again)."""
+    if locale is not None and locale not in LANGUAGES:
+        raise Invalid(
+            "language {locale!r} is not one of {choices}",
+            field="locale",
+            locale=locale,
+            choices=", ".join(LANGUAGES),
+        )
+    with session_scope(kb.engine) as session:
+        row = _get(session, email)
+        row.locale = locale
+        session.add(row)
+        session.flush()
+        return UserPublic.of(row)
+
+
 def disable_user(
     kb: KnowledgeBase, *, email: str, actor: str, now: datetime | None = None
 ) -> UserPublic:
@@ -87,7 +104,9 @@ def disable_user(
             return UserPublic.of(row)
         if row.role == "admin" and _enabled_admins(session) <= 1:
             raise Conflict(
-                f"{row.email} is the last enabled admin; add another admin first", field="email"
+                "{email} is the last enabled admin; add another admin first",
+                field="email",
+                email=row.email,
             )
         row.disabled, row.updated_at = True, now
         session.add(row)
@@ -186,7 +205,12 @@ def _collection(name: str) -> str:
 
 def _role(role: str) -> UserRole:
     if role not in USER_ROLES:
-        raise Invalid(f"role {role!r} is not one of {', '.join(USER_ROLES)}", field="role")
+        raise Invalid(
+            "role {role!r} is not one of {value}",
+            field="role",
+            role=role,
+            value=", ".join(USER_ROLES),
+        )
     return role
 
 
@@ -197,7 +221,7 @@ def _find(session: Session, email: str) -> UserAccount | None:
 def _get(session: Session, email: str) -> UserAccount:
     row = _find(session, normalize_email(email))
     if row is None:
-        raise NotFound(f"no user {email.strip()}", field="email")
+        raise NotFound("no user {email}", field="email", email=email.strip())
     return row
 
 

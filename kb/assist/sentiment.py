@@ -27,6 +27,7 @@ from kb.assist._sentiment_lexicon import (
     WAITING_PATTERN,
     CueGroup,
 )
+from kb.errors import N_, Message, parsed
 from kb.types import SentimentLabel
 from search.normalize import aligned_fold
 
@@ -262,3 +263,46 @@ def _is_shouting(text: str) -> bool:
         return False
     upper = sum(1 for w in words if w.isupper())
     return upper / len(words) >= 0.6
+
+
+# The kinds of cue the lexicon groups (``CueGroup.kind``), marked for the catalogues.
+CUE_KINDS: tuple[Message, ...] = (
+    N_("anger"),
+    N_("churn"),
+    N_("complaint keyword"),
+    N_("dissatisfaction"),
+    N_("fraud accusation"),
+    N_("insult"),
+    N_("media exposure threat"),
+    N_("mild praise"),
+    N_("payment dispute"),
+    N_("praise"),
+    N_("regulator"),
+    N_("safety"),
+    N_("thanks"),
+    N_("threat of legal action"),
+    N_("unresolved problem"),
+    N_("upset emoji"),
+    N_("urgency"),
+    N_("waiting time"),
+)
+# Every way ``analyse`` words a cue; the last, "{kind}: {value}", catches the lexicon's groups.
+CUE_FORMS: tuple[Message, ...] = (
+    N_("all-caps shouting"),
+    N_("neutral term: {value}"),
+    N_("negated positive: {value}"),
+    N_("negated {kind} (ignored): {value}"),
+    N_("enquiry, not a threat: {value}"),
+    N_("intensifier: {value}"),
+    N_("repeated punctuation: {value}"),
+    N_("{kind}: {value}"),
+)
+
+
+def cue_message(cue: str) -> Message:
+    """A cue as a translatable Message; its kind is one too (content stays as written)."""
+    found = parsed(cue, CUE_FORMS)
+    kind = found.params.get("kind")
+    if kind is None:
+        return found
+    return Message(found.template, **{**found.params, "kind": Message(kind)})

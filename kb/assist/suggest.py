@@ -133,26 +133,33 @@ def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:
         raise Invalid("conversation is empty", field="conversation")
     if len(turns) > kb.settings.max_turns:
         raise Invalid(
-            f"conversation has {len(turns)} turns, over the {kb.settings.max_turns} limit",
+            "conversation has {value} turns, over the {max_turns} limit",
             field="conversation",
+            value=len(turns),
+            max_turns=kb.settings.max_turns,
         )
     for n, turn in enumerate(turns):
         if turn.role not in ("customer", "agent"):
             raise Invalid(
-                f"role must be customer or agent, not {turn.role!r}",
+                "role must be customer or agent, not {role!r}",
                 field=f"conversation.{n}.role",
+                role=turn.role,
             )
         if len(turn.text) > kb.settings.max_message_chars:
             raise Invalid(
-                f"message is {len(turn.text)} characters, over the "
-                f"{kb.settings.max_message_chars} limit",
+                "message is {value} characters, over the {max_message_chars} limit",
                 field=f"conversation.{n}.text",
+                value=len(turn.text),
+                max_message_chars=kb.settings.max_message_chars,
             )
     if not any(t.role == "customer" and t.text.strip() for t in turns):
         raise Invalid("conversation has no customer turn with text", field="conversation")
     if not 1 <= request.limit <= MAX_SUGGEST_LIMIT:
         raise Invalid(
-            f"limit must be between 1 and {MAX_SUGGEST_LIMIT}, got {request.limit}", field="limit"
+            "limit must be between 1 and {MAX_SUGGEST_LIMIT}, got {limit}",
+            field="limit",
+            MAX_SUGGEST_LIMIT=MAX_SUGGEST_LIMIT,
+            limit=request.limit,
         )
 
 

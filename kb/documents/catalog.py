@@ -93,8 +93,10 @@ def neighbourhood(doc: DocumentDetail, chunk_id: str, radius: int = 2) -> ChunkC
     at = next((i for i, c in enumerate(chunks) if c.id == chunk_id), None)
     if at is None:
         raise NotFound(
-            f"chunk {chunk_id!r} is not in the current version of document {doc.id!r}",
+            "chunk {chunk_id!r} is not in the current version of document {id!r}",
             field="chunk_id",
+            chunk_id=chunk_id,
+            id=doc.id,
         )
     chunk = chunks[at]
     section = [c for c in chunks if c.heading_path == chunk.heading_path]
@@ -196,5 +198,7 @@ def count_documents(kb: KnowledgeBase, collection: str) -> int:
 def _get(session: Session, document_id: str) -> Document:
     doc = session.get(Document, document_id)
     if doc is None:
-        raise NotFound(f"no document with id {document_id!r}", field="document_id")
+        raise NotFound(
+            "no document with id {document_id!r}", field="document_id", document_id=document_id
+        )
     return doc

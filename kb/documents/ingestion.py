@@ -46,18 +46,27 @@ class DocumentMeta:
     def __post_init__(self) -> None:
         if self.doc_type is not None and self.doc_type not in DOC_TYPES:
             raise Invalid(
-                f"unknown document type {self.doc_type!r}; expected one of {', '.join(DOC_TYPES)}",
+                "unknown document type {doc_type!r}; expected one of {value}",
                 field="type",
+                doc_type=self.doc_type,
+                value=", ".join(DOC_TYPES),
             )
         for name in ("title", "product", "language"):
             value: str | None = getattr(self, name)
             if value is not None and len(value) > (limit := column_limit(name)):
                 raise Invalid(
-                    f"{name} is {len(value)} characters, over the limit of {limit}", field=name
+                    "{name} is {value} characters, over the limit of {limit}",
+                    field=name,
+                    name=name,
+                    value=len(value),
+                    limit=limit,
                 )
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise Invalid(
-                f"valid_to {self.valid_to} is before valid_from {self.valid_from}", field="valid_to"
+                "valid_to {valid_to} is before valid_from {valid_from}",
+                field="valid_to",
+                valid_to=self.valid_to,
+                valid_from=self.valid_from,
             )
 
 
@@ -102,9 +111,11 @@ def check_upload_count(settings: Settings, count: int) -> None:
     limit = settings.max_upload_files
     if count > limit:
         raise TooLarge(
-            f"{count} files in one upload is over the limit of {limit} (KB_MAX_UPLOAD_FILES); "
-            "upload them in several requests",
+            "{count} files in one upload is over the limit of {limit} "
+            "(KB_MAX_UPLOAD_FILES); upload them in several requests",
             field="files",
+            count=count,
+            limit=limit,
         )
 
 

@@ -25,7 +25,7 @@ from kb.documents.ingestion import (
 )
 from kb.documents.leases import drop_dead_lease, lease_held, release_lease, take_lease
 from kb.documents.schemas import IngestJobPublic, JobFileOut
-from kb.errors import Invalid, NotFound
+from kb.errors import N_, Invalid, Message, NotFound, parsed
 from kb.faults import as_domain_error
 from kb.models import IngestJob, utcnow
 from kb.types import collection_name
@@ -99,7 +99,7 @@ def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
     with session_scope(kb.engine) as session:
         job = session.get(IngestJob, job_id)
         if job is None:
-            raise NotFound(f"no ingestion job with id {job_id!r}", field="job_id")
+            raise NotFound("no ingestion job with id {job_id!r}", field="job_id", job_id=job_id)
     finished = job.status in ("done", "failed")
     percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
     return IngestJobPublic(
@@ -207,6 +207,22 @@ def _update(
         if finished:
             job.finished_at = utcnow()
         session.add(job)
+
+
+# Every way a job's stage is stored (``_run``), so the UI can show it in its reader's language.
+STAGE_FORMS: tuple[Message, ...] = (
+    N_("done"),
+    N_("failed"),
+    N_("indexing"),
+    N_("queued: {files} files"),
+    N_("indexing {done}/{total}"),
+    N_("parsing {file}"),
+)
+
+
+def stage_message(stage: str) -> Message:
+    """A stored stage as a translatable Message (the file name in it stays as it is)."""
+    return parsed(stage, STAGE_FORMS)
 
 
 def _stage(text: str) -> str:

@@ -103,7 +103,9 @@ def read_source(
     one of ``collections`` (None: every collection); otherwise 404, as for an unknown id."""
     if not 0 <= around <= MAX_AROUND:
         raise ValueError(f"around must be from 0 to {MAX_AROUND}, not {around}")
-    unknown = NotFound(f"no source passage with id {chunk_id!r}", field="chunk_id")
+    unknown = NotFound(
+        "no source passage with id {chunk_id!r}", field="chunk_id", chunk_id=chunk_id
+    )
     if not _CHUNK_ID.fullmatch(chunk_id):
         raise unknown
     with session_scope(kb.engine) as session:

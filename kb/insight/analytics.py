@@ -47,16 +47,24 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise Invalid(
-                f"the period ends ({self.end}) before it starts ({self.start})", field="end"
+                "the period ends ({end}) before it starts ({start})",
+                field="end",
+                end=self.end,
+                start=self.start,
             )
         if self.length > MAX_DAYS:
-            raise Invalid(f"the period is {self.length} days, over {MAX_DAYS}", field="start")
+            raise Invalid(
+                "the period is {length} days, over {MAX_DAYS}",
+                field="start",
+                length=self.length,
+                MAX_DAYS=MAX_DAYS,
+            )
 
     @classmethod
     def last(cls, days: int, *, today: date | None = None, tz: tzinfo = UTC) -> Period:
         """The last ``days`` days, today included."""
         if days < 1:
-            raise Invalid(f"a period needs at least one day, not {days}", field="days")
+            raise Invalid("a period needs at least one day, not {days}", field="days", days=days)
         end = today or datetime.now(tz).date()
         return cls(end - timedelta(days=days - 1), end, tz)
 

@@ -29,20 +29,33 @@ def record_feedback(
     publish it to them."""
     if action not in FEEDBACK_ACTIONS:
         actions = ", ".join(FEEDBACK_ACTIONS)
-        raise Invalid(f"action must be one of {actions}, not {action!r}", field="action")
+        raise Invalid(
+            "action must be one of {actions}, not {action!r}",
+            field="action",
+            actions=actions,
+            action=action,
+        )
     if not item_id.strip():
         raise Invalid("item_id is empty", field="item_id")
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise Invalid(f"comment is over {MAX_COMMENT} characters", field="comment")
+        raise Invalid(
+            "comment is over {MAX_COMMENT} characters", field="comment", MAX_COMMENT=MAX_COMMENT
+        )
     with session_scope(kb.engine) as session:
         row = session.get(SuggestionLog, suggestion_id)
         if row is None:
-            raise NotFound(f"no suggestion with id {suggestion_id!r}", field="suggestion_id")
+            raise NotFound(
+                "no suggestion with id {suggestion_id!r}",
+                field="suggestion_id",
+                suggestion_id=suggestion_id,
+            )
         if item_id not in offered_items(row):
             raise Invalid(
-                f"item_id {item_id[:128]!r} is not an answer, reply or escalation reply that "
-                f"suggestion {suggestion_id!r} offered",
+                "item_id {item_id!r} is not an answer, reply or escalation reply that "
+                "suggestion {suggestion_id!r} offered",
                 field="item_id",
+                item_id=item_id[:128],
+                suggestion_id=suggestion_id,
             )
         record = FeedbackRecord(
             suggestion_id=suggestion_id,

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kb.errors import N_, Message, parsed
 from kb.types import Confidence
 from search.normalize import normalize, to_simplified
 
@@ -22,15 +23,44 @@ Similarity = Callable[[str, Sequence[str]], float]
 # Readable reasons for the risk categories that kb.assist.sentiment reports;
 # others read "sentiment cue: x".
 _CATEGORY_REASONS = {
-    "legal": "legal threat",
-    "regulator": "regulator complaint",
-    "safety": "safety hazard",
-    "complaint": "complaint",
-    "anger": "angry customer",
-    "insult": "insulting language",
-    "churn": "threat to leave",
-    "urgency": "urgent",
+    "legal": N_("legal threat"),
+    "regulator": N_("regulator complaint"),
+    "safety": N_("safety hazard"),
+    "complaint": N_("complaint"),
+    "anger": N_("angry customer"),
+    "insult": N_("insulting language"),
+    "churn": N_("threat to leave"),
+    "urgency": N_("urgent"),
 }
+
+
+# Every way ``_check`` words a reason, so the UI can show it in its reader's language (the API
+# keeps the English text). Literal forms first: "VIP customer" is not "{tier} customer".
+REASON_FORMS: tuple[Message, ...] = (
+    *(N_(text) for text in _CATEGORY_REASONS.values()),
+    N_("VIP customer"),
+    N_("negative sentiment"),
+    N_("neutral sentiment"),
+    N_("positive sentiment"),
+    N_("confident answer found"),
+    N_("no confident answer"),
+    N_("keyword: {value}"),
+    N_("pattern: {value}"),
+    N_("similar to: '{value}'"),
+    N_("sentiment score {score}"),
+    N_("sentiment cue: {value}"),
+    N_("{ordinal} contact about this issue"),
+    N_("{tier} customer"),
+)
+
+
+def reason_message(reason: str) -> Message:
+    """A reason ``evaluate`` gave, as a translatable Message (unknown text stays as it is)."""
+    found = parsed(reason, REASON_FORMS)
+    if "ordinal" in found.params:  # "2nd": the number, for languages that say it otherwise
+        count = re.match(r"\d+", found.params["ordinal"])
+        return Message(found.template, **found.params, count=count.group(0) if count else "?")
+    return found
 
 
 def _keyword_regex(keyword: str) -> re.Pattern[str]:

@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from kb.errors import Invalid
 from kb.library.rulefile import ID
@@ -59,8 +60,8 @@ class InvalidReply(Invalid):
 
     field: str
 
-    def __init__(self, message: str, field: str, offset: int | None = None) -> None:
-        super().__init__(message, field=field)
+    def __init__(self, message: str, field: str, offset: int | None = None, **params: Any) -> None:
+        super().__init__(message, field=field, **params)
         self.offset = offset
 
 
@@ -142,25 +143,35 @@ def make_reply(
     """Validate and build a reply; raises InvalidReply naming the field at fault."""
     if not ID.fullmatch(id):
         raise InvalidReply(
-            f"reply id '{id}' must be lower-case letters, digits, '-', '_' or '.'", "id"
+            "reply id '{id}' must be lower-case letters, digits, '-', '_' or '.'", "id", id=id
         )
     if not title.strip():
-        raise InvalidReply(f"reply '{id}' has no title", "title")
+        raise InvalidReply("reply '{id}' has no title", "title", id=id)
     if not body.strip():
-        raise InvalidReply(f"reply '{id}' has no body", "body")
+        raise InvalidReply("reply '{id}' has no body", "body", id=id)
     lang = language_code(language) if language else detect_language(body)
     if lang is None:
         allowed = ", ".join(LANGUAGES)
-        raise InvalidReply(f"reply '{id}': unknown language '{language}' ({allowed})", "language")
+        raise InvalidReply(
+            "reply '{id}': unknown language '{language}' ({allowed})",
+            "language",
+            id=id,
+            language=language,
+            allowed=allowed,
+        )
     used = tuple(dict.fromkeys(p.name for p in parse_template(body) if isinstance(p, Placeholder)))
     labels = dict(variables) if isinstance(variables, Mapping) else {}
     for name in variables or ():
         if not _VARIABLE.fullmatch(name):
-            raise InvalidReply(f"reply '{id}': '{name}' is not a variable name", "variables")
+            raise InvalidReply(
+                "reply '{id}': '{name}' is not a variable name", "variables", id=id, name=name
+            )
         if name not in used:
             raise InvalidReply(
-                f"reply '{id}': variable '{name}' is declared but the body has no {{{name}}}",
+                "reply '{id}': variable '{name}' is declared but the body has no {{{name}}}",
                 "variables",
+                id=id,
+                name=name,
             )
     return ReplyTemplate(
         id=id,
@@ -218,6 +229,13 @@ def fill(template: ReplyTemplate, values: Mapping[str, object]) -> FilledReply:
             if part.name not in missing:
                 missing.append(part.name)
     return FilledReply(template.id, template.title, "".join(out), tuple(missing))
+
+
+def variable_label(name: str, language: Language) -> str:
+    """A variable's name as a reader of ``language`` knows it (称呼, 稱呼, name); unknown
+    variables (a manager's own) show as written."""
+    labels = _LABELS.get(name)
+    return labels[LANGUAGES.index(language)] if labels else name
 
 
 def placeholder_text(template: ReplyTemplate, name: str) -> str:

@@ -41,7 +41,9 @@ def parse_reply_file(text: str, source: str) -> list[ReplyTemplate]:
         return parse_replies_csv(text, source)
     if source.lower().endswith((".yaml", ".yml")):
         return parse_replies_yaml(text, source)
-    raise Invalid(f"{source}: replies must be a .yaml, .yml or .csv file", field="file")
+    raise Invalid(
+        "{source}: replies must be a .yaml, .yml or .csv file", field="file", source=source
+    )
 
 
 def import_replies(

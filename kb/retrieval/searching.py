@@ -42,20 +42,29 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
         raise Invalid("query is empty", field="query")
     if len(query) > kb.settings.max_query_chars:
         raise Invalid(
-            f"query is {len(query)} characters, over the {kb.settings.max_query_chars} limit",
+            "query is {value} characters, over the {max_query_chars} limit",
             field="query",
+            value=len(query),
+            max_query_chars=kb.settings.max_query_chars,
         )
     limit = kb.settings.search_limit if request.limit is None else request.limit
     if not 1 <= limit <= MAX_SEARCH_LIMIT:
-        raise Invalid(f"limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}", field="limit")
+        raise Invalid(
+            "limit must be between 1 and {MAX_SEARCH_LIMIT}, got {limit}",
+            field="limit",
+            MAX_SEARCH_LIMIT=MAX_SEARCH_LIMIT,
+            limit=limit,
+        )
     collection = collection_name(request.collection or kb.settings.default_collection)
     complete_pending_switch(kb, collection)
     try:
         searcher = kb.searchers.get(collection)
     except IndexMismatchError as exc:
-        raise Conflict(f"{exc} with `kb index rebuild`", field="collection") from exc
+        raise Conflict("{exc} with `kb index rebuild`", field="collection", exc=exc) from exc
     if searcher is None:
-        raise NotFound(f"unknown collection {collection!r}", field="collection")
+        raise NotFound(
+            "unknown collection {collection!r}", field="collection", collection=collection
+        )
     return searcher.search(query, limit=limit, filters=request.filters, mode=request.mode)
 
 

@@ -104,7 +104,7 @@ def test_edit_tags_with_errors_next_to_the_field(
     page.get_by_label("失效日期").fill("2025-01-01")
     page.get_by_role("button", name="保存元数据").click()
     error = page.locator("#meta-valid_to-msg")
-    expect(error).to_contain_text("before valid_from")
+    expect(error).to_contain_text("早于生效日期")
     expect(page.get_by_label("失效日期")).to_have_attribute("aria-invalid", "true")
 
     page.get_by_label("失效日期").fill("")

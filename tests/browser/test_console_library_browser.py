@@ -110,12 +110,12 @@ def test_feedback_through_the_api_shows_in_analytics(
     end = page.get_by_label("结束日期（自定义）")
     end.fill("2025-03-01")
     page.get_by_role("button", name="查看").click()
-    expect(page.locator("#period-end-msg")).to_contain_text("before it starts")
+    expect(page.locator("#period-end-msg")).to_contain_text("早于开始日期")
     expect(end).to_have_attribute("aria-invalid", "true")
 
     end.fill("2025-03-09")  # both dates complete: the report follows without a click
     expect(page.locator("#report .period-label")).to_contain_text("2025-03-05 至 2025-03-09")
-    expect(page.locator("#period-end-msg")).not_to_contain_text("before it starts")
+    expect(page.locator("#period-end-msg")).not_to_contain_text("早于开始日期")
     expect(end).not_to_have_attribute("aria-invalid", "true")
 
 

@@ -178,5 +178,5 @@ def test_a_host_not_in_frame_ancestors_cannot_frame_it(tab: Page, embedding: Emb
 def test_the_link_opened_on_its_own_is_refused(tab: Page, embedding: Embedding) -> None:
     response = tab.goto(embedding.mint("agent-7"))  # Sec-Fetch-Dest: document
     assert response is not None and response.status == 403
-    expect(tab.locator("body")).to_contain_text("works only inside the CRM page")
+    expect(tab.locator("body")).to_contain_text("只能在嵌入它的 CRM 页面中使用")
     expect(tab.locator("#assist-form")).to_have_count(0)

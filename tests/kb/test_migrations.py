@@ -292,3 +292,23 @@ def test_postgresql_refuses_to_start_until_kb_db_upgrade(
     code, output = run("db", "current", "--data-dir", data)
     assert (code, output.strip()) == (0, f"{HEAD} (head)")
     KnowledgeBase(settings).close()
+
+
+def test_0004_adds_each_persons_language_and_keeps_their_accounts(engine: Engine) -> None:
+    """An account made before 0004 follows its browser's language afterwards (locale NULL),
+    and can save a choice."""
+    with engine.begin() as connection:
+        migrations.upgrade(connection, "0003")
+        connection.exec_driver_sql(
+            "INSERT INTO user_account (id, email, role, password_hash, disabled, collections, "
+            "created_at, updated_at, password_changed_at) VALUES ('u1', 'a@assistkb.test', "
+            "'agent', 'x', false, '[]', '2026-01-01', '2026-01-01', '2026-01-01')"
+        )
+    with engine.begin() as connection:
+        migrations.upgrade(connection, "0004")
+        rows = connection.exec_driver_sql("SELECT email, locale FROM user_account").all()
+        assert [tuple(r) for r in rows] == [("a@assistkb.test", None)]
+        connection.exec_driver_sql("UPDATE user_account SET locale = 'zh-Hant'")
+        assert migrations.current_revision(connection) == "0004"
+    columns = {c["name"]: c for c in inspect(engine).get_columns("user_account")}
+    assert columns["locale"]["nullable"]

@@ -73,11 +73,11 @@ def test_changing_ones_password_ends_the_other_sessions_and_keeps_this_one(
     ("form", "field", "message"),
     [
         ({"current_password": "wrong-password-1", "new_password": "N" * 16,
-          "repeat_password": "N" * 16}, "current_password", "the current password is wrong"),
+          "repeat_password": "N" * 16}, "current_password", "当前密码不正确"),
         ({"new_password": "N" * 16, "repeat_password": "M" * 16}, "repeat_password",
-         "the two new passwords differ"),
+         "两次输入的新密码不一致"),
         ({"new_password": "short", "repeat_password": "short"}, "new_password",
-         "it needs at least"),
+         "至少需要 12 个"),
     ],
 )  # fmt: skip
 def test_a_refused_change_says_why_on_its_field_and_changes_nothing(

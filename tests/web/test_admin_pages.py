@@ -23,6 +23,8 @@ SignIn = Callable[..., Any]
 FormSignIn = Callable[[TestClient, str, str], Any]
 ADMIN = "admin@assistkb.test"
 HX = {"HX-Request": "true"}
+# The page in English, where a domain error reads as kb wrote it.
+EN = {"Accept-Language": "en"}
 
 
 def _kb(app: FastAPI) -> KnowledgeBase:
@@ -82,7 +84,7 @@ def test_adding_a_user_shows_a_one_time_password_that_signs_them_in(
 def test_a_refused_new_user_is_shown_on_its_field(
     backend_app: FastAPI, admin: TestClient, data: dict[str, str], field: str, message: str
 ) -> None:
-    refused = admin.post("/kb/admin/users", data=data)
+    refused = admin.post("/kb/admin/users", data=data, headers=EN)
     assert refused.status_code in (409, 422)
     error = re.search(rf'<p class="field-error" id="user-{field}-msg">([^<]+)</p>', refused.text)
     assert error and message in error.group(1)
@@ -129,9 +131,11 @@ def test_the_last_admin_cannot_be_disabled_and_an_unknown_email_is_named(
     backend_app: FastAPI, admin: TestClient
 ) -> None:
     last = admin.post("/kb/admin/users/disable", data={"email": ADMIN})
-    assert last.status_code == 409 and "is the last enabled admin" in last.text
+    assert last.status_code == 409 and "是最后一个启用的系统管理员" in last.text
     assert get_user(_kb(backend_app), email=ADMIN).disabled is False
-    unknown = admin.post("/kb/admin/users/password", data={"email": "nobody@example.com"})
+    unknown = admin.post(
+        "/kb/admin/users/password", data={"email": "nobody@example.com"}, headers=EN
+    )
     assert unknown.status_code == 404 and "no user nobody@example.com" in unknown.text
 
 
@@ -209,7 +213,7 @@ def test_a_key_is_shown_once_works_and_stops_when_revoked(
 def test_a_refused_key_is_shown_on_its_field(
     backend_app: FastAPI, admin: TestClient, data: dict[str, str], field: str, message: str
 ) -> None:
-    refused = admin.post("/kb/admin/keys", data=data)
+    refused = admin.post("/kb/admin/keys", data=data, headers=EN)
     assert refused.status_code == 422
     assert message in refused.text and "one-time-key" not in refused.text
     assert list_keys(_kb(backend_app)) == []

@@ -113,7 +113,7 @@ def test_errors_are_json_for_the_api_and_html_for_pages(client: TestClient) -> N
     page = client.get("/kb/documents/nope")
     assert page.status_code == 404
     assert page.headers["content-type"].startswith("text/html")
-    assert "no document with id" in page.text
+    assert "没有编号为" in page.text and "的文档" in page.text
 
 
 @pytest.mark.parametrize(("max_query_chars", "status"), [(5000, 200), (1000, 422)])

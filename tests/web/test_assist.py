@@ -178,15 +178,15 @@ def test_customer_fields_fill_replies_and_missing_ones_are_marked(client: TestCl
     bare = _post(client, question).text
     assert "王女士您好" in filled and "A123" in filled
     assert '<mark class="placeholder">【称呼】</mark>您好' in bare
-    assert "待补全：<code>name</code>" in bare
+    assert "待补全：<code>称呼</code>" in bare
 
 
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"contact_count": "many"}, "must be a whole number from 1, not &#39;many&#39;"),
-        ({"contact_count": "0"}, "must be a whole number from 1, not &#39;0&#39;"),
-        ({"collection": "nope"}, "unknown collection &#39;nope&#39;"),
+        ({"contact_count": "many"}, "必须是从 1 起的整数，而不是 &#39;many&#39;"),
+        ({"contact_count": "0"}, "必须是从 1 起的整数，而不是 &#39;0&#39;"),
+        ({"collection": "nope"}, "未知的集合 &#39;nope&#39;"),
     ],
 )  # fmt: skip
 def test_bad_fields_answer_422_with_the_message_in_the_block(
@@ -310,11 +310,10 @@ def test_copy_insert_and_ratings_are_stored_against_the_suggestion(client: TestC
 @pytest.mark.parametrize(
     ("data", "status", "message"),
     [
-        ({"suggestion_id": "nope", "item_id": "x", "action": "copied"}, 404, "no suggestion"),
-        ({"suggestion_id": "SID", "item_id": "x", "action": "liked"}, 422, "action must be one of"),
-        ({"suggestion_id": "SID", "item_id": " ", "action": "copied"}, 422, "item_id is empty"),
-        ({"suggestion_id": "SID", "item_id": "x", "action": "copied"}, 422,
-         "is not an answer, reply or escalation reply that suggestion"),
+        ({"suggestion_id": "nope", "item_id": "x", "action": "copied"}, 404, "没有编号为"),
+        ({"suggestion_id": "SID", "item_id": "x", "action": "liked"}, 422, "操作必须是"),
+        ({"suggestion_id": "SID", "item_id": " ", "action": "copied"}, 422, "item_id 为空"),
+        ({"suggestion_id": "SID", "item_id": "x", "action": "copied"}, 422, "并未给出"),
     ],
 )  # fmt: skip
 def test_bad_feedback_is_refused_with_a_reason(

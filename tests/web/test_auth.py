@@ -85,6 +85,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/kb/evaluation/{run_id}"): "manager",
     ("GET", "/account"): "agent",
     ("POST", "/account/password"): "agent",
+    ("POST", "/account/language"): "agent",
     ("GET", "/kb/admin/users"): "admin",
     ("POST", "/kb/admin/users"): "admin",
     ("POST", "/kb/admin/users/disable"): "admin",

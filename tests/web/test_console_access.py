@@ -167,7 +167,7 @@ def test_uploading_into_another_teams_collection_is_403_on_the_form(
     files = [("files", ("x.csv", HR.replace("十天", "十二天").encode()))]
     refused = hr.post("/kb/documents", data={"collection": "finance"}, files=files)
     assert refused.status_code == 403
-    message = "you may not use the collection &#39;finance&#39;"
+    message = "你无权使用集合 &#39;finance&#39;"
     assert f'<p class="field-error" id="upload-collection-msg">{message}</p>' in refused.text
     assert _jobs(teams["kb"], "finance") == before
     # With no collection chosen the upload goes to the manager's own, not the default.

@@ -261,7 +261,7 @@ def test_reply_import_errors_name_the_line_and_import_nothing(
 @pytest.mark.parametrize(
     ("name", "data", "message"),
     [
-        ("replies.txt", b"hello", "must be a .yaml, .yml or .csv file"),
+        ("replies.txt", b"hello", "话术文件须为 .yaml、.yml 或 .csv"),
         ("replies.csv", "标题,内容\n好,可以\n".encode("gb18030") + b"\xff\xfe", "not UTF-8"),
     ],
 )
@@ -377,7 +377,7 @@ def test_rule_file_import_reports_the_file_line(client: TestClient) -> None:
         ),
         (
             Conditions(sentiment="negative", customer_tier=("vip",), min_contacts=2),
-            ["情绪为 negative", "客户等级：vip", "联系次数 ≥ 2"],
+            ["情绪为 负面", "客户等级：vip", "联系次数 ≥ 2"],
         ),
         (Conditions(no_confident_answer=True, max_sentiment_score=-0.5), [
             "情绪得分 ≤ -0.5", "没有可信答案",
@@ -433,10 +433,10 @@ def test_feedback_through_the_api_appears_in_analytics(client: TestClient) -> No
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"range": "custom", "start": "2025-03-02", "end": "2025-03-01"}, "end", "before it"),
+        ({"range": "custom", "start": "2025-03-02", "end": "2025-03-01"}, "end", "早于开始日期"),
         ({"range": "custom", "start": "2025-02-30", "end": "2025-03-01"}, "start", "not a date"),
         ({"range": "custom", "start": "", "end": "2025-03-01"}, "start", "choose a date"),
-        ({"range": "custom", "start": "2023-01-01", "end": "2025-03-01"}, "start", "over 366"),
+        ({"range": "custom", "start": "2023-01-01", "end": "2025-03-01"}, "start", "超过 366 天"),
     ],
 )
 def test_a_bad_custom_period_is_shown_next_to_its_field(

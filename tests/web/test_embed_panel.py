@@ -26,7 +26,7 @@ from web.app import create_app
 CRM = "'self' https://crm.example"
 FRAMED = {"Sec-Fetch-Dest": "iframe"}
 POLICY = "# 退货政策\n\n## 退货运费\n\n质量问题退货的运费由商家承担，非质量问题由买家承担。\n"
-REFUSED = "this panel link is expired or not valid"
+REFUSED = "此面板链接已过期或无效"
 SignIn = Callable[..., Any]
 
 
@@ -204,7 +204,7 @@ def test_a_bad_token_gets_a_refusal_page_not_the_login_form(
     client = _client(app)
     page = client.get(f"/assist?embed={token}{query}", headers=FRAMED)
     assert page.status_code == 401
-    assert REFUSED in page.text and "open the panel again from the CRM" in page.text
+    assert REFUSED in page.text and "请从 CRM 重新打开面板" in page.text
     assert "location" not in page.headers and 'type="password"' not in page.text
     if query:
         return  # the token itself is sound: only the CRM's claim about the agent was wrong
@@ -230,14 +230,14 @@ def test_the_token_link_opens_only_inside_a_frame(
     page = _client(app).get(f"/assist?embed={_token(app)}", headers=headers)
     assert page.status_code == status
     if status == 403:
-        assert "works only inside the CRM page" in page.text
+        assert "只能在嵌入它的 CRM 页面中使用" in page.text
 
 
 def test_a_forbidden_collection_is_refused(app: FastAPI) -> None:
     token = _token(app)
     client = _client(app)
     page = client.get(f"/assist?embed={token}&collection=hr", headers=FRAMED)
-    assert page.status_code == 403 and "collection &#39;hr&#39;" in page.text
+    assert page.status_code == 403 and "集合 &#39;hr&#39;" in page.text
     hx = {"HX-Request": "true", "X-Embed-Token": token}
     for response in (
         client.post(

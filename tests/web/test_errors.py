@@ -160,7 +160,7 @@ def test_openapi_documents_each_routes_error_answers_with_the_real_body(
         assert ref == "#/components/schemas/ErrorBody"
     body = schema["components"]["schemas"]
     assert body["ErrorBody"]["required"] == ["error"]
-    assert {"message", "field", "problems"} <= set(body["ErrorDetail"]["properties"])
+    assert {"code", "message", "field", "problems"} <= set(body["ErrorDetail"]["properties"])
     assert "HTTPValidationError" not in body  # FastAPI's own shape, which we never send
 
 
@@ -169,7 +169,8 @@ def test_an_actual_error_matches_the_published_body(sample: TestClient) -> None:
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["field"] == "limit"
-    assert set(error) <= {"message", "field", "problems"}
+    assert set(error) <= {"code", "message", "field", "problems"}
+    assert error["code"] == "invalid"
     assert all(set(p) == {"field", "message"} for p in error["problems"])
 
 
@@ -204,7 +205,7 @@ def test_an_unexpected_page_error_is_an_html_500(
         api = c.get("/api/v1/documents/x/broken")  # an API path stays JSON
     assert page.status_code == 500
     assert page.headers["content-type"].startswith("text/html")
-    assert "internal error" in page.text and "a bug" not in page.text
+    assert "内部错误" in page.text and "a bug" not in page.text
     assert ("<html" in page.text) is not fragment
     assert api.headers["content-type"].startswith("application/json")
 

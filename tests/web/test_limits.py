@@ -158,6 +158,7 @@ def test_a_body_over_the_limit_is_413_naming_it(app: FastAPI, clock: Clock, chun
     if chunked:
         assert "content-length" not in api.request.headers
     assert api.json()["error"] == {
+        "code": "too_large",
         "message": f"the request body is over the {BODY_LIMIT:,}-byte limit (KB_MAX_REQUEST_BYTES)",
         "field": "body",
     }

@@ -134,7 +134,7 @@ def test_upload_without_javascript_redirects_to_the_job_page(client: TestClient)
     assert response.status_code == 303
     job_page = client.get(response.headers["location"])
     assert job_page.status_code == 200
-    assert '<html lang="zh-CN">' in job_page.text and "导入任务" in job_page.text
+    assert '<html lang="zh-Hans">' in job_page.text and "导入任务" in job_page.text
     wait_for_job(client.app.state.kb, _job_id(job_page.text))  # type: ignore[attr-defined]
 
 
@@ -167,7 +167,7 @@ def test_upload_of_an_empty_file_input_is_no_files(client: TestClient) -> None:
     headers = {**HX, "Content-Type": "multipart/form-data; boundary=B"}
     response = client.post("/kb/documents", content=body, headers=headers)
     assert response.status_code == 422
-    assert '<p class="field-error" id="upload-files-msg">no files uploaded</p>' in response.text
+    assert '<p class="field-error" id="upload-files-msg">没有上传文件</p>' in response.text
 
 
 def test_unknown_job_and_document_are_404(client: TestClient) -> None:
@@ -221,8 +221,8 @@ def test_document_page_shows_versions_metadata_and_chunks(library: TestClient) -
     [
         ({"title": ""}, "title", "title is empty"),
         ({"valid_from": "2025-02-30"}, "valid_from", "is not a date"),
-        ({"valid_from": "2025-06-01", "valid_to": "2025-01-01"}, "valid_to", "before valid_from"),
-        ({"type": "novel"}, "type", "unknown document type"),
+        ({"valid_from": "2025-06-01", "valid_to": "2025-01-01"}, "valid_to", "早于生效日期"),
+        ({"type": "novel"}, "type", "未知的文档类型"),
     ],
 )
 def test_metadata_errors_are_shown_next_to_the_field_and_nothing_is_saved(
@@ -299,7 +299,7 @@ def test_reingest_makes_a_new_version_and_refuses_another_format(client: TestCli
     url = f"/kb/documents/{result.document_id}/reingest"
 
     wrong = client.post(url, files={"file": ("guide.pdf", b"%PDF")}, headers=HX)
-    assert wrong.status_code == 422 and "upload a .md file" in wrong.text
+    assert wrong.status_code == 422 and "请上传 .md 文件" in wrong.text
 
     newer = GUIDE + "\n## 1.2 延保\n\n可购买一年延保。\n".encode()
     response = client.post(url, files={"file": ("any-name.md", newer)}, headers=HX)
@@ -384,8 +384,8 @@ def test_hit_test_shows_fused_bm25_and_vector_scores_and_ranks(library: TestClie
     [
         ({}, 200, ""),
         ({"q": "   "}, 200, ""),
-        ({"q": "退" * 2001}, 422, "over the 2000 limit"),
-        ({"q": "退货", "collection": "nope"}, 404, "unknown collection"),
+        ({"q": "退" * 2001}, 422, "超过上限 2000"),
+        ({"q": "退货", "collection": "nope"}, 404, "未知的集合"),
     ],
 )
 def test_hit_test_without_hits(

@@ -110,7 +110,7 @@ def test_same_url_renders_the_page_or_only_its_block(
         (template, None),  # a boosted link swaps the whole body
     ]
     assert context_keys <= set(renders[0].context)
-    assert page.text.startswith("<!doctype html>") and '<html lang="zh-CN">' in page.text
+    assert page.text.startswith("<!doctype html>") and '<html lang="zh-Hans">' in page.text
     assert 'aria-label="控制台"' in page.text and root in page.text
     assert fragment.text.lstrip().startswith(root)
     assert "<html" not in fragment.text and "控制台" not in fragment.text

@@ -6,17 +6,21 @@ a fresh one, so whoever else held a session of theirs is out at once.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from kb.accounts.principal import Principal
-from kb.accounts.users import change_own_password, get_user
+from kb.accounts.users import change_own_password, get_user, set_locale
+from kb.assist.script import SCRIPTS
 from kb.context import KnowledgeBase
 from kb.errors import Forbidden, Invalid
-from web.auth import PrincipalDep, request_address
+from kb.types import Language
+from web import i18n
+from web.auth import PrincipalDep, local_path, request_address
 from web.deps import KBDep
+from web.pages.assist import SCRIPT_COOKIE
 from web.pages.forms import Errors, form_errors
 from web.pages.login import set_session_cookie
 from web.rendering import RendererDep
@@ -63,6 +67,37 @@ def change_password(
     response = render.page(request, "account.html", context, block="password")
     set_session_cookie(response, kb.settings, grant.token)
     return response
+
+
+@router.post("/account/language", name="account_language")
+def change_language(
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    locale: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    """Save the UI language with the account (empty: the browser's again) and go back."""
+    # set_locale refuses (422) a language the form did not offer.
+    wanted = cast(Language | None, locale or None)
+    chosen = set_locale(kb, email=_person(principal).name, locale=wanted).locale
+    root = request.scope.get("root_path", "")
+    response = RedirectResponse(root + local_path(next, "/account"), status_code=303)
+    remember_language(response, chosen)
+    return response
+
+
+def remember_language(response: Response, locale: Language | None) -> None:
+    """The cookie that keeps a choice where no account does (the login page), and the panel's
+    content script that goes with it: a 繁體 UI shows answers in Traditional by default."""
+    if locale is None:
+        response.delete_cookie(i18n.COOKIE, path="/")
+        return
+    response.set_cookie(i18n.COOKIE, locale, max_age=365 * 86400, path="/", samesite="lax")
+    if locale in SCRIPTS:
+        response.set_cookie(
+            SCRIPT_COOKIE, locale, max_age=365 * 86400, path="/assist", samesite="lax"
+        )
 
 
 def _person(principal: Principal) -> Principal:

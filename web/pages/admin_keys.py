@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from kb.accounts.keys import create_key, list_keys, revoke_key
 from kb.context import KnowledgeBase
-from kb.errors import Invalid, KBError
+from kb.errors import Invalid, KBError, Message
 from kb.types import SCOPES
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -55,7 +55,7 @@ def create(
             kb, name=name, scopes=scopes, collections=split_tags(collections),
             expires_days=_days(expires_days), actor=principal.actor,
         )  # fmt: skip
-    context = _context(kb, done=f"已创建密钥 {new.api_key.name}", secret=new.key)
+    context = _context(kb, done=Message("已创建密钥 {name}", name=new.api_key.name), secret=new.key)
     headers = {"Cache-Control": "no-store"}  # no cache may keep the one copy of the key
     return render.page(request, "admin_keys.html", context, block="keys", headers=headers)
 
@@ -75,7 +75,9 @@ def revoke(
 
     with form_errors("admin_keys.html", "keys", refused, catch=KBError, status_code=None):
         key = revoke_key(kb, prefix=prefix, actor=principal.actor)
-    context = _context(kb, done=f"已吊销密钥 {key.prefix}（{key.name}）")
+    context = _context(
+        kb, done=Message("已吊销密钥 {prefix}（{name}）", prefix=key.prefix, name=key.name)
+    )
     return render.page(request, "admin_keys.html", context, block="keys")
 
 
@@ -85,8 +87,8 @@ def _days(text: str) -> int | None:
     try:
         return int(text.strip())
     except ValueError:
-        raise Invalid(f"expires {text.strip()!r} is not a whole number of days",
-                      field="expires_days") from None  # fmt: skip
+        raise Invalid("expires {text!r} is not a whole number of days",
+                      field="expires_days", text=text.strip()) from None  # fmt: skip
 
 
 def _context(

@@ -16,7 +16,7 @@ from kb.accounts.schemas import NewUser
 from kb.accounts.sessions import last_sign_ins
 from kb.accounts.users import create_user, disable_user, list_users, set_password
 from kb.context import KnowledgeBase
-from kb.errors import KBError
+from kb.errors import N_, KBError, Message
 from kb.types import USER_ROLES
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -25,7 +25,7 @@ from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb/admin", include_in_schema=False)
 
-ROLE_LABELS = {"agent": "坐席", "manager": "知识库管理员", "admin": "系统管理员"}
+ROLE_LABELS = {"agent": N_("坐席"), "manager": N_("知识库管理员"), "admin": N_("系统管理员")}
 
 
 @router.get("/users", name="kb_admin_users")
@@ -54,7 +54,9 @@ def add_user(
         new = create_user(
             kb, email=email, role=role, collections=split_tags(collections), actor=principal.actor
         )
-    return _shown_once(request, kb, render, new, done=f"已添加 {new.user.email}")
+    return _shown_once(
+        request, kb, render, new, done=Message("已添加 {email}", email=new.user.email)
+    )
 
 
 @router.post("/users/disable", name="kb_admin_user_disable")
@@ -68,7 +70,7 @@ def disable(
     """Disable a person: their sessions end at once (the last enabled admin stays)."""
     with _row_action(kb):
         user = disable_user(kb, email=email, actor=principal.actor)
-    context = _context(kb, done=f"已停用 {user.email}，其所有会话已结束")
+    context = _context(kb, done=Message("已停用 {email}，其所有会话已结束", email=user.email))
     return render.page(request, "admin_users.html", context, block="users")
 
 
@@ -83,7 +85,7 @@ def new_password(
     """Give a person a generated password, shown once; their sessions end at once."""
     with _row_action(kb):
         new = set_password(kb, email=email, actor=principal.actor)
-    done = f"已为 {new.user.email} 设置新密码，其所有会话已结束"
+    done = Message("已为 {email} 设置新密码，其所有会话已结束", email=new.user.email)
     return _shown_once(request, kb, render, new, done=done)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kb.accounts.access import readable
-from kb.errors import Invalid
+from kb.errors import N_, Invalid
 from kb.insight.analytics import Period, Report, report
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -19,15 +20,20 @@ from web.rendering import RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
-RANGES = (("7", "最近 7 天"), ("30", "最近 30 天"), ("90", "最近 90 天"), ("custom", "自定义"))
-HANDLING_LABELS = {"self_service": "自助", "agent": "坐席", "expert": "专家"}
+RANGES = (
+    ("7", N_("最近 7 天")),
+    ("30", N_("最近 30 天")),
+    ("90", N_("最近 90 天")),
+    ("custom", N_("自定义")),
+)
+HANDLING_LABELS = {"self_service": N_("自助"), "agent": N_("坐席"), "expert": N_("专家")}
 FEEDBACK_LABELS = {
-    "helpful": "有用",
-    "not_helpful": "没用",
-    "copied": "复制",
-    "inserted": "插入",
-    "dismissed": "忽略",
-    "shown": "展示",
+    "helpful": N_("有用"),
+    "not_helpful": N_("没用"),
+    "copied": N_("复制"),
+    "inserted": N_("插入"),
+    "dismissed": N_("忽略"),
+    "shown": N_("展示"),
 }
 # Chart colours by series (also used by the legend); CSS cannot style an SVG fill per datum.
 COLOURS = {
@@ -69,7 +75,7 @@ class PeriodForm:
             return None, errors
 
 
-def parts(counts: dict[str, int], labels: dict[str, str]) -> list[dict[str, Any]]:
+def parts(counts: dict[str, int], labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """A mix (handling, feedback) as chart parts: label, count, share and colour."""
     total = sum(counts.values())
     return [

@@ -18,7 +18,7 @@ from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
 from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
-from kb.errors import Invalid, KBError, NotFound
+from kb.errors import N_, Invalid, KBError, NotFound
 from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.retrieval.schemas import SearchHit
 from kb.retrieval.searching import SearchRequest, search, search_hit
@@ -26,6 +26,7 @@ from kb.types import RATINGS
 from search.types import SearchFilters
 from web.auth import PrincipalDep, readable
 from web.deps import KBDep
+from web.i18n import locale_of
 from web.pages.forms import Finish, form_errors
 from web.rendering import HtmxDep, RendererDep
 
@@ -33,30 +34,25 @@ router = APIRouter(prefix="/assist", include_in_schema=False)
 
 SCRIPT_COOKIE = "assistkb_script"
 SUGGESTION_FOR = "X-Suggestion-For"
-SCRIPT_CHOICES = (("zh-Hans", "简体"), ("zh-Hant", "繁體"))
+SCRIPT_CHOICES = (("zh-Hans", N_("简体")), ("zh-Hant", N_("繁體")))
 SEARCH_LIMIT = 8
 SHOWN_ANSWERS = 3  # the rest fold away: a 360 px side panel has no room for five
 # What the panel calls things; unknown values show as they are.
 NAMES: dict[str, dict[str, str]] = {
-    "handling": {"self_service": "可直接回答", "agent": "坐席处理", "expert": "转专家处理"},
+    "handling": {
+        "self_service": N_("可直接回答"),
+        "agent": N_("坐席处理"),
+        "expert": N_("转专家处理"),
+    },
     "handling_hint": {
-        "self_service": "有确定的常见问题答案，可照答案原文回复。",
-        "agent": "参考下面的答案和话术回复客户。",
-        "expert": "问题复杂、敏感或没有可靠答案：按升级步骤交给专家。",
+        "self_service": N_("有确定的常见问题答案，可照答案原文回复。"),
+        "agent": N_("参考下面的答案和话术回复客户。"),
+        "expert": N_("问题复杂、敏感或没有可靠答案：按升级步骤交给专家。"),
     },
-    "confidence": {"high": "高", "medium": "中", "low": "低"},
-    "kind": {"faq": "问答", "manual": "手册", "policy": "政策", "reply": "话术"},
-    "level": {"tier1": "一线", "tier2": "二线", "tier3": "三线", "supervisor": "主管"},
-    "team": {
-        "legal": "法务",
-        "safety": "安全",
-        "billing": "账务",
-        "logistics": "物流",
-        "technical": "技术",
-        "customer_care": "客户关怀",
-    },
-    "sentiment": {"negative": "负面", "neutral": "中性", "positive": "正面"},
-    "rating": {"helpful": "有用", "not_helpful": "没帮助"},
+    "confidence": {"high": N_("高"), "medium": N_("中"), "low": N_("低")},
+    "kind": {"faq": N_("问答"), "manual": N_("手册"), "policy": N_("政策"), "reply": N_("话术")},
+    "sentiment": {"negative": N_("负面"), "neutral": N_("中性"), "positive": N_("正面")},
+    "rating": {"helpful": N_("有用"), "not_helpful": N_("没帮助")},
 }
 # A reply's unfilled variable as ``kb.replies.fill`` shows it: 【订单号】 or [order number].
 _PLACEHOLDER = re.compile(r"(【[^【】\n]{1,16}】|\[[^\[\]\n]{1,32}\])")
@@ -86,8 +82,9 @@ class AssistForm(BaseModel):
         if count:
             if not count.isdigit() or int(count) < 1:
                 raise Invalid(
-                    f"contact count must be a whole number from 1, not {count!r}",
+                    "contact count must be a whole number from 1, not {count!r}",
                     field="contact_count",
+                    count=count,
                 )
             values["contact_count"] = int(count)
         return values
@@ -180,7 +177,11 @@ def assist_feedback(
     comment = form.comment.strip() or None
     collection = suggestion_collection(kb, form.suggestion_id)
     if collection is not None and not principal.may_read(collection):
-        raise NotFound(f"no suggestion with id {form.suggestion_id!r}", field="suggestion_id")
+        raise NotFound(
+            "no suggestion with id {suggestion_id!r}",
+            field="suggestion_id",
+            suggestion_id=form.suggestion_id,
+        )
     record_feedback(
         kb,
         suggestion_id=form.suggestion_id,
@@ -358,11 +359,14 @@ def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any
 
 
 def _script(request: Request, asked: str) -> str:
-    """The script asked for, else the one this browser chose last time, else Simplified."""
+    """The script asked for, else the one this browser chose last time, else the UI's own:
+    Traditional for a 繁體 UI, Simplified otherwise."""
     if asked in SCRIPTS:
         return asked
     remembered = request.cookies.get(SCRIPT_COOKIE, "")
-    return remembered if remembered in SCRIPTS else "zh-Hans"
+    if remembered in SCRIPTS:
+        return remembered
+    return "zh-Hant" if locale_of(request) == "zh-Hant" else "zh-Hans"
 
 
 def text_tag(text: str) -> str:

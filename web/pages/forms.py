@@ -18,7 +18,6 @@ from fastapi import Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.sizes import over_limit
 from kb.documents.catalog import MetadataEdit
 from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
 from kb.documents.schemas import DocumentPublic
@@ -99,7 +98,13 @@ def read_upload(
         raise Invalid(missing, field=field)
     data = file.file.read(limit + 1)
     if check_size and len(data) > limit:
-        raise Invalid(f"{file.filename} is {over_limit(len(data), limit)}", field=field)
+        # Only limit+1 bytes were read, so the file's own size is unknown: say the limit.
+        raise Invalid(
+            "{filename} is over the {limit}-byte limit",
+            field=field,
+            filename=file.filename,
+            limit=f"{limit:,}",
+        )
     return file.filename, data
 
 
@@ -201,9 +206,13 @@ def reingest_item(doc: DocumentPublic, file: UploadFile | None, limit: int) -> I
     if got != expected:
         want = expected or "suffix-less"
         raise Invalid(
-            f"{safe_name(name)!r} is a {got or 'suffix-less'} file; "
-            f"this document is {doc.source_name!r}, so upload a {want} file",
+            "{value!r} is a {value2} file; this document is "
+            "{source_name!r}, so upload a {want} file",
             field="file",
+            value=safe_name(name),
+            value2=got or "suffix-less",
+            source_name=doc.source_name,
+            want=want,
         )
     # Keep the title the manager may have edited; other metadata is kept by ingestion itself.
     meta = DocumentMeta(title=doc.title)

@@ -17,9 +17,11 @@ from kb.accounts.login_token import (
     new_pre_session,
 )
 from kb.accounts.sessions import login, logout
-from kb.errors import TooManyAttempts, Unauthenticated
+from kb.errors import N_, Message, TooManyAttempts, Unauthenticated
 from kb.models import utcnow
 from kb.settings import Settings
+from kb.types import LANGUAGES
+from web import i18n
 from web.auth import CSRF_FIELD, SESSION_COOKIE, local_path, request_address, requires_role
 from web.deps import KBDep
 from web.rendering import RendererDep
@@ -28,13 +30,16 @@ router = APIRouter(include_in_schema=False)
 
 PRE_SESSION_COOKIE = "assistkb_login"
 DEVICE_COOKIE = "assistkb_device"  # this browser signed in to that account before
-_EXPIRED_FORM = "登录页已过期或来自其他网站，请重新输入邮箱和密码。"
+_EXPIRED_FORM = N_("登录页已过期或来自其他网站，请重新输入邮箱和密码。")
 
 
 @router.get("/login", name="login")
 def login_form(request: Request, kb: KBDep, render: RendererDep, next: str = "/") -> Response:
     """The sign-in form; ``next`` is where to go afterwards (a path on this site only)."""
-    return _form(request, kb.settings, render, next=local_path(next))
+    response = _form(request, kb.settings, render, next=local_path(next))
+    if (lang := request.query_params.get(i18n.QUERY)) in LANGUAGES:  # kept for the post
+        response.set_cookie(i18n.COOKIE, lang, max_age=365 * 86400, path="/", samesite="lax")
+    return response
 
 
 @router.post("/login", name="login_submit")
@@ -66,12 +71,12 @@ def login_submit(
             device=request.cookies.get(DEVICE_COOKIE),
         )
     except TooManyAttempts as exc:
-        message = f"登录失败次数过多，请 {exc.retry_after} 秒后再试。"
+        message = Message("登录失败次数过多，请 {seconds} 秒后再试。", seconds=exc.retry_after)
         headers = {"Retry-After": str(exc.retry_after)}
         return _form(request, kb.settings, render, next=target, email=email, error=message,
                      status=429, headers=headers)  # fmt: skip
     except Unauthenticated:
-        message = "邮箱或密码不正确。"
+        message = N_("邮箱或密码不正确。")
         return _form(request, kb.settings, render, next=target, email=email, error=message,
                      status=401)  # fmt: skip
     root = request.scope.get("root_path", "")

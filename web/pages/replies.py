@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from kb.context import KnowledgeBase
-from kb.errors import Invalid, NotFound
+from kb.errors import N_, Invalid, Message, NotFound
 from kb.library.replies import (
     LANGUAGES,
     InvalidReply,
@@ -32,7 +32,7 @@ from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
-LANGUAGE_LABELS = {"zh-Hans": "简体中文", "zh-Hant": "繁體中文", "en": "English"}
+LANGUAGE_LABELS = {"zh-Hans": N_("简体中文"), "zh-Hant": N_("繁體中文"), "en": "English"}
 # Variables are declared by the body itself, so a problem with them is shown under the body.
 _FORM_FIELD = {"variables": "body"}
 
@@ -166,7 +166,7 @@ def create_reply(
     with form_errors("reply_edit.html", "reply_form", refused, catch=InvalidReply):
         reply = form.build()
         if reply.id in known:
-            raise InvalidReply(f"a reply with id '{reply.id}' already exists", "id")
+            raise InvalidReply("a reply with id '{id}' already exists", "id", id=reply.id)
     save_reply(kb, reply, actor=principal.actor)
     return _back_to_list(request, htmx, saved=reply.id)
 
@@ -227,7 +227,7 @@ def get_reply(kb: KnowledgeBase, reply_id: str) -> ReplyTemplate:
     for reply in list_replies(kb):
         if reply.id == reply_id:
             return reply
-    raise NotFound(f"no reply with id {reply_id!r}", field="reply_id")
+    raise NotFound("no reply with id {reply_id!r}", field="reply_id", reply_id=reply_id)
 
 
 def _back_to_list(request: Request, htmx: Any, **flash: Any) -> Response:
@@ -239,11 +239,11 @@ def _back_to_list(request: Request, htmx: Any, **flash: Any) -> Response:
 
 def _flash(saved: str, deleted: str, imported: int | None) -> str:
     if saved:
-        return f"已保存话术 {saved}。"
+        return Message("已保存话术 {saved}。", saved=saved)
     if deleted:
-        return f"已删除话术「{deleted}」。"
+        return Message("已删除话术「{deleted}」。", deleted=deleted)
     if imported is not None:
-        return f"已导入 {imported} 条话术。"
+        return Message("已导入 {imported} 条话术。", imported=imported)
     return ""
 
 

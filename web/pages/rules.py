@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from kb.context import KnowledgeBase
-from kb.errors import Invalid
+from kb.errors import N_, Invalid, Message
 from kb.library.escalation import Conditions, Rule
 from kb.library.rulefile import RuleFileError
 from kb.library.store import active_rules, export_rules, import_rules, rule_set_history
@@ -61,36 +61,50 @@ def excerpt(text: str, line: int | None, radius: int = _EXCERPT_RADIUS) -> tuple
     return tuple(ExcerptLine(n, lines[n - 1], n == line) for n in range(first, last + 1))
 
 
+class _Conditions(tuple[str, ...]):
+    """A group's conditions as one line (web/i18n.py translates each and joins them too)."""
+
+    def __str__(self) -> str:
+        return "；".join(self)
+
+
+_SENTIMENTS = {"negative": N_("负面"), "neutral": N_("中性"), "positive": N_("正面")}
+
+
 def summary(when: Conditions) -> list[str]:
     """A rule's conditions in a line each, as a knowledge manager would say them."""
     out: list[str] = []
     if when.keywords:
-        out.append(f"关键词：{_items(when.keywords)}")
+        out.append(Message("关键词：{items}", items=_items(when.keywords)))
     if when.patterns:
-        out.append(f"模式：{_items(when.patterns)}")
+        out.append(Message("模式：{items}", items=_items(when.patterns)))
     if when.examples:
-        out.append(f"例句（按语义）：{_items(when.examples)}")
+        out.append(Message("例句（按语义）：{items}", items=_items(when.examples)))
     if when.sentiment:
-        out.append(f"情绪为 {when.sentiment}")
+        out.append(Message("情绪为 {label}", label=_SENTIMENTS.get(when.sentiment, when.sentiment)))
     if when.max_sentiment_score is not None:
-        out.append(f"情绪得分 ≤ {when.max_sentiment_score:g}")
+        out.append(Message("情绪得分 ≤ {score}", score=f"{when.max_sentiment_score:g}"))
     if when.sentiment_categories:
-        out.append(f"风险类别：{_items(when.sentiment_categories)}")
+        out.append(Message("风险类别：{items}", items=_items(when.sentiment_categories)))
     if when.customer_tier:
-        out.append(f"客户等级：{_items(when.customer_tier)}")
+        out.append(Message("客户等级：{items}", items=_items(when.customer_tier)))
     if when.min_contacts is not None:
-        out.append(f"联系次数 ≥ {when.min_contacts}")
+        out.append(Message("联系次数 ≥ {n}", n=when.min_contacts))
     if when.no_confident_answer is not None:
-        out.append("没有可信答案" if when.no_confident_answer else "有可信答案")
+        out.append(N_("没有可信答案") if when.no_confident_answer else N_("有可信答案"))
     for number, group in enumerate(when.any, start=1):
-        out.append(f"或（{number}）" + "；".join(summary(group)))
+        out.append(
+            Message(
+                "或（{number}）{conditions}", number=number, conditions=_Conditions(summary(group))
+            )
+        )
     return out
 
 
 def _items(values: tuple[str, ...]) -> str:
     shown = "、".join(values[:_SHOWN_ITEMS])
     more = len(values) - _SHOWN_ITEMS
-    return f"{shown} 等 {len(values)} 项" if more > 0 else shown
+    return Message("{shown} 等 {n} 项", shown=shown, n=len(values)) if more > 0 else shown
 
 
 @router.get("/rules", name="kb_rules")

@@ -4,6 +4,22 @@ function embedToken() {
   return meta ? meta.content : "";
 }
 
+// The page's own strings in its language: base.html hands them over as JSON in a <meta>
+// (web/i18n.py extracts every t("…") of this file for the catalogues). Unknown text shows as
+// written.
+var uiMessages = null;
+function t(text) {
+  if (uiMessages === null) {
+    var data = document.querySelector('meta[name="ui-messages"]');
+    try {
+      uiMessages = data ? JSON.parse(data.content) : {};
+    } catch (_) {
+      uiMessages = {};
+    }
+  }
+  return Object.prototype.hasOwnProperty.call(uiMessages, text) ? uiMessages[text] : text;
+}
+
 (function () {
   "use strict";
   // A failed HTMX request is not swapped (see htmx-config); say so instead of failing silently.
@@ -11,15 +27,15 @@ function embedToken() {
     var box = document.getElementById("request-error");
     if (!box) return;
     var xhr = event.detail.xhr;
-    var message = "请求失败（" + xhr.status + "）";
+    var message = t("请求失败（{status}）").replace("{status}", xhr.status);
     try {
       var body = JSON.parse(xhr.responseText);
-      if (body && body.error && body.error.message) message += "：" + body.error.message;
+      if (body && body.error && body.error.message) message += t("：") + body.error.message;
     } catch (_) {
       // An HTML error page: its message (parsed inertly, never inserted as markup).
       var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
       var text = page.querySelector("#error p");
-      if (text && text.textContent) message += "：" + text.textContent;
+      if (text && text.textContent) message += t("：") + text.textContent;
     }
     box.textContent = message;
     box.hidden = false;
@@ -28,6 +44,8 @@ function embedToken() {
   document.addEventListener("htmx:configRequest", function (event) {
     var token = embedToken();
     if (token) event.detail.headers["X-Embed-Token"] = token;
+    // A fragment comes back in the page's language, whatever the cookie (web/i18n.py).
+    event.detail.headers["X-UI-Language"] = document.documentElement.lang;
   });
   document.addEventListener("htmx:beforeRequest", function () {
     var box = document.getElementById("request-error");
@@ -122,10 +140,10 @@ function embedToken() {
     if (button.dataset.assist === "insert") {
       insert(text);
       recordFeedback(itemId, "inserted");
-      say("已插入回复草稿");
+      say(t("已插入回复草稿"));
     } else {
       copy(text).then(function (ok) {
-        say(ok ? "已复制" : "复制失败，请手动选择文字复制");
+        say(ok ? t("已复制") : t("复制失败，请手动选择文字复制"));
         if (ok) recordFeedback(itemId, "copied");
       });
     }

@@ -9,16 +9,15 @@ import socket
 import statistics
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from live_server import ReadyServer
+from live_server import ReadyServer, host_page
 from playwright.sync_api import Browser, Page, Request, Response, Route, ViewportSize, expect
 from playwright.sync_api import Error as PlaywrightError
 from sqlmodel import select
@@ -86,21 +85,6 @@ window.addEventListener("message", (e) => {{
 </script>"""
 
 
-class _Host(BaseHTTPRequestHandler):
-    page = ""
-
-    def do_GET(self) -> None:
-        body = self.page.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @dataclass(frozen=True)
 class Panel:
     url: str
@@ -114,19 +98,6 @@ class Panel:
         return kb
 
 
-@contextmanager
-def _host(page: str) -> Iterator[str]:
-    handler = type("Host", (_Host,), {"page": page})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) -> Iterator[Panel]:
     """The sample KB in a fresh data dir, served warm; one other origin is allowed to frame it."""
@@ -135,8 +106,9 @@ def panel(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) -
         port = int(s.getsockname()[1])
     url = f"http://127.0.0.1:{port}"
     hosts = ExitStack()
-    allowed_url = hosts.enter_context(_host(HOST_PAGE.format(src=url + "/assist")))
-    denied_url = hosts.enter_context(_host(HOST_PAGE.format(src=url + "/assist")))
+    crm_page = [HOST_PAGE.format(src=url + "/assist")]
+    allowed_url = hosts.enter_context(host_page(crm_page, "127.0.0.1"))
+    denied_url = hosts.enter_context(host_page(crm_page, "127.0.0.1"))
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("assist-browser"),
         cache_dir=embedding_cache_dir,

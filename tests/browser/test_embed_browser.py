@@ -8,17 +8,16 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from live_server import ReadyServer
+from live_server import ReadyServer, host_page
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
@@ -36,35 +35,6 @@ POLICY = "# 退货政策\n\n## 退货运费\n\n质量问题退货的运费由商
 HOST_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>CRM</title>
 </head><body><h1>CRM</h1><iframe src="{src}" width="400" height="800" title="AssistKB"></iframe>
 </body></html>"""
-
-
-class _Host(BaseHTTPRequestHandler):
-    """The CRM's page: whatever ``page`` holds when the browser asks."""
-
-    page: ClassVar[list[str]]
-
-    def do_GET(self) -> None:
-        body = self.page[0].encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def _host(page: list[str]) -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Host", (_Host,), {"page": page}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield int(server.server_address[1])
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)
@@ -101,8 +71,8 @@ def embedding(
         port = int(s.getsockname()[1])
     page = [""]
     hosts = ExitStack()
-    allowed = f"http://localhost:{hosts.enter_context(_host(page))}"
-    denied = f"http://localhost:{hosts.enter_context(_host(page))}"
+    allowed = hosts.enter_context(host_page(page))
+    denied = hosts.enter_context(host_page(page))
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("embed-browser"),
         cache_dir=embedding_cache_dir,

@@ -8,17 +8,16 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from live_server import ReadyServer
+from live_server import ReadyServer, host_page
 from playwright.sync_api import Browser, FrameLocator, Locator, Page, expect
 from source_files import PAGES, manual_pdf
 
@@ -35,35 +34,6 @@ QUESTION = "How long does the battery last on carpet?"
 HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CRM</title>
 </head><body><h1>CRM</h1><iframe src="{src}" width="380" height="760" title="AssistKB"></iframe>
 </body></html>"""
-
-
-class _Host(BaseHTTPRequestHandler):
-    """The CRM's page: whatever ``page`` holds when the browser asks."""
-
-    page: ClassVar[list[str]]
-
-    def do_GET(self) -> None:
-        body = self.page[0].encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def _host(page: list[str]) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Host", (_Host,), {"page": page}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{server.server_address[1]}"  # another site than 127.0.0.1
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)
@@ -93,7 +63,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, embedding_cache_dir: Path) 
         port = int(s.getsockname()[1])
     page = [""]
     hosts = ExitStack()
-    crm = hosts.enter_context(_host(page))
+    crm = hosts.enter_context(host_page(page))
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("sources-browser"),
         cache_dir=embedding_cache_dir,

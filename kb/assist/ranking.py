@@ -35,6 +35,11 @@ QUESTION_WEIGHT = 0.5
 # the sample knowledge base: the six cross-script twin pairs score .967-.987; the closest pair
 # that answers different questions (15-day exchange for weak suction vs for a fault) .948.
 TWIN_COSINE = 0.96
+# An answer in another language than the question's (English vs Chinese) scores this much of
+# its fused score: the agent would have to translate it, and the fusion scores a chunk BM25
+# cannot read by its vector alone, which lifted Chinese answers over the English entry that
+# answers an English question.
+OTHER_LANGUAGE = 0.7
 # Hits fetched from each search before groups are formed and cut to the limit.
 DEPTH = 30
 
@@ -63,8 +68,9 @@ def rank_answers(
     if plan.question and plan.question != plan.query:
         asked = search(kb, SearchRequest(plan.question, collection, limit=depth, filters=filters))
         hits = combine(full, asked, QUESTION_WEIGHT)
-    groups = group_twins(kb, hits)
     wanted = detect_language(plan.question or plan.query)
+    hits = prefer_language(hits, wanted, OTHER_LANGUAGE)
+    groups = group_twins(kb, hits)
     out = [_present(group, wanted, display_script) for group in groups]
     return out[:limit]
 
@@ -92,6 +98,18 @@ def combine(full: Sequence[Hit], asked: Sequence[Hit], weight: float) -> list[Hi
         )
         cosines = [h.vector_score for h in (f, a) if h and h.vector_score is not None]
         out.append(replace(base, score=score, vector_score=max(cosines) if cosines else None))
+    out.sort(key=lambda h: (-h.score, h.chunk.chunk_id))
+    return out
+
+
+def prefer_language(hits: Sequence[Hit], language: str, factor: float) -> list[Hit]:
+    """Hits re-ordered with answers in the other language family scored ``factor`` × theirs."""
+    if factor == 1.0:
+        return list(hits)
+    english = language == "en"
+    out = [
+        h if (_language(h) == "en") == english else replace(h, score=h.score * factor) for h in hits
+    ]
     out.sort(key=lambda h: (-h.score, h.chunk.chunk_id))
     return out
 

@@ -10,8 +10,10 @@ Three steps on top of the plain hybrid search, all measured on the conversation 
 2. **One answer once.** FAQ entries of different documents whose passages mean the same (the
    Taiwan site's Traditional FAQ and its Simplified twin) and the chunks of one manual section
    are one suggestion, ranked where its best member ranked.
-3. **Shown as the agent reads it.** Of a group, the member in the customer's language leads
-   (an English question gets the English entry), then the one in the agent's display script.
+3. **Shown as the agent reads it.** Of a group, the member in the customer's language leads,
+   then the one in the agent's display script. English and Chinese versions of one FAQ are not
+   grouped (the embedder scores them .94 at best, below same-language entries answering other
+   questions): an answer in the other language family scores OTHER_LANGUAGE of its score.
 """
 
 from __future__ import annotations

@@ -24,8 +24,15 @@ SHARED = {
 # Ours: queries under bench/data; the corpus is built at run time.
 CROSSLANG = {"crosslang_en_zh": "queries_en_zh.jsonl", "crosslang_zh_en": "queries_zh_en.jsonl"}
 MANUALS = "manuals_sample_kb"
-NAMES = [*SHARED, *CROSSLANG, MANUALS]
-DEFAULT = ["tara_dingtalk", "tara_dingtalk_hant", "drcd_zh_hant", *CROSSLANG, MANUALS]
+# Conversations (bench/data/conversations): scored through the suggest path, not plain search.
+CONVERSATIONS = {
+    "conversations_sample_kb": "sample_kb.jsonl",
+    "conversations_tara": "tara.jsonl",
+}
+NAMES = [*SHARED, *CROSSLANG, MANUALS, *CONVERSATIONS]
+DEFAULT = [
+    "tara_dingtalk", "tara_dingtalk_hant", "drcd_zh_hant", *CROSSLANG, MANUALS, *CONVERSATIONS
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class EvalSet:
     queries: Path
     corpus_key: str  # sets with the same key share one ingested corpus
     vocabulary: Vocabulary | None = None
+    conversations: bool = False  # scored through suggest (bench/conversations.py)
 
 
 def load_set(name: str, data: Path, scratch: Path) -> EvalSet:
@@ -46,13 +54,26 @@ def load_set(name: str, data: Path, scratch: Path) -> EvalSet:
         corpus = crosslang_corpus(data, scratch)
         return EvalSet(name, corpus, OURS / "crosslang" / CROSSLANG[name], "crosslang")
     if name == MANUALS:
-        sample = load_sample()
-        items = [item for batch in sample.collection_items.values() for item in batch]
-        words = sample.user_dict.read_text("utf-8") if sample.user_dict else ""
-        synonyms = sample.synonyms.read_text("utf-8") if sample.synonyms else ""
-        queries = OURS / "manuals" / "queries_dev.jsonl"
-        return EvalSet(name, items, queries, "sample_kb", Vocabulary(words, synonyms))
+        items, vocabulary = sample_corpus()
+        manuals = OURS / "manuals" / "queries_dev.jsonl"
+        return EvalSet(name, items, manuals, "sample_kb", vocabulary)
+    if name in CONVERSATIONS:
+        turns = OURS / "conversations" / CONVERSATIONS[name]
+        if name == "conversations_tara":
+            tara = SHARED["tara_dingtalk"][0]
+            return EvalSet(name, data / tara, turns, tara, conversations=True)
+        items, vocabulary = sample_corpus()
+        return EvalSet(name, items, turns, "sample_kb", vocabulary, conversations=True)
     raise ValueError(f"unknown evaluation set {name!r}: expected one of {NAMES}")
+
+
+def sample_corpus() -> tuple[list[IngestItem], Vocabulary]:
+    """The bundled sample knowledge base's documents with its manifest metadata and vocabulary."""
+    sample = load_sample()
+    items = [item for batch in sample.collection_items.values() for item in batch]
+    words = sample.user_dict.read_text("utf-8") if sample.user_dict else ""
+    synonyms = sample.synonyms.read_text("utf-8") if sample.synonyms else ""
+    return items, Vocabulary(words, synonyms)
 
 
 def crosslang_corpus(data: Path, scratch: Path) -> Path:

@@ -49,6 +49,38 @@ def _fusion_label(r: dict[str, Any]) -> str:
     return f"fusion `{f['method']}`, α = {f['alpha']}{scale}"
 
 
+CONVERSATION_SETS = [
+    ("conversations_sample_kb", "conversations on the sample KB (ours)"),
+    ("conversations_tara", "conversations on tara_dingtalk (ours)"),
+]
+
+
+def conversations() -> list[str]:
+    """The conversation sets, scored through suggest: hit@1 / hit@3 / MRR@10 (README Quality)."""
+    rows = [
+        "\n| conversation set (through suggest) | turns | hit@1 | hit@3 | MRR@10 "
+        "| hit@1 zh-Hans / zh-Hant / en | hit@1 over 300 chars | p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for key, label in CONVERSATION_SETS:
+        r = _load(f"eval_{key}")
+        if r is None:
+            rows.append(f"| {label} | not run yet | | | | | | |")
+            continue
+        by = r["by_language"]
+        langs = " / ".join(
+            f"{by[lang]['hit@1']:.3f} ({by[lang]['queries']})" if lang in by else "–"
+            for lang in ("zh-Hans", "zh-Hant", "en")
+        )
+        long = r["over_300_chars"]
+        rows.append(
+            f"| {label} (commit {r['machine']['commit']}) | {r['queries']} | "
+            f"**{r['hit@1']:.3f}** | {r['hit@3']:.3f} | {r['mrr@10']:.3f} | {langs} | "
+            f"{long['hit@1']:.3f} ({long['queries']}) | {r['p50_ms']} / {r['p95_ms']} |"
+        )
+    return rows
+
+
 def quality() -> str:
     rows = [
         "| set | queries | hybrid MRR@10 | hybrid R@1 / R@5 / R@10 | nDCG@10 "
@@ -74,6 +106,7 @@ def quality() -> str:
             f"{v['mrr@10']:.3f} / {v['recall@10']:.3f} | "
             f"{r['p50_ms']} / {r['p95_ms']} |"
         )
+    rows.extend(conversations())
     if machine:
         rows.append(f"\nMeasured on {_machine(machine)}; {fusion}.")
     kept = [

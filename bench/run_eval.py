@@ -17,7 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.eval_sets import DEFAULT, NAMES, SHARED, load_set
+from bench.conversations import evaluate_conversations
+from bench.eval_sets import DEFAULT, NAMES, SHARED, EvalSet, load_set
 from bench.machine import machine_info
 from bench.query_vectors import stored_queries
 from kb.retrieval.evaluation import evaluate
@@ -45,6 +46,9 @@ def run_set(
 ) -> None:
     """Evaluate one set in three modes and write bench/results/eval_<name>.json."""
     chosen = load_set(name, args.data, scratch)
+    if chosen.conversations:
+        run_conversation_set(chosen, args, settings)
+        return
     ours = name not in SHARED
     start = time.perf_counter()
     result = evaluate(
@@ -70,6 +74,33 @@ def run_set(
         f"bm25 {b['bm25']['mrr@10']:.3f}/{b['bm25']['recall@10']:.3f} | "
         f"vector {b['vector']['mrr@10']:.3f}/{b['vector']['recall@10']:.3f}"
         + (f" | vector-first {result['vector_first']}" if ours else ""),
+        flush=True,
+    )
+
+
+def run_conversation_set(chosen: EvalSet, args: argparse.Namespace, settings: Settings) -> None:
+    """Score a conversation set through suggest; write bench/results/eval_<name>.json."""
+    start = time.perf_counter()
+    result = evaluate_conversations(
+        settings,
+        chosen.corpus,
+        chosen.queries,
+        vocabulary=chosen.vocabulary,
+        prepare=store_queries,
+    )
+    result["set"] = chosen.name
+    result["wall_s"] = round(time.perf_counter() - start, 1)
+    result["machine"] = machine_info()
+    (args.out / f"eval_{chosen.name}.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    langs = ", ".join(
+        f"{lang} {row['hit@1']:.3f}/{row['hit@3']:.3f}"
+        for lang, row in result["by_language"].items()
+    )
+    print(
+        f"{chosen.name}: suggest hit@1 {result['hit@1']:.3f} hit@3 {result['hit@3']:.3f} "
+        f"MRR@10 {result['mrr@10']:.3f} | {langs}",
         flush=True,
     )
 

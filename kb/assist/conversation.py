@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kb.assist.selection import select, words
 from kb.types import Role
 
 
@@ -25,8 +26,9 @@ class Turn:
 class QueryPlan:
     """The text to search with, and how it was derived from the conversation."""
 
-    query: str
-    latest: str  # the latest substantive customer turn, cleaned
+    query: str  # the question and the problem, bounded (QUERY_WORDS)
+    latest: str  # what of the latest substantive customer turn was kept, cleaned
+    question: str  # the question alone (with a follow-up's context): what is asked now
     context_used: tuple[str, ...]  # earlier customer turns folded in, oldest first
     is_follow_up: bool
 
@@ -82,26 +84,26 @@ _SHORT_UNITS = 24
 _ELLIPTICAL_UNITS = 6
 # At most this many earlier turns are chained in ("退货运费谁出？" → "那换货呢？" → "那如果…呢？").
 _MAX_CONTEXT_TURNS = 2
-_MIN_CONTEXT_CHARS = 8
+_MIN_CONTEXT_WORDS = 4
 
 _SEGMENT_SPLIT = re.compile(r"([，,。.！!？?~～…；;、\n]+)")
-_SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=\.)\s+|\s*\n+\s*")
-_UNITS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+")
 _LATIN_WORD = re.compile(r"[a-z']+")
-_QUESTION_WORDS_ZH = (
-    "吗", "嗎", "呢", "怎么", "怎麼", "如何", "什么", "什麼", "为什么", "為什麼", "哪", "多少",
-    "几", "幾", "能否", "是否", "谁", "誰", "咋",
-)  # fmt: skip
-_QUESTION_STARTS_EN = frozenset(
-    {"how", "what", "why", "when", "where", "who", "which", "can", "could", "is", "are", "do"}
-    | {"does", "did", "will", "would", "should", "may", "am", "have", "has"}
-)
 
 
-def build_query(turns: Sequence[Turn], *, max_chars: int = 300) -> QueryPlan:
-    """Derive the search query from a conversation (oldest turn first); agent turns are ignored."""
-    if max_chars < 1:
-        raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+# The longest query, in words (a Chinese character or a Latin word each; see
+# kb/assist/selection.py). Measured on the conversation dev set (bench/data/conversations):
+# see README, "Suggestions mid-conversation".
+QUERY_WORDS = 120
+
+
+def build_query(turns: Sequence[Turn], *, budget: int = QUERY_WORDS) -> QueryPlan:
+    """Derive the search query from a conversation (oldest turn first); agent turns are ignored.
+
+    The query holds what the customer asks and the problem they describe, at most ``budget``
+    words however long the messages: a follow-up gets the earlier turn's topic in what is left.
+    """
+    if budget < 1:
+        raise ValueError(f"budget must be at least 1 word, got {budget}")
     # Agent turns are left out: they often quote knowledge-base text, which would pull the search
     # towards what was already answered instead of what the customer asks now.
     customer = [_collapse(t.text) for t in turns if t.role == "customer" and t.text.strip()]
@@ -112,28 +114,36 @@ def build_query(turns: Sequence[Turn], *, max_chars: int = 300) -> QueryPlan:
     cleaned = [c for c in (_clean(text) for text in customer) if c]
     if not cleaned:
         # Only pleasantries so far: still search with what the customer said, never with nothing.
-        text = _fit(customer[-1], max_chars)
-        return QueryPlan(query=text, latest=text, context_used=(), is_follow_up=False)
+        text = select(customer[-1], budget).text or customer[-1][:budget]
+        return QueryPlan(text, latest=text, question=text, context_used=(), is_follow_up=False)
 
-    latest = _fit(cleaned[-1], max_chars)
+    chosen = select(cleaned[-1], budget)
+    latest = chosen.text
     follow_up = len(cleaned) > 1 and _is_follow_up(cleaned[-1])
     context: list[str] = []
     if follow_up:
-        budget = max_chars - len(latest) - 1
+        left = budget - words(latest)
         # Walk back through follow-ups to the turn that named the topic, newest first.
         for index in range(len(cleaned) - 2, max(-1, len(cleaned) - 2 - _MAX_CONTEXT_TURNS), -1):
-            if budget < _MIN_CONTEXT_CHARS:
+            if left < _MIN_CONTEXT_WORDS:
                 break
-            earlier = _fit(cleaned[index], budget)
+            earlier = select(cleaned[index], left).text
             context.insert(0, earlier)
-            budget -= len(earlier) + 1
+            left -= words(earlier)
             if not (index > 0 and _is_follow_up(cleaned[index])):
                 break
-    # Latest first: it is what the customer asks now, truncation never cuts it, and the earlier
-    # turn only supplies the topic the follow-up leaves out ("那运费谁出？ 我想退货，怎么操作？").
+    # Latest first: it is what the customer asks now, and the earlier turn only supplies the
+    # topic the follow-up leaves out ("那运费谁出？ 我想退货，怎么操作？").
     query = " ".join([latest, *context])
+    question = chosen.question or latest
+    if context:
+        question = " ".join([question, *context])
     return QueryPlan(
-        query=query, latest=latest, context_used=tuple(context), is_follow_up=follow_up
+        query=query,
+        latest=latest,
+        question=question,
+        context_used=tuple(context),
+        is_follow_up=follow_up,
     )
 
 
@@ -188,77 +198,21 @@ def _clean(text: str) -> str:
     return _collapse("".join(kept)).lstrip("，,。.！!？?~～…；;、 ")
 
 
-def _units(text: str) -> int:
-    return len(_UNITS.findall(text))
-
-
 def _is_follow_up(text: str) -> bool:
     """Short and leaning on earlier turns: a marker ("那", "what about"), pronoun or ellipsis."""
-    units = _units(text)
+    units = words(text)
     if units > _SHORT_UNITS:
         return False
     if units <= _ELLIPTICAL_UNITS:
         return True
     lowered = text.lower()
-    words = _LATIN_WORD.findall(lowered)
+    latin = _LATIN_WORD.findall(lowered)
     starts = any(
-        lowered.startswith(m) if not m.isascii() else " ".join(words[: len(m.split())]) == m
+        lowered.startswith(m) if not m.isascii() else " ".join(latin[: len(m.split())]) == m
         for m in _FOLLOW_UP_STARTS
     )
     anywhere = any(m in lowered for m in _FOLLOW_UP_ANYWHERE if not m.isascii()) or any(
-        f" {m} " in f" {' '.join(words)} " for m in _FOLLOW_UP_ANYWHERE if m.isascii()
+        f" {m} " in f" {' '.join(latin)} " for m in _FOLLOW_UP_ANYWHERE if m.isascii()
     )
-    pronoun = any(p in lowered for p in _PRONOUNS_ZH) or any(w in _PRONOUNS_EN for w in words)
+    pronoun = any(p in lowered for p in _PRONOUNS_ZH) or any(w in _PRONOUNS_EN for w in latin)
     return starts or anywhere or pronoun
-
-
-def _is_question(sentence: str) -> bool:
-    if sentence.rstrip().endswith(("?", "？")):
-        return True
-    words = _LATIN_WORD.findall(sentence.lower())
-    return any(w in sentence for w in _QUESTION_WORDS_ZH) or (
-        bool(words) and words[0] in _QUESTION_STARTS_EN
-    )
-
-
-def _fit(text: str, budget: int) -> str:
-    """Shorten to ``budget`` characters, keeping the last question and the sentences around it."""
-    if len(text) <= budget:
-        return text
-    sentences = [s.strip() for s in _SENTENCE_SPLIT.split(text) if s and s.strip()]
-    questions = [i for i, s in enumerate(sentences) if _is_question(s)]
-    anchor = questions[-1] if questions else len(sentences) - 1
-    if len(sentences[anchor]) > budget:
-        return _tail(sentences[anchor], budget)
-    # Then the other questions (newest first), then the sentences nearest the last question,
-    # which usually carry its topic ("我上周买的净化器滤网坏了。……怎么办？").
-    order = [
-        *reversed([i for i in questions if i != anchor]),
-        *sorted(
-            (i for i in range(len(sentences)) if i not in questions and i != anchor),
-            key=lambda i: (abs(i - anchor), -i),
-        ),
-    ]
-    chosen = {anchor}
-    used = len(sentences[anchor])
-    for i in order:
-        if used + 1 + len(sentences[i]) <= budget:
-            chosen.add(i)
-            used += 1 + len(sentences[i])
-    return _join([sentences[i] for i in sorted(chosen)])
-
-
-def _join(sentences: list[str]) -> str:
-    # Chinese sentences run on without spaces; Latin ones need one.
-    out = sentences[0]
-    for sentence in sentences[1:]:
-        out += ("" if out[-1:] in "。！？；…" else " ") + sentence
-    return out
-
-
-def _tail(sentence: str, budget: int) -> str:
-    """The end of an over-long sentence (where its question is), not cutting a Latin word."""
-    tail = sentence[-budget:]
-    if tail[:1].isascii() and tail[:1].isalnum() and sentence[-budget - 1 : -budget].isalnum():
-        tail = tail.split(" ", 1)[1] if " " in tail else tail
-    return tail.strip()

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
 from kb.assist.matching import ReplyMatcher, similarity_function
+from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
 from kb.assist.schemas import (
     MAX_SUGGEST_LIMIT,
@@ -33,7 +34,7 @@ from kb.library.replies import detect_language, fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
-from kb.retrieval.searching import SearchRequest, citation, search
+from kb.retrieval.searching import citation
 from kb.types import DisplayScript, Handling
 from search.types import Hit, SearchFilters
 
@@ -77,11 +78,15 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     request = replace(request, collection=request.collection or kb.settings.default_collection)
     _validate(kb, request)
     plan = build_query(request.conversation)
-    filters = _with_validity(request.filters)
-    hits = search(
+    ranked = rank_answers(
         kb,
-        SearchRequest(plan.query, request.collection, limit=request.limit, filters=filters),
+        plan,
+        collection=request.collection,
+        filters=_with_validity(request.filters),
+        limit=request.limit,
+        display_script=request.display_script,
     )
+    hits = [answer.hit for answer in ranked]
     s = kb.settings
     grades = grade(
         hits,

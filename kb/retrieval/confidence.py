@@ -37,10 +37,16 @@ def top_margin(hits: Sequence[Hit]) -> float:
     return top.score - (rival.score if rival else 0.0)
 
 
+_ORDER: dict[Confidence, int] = {"low": 0, "medium": 1, "high": 2}
+
+
 def grade(
     hits: Sequence[Hit], *, high_margin: float, medium_margin: float, min_cosine: float
 ) -> list[Confidence]:
-    """One confidence per hit, in order."""
+    """One confidence per hit, in order, never higher than the grade of a hit above it.
+
+    A badge that rose down the list (低 above 中) would tell the agent the order is wrong.
+    """
     if not hits:
         return []
     top = hits[0]
@@ -55,10 +61,12 @@ def grade(
         top_grade = "low"
     grades: list[Confidence] = [top_grade]
     for hit in hits[1:]:
+        own: Confidence
         if are_twins(top, hit):
-            grades.append(top_grade)
+            own = top_grade
         elif (hit.vector_score or 0.0) >= min_cosine and top.score - hit.score < medium_margin:
-            grades.append("medium")  # a close rival is a plausible answer too
+            own = "medium"  # a close rival is a plausible answer too
         else:
-            grades.append("low")
+            own = "low"
+        grades.append(min(own, grades[-1], key=_ORDER.__getitem__))
     return grades

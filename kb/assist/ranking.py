@@ -1,0 +1,175 @@
+"""The answers of a suggestion: what is asked weighs as much as the whole turn, one answer once.
+
+Three steps on top of the plain hybrid search, all measured on the conversation dev set
+(bench/data/conversations, README "Suggestions mid-conversation"):
+
+1. **Two views of the turn.** The bounded query (question and problem) and the question alone
+   are searched; each answer scores the mean of its two fused scores. A long story shares its
+   words with many entries ("不想要了" matches "can I return it?"); the question names the one
+   that answers ("退货运费谁出").
+2. **One answer once.** FAQ entries of different documents whose passages mean the same (the
+   Taiwan site's Traditional FAQ and its Simplified twin) and the chunks of one manual section
+   are one suggestion, ranked where its best member ranked.
+3. **Shown as the agent reads it.** Of a group, the member in the customer's language leads,
+   then the one in the agent's display script. English and Chinese versions of one FAQ are not
+   grouped (the embedder scores them .94 at best, below same-language entries answering other
+   questions): an answer in the other language family scores OTHER_LANGUAGE of its score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from kb.assist.conversation import QueryPlan
+from kb.context import KnowledgeBase
+from kb.library.replies import detect_language
+from kb.retrieval.searching import SearchRequest, search
+from search.cache import embed_passages_cached
+from search.normalize import normalize
+from search.types import Hit, SearchFilters
+
+# Weight of the question-only search in an answer's score; the bounded query has the rest.
+QUESTION_WEIGHT = 0.5
+# Passage cosine at which two FAQ entries of different documents are one answer. Measured on
+# the sample knowledge base: the six cross-script twin pairs score .967-.987; the closest pair
+# that answers different questions (15-day exchange for weak suction vs for a fault) .948.
+TWIN_COSINE = 0.96
+# An answer in another language than the question's (English vs Chinese) scores this much of
+# its fused score: the agent would have to translate it, and the fusion scores a chunk BM25
+# cannot read by its vector alone, which lifted Chinese answers over the English entry that
+# answers an English question.
+OTHER_LANGUAGE = 0.7
+# Hits fetched from each search before groups are formed and cut to the limit.
+DEPTH = 30
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One suggestion: the hit shown, and the other entries it stands for (its twins)."""
+
+    hit: Hit
+    twins: tuple[Hit, ...] = ()
+
+
+def rank_answers(
+    kb: KnowledgeBase,
+    plan: QueryPlan,
+    *,
+    collection: str | None,
+    filters: SearchFilters,
+    limit: int,
+    display_script: str | None,
+) -> list[Answer]:
+    """The answers for ``plan``, best first, at most ``limit``, twins collapsed."""
+    depth = max(DEPTH, 2 * limit)
+    full = search(kb, SearchRequest(plan.query, collection, limit=depth, filters=filters))
+    hits = full
+    if plan.question and plan.question != plan.query:
+        asked = search(kb, SearchRequest(plan.question, collection, limit=depth, filters=filters))
+        hits = combine(full, asked, QUESTION_WEIGHT)
+    wanted = detect_language(plan.question or plan.query)
+    hits = prefer_language(hits, wanted, OTHER_LANGUAGE)
+    groups = group_twins(kb, hits)
+    out = [_present(group, wanted, display_script) for group in groups]
+    return out[:limit]
+
+
+def combine(full: Sequence[Hit], asked: Sequence[Hit], weight: float) -> list[Hit]:
+    """Each hit of either list scored ``weight`` × its question score + the rest × full score.
+
+    A hit missing from one list takes that list's lowest score: it ranked below all of them.
+    """
+    if not full or not asked:
+        return list(full or asked)
+    by_id: dict[str, tuple[Hit | None, Hit | None]] = {}
+    for hit in full:
+        by_id[hit.chunk.chunk_id] = (hit, None)
+    for hit in asked:
+        first, _ = by_id.get(hit.chunk.chunk_id, (None, None))
+        by_id[hit.chunk.chunk_id] = (first, hit)
+    floor_full, floor_asked = full[-1].score, asked[-1].score
+    out = []
+    for f, a in by_id.values():
+        base = f or a
+        assert base is not None
+        score = weight * (a.score if a else floor_asked) + (1 - weight) * (
+            f.score if f else floor_full
+        )
+        cosines = [h.vector_score for h in (f, a) if h and h.vector_score is not None]
+        out.append(replace(base, score=score, vector_score=max(cosines) if cosines else None))
+    out.sort(key=lambda h: (-h.score, h.chunk.chunk_id))
+    return out
+
+
+def prefer_language(hits: Sequence[Hit], language: str, factor: float) -> list[Hit]:
+    """Hits re-ordered with answers in the other language family scored ``factor`` × theirs."""
+    if factor == 1.0:
+        return list(hits)
+    english = language == "en"
+    out = [
+        h if (_language(h) == "en") == english else replace(h, score=h.score * factor) for h in hits
+    ]
+    out.sort(key=lambda h: (-h.score, h.chunk.chunk_id))
+    return out
+
+
+def group_twins(kb: KnowledgeBase, hits: Sequence[Hit]) -> list[list[Hit]]:
+    """Hits in order, each group holding the entries of one answer (best first)."""
+    faq = [i for i, h in enumerate(hits) if h.chunk.kind == "faq"]
+    vectors = _passage_vectors(kb, [hits[i] for i in faq]) if len(faq) > 1 else None
+    row = {i: n for n, i in enumerate(faq)}
+    groups: list[list[int]] = []
+    for i in range(len(hits)):
+        for group in groups:
+            if any(_same_answer(hits, vectors, row, j, i) for j in group):
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    return [[hits[i] for i in group] for group in groups]
+
+
+def _same_answer(
+    hits: Sequence[Hit], vectors: np.ndarray | None, row: dict[int, int], i: int, j: int
+) -> bool:
+    a, b = hits[i].chunk, hits[j].chunk
+    if a.kind != "faq" and b.kind != "faq":
+        # Two chunks of one manual or policy section are one passage cut in two.
+        return a.document_id == b.document_id and bool(a.section) and a.section == b.section
+    if a.kind != b.kind or a.document_id == b.document_id or vectors is None:
+        return False
+    return float(vectors[row[i]] @ vectors[row[j]]) >= TWIN_COSINE
+
+
+def _passage_vectors(kb: KnowledgeBase, hits: Sequence[Hit]) -> np.ndarray:
+    """The indexed passages' vectors, read from the embedding cache the index was built from."""
+    texts = [normalize(h.chunk.index_text) for h in hits]
+    return embed_passages_cached(kb.embedder, kb.embedding_cache, texts).vectors
+
+
+def _present(group: list[Hit], language: str, display_script: str | None) -> Answer:
+    """The member in the customer's language, then in the agent's script, leads its group."""
+
+    def fit(hit: Hit) -> tuple[int, int]:
+        lang = _language(hit)
+        same_family = (lang == "en") == (language == "en")
+        script = display_script or (language if language != "en" else None)
+        return (0 if same_family else 1, 0 if script is None or lang == script else 1)
+
+    lead = min(group, key=fit)  # min keeps the best-scored of equally fitting members
+    shown = replace(lead, score=group[0].score) if lead is not group[0] else lead
+    return Answer(shown, tuple(h for h in group if h is not lead))
+
+
+def _language(hit: Hit) -> str:
+    declared = (hit.chunk.language or "").lower()
+    if declared.startswith("en"):
+        return "en"
+    if declared in ("zh-hant", "zh-tw", "zh-hk"):
+        return "zh-Hant"
+    if declared.startswith("zh"):
+        return "zh-Hans"
+    return detect_language(hit.chunk.question or hit.chunk.text)

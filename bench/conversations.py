@@ -13,7 +13,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from kb.retrieval.indexing import live_chunks
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
 from kb.types import DisplayScript
+from search.embedders.base import Embedder
 from search.types import IndexedChunk
 
 COLLECTION = "eval"
@@ -159,9 +160,11 @@ def evaluate_conversations(
     conversations_path: Path,
     *,
     vocabulary: Vocabulary | None = None,
-    prepare: Callable[[KnowledgeBase], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``corpus`` into a throw-away data dir and score every conversation."""
+    """Ingest ``corpus`` into a throw-away data dir and score every conversation.
+
+    ``embedder`` is the running one (None: built from settings), as in ``kb eval``."""
     conversations = load_conversations(conversations_path)
     if isinstance(corpus, Path):
         items = [IngestItem(corpus.name, corpus.read_bytes(), DocumentMeta(doc_type="faq"))]
@@ -177,11 +180,10 @@ def evaluate_conversations(
                     "cache_dir": settings.embedding_cache_path.parent,
                     "max_upload_bytes": max(settings.max_upload_bytes, largest + 1),
                 }
-            )
+            ),
+            embedder=embedder,
         )
         try:
-            if prepare is not None:
-                prepare(kb)
             if vocabulary is not None:
                 save_vocabulary(kb, vocabulary)
             results = ingest_items(kb, items, collection=COLLECTION)

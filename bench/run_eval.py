@@ -47,7 +47,7 @@ def run_set(
     """Evaluate one set in three modes and write bench/results/eval_<name>.json."""
     chosen = load_set(name, args.data, scratch)
     if chosen.conversations:
-        run_conversation_set(chosen, args, settings)
+        run_conversation_set(chosen, args, settings, embedder)
         return
     ours = name not in SHARED
     start = time.perf_counter()
@@ -78,7 +78,9 @@ def run_set(
     )
 
 
-def run_conversation_set(chosen: EvalSet, args: argparse.Namespace, settings: Settings) -> None:
+def run_conversation_set(
+    chosen: EvalSet, args: argparse.Namespace, settings: Settings, embedder: Embedder
+) -> None:
     """Score a conversation set through suggest; write bench/results/eval_<name>.json."""
     start = time.perf_counter()
     result = evaluate_conversations(
@@ -86,7 +88,7 @@ def run_conversation_set(chosen: EvalSet, args: argparse.Namespace, settings: Se
         chosen.corpus,
         chosen.queries,
         vocabulary=chosen.vocabulary,
-        prepare=store_queries,
+        embedder=embedder,
     )
     result["set"] = chosen.name
     result["wall_s"] = round(time.perf_counter() - start, 1)

@@ -273,7 +273,9 @@ def test_the_login_page_and_its_errors_are_in_the_chosen_language(app: FastAPI, 
     assert client.cookies.get(i18n.COOKIE) == lang  # the failed post below keeps it
     token = re.search(r'name="csrf_token" value="([0-9a-f]{64})"', form.text)
     assert token
-    data = {"email": "nobody@assistkb.test", "password": "wrong", "csrf_token": token.group(1)}
+    # An account of its own per language: a failure makes that account wait at this address.
+    email = f"nobody-{lang}@assistkb.test"
+    data = {"email": email, "password": "wrong", "csrf_token": token.group(1)}
     refused = client.post("/login", data=data)
     assert refused.status_code == 401
     texts = visible_ui_text(refused.text)

@@ -210,9 +210,12 @@ def test_the_panel_shows_payloads_as_text_and_its_htmx_works_under_the_csp(
         expect(results).to_contain_text(payload)
 
     page.locator(".answer .cite .source-link").first.click()  # the passage, in a dialog
+    dialog = page.locator("dialog.source-dialog")
+    expect(dialog).to_be_visible()  # shown modal: its text is in the page a moment before
     for payload in PAYLOADS:
-        expect(page.locator("dialog.source-dialog")).to_contain_text(payload)
+        expect(dialog).to_contain_text(payload)
     page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
 
     with page.expect_response(re.compile(r"/assist/feedback$")) as rated:
         page.locator(".answer .thumb").first.click()  # a thumb: an HTMX form post

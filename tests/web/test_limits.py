@@ -217,7 +217,7 @@ def test_a_file_over_the_upload_size_fails_alone(app: FastAPI, clock: Clock) -> 
 def test_a_form_upload_over_the_size_names_the_limit_in_bytes(
     app: FastAPI, clock: Clock, sign_in: SignIn
 ) -> None:
-    console = TestClient(app)
+    console = TestClient(app, headers={"Accept-Language": "en"})
     sign_in(console, "manager")
     big = ("replies.yaml", b"#" * (UPLOAD_LIMIT * 3), "text/yaml")
     page = console.post("/kb/replies/import", files={"file": big})

@@ -15,10 +15,15 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.fence import ParseLimits
+from ingest.model import IngestError
+from ingest.pipeline import parse_file
 from kb.assist._sentiment_lexicon import CUE_GROUPS
 from kb.assist.sentiment import CUE_FORMS, CUE_KINDS, analyse, cue_message
 from kb.context import KnowledgeBase
-from kb.documents.jobs import stage_message
+from kb.documents.jobs import stage_message, wait_for_job
+from kb.documents.reasons import INGEST_REASON_FORMS
+from kb.documents.reasons import reason_message as ingest_reason
 from kb.errors import Message
 from kb.library.escalation import reason_message
 from kb.types import LANGUAGES, Language
@@ -30,7 +35,7 @@ SignIn = Callable[..., Any]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # Latin words a Chinese page may show: product and protocol names, keys, codes.
 LATIN_OK = {"AssistKB", "CRM", "API", "Alt", "Enter", "Shift", "VIP", "FAQ", "BM25", "UTC",
-            "PDF", "Word", "HTML", "Markdown", "CSV", "XLSX", "JSON", "YAML",
+            "PDF", "PNG", "Word", "HTML", "Markdown", "CSV", "XLSX", "JSON", "YAML",
             "default"}  # KB_DEFAULT_COLLECTION, a collection's name  # fmt: skip
 TO_TRAD, TO_SIMP = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 
@@ -343,3 +348,82 @@ def test_a_domain_error_of_the_api_is_translated_with_its_values(
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
     assert answer.json()["error"]["message"] == "没有编号为 'nope' 的文档"
+
+
+# --- why a file failed to ingest ------------------------------------------------------------
+
+# Files the parser refuses, one per kind of reason it gives (tiny: nothing is embedded).
+REFUSED_FILES = [
+    ("empty.txt", b" \n"),
+    ("logo.txt", b"\x89PNG\r\n\x1a\n...."),
+    ("notes.xyz", b"text"),
+    ("old.doc", b"text"),
+    ("old.ppt", b"text"),
+    ("bundle.zip", b"PK\x03\x04rest"),
+    ("broken.json", b"[{"),
+    ("records.jsonl", b'{"id": 1, "text": "a"}\n{oops\n'),
+    ("no-id.json", b'[{"text": "a"}, {"title": "b"}]'),
+    ("keys.json", b'[{"a": 1}]'),
+    ("scalar.json", b"3"),
+    ("fake.pdf", b"not a pdf"),
+    ("damaged.docx", b"PK\x03\x04damaged"),
+    ("faq.csv", b"x,y\n1,2\n"),
+    ("big.txt", b"a" * 200),
+]
+
+
+@pytest.mark.parametrize(("name", "data"), REFUSED_FILES)
+def test_every_reason_the_parser_gives_has_a_translatable_form(name: str, data: bytes) -> None:
+    with pytest.raises(IngestError) as refused:
+        parse_file(name, data, max_bytes=100)
+    found = ingest_reason(refused.value.reason)
+    assert found.template in INGEST_REASON_FORMS, refused.value.reason
+    assert not HAN.search(refused.value.reason) or "问题" in refused.value.reason
+    assert HAN.search(i18n.gettext("zh-Hans", found)), found
+
+
+def test_the_parser_workers_limits_have_translatable_forms() -> None:
+    limits = ParseLimits(memory_mb=1500, seconds=2.5)
+    for reason, hans in [
+        (limits.memory_reason(), "解析需要超过 1,500 MB 内存"),
+        (limits.time_reason(), "解析用时超过 2.5 秒"),
+    ]:
+        assert i18n.gettext("zh-Hans", ingest_reason(reason)).startswith(hans)
+
+
+UPLOADED = [("files", ("empty.txt", b"\n")), ("files", ("logo.png", b"\x89PNG\r\n\x1a\n...."))]
+REFUSALS = {
+    "zh-Hans": ["文件是空的", "不支持的文件类型：PNG 图片"],
+    "zh-Hant": ["檔案是空的", "不支援的檔案類型：PNG 圖片"],
+    "en": ["the file is empty", "unsupported file type: PNG image"],
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_failed_files_reason_is_in_the_callers_language_in_the_api(
+    app: FastAPI, sign_in: SignIn, lang: str
+) -> None:
+    client = TestClient(app, headers={"Accept-Language": lang})
+    sign_in(client, role="manager", email=f"upload-{lang}@assistkb.test")
+    answer = client.post("/api/v1/documents", files=UPLOADED)
+    assert answer.status_code == 200, answer.text
+    files = answer.json()["files"]
+    assert [f["status"] for f in files] == ["failed", "failed"]
+    assert [f["reason"] for f in files] == REFUSALS[lang]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_failed_files_reason_is_in_the_pages_language_on_the_job_panel(
+    app: FastAPI, sign_in: SignIn, lang: str
+) -> None:
+    client = TestClient(app, headers={"HX-Request": "true", i18n.HEADER: lang})
+    sign_in(client, role="manager", email=f"upload-{lang}@assistkb.test")
+    started = client.post("/kb/documents", files=UPLOADED, data={"type": "", "tags": ""})
+    assert started.status_code == 200, started.text
+    job = re.search(r'id="job-([0-9a-f]+)"', started.text)
+    assert job
+    wait_for_job(app.state.kb, job.group(1), timeout=120)
+    panel = client.get(f"/kb/jobs/{job.group(1)}").text
+    reasons = re.findall(r'<span class="reason">([^<]*)</span>', panel)
+    assert [html.unescape(r) for r in reasons] == REFUSALS[lang]
+    assert foreign(visible_ui_text(panel), lang) == []

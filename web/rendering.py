@@ -21,6 +21,7 @@ from kb.documents.reasons import reason_message as ingest_reason_message
 from kb.errors import Message
 from kb.library.escalation import reason_message
 from kb.library.replies import variable_label
+from kb.retrieval.vocabulary import problem_message
 from kb.types import Language
 from web import i18n
 from web.i18n import N_
@@ -230,6 +231,7 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.filters["reason"] = lambda reason: Quoted(reason_message(reason))
     env.filters["cue"] = lambda cue: Quoted(cue_message(cue))
     env.filters["ingest_reason"] = ingest_reason_message
+    env.filters["vocabulary_problem"] = problem_message
     env.filters["variable"] = variable
     env.filters["marked"] = marked
     env.filters["heading"] = heading

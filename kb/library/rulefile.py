@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from kb.errors import Invalid
+from kb.errors import N_, Invalid, Message
 
 MAX_VALUES = 100_000
 """Most values a file may hold once its aliases are expanded (ten aliases of ten, nine deep,
 would be a billion)."""
+# The things a file lists, as its messages name them.
+NOUNS = {"rule": N_("rule"), "reply": N_("reply")}
 ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 """The ids of replies and rules: lower-case letters, digits, '-', '_' or '.'."""
 
@@ -22,8 +24,14 @@ class RuleFileError(Invalid):
     """A problem in an imported rule or reply file, at a line (1-based) when one is known."""
 
     def __init__(self, source: str, line: int | None, message: str) -> None:
-        where = f"{source} line {line}" if line is not None else source
-        super().__init__(f"{where}: {message}", field="file")
+        # ``message`` may be a Message: the page shows it, and the frame, in its reader's language.
+        if line is None:
+            text = Message("{source}: {problem}", source=source, problem=message)
+        else:
+            text = Message(
+                "{source} line {line}: {problem}", source=source, line=line, problem=message
+            )
+        super().__init__(text, field="file")
         self.source = source
         self.line = line
         self.problem = message
@@ -69,20 +77,22 @@ def load(text: str, source: str) -> Node | None:
         # raised past the handlers below (a 500 on import).
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:
-        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
+        raise RuleFileError(source, None, Message("invalid YAML: {detail}", detail=exc)) from exc
     try:
         root = loader.get_single_node()
         return None if root is None else _convert(root, loader, source, None, [MAX_VALUES])
     except RecursionError as exc:  # the composer and the conversion recurse once per level
-        raise RuleFileError(source, None, "invalid YAML: nested too deeply") from exc
+        raise RuleFileError(source, None, N_("invalid YAML: nested too deeply")) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise RuleFileError(
-            source, mark.line + 1 if mark else None, f"invalid YAML: {problem}"
+            source,
+            mark.line + 1 if mark else None,
+            Message("invalid YAML: {detail}", detail=problem),
         ) from exc
     except yaml.YAMLError as exc:  # reader errors (bad characters) carry no mark
-        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
+        raise RuleFileError(source, None, Message("invalid YAML: {detail}", detail=exc)) from exc
     finally:
         loader.dispose()
 
@@ -94,19 +104,26 @@ def _convert(
     budget[0] -= 1
     if budget[0] < 0:
         raise RuleFileError(
-            source, line, f"the file holds over {MAX_VALUES:,} values once its aliases are expanded"
+            source,
+            line,
+            Message(
+                "the file holds over {limit} values once its aliases are expanded",
+                limit=f"{MAX_VALUES:,}",
+            ),
         )
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Node] = {}
         for key_node, value_node in node.value:
             k_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise RuleFileError(source, k_line, "a key must be plain text")
+                raise RuleFileError(source, k_line, N_("a key must be plain text"))
             key = str(key_node.value)  # as written: `on:` stays "on", not True
             if key in mapping:
                 first = mapping[key].at
                 raise RuleFileError(
-                    source, k_line, f"duplicate key '{key}' (first at line {first})"
+                    source,
+                    k_line,
+                    Message("duplicate key '{key}' (first at line {first})", key=key, first=first),
                 )
             mapping[key] = _convert(value_node, loader, source, k_line, budget)
         return Node(mapping, line, key_line=key_line, tag=node.tag)
@@ -242,17 +259,18 @@ def dump(document: object) -> str:
 def check_version(top: Fields) -> None:
     """Files say which format they are written in; only version 1 exists."""
     if top.get("version") is None:
-        raise top.error(None, "the file has no version (write 'version: 1' at the top)")
+        raise top.error(None, N_("the file has no version (write 'version: 1' at the top)"))
     if top.integer("version", 1) != 1:
-        raise top.error(top.get("version"), "unsupported version (this reader knows version 1)")
+        unsupported = N_("unsupported version (this reader knows version 1)")
+        raise top.error(top.get("version"), unsupported)
 
 
 def suggest(word: str, choices: Collection[str]) -> str:
     """A " (did you mean 'x'?)" hint, or "" when nothing is close; otherwise list the choices."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (expected one of: {', '.join(sorted(choices))})"
+        return Message(" (did you mean '{word}'?)", word=close[0])
+    return Message(" (expected one of: {choices})", choices=", ".join(sorted(choices)))
 
 
 def read_items(
@@ -265,7 +283,8 @@ def read_items(
     """
     root = load(text, source)
     if root is None:
-        raise RuleFileError(source, 1, f"file is empty: expected 'version: 1' and a '{key}:' list")
+        empty = Message("file is empty: expected 'version: 1' and a '{key}:' list", key=key)
+        raise RuleFileError(source, 1, empty)
     top = Fields(root, source, "the file", ("version", key))
     check_version(top)
     items = top.get(key)
@@ -279,7 +298,11 @@ def read_items(
         if not ID.fullmatch(item_id):
             raise fields.error(
                 fields.get("id"),
-                f"{noun} id '{item_id}' must be lower-case letters, digits, '-', '_' or '.'",
+                Message(
+                    "{noun} id '{id}' must be lower-case letters, digits, '-', '_' or '.'",
+                    noun=NOUNS.get(noun, noun),
+                    id=item_id,
+                ),
             )
         check_unique(noun, item_id, item.line, first_line, source)
         fields.what = f"{noun} '{item_id}'"
@@ -294,6 +317,11 @@ def check_unique(
         raise RuleFileError(
             source,
             line,
-            f"{noun} id '{item_id}' is used twice (first at line {first_line[item_id]})",
+            Message(
+                "{noun} id '{id}' is used twice (first at line {first})",
+                noun=NOUNS.get(noun, noun),
+                id=item_id,
+                first=first_line[item_id],
+            ),
         )
     first_line[item_id] = line

@@ -427,3 +427,69 @@ def test_a_failed_files_reason_is_in_the_pages_language_on_the_job_panel(
     reasons = re.findall(r'<span class="reason">([^<]*)</span>', panel)
     assert [html.unescape(r) for r in reasons] == REFUSALS[lang]
     assert foreign(visible_ui_text(panel), lang) == []
+
+
+# --- rule and reply files --------------------------------------------------------------------
+
+BAD_RULE_FILES = {
+    "no-version.yaml": (
+        "rules: []\n",
+        {
+            "zh-Hans": "no-version.yaml 第 1 行：文件没有版本（请在开头写上“version: 1”）",
+            "zh-Hant": "no-version.yaml 第 1 行：檔案沒有版本（請在開頭寫上「version: 1」）",
+            "en": "no-version.yaml line 1: the file has no version (write 'version: 1' at the top)",
+        },
+    ),
+    "bad-id.yaml": (
+        "version: 1\nrules:\n  - id: Refund Rule\n",
+        {
+            "zh-Hans": "bad-id.yaml 第 3 行：规则编号“Refund Rule”只能包含小写字母、数字、"
+            "“-”、“_”或“.”",
+            "zh-Hant": "bad-id.yaml 第 3 行：規則編號「Refund Rule」只能包含小寫字母、數字、"
+            "「-」、「_」或「.」",
+            "en": "bad-id.yaml line 3: rule id 'Refund Rule' must be lower-case letters, digits, "
+            "'-', '_' or '.'",
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("name", BAD_RULE_FILES)
+def test_a_bad_rule_files_error_is_in_the_pages_language(
+    app: FastAPI, sign_in: SignIn, lang: str, name: str
+) -> None:
+    text, expected = BAD_RULE_FILES[name]
+    client = TestClient(app, headers={"HX-Request": "true", i18n.HEADER: lang})
+    sign_in(client, role="admin", email=f"rules-{lang}@assistkb.test")
+    refused = client.post("/kb/rules/import", files={"file": (name, text.encode())})
+    assert refused.status_code == 422
+    shown = re.search(r'id="rules-import-file-msg">(.*?)</p>', refused.text, re.S)
+    assert shown, refused.text
+    assert html.unescape(re.sub(r"<[^>]+>", "", shown.group(1))).endswith(expected[lang])
+
+
+VOCABULARY_PROBLEMS = {
+    "zh-Hans": ["一组同义词至少需要两个不同的词", "词频必须是整数，不能是 'x'"],
+    "zh-Hant": ["一組同義詞至少需要兩個不同的詞", "詞頻必須是整數，不能是 'x'"],
+    "en": ["a synonym set needs at least two different words", "the frequency must be a whole"],
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_bad_vocabulary_lines_problem_is_in_the_pages_language(
+    app: FastAPI, sign_in: SignIn, lang: str
+) -> None:
+    client = TestClient(app, headers={"HX-Request": "true", i18n.HEADER: lang})
+    sign_in(client, role="admin", email=f"vocabulary-{lang}@assistkb.test")
+    for field, text, expected in [
+        ("synonyms", "发票\n", VOCABULARY_PROBLEMS[lang][0]),
+        ("user_dict", "包邮 x n\n", VOCABULARY_PROBLEMS[lang][1]),
+    ]:
+        refused = client.post("/kb/vocabulary", data={field: text})
+        assert refused.status_code == 422
+        problems = re.search(r'<ul class="problems">(.*?)</ul>', refused.text, re.S)
+        assert problems, refused.text
+        assert expected in html.unescape(problems.group(1))
+        if lang != "en":  # (the English list keeps the template's full-width brackets)
+            assert foreign(visible_ui_text(problems.group(1)), lang) == [], problems.group(1)

@@ -3,7 +3,7 @@
 The ingest package (which knows nothing of kb or of languages) fails a file with an English
 reason; every reason it can give is written here as a template, so that a reason stored in a
 job's results or returned by an upload is shown translated (``reason_message``). A reason that
-matches none is shown as it is. tests/web/test_i18n.py drives real failing files through the
+matches none is shown as it is. tests/web/test_i18n_errors.py drives real failing files through the
 parser and holds each of their reasons to a form here.
 """
 

@@ -138,19 +138,19 @@ def _convert(
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def kind_of(node: Node) -> str:
+def kind_of(node: Node) -> Message:
     """How a YAML value reads to a knowledge manager, for error messages."""
     if node.is_mapping:
-        return "a mapping"
+        return N_("a mapping")
     if node.is_list:
-        return "a list"
+        return N_("a list")
     if node.tag == _NULL_TAG:
-        return "empty"
+        return N_("empty")
     if isinstance(node.value, bool):
-        return "true/false"
+        return N_("true/false")
     if isinstance(node.value, int | float):
-        return f"the number {node.raw}"
-    return "text"
+        return Message("the number {number}", number=node.raw)
+    return N_("text")
 
 
 @dataclass
@@ -165,13 +165,24 @@ class Fields:
 
     def __post_init__(self) -> None:
         if not self.node.is_mapping:
-            raise self.error(self.node, f"{self.what} must be a mapping, not {kind_of(self.node)}")
+            raise self.error(
+                self.node,
+                Message(
+                    "{what} must be a mapping, not {kind}", what=self.what, kind=kind_of(self.node)
+                ),
+            )
         self._items = self.node.items()
         for key, value in self._items.items():
             if key not in self.allowed:
-                raise self.error(
-                    value, f"{self.what}: unknown key '{key}'{suggest(key, self.allowed)}"
+                hint = suggest(key, self.allowed)
+                unknown = Message(
+                    "{what}: unknown key '{key}'{hint}", what=self.what, key=key, hint=hint
                 )
+                raise self.error(value, unknown)
+
+    def _wrong(self, template: str, key: str, node: Node) -> Message:
+        """A value of the wrong kind: ``template`` has {what}, {key} and {kind} fields."""
+        return Message(template, what=self.what, key=key, kind=kind_of(node))
 
     def error(self, node: Node | None, message: str) -> RuleFileError:
         return RuleFileError(self.source, (node or self.node).at, message)
@@ -186,10 +197,13 @@ class Fields:
         node = self.get(key)
         if node is None or (isinstance(node.raw, str) and not node.raw.strip()):
             if required:
-                raise self.error(self._items.get(key), f"{self.what} has no {key}")
+                missing = Message("{what} has no {key}", what=self.what, key=key)
+                raise self.error(self._items.get(key), missing)
             return None
         if node.raw is None:
-            raise self.error(node, f"{self.what}: '{key}' must be text, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be text, not {kind}"), key, node)
+            )
         return node.raw.strip()
 
     def texts(self, key: str, *, allow_single: bool = False) -> tuple[str, ...]:
@@ -200,12 +214,17 @@ class Fields:
         if allow_single and node.raw is not None:
             return (node.raw.strip(),) if node.raw.strip() else ()
         if not node.is_list:
-            raise self.error(node, f"{self.what}: '{key}' must be a list, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be a list, not {kind}"), key, node)
+            )
         out: list[str] = []
         for item in node.elements():
             if item.raw is None or item.tag == _NULL_TAG or not item.raw.strip():
                 raise self.error(
-                    item, f"{self.what}: every item of '{key}' must be text, not {kind_of(item)}"
+                    item,
+                    self._wrong(
+                        N_("{what}: every item of '{key}' must be text, not {kind}"), key, item
+                    ),
                 )
             out.append(item.raw.strip())
         return tuple(out)
@@ -216,7 +235,8 @@ class Fields:
             return default
         if isinstance(node.value, bool) or not isinstance(node.value, int):
             raise self.error(
-                node, f"{self.what}: '{key}' must be a whole number, not {kind_of(node)}"
+                node,
+                self._wrong(N_("{what}: '{key}' must be a whole number, not {kind}"), key, node),
             )
         return node.value
 
@@ -225,7 +245,9 @@ class Fields:
         if node is None:
             return default
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise self.error(node, f"{self.what}: '{key}' must be a number, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be a number, not {kind}"), key, node)
+            )
         return float(node.value)
 
     def flag(self, key: str, default: bool) -> bool:
@@ -234,7 +256,8 @@ class Fields:
             return default
         if not isinstance(node.value, bool):
             raise self.error(
-                node, f"{self.what}: '{key}' must be true or false, not {kind_of(node)}"
+                node,
+                self._wrong(N_("{what}: '{key}' must be true or false, not {kind}"), key, node),
             )
         return node.value
 
@@ -285,15 +308,17 @@ def read_items(
     if root is None:
         empty = Message("file is empty: expected 'version: 1' and a '{key}:' list", key=key)
         raise RuleFileError(source, 1, empty)
-    top = Fields(root, source, "the file", ("version", key))
+    top = Fields(root, source, N_("the file"), ("version", key))
     check_version(top)
     items = top.get(key)
     if items is None or not items.is_list:
-        found = "nothing" if items is None else kind_of(items)
-        raise top.error(items, f"'{key}' must be a list of {key}, not {found}")
+        found = N_("nothing") if items is None else kind_of(items)
+        wrong = Message("'{key}' must be a list of {key}, not {kind}", key=key, kind=found)
+        raise top.error(items, wrong)
     first_line: dict[str, int] = {}
     for number, item in enumerate(items.elements(), start=1):
-        fields = Fields(item, source, f"{noun} {number}", item_keys)
+        what = Message("{noun} {number}", noun=NOUNS.get(noun, noun), number=number)
+        fields = Fields(item, source, what, item_keys)
         item_id = fields.text("id", required=True) or ""
         if not ID.fullmatch(item_id):
             raise fields.error(
@@ -305,7 +330,7 @@ def read_items(
                 ),
             )
         check_unique(noun, item_id, item.line, first_line, source)
-        fields.what = f"{noun} '{item_id}'"
+        fields.what = Message("{noun} '{id}'", noun=NOUNS.get(noun, noun), id=item_id)
         yield fields, item_id
 
 

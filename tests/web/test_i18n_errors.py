@@ -135,6 +135,22 @@ BAD_RULE_FILES = {
             "'-', '_' or '.'",
         },
     ),
+    "typo.yaml": (
+        "version: 1\nrules:\n  - id: r1\n    nmae: x\n",
+        {
+            "zh-Hans": "typo.yaml 第 4 行：第 1 条规则：未知的键“nmae”（您是不是要写“name”？）",
+            "zh-Hant": "typo.yaml 第 4 行：第 1 條規則：未知的鍵「nmae」（您是不是要寫「name」？）",
+            "en": "typo.yaml line 4: rule 1: unknown key 'nmae' (did you mean 'name'?)",
+        },
+    ),
+    "sim.yaml": (
+        "version: 1\nrules:\n  - id: r1\n    min_similarity: [a]\n",
+        {
+            "zh-Hans": "sim.yaml 第 4 行：规则“r1”：“min_similarity”必须是数字，不能是列表",
+            "zh-Hant": "sim.yaml 第 4 行：規則「r1」：「min_similarity」必須是數字，不能是清單",
+            "en": "sim.yaml line 4: rule 'r1': 'min_similarity' must be a number, not a list",
+        },
+    ),
 }
 
 

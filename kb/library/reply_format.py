@@ -43,7 +43,9 @@ def _reply_from_yaml(fields: Fields, reply_id: str) -> ReplyTemplate:
     variables: list[str] | dict[str, str] | None = None
     declared = fields.get("variables")
     if declared is not None and declared.is_mapping:
-        labels = Fields(declared, fields.source, f"{fields.what} variables", declared.items())
+        labels = Fields(
+            declared, fields.source, Message("{what} variables", what=fields.what), declared.items()
+        )
         variables = {k: labels.text(k) or "" for k in declared.items()}
     elif declared is not None:
         variables = list(fields.texts("variables"))
@@ -58,7 +60,7 @@ def _reply_from_yaml(fields: Fields, reply_id: str) -> ReplyTemplate:
             applies_to=fields.texts("applies_to"),
         )
     except InvalidReply as exc:
-        raise RuleFileError(fields.source, _yaml_line(fields, exc), str(exc)) from exc
+        raise RuleFileError(fields.source, _yaml_line(fields, exc), exc.message) from exc
 
 
 def _yaml_line(fields: Fields, exc: InvalidReply) -> int:
@@ -160,7 +162,7 @@ def _reply_from_row(
             applies_to=_split([cell("applies_to")], _CUE_SEPARATORS),
         )
     except InvalidReply as exc:
-        raise RuleFileError(source, line, str(exc)) from exc
+        raise RuleFileError(source, line, exc.message) from exc
 
 
 def _split(values: Iterable[str], separators: re.Pattern[str]) -> list[str]:

@@ -326,10 +326,10 @@ def test_saving_a_rule_set_changes_the_next_suggestion(client: TestClient) -> No
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
-        (BROKEN_RULES, 17, "unknown level 'tier9'"),
+        (BROKEN_RULES, 17, "未知的级别“tier9”"),
         ("version: 1\nrules:\n  - id: x\n    when: {keywords: [a]\n", 5, "YAML 格式有误"),
         ("rules: []\n", 1, "文件没有版本"),
-        (RULES.replace("keywords: [投诉]", "keywords: []"), 7, "'keywords' is an empty list"),
+        (RULES.replace("keywords: [投诉]", "keywords: []"), 7, "“keywords”是空列表"),
     ],
 )
 def test_a_broken_rule_set_names_its_line_and_the_rules_in_force_stay(

@@ -151,6 +151,15 @@ BAD_RULE_FILES = {
             "en": "sim.yaml line 4: rule 'r1': 'min_similarity' must be a number, not a list",
         },
     ),
+    "empty.yaml": (
+        "version: 1\nrules:\n  - id: r1\n    when: {keywords: []}\n"
+        "    then: {level: tier3, steps: [s]}\n",
+        {
+            "zh-Hans": "empty.yaml 第 4 行：规则“r1”的“when”：“keywords”是空列表",
+            "zh-Hant": "empty.yaml 第 4 行：規則「r1」的「when」：「keywords」是空清單",
+            "en": "empty.yaml line 4: rule 'r1' 'when': 'keywords' is an empty list",
+        },
+    ),
 }
 
 

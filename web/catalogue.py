@@ -30,6 +30,7 @@ PYTHON_SOURCES = (
     "kb/library",
     "kb/insight",
     "kb/retrieval/searching.py",
+    "kb/retrieval/vocabulary.py",
     "kb/types.py",
     "kb/errors.py",
 )

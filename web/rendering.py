@@ -17,9 +17,11 @@ from markupsafe import Markup, escape
 
 from kb.assist.sentiment import cue_message
 from kb.documents.jobs import stage_message
+from kb.documents.reasons import reason_message as ingest_reason_message
 from kb.errors import Message
 from kb.library.escalation import reason_message
 from kb.library.replies import variable_label
+from kb.retrieval.vocabulary import problem_message
 from kb.types import Language
 from web import i18n
 from web.i18n import N_
@@ -228,6 +230,8 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.filters["stage"] = lambda stage: Quoted(stage_message(stage))
     env.filters["reason"] = lambda reason: Quoted(reason_message(reason))
     env.filters["cue"] = lambda cue: Quoted(cue_message(cue))
+    env.filters["ingest_reason"] = ingest_reason_message
+    env.filters["vocabulary_problem"] = problem_message
     env.filters["variable"] = variable
     env.filters["marked"] = marked
     env.filters["heading"] = heading

@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from kb.errors import N_, Message
 from kb.library.replies import InvalidReply, ReplyTemplate, derived_id, make_reply
 from kb.library.rulefile import Fields, RuleFileError, check_unique, dump, read_items, suggest
 
@@ -42,7 +43,9 @@ def _reply_from_yaml(fields: Fields, reply_id: str) -> ReplyTemplate:
     variables: list[str] | dict[str, str] | None = None
     declared = fields.get("variables")
     if declared is not None and declared.is_mapping:
-        labels = Fields(declared, fields.source, f"{fields.what} variables", declared.items())
+        labels = Fields(
+            declared, fields.source, Message("{what} variables", what=fields.what), declared.items()
+        )
         variables = {k: labels.text(k) or "" for k in declared.items()}
     elif declared is not None:
         variables = list(fields.texts("variables"))
@@ -57,7 +60,7 @@ def _reply_from_yaml(fields: Fields, reply_id: str) -> ReplyTemplate:
             applies_to=fields.texts("applies_to"),
         )
     except InvalidReply as exc:
-        raise RuleFileError(fields.source, _yaml_line(fields, exc), str(exc)) from exc
+        raise RuleFileError(fields.source, _yaml_line(fields, exc), exc.message) from exc
 
 
 def _yaml_line(fields: Fields, exc: InvalidReply) -> int:
@@ -95,7 +98,9 @@ def parse_replies_csv(text: str, source: str) -> list[ReplyTemplate]:
     try:
         header = next(reader, None)
         if header is None:
-            raise RuleFileError(source, 1, "file is empty: expected a header row with title, body")
+            raise RuleFileError(
+                source, 1, N_("file is empty: expected a header row with title, body")
+            )
         columns = _columns(header, source)
         replies: list[ReplyTemplate] = []
         first_line: dict[str, int] = {}
@@ -107,7 +112,8 @@ def parse_replies_csv(text: str, source: str) -> list[ReplyTemplate]:
                 replies.append(reply)
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise RuleFileError(source, reader.line_num, f"invalid CSV: {exc}") from exc
+        invalid = Message("invalid CSV: {detail}", detail=exc)
+        raise RuleFileError(source, reader.line_num, invalid) from exc
     return replies
 
 
@@ -119,13 +125,19 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
         if key is None:
             if name.casefold() in _IGNORED_HEADERS or not name:
                 continue
-            raise RuleFileError(source, 1, f"unknown column '{name}'{suggest(name, _HEADERS)}")
+            unknown = Message(
+                "unknown column '{name}'{hint}", name=name, hint=suggest(name, _HEADERS)
+            )
+            raise RuleFileError(source, 1, unknown)
         if key in columns:
-            raise RuleFileError(source, 1, f"two columns mean '{key}'")
+            raise RuleFileError(source, 1, Message("two columns mean '{key}'", key=key))
         columns[key] = index
     for required in ("title", "body"):
         if required not in columns:
-            raise RuleFileError(source, 1, f"no '{required}' column (header row: {header})")
+            missing = Message(
+                "no '{column}' column (header row: {header})", column=required, header=header
+            )
+            raise RuleFileError(source, 1, missing)
     return columns
 
 
@@ -138,7 +150,7 @@ def _reply_from_row(
 
     title = cell("title")
     if not title:
-        raise RuleFileError(source, line, "row has no title")
+        raise RuleFileError(source, line, N_("row has no title"))
     try:
         return make_reply(
             id=cell("id") or derived_id(title),
@@ -150,7 +162,7 @@ def _reply_from_row(
             applies_to=_split([cell("applies_to")], _CUE_SEPARATORS),
         )
     except InvalidReply as exc:
-        raise RuleFileError(source, line, str(exc)) from exc
+        raise RuleFileError(source, line, exc.message) from exc
 
 
 def _split(values: Iterable[str], separators: re.Pattern[str]) -> list[str]:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from kb.errors import Message
 from kb.library.escalation import (
     DEFAULT_MIN_SIMILARITY,
     HANDLING,
@@ -46,13 +47,14 @@ def _rule(fields: Fields, rule_id: str, reply_ids: Collection[str] | None) -> Ru
     threshold = fields.number("min_similarity", DEFAULT_MIN_SIMILARITY)
     if not 0 < threshold <= 1:
         raise fields.error(
-            fields.get("min_similarity"), f"{fields.what}: 'min_similarity' must be in (0, 1]"
+            fields.get("min_similarity"),
+            Message("{what}: 'min_similarity' must be in (0, 1]", what=fields.what),
         )
     when, then = fields.get("when"), fields.get("then")
     if when is None:
-        raise fields.error(None, f"{fields.what} has no 'when' conditions")
+        raise fields.error(None, Message("{what} has no 'when' conditions", what=fields.what))
     if then is None:
-        raise fields.error(None, f"{fields.what} has no 'then' action")
+        raise fields.error(None, Message("{what} has no 'then' action", what=fields.what))
     return Rule(
         id=rule_id,
         name=fields.text("name") or rule_id,
@@ -60,21 +62,23 @@ def _rule(fields: Fields, rule_id: str, reply_ids: Collection[str] | None) -> Ru
         priority=fields.integer("priority", 0),
         enabled=fields.flag("enabled", True),
         min_similarity=threshold,
-        when=_conditions(when, fields.source, f"{fields.what} 'when'"),
+        when=_conditions(when, fields.source, Message("{what} 'when'", what=fields.what)),
         then=_action(then, fields.source, fields.what, reply_ids),
     )
 
 
-def _conditions(node: Node, source: str, what: str) -> Conditions:
+def _conditions(node: Node, source: str, what: Message) -> Conditions:
     f = Fields(node, source, what, CONDITION_KEYS)
     present = [key for key in CONDITION_KEYS if f.get(key) is not None]
     if not present:
-        raise f.error(None, f"{what} has no conditions")
+        raise f.error(None, Message("{what} has no conditions", what=what))
     lists = {}
     for key in ("keywords", "patterns", "examples", "sentiment_categories", "customer_tier"):
         lists[key] = f.texts(key, allow_single=key == "customer_tier")
         if key in present and not lists[key]:
-            raise f.error(f.get(key), f"{what}: '{key}' is an empty list")
+            raise f.error(
+                f.get(key), Message("{what}: '{key}' is an empty list", what=what, key=key)
+            )
     patterns_node = f.get("patterns")
     for pattern, item in zip(
         lists["patterns"], patterns_node.elements() if patterns_node else [], strict=False
@@ -82,29 +86,46 @@ def _conditions(node: Node, source: str, what: str) -> Conditions:
         try:
             compile_pattern(pattern)
         except re.error as exc:
-            raise f.error(item, f"{what}: invalid pattern '{pattern}': {exc.msg}") from exc
+            invalid = Message(
+                "{what}: invalid pattern '{pattern}': {detail}",
+                what=what,
+                pattern=pattern,
+                detail=exc.msg,
+            )
+            raise f.error(item, invalid) from exc
     sentiment = f.text("sentiment")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise f.error(
             f.get("sentiment"),
-            f"{what}: unknown sentiment '{sentiment}'{suggest(sentiment, SENTIMENTS)}",
+            Message(
+                "{what}: unknown sentiment '{value}'{hint}",
+                what=what,
+                value=sentiment,
+                hint=suggest(sentiment, SENTIMENTS),
+            ),
         )
     max_score = f.number("max_sentiment_score", 0.0) if "max_sentiment_score" in present else None
     if max_score is not None and not -1 <= max_score <= 1:
         raise f.error(
-            f.get("max_sentiment_score"), f"{what}: 'max_sentiment_score' must be in [-1, 1]"
+            f.get("max_sentiment_score"),
+            Message("{what}: 'max_sentiment_score' must be in [-1, 1]", what=what),
         )
     min_contacts = f.integer("min_contacts", 0) if "min_contacts" in present else None
     if min_contacts is not None and min_contacts < 1:
-        raise f.error(f.get("min_contacts"), f"{what}: 'min_contacts' must be 1 or more")
+        at_least = Message("{what}: 'min_contacts' must be 1 or more", what=what)
+        raise f.error(f.get("min_contacts"), at_least)
     groups: list[Conditions] = []
     if "any" in present:
         any_node = f.get("any")
         assert any_node is not None
         if not any_node.is_list or not any_node.elements():
-            raise f.error(any_node, f"{what}: 'any' must be a non-empty list of condition groups")
+            not_groups = Message(
+                "{what}: 'any' must be a non-empty list of condition groups", what=what
+            )
+            raise f.error(any_node, not_groups)
         for number, group in enumerate(any_node.elements(), start=1):
-            groups.append(_conditions(group, source, f"{what} 'any' group {number}"))
+            group_what = Message("{what} 'any' group {number}", what=what, number=number)
+            groups.append(_conditions(group, source, group_what))
     return Conditions(
         keywords=lists["keywords"],
         patterns=lists["patterns"],
@@ -122,40 +143,65 @@ def _conditions(node: Node, source: str, what: str) -> Conditions:
 
 
 def _action(node: Node, source: str, rule: str, reply_ids: Collection[str] | None) -> Action:
-    what = f"{rule} 'then'"
+    what = Message("{what} 'then'", what=rule)
     f = Fields(node, source, what, ACTION_KEYS)
     level = f.text("level")
     if level is None:
-        raise f.error(None, f"{rule} has no level (one of: {', '.join(LEVELS)})")
+        no_level = Message(
+            "{what} has no level (one of: {levels})", what=rule, levels=", ".join(LEVELS)
+        )
+        raise f.error(None, no_level)
     if level not in LEVELS:
-        raise f.error(f.get("level"), f"{what}: unknown level '{level}'{suggest(level, LEVELS)}")
+        unknown = Message(
+            "{what}: unknown level '{value}'{hint}",
+            what=what,
+            value=level,
+            hint=suggest(level, LEVELS),
+        )
+        raise f.error(f.get("level"), unknown)
     steps = f.texts("steps")
     if not steps:
-        problem = "has no steps" if f.get("steps") is None else "has an empty 'steps' list"
-        raise f.error(f.get("steps"), f"{rule} {problem}")
+        if f.get("steps") is None:
+            raise f.error(None, Message("{what} has no steps", what=rule))
+        raise f.error(f.get("steps"), Message("{what} has an empty 'steps' list", what=rule))
     steps_node = f.get("steps")
     for step, item in zip(steps, steps_node.elements() if steps_node else [], strict=False):
         if _PLACEHOLDER.search(step):
             raise f.error(
                 item,
-                f"{what}: steps are shown as written, so '{step}' cannot use "
-                "{variables}; put them in the reply",
+                Message(
+                    "{what}: steps are shown as written, so '{step}' cannot use "
+                    "{{variables}}; put them in the reply",
+                    what=what,
+                    step=step,
+                ),
             )
     reply, reply_id = f.text("reply"), f.text("reply_id")
     if reply is not None and reply_id is not None:
-        raise f.error(f.get("reply_id"), f"{what}: give 'reply' or 'reply_id', not both")
+        both = Message("{what}: give 'reply' or 'reply_id', not both", what=what)
+        raise f.error(f.get("reply_id"), both)
     if reply is not None:
         try:
             parse_template(reply)
         except InvalidReply as exc:
-            raise f.error(f.get("reply"), f"{what}: reply {exc}") from exc
+            bad = Message("{what}: reply {problem}", what=what, problem=exc.message)
+            raise f.error(f.get("reply"), bad) from exc
     if reply_id is not None and reply_ids is not None and reply_id not in reply_ids:
         hint = suggest(reply_id, reply_ids) if reply_ids else ""
-        raise f.error(f.get("reply_id"), f"{what}: no scripted reply has id '{reply_id}'{hint}")
+        unknown_id = Message(
+            "{what}: no scripted reply has id '{id}'{hint}", what=what, id=reply_id, hint=hint
+        )
+        raise f.error(f.get("reply_id"), unknown_id)
     handling = f.text("handling")
     if handling is not None and handling not in HANDLING:
         raise f.error(
-            f.get("handling"), f"{what}: unknown handling '{handling}'{suggest(handling, HANDLING)}"
+            f.get("handling"),
+            Message(
+                "{what}: unknown handling '{value}'{hint}",
+                what=what,
+                value=handling,
+                hint=suggest(handling, HANDLING),
+            ),
         )
     return Action(level, steps, f.text("team"), reply, reply_id, handling)
 

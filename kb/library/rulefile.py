@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from kb.errors import Invalid
+from kb.errors import N_, Invalid, Message
 
 MAX_VALUES = 100_000
 """Most values a file may hold once its aliases are expanded (ten aliases of ten, nine deep,
 would be a billion)."""
+# The things a file lists, as its messages name them.
+NOUNS = {"rule": N_("rule"), "reply": N_("reply")}
 ID = re.compile(r"[a-z0-9][a-z0-9_.-]*")
 """The ids of replies and rules: lower-case letters, digits, '-', '_' or '.'."""
 
@@ -22,8 +24,14 @@ class RuleFileError(Invalid):
     """A problem in an imported rule or reply file, at a line (1-based) when one is known."""
 
     def __init__(self, source: str, line: int | None, message: str) -> None:
-        where = f"{source} line {line}" if line is not None else source
-        super().__init__(f"{where}: {message}", field="file")
+        # ``message`` may be a Message: the page shows it, and the frame, in its reader's language.
+        if line is None:
+            text = Message("{source}: {problem}", source=source, problem=message)
+        else:
+            text = Message(
+                "{source} line {line}: {problem}", source=source, line=line, problem=message
+            )
+        super().__init__(text, field="file")
         self.source = source
         self.line = line
         self.problem = message
@@ -69,20 +77,22 @@ def load(text: str, source: str) -> Node | None:
         # raised past the handlers below (a 500 on import).
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:
-        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
+        raise RuleFileError(source, None, Message("invalid YAML: {detail}", detail=exc)) from exc
     try:
         root = loader.get_single_node()
         return None if root is None else _convert(root, loader, source, None, [MAX_VALUES])
     except RecursionError as exc:  # the composer and the conversion recurse once per level
-        raise RuleFileError(source, None, "invalid YAML: nested too deeply") from exc
+        raise RuleFileError(source, None, N_("invalid YAML: nested too deeply")) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         raise RuleFileError(
-            source, mark.line + 1 if mark else None, f"invalid YAML: {problem}"
+            source,
+            mark.line + 1 if mark else None,
+            Message("invalid YAML: {detail}", detail=problem),
         ) from exc
     except yaml.YAMLError as exc:  # reader errors (bad characters) carry no mark
-        raise RuleFileError(source, None, f"invalid YAML: {exc}") from exc
+        raise RuleFileError(source, None, Message("invalid YAML: {detail}", detail=exc)) from exc
     finally:
         loader.dispose()
 
@@ -94,19 +104,26 @@ def _convert(
     budget[0] -= 1
     if budget[0] < 0:
         raise RuleFileError(
-            source, line, f"the file holds over {MAX_VALUES:,} values once its aliases are expanded"
+            source,
+            line,
+            Message(
+                "the file holds over {limit} values once its aliases are expanded",
+                limit=f"{MAX_VALUES:,}",
+            ),
         )
     if isinstance(node, yaml.MappingNode):
         mapping: dict[str, Node] = {}
         for key_node, value_node in node.value:
             k_line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                raise RuleFileError(source, k_line, "a key must be plain text")
+                raise RuleFileError(source, k_line, N_("a key must be plain text"))
             key = str(key_node.value)  # as written: `on:` stays "on", not True
             if key in mapping:
                 first = mapping[key].at
                 raise RuleFileError(
-                    source, k_line, f"duplicate key '{key}' (first at line {first})"
+                    source,
+                    k_line,
+                    Message("duplicate key '{key}' (first at line {first})", key=key, first=first),
                 )
             mapping[key] = _convert(value_node, loader, source, k_line, budget)
         return Node(mapping, line, key_line=key_line, tag=node.tag)
@@ -121,19 +138,19 @@ def _convert(
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-def kind_of(node: Node) -> str:
+def kind_of(node: Node) -> Message:
     """How a YAML value reads to a knowledge manager, for error messages."""
     if node.is_mapping:
-        return "a mapping"
+        return N_("a mapping")
     if node.is_list:
-        return "a list"
+        return N_("a list")
     if node.tag == _NULL_TAG:
-        return "empty"
+        return N_("empty")
     if isinstance(node.value, bool):
-        return "true/false"
+        return N_("true/false")
     if isinstance(node.value, int | float):
-        return f"the number {node.raw}"
-    return "text"
+        return Message("the number {number}", number=node.raw)
+    return N_("text")
 
 
 @dataclass
@@ -148,13 +165,24 @@ class Fields:
 
     def __post_init__(self) -> None:
         if not self.node.is_mapping:
-            raise self.error(self.node, f"{self.what} must be a mapping, not {kind_of(self.node)}")
+            raise self.error(
+                self.node,
+                Message(
+                    "{what} must be a mapping, not {kind}", what=self.what, kind=kind_of(self.node)
+                ),
+            )
         self._items = self.node.items()
         for key, value in self._items.items():
             if key not in self.allowed:
-                raise self.error(
-                    value, f"{self.what}: unknown key '{key}'{suggest(key, self.allowed)}"
+                hint = suggest(key, self.allowed)
+                unknown = Message(
+                    "{what}: unknown key '{key}'{hint}", what=self.what, key=key, hint=hint
                 )
+                raise self.error(value, unknown)
+
+    def _wrong(self, template: str, key: str, node: Node) -> Message:
+        """A value of the wrong kind: ``template`` has {what}, {key} and {kind} fields."""
+        return Message(template, what=self.what, key=key, kind=kind_of(node))
 
     def error(self, node: Node | None, message: str) -> RuleFileError:
         return RuleFileError(self.source, (node or self.node).at, message)
@@ -169,10 +197,13 @@ class Fields:
         node = self.get(key)
         if node is None or (isinstance(node.raw, str) and not node.raw.strip()):
             if required:
-                raise self.error(self._items.get(key), f"{self.what} has no {key}")
+                missing = Message("{what} has no {key}", what=self.what, key=key)
+                raise self.error(self._items.get(key), missing)
             return None
         if node.raw is None:
-            raise self.error(node, f"{self.what}: '{key}' must be text, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be text, not {kind}"), key, node)
+            )
         return node.raw.strip()
 
     def texts(self, key: str, *, allow_single: bool = False) -> tuple[str, ...]:
@@ -183,12 +214,17 @@ class Fields:
         if allow_single and node.raw is not None:
             return (node.raw.strip(),) if node.raw.strip() else ()
         if not node.is_list:
-            raise self.error(node, f"{self.what}: '{key}' must be a list, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be a list, not {kind}"), key, node)
+            )
         out: list[str] = []
         for item in node.elements():
             if item.raw is None or item.tag == _NULL_TAG or not item.raw.strip():
                 raise self.error(
-                    item, f"{self.what}: every item of '{key}' must be text, not {kind_of(item)}"
+                    item,
+                    self._wrong(
+                        N_("{what}: every item of '{key}' must be text, not {kind}"), key, item
+                    ),
                 )
             out.append(item.raw.strip())
         return tuple(out)
@@ -199,7 +235,8 @@ class Fields:
             return default
         if isinstance(node.value, bool) or not isinstance(node.value, int):
             raise self.error(
-                node, f"{self.what}: '{key}' must be a whole number, not {kind_of(node)}"
+                node,
+                self._wrong(N_("{what}: '{key}' must be a whole number, not {kind}"), key, node),
             )
         return node.value
 
@@ -208,7 +245,9 @@ class Fields:
         if node is None:
             return default
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise self.error(node, f"{self.what}: '{key}' must be a number, not {kind_of(node)}")
+            raise self.error(
+                node, self._wrong(N_("{what}: '{key}' must be a number, not {kind}"), key, node)
+            )
         return float(node.value)
 
     def flag(self, key: str, default: bool) -> bool:
@@ -217,7 +256,8 @@ class Fields:
             return default
         if not isinstance(node.value, bool):
             raise self.error(
-                node, f"{self.what}: '{key}' must be true or false, not {kind_of(node)}"
+                node,
+                self._wrong(N_("{what}: '{key}' must be true or false, not {kind}"), key, node),
             )
         return node.value
 
@@ -242,17 +282,18 @@ def dump(document: object) -> str:
 def check_version(top: Fields) -> None:
     """Files say which format they are written in; only version 1 exists."""
     if top.get("version") is None:
-        raise top.error(None, "the file has no version (write 'version: 1' at the top)")
+        raise top.error(None, N_("the file has no version (write 'version: 1' at the top)"))
     if top.integer("version", 1) != 1:
-        raise top.error(top.get("version"), "unsupported version (this reader knows version 1)")
+        unsupported = N_("unsupported version (this reader knows version 1)")
+        raise top.error(top.get("version"), unsupported)
 
 
 def suggest(word: str, choices: Collection[str]) -> str:
     """A " (did you mean 'x'?)" hint, or "" when nothing is close; otherwise list the choices."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (expected one of: {', '.join(sorted(choices))})"
+        return Message(" (did you mean '{word}'?)", word=close[0])
+    return Message(" (expected one of: {choices})", choices=", ".join(sorted(choices)))
 
 
 def read_items(
@@ -265,24 +306,31 @@ def read_items(
     """
     root = load(text, source)
     if root is None:
-        raise RuleFileError(source, 1, f"file is empty: expected 'version: 1' and a '{key}:' list")
-    top = Fields(root, source, "the file", ("version", key))
+        empty = Message("file is empty: expected 'version: 1' and a '{key}:' list", key=key)
+        raise RuleFileError(source, 1, empty)
+    top = Fields(root, source, N_("the file"), ("version", key))
     check_version(top)
     items = top.get(key)
     if items is None or not items.is_list:
-        found = "nothing" if items is None else kind_of(items)
-        raise top.error(items, f"'{key}' must be a list of {key}, not {found}")
+        found = N_("nothing") if items is None else kind_of(items)
+        wrong = Message("'{key}' must be a list of {key}, not {kind}", key=key, kind=found)
+        raise top.error(items, wrong)
     first_line: dict[str, int] = {}
     for number, item in enumerate(items.elements(), start=1):
-        fields = Fields(item, source, f"{noun} {number}", item_keys)
+        what = Message("{noun} {number}", noun=NOUNS.get(noun, noun), number=number)
+        fields = Fields(item, source, what, item_keys)
         item_id = fields.text("id", required=True) or ""
         if not ID.fullmatch(item_id):
             raise fields.error(
                 fields.get("id"),
-                f"{noun} id '{item_id}' must be lower-case letters, digits, '-', '_' or '.'",
+                Message(
+                    "{noun} id '{id}' must be lower-case letters, digits, '-', '_' or '.'",
+                    noun=NOUNS.get(noun, noun),
+                    id=item_id,
+                ),
             )
         check_unique(noun, item_id, item.line, first_line, source)
-        fields.what = f"{noun} '{item_id}'"
+        fields.what = Message("{noun} '{id}'", noun=NOUNS.get(noun, noun), id=item_id)
         yield fields, item_id
 
 
@@ -294,6 +342,11 @@ def check_unique(
         raise RuleFileError(
             source,
             line,
-            f"{noun} id '{item_id}' is used twice (first at line {first_line[item_id]})",
+            Message(
+                "{noun} id '{id}' is used twice (first at line {first})",
+                noun=NOUNS.get(noun, noun),
+                id=item_id,
+                first=first_line[item_id],
+            ),
         )
     first_line[item_id] = line

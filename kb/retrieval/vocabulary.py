@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.errors import Invalid
+from kb.errors import N_, Invalid, Message, parsed
 from kb.models import VocabularyRecord, as_utc
 from kb.retrieval.indexing import known_collections, rebuild_index
 from kb.retrieval.schemas import VocabularySaved, VocabularyVersion
@@ -43,6 +43,25 @@ class VocabularyError(Invalid):
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         super().__init__(f"{where}{first.message}{more}", field=field)
         self.problems = problems
+
+
+# Every problem a vocabulary line can have (search.tokenize's, in English, and the size limit
+# below), so that the page shows it in its reader's language.
+PROBLEM_FORMS: tuple[Message, ...] = (
+    N_(
+        "a line is one word, then a frequency and a tag, separated by spaces; "
+        "put each word on its own line"
+    ),
+    N_("the frequency must be a whole number, not {value}"),
+    N_("the word has no letters or characters"),
+    N_("a synonym set needs at least two different words, separated by commas (，、 also work)"),
+    N_("{size} characters, over the {limit} limit"),
+)
+
+
+def problem_message(problem: str) -> Message:
+    """A vocabulary problem as a translatable Message (the words it quotes stay as written)."""
+    return parsed(problem, PROBLEM_FORMS)
 
 
 @dataclass(frozen=True)

@@ -253,7 +253,7 @@ def test_reply_import_errors_name_the_line_and_import_nothing(
     response = client.post("/kb/replies/import", files={"file": (name, text.encode())}, headers=HX)
     assert response.status_code == 422
     message = field_error(response.text, "reply-import-file")
-    assert f"{name} line {line}:" in message
+    assert f"{name} 第 {line} 行：" in message
     assert f"第 {line} 行" in response.text
     assert list_replies(kb_of(client)) == before
 
@@ -262,7 +262,7 @@ def test_reply_import_errors_name_the_line_and_import_nothing(
     ("name", "data", "message"),
     [
         ("replies.txt", b"hello", "话术文件须为 .yaml、.yml 或 .csv"),
-        ("replies.csv", "标题,内容\n好,可以\n".encode("gb18030") + b"\xff\xfe", "not UTF-8"),
+        ("replies.csv", "标题,内容\n好,可以\n".encode("gb18030") + b"\xff\xfe", "不是 UTF-8 文本"),
     ],
 )
 def test_reply_import_rejects_other_files(
@@ -326,10 +326,10 @@ def test_saving_a_rule_set_changes_the_next_suggestion(client: TestClient) -> No
 @pytest.mark.parametrize(
     ("text", "line", "problem"),
     [
-        (BROKEN_RULES, 17, "unknown level 'tier9'"),
-        ("version: 1\nrules:\n  - id: x\n    when: {keywords: [a]\n", 5, "invalid YAML"),
-        ("rules: []\n", 1, "no version"),
-        (RULES.replace("keywords: [投诉]", "keywords: []"), 7, "'keywords' is an empty list"),
+        (BROKEN_RULES, 17, "未知的级别“tier9”"),
+        ("version: 1\nrules:\n  - id: x\n    when: {keywords: [a]\n", 5, "YAML 格式有误"),
+        ("rules: []\n", 1, "文件没有版本"),
+        (RULES.replace("keywords: [投诉]", "keywords: []"), 7, "“keywords”是空列表"),
     ],
 )
 def test_a_broken_rule_set_names_its_line_and_the_rules_in_force_stay(
@@ -339,7 +339,7 @@ def test_a_broken_rule_set_names_its_line_and_the_rules_in_force_stay(
     response = client.post("/kb/rules", data={"text": text}, headers=HX)
     assert response.status_code == 422
     message = field_error(response.text, "rules-text")
-    assert f"第 {line} 行：" in message and f"console line {line}:" in message
+    assert f"第 {line} 行：" in message and f"console 第 {line} 行：" in message
     assert problem in message
     bad = re.search(r'<span class="at-fault" data-line="(\d+)">', response.text)
     assert bad and bad.group(1) == str(line)
@@ -354,7 +354,7 @@ def test_rule_file_import_reports_the_file_line(client: TestClient) -> None:
     files = {"file": ("playbook.yaml", BROKEN_RULES.encode())}
     response = client.post("/kb/rules/import", files=files, headers=HX)
     assert response.status_code == 422
-    assert "playbook.yaml line 17:" in field_error(response.text, "rules-import-file")
+    assert "playbook.yaml 第 17 行：" in field_error(response.text, "rules-import-file")
     assert [r.id for r in active_rules(kb_of(client))] == before
 
     good = {"file": ("playbook.yaml", (RULES + LAWYER_RULE).encode())}

@@ -30,7 +30,7 @@ SignIn = Callable[..., Any]
 HAN = re.compile(r"[\u4e00-\u9fff]")
 # Latin words a Chinese page may show: product and protocol names, keys, codes.
 LATIN_OK = {"AssistKB", "CRM", "API", "Alt", "Enter", "Shift", "VIP", "FAQ", "BM25", "UTC",
-            "PDF", "Word", "HTML", "Markdown", "CSV", "XLSX", "JSON", "YAML",
+            "PDF", "PNG", "Word", "HTML", "Markdown", "CSV", "XLSX", "JSON", "YAML",
             "default"}  # KB_DEFAULT_COLLECTION, a collection's name  # fmt: skip
 TO_TRAD, TO_SIMP = opencc.OpenCC("s2t"), opencc.OpenCC("t2s")
 

@@ -89,7 +89,7 @@ def test_a_bad_line_is_shown_and_nothing_changes(client: TestClient) -> None:
     assert "hx-trigger-after-settle" not in response.headers  # nothing changed: nothing to re-cut
     text = response.text
     assert "同义词有 2 处问题，词库未改变" in text
-    assert "<strong>第 2 行</strong>（<code>发票</code>）：a synonym set needs" in text
+    assert "<strong>第 2 行</strong>（<code>发票</code>）：一组同义词至少需要两个不同的词" in text
     assert "<strong>第 3 行</strong>（<code>&lt;b&gt;售后&lt;/b&gt;</code>）" in text
     assert '<span class="at-fault" data-line="2"><span class="ln">2</span>发票</span>' in text
     # What the manager typed stays in the boxes to be fixed; the saved vocabulary is unchanged.

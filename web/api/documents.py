@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
 from kb.accounts.access import collection_for, document_for, documents_for
 from kb.documents.catalog import DocumentQuery, delete_document
@@ -16,6 +16,7 @@ from kb.documents.ingestion import (
     column_limit,
     ingest_items,
 )
+from kb.documents.reasons import reason_message
 from kb.documents.schemas import (
     DeleteResponse,
     DocumentDetail,
@@ -27,6 +28,7 @@ from kb.errors import Invalid
 from web.auth import PrincipalDep, requires
 from web.deps import KBDep
 from web.errors import error_responses
+from web.i18n import localize
 
 router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 READ, WRITE = [requires("documents:read")], [requires("documents:write")]
@@ -39,6 +41,7 @@ READ, WRITE = [requires("documents:read")], [requires("documents:write")]
     dependencies=WRITE,
 )
 def upload_documents(
+    request: Request,
     kb: KBDep,
     principal: PrincipalDep,
     files: Annotated[list[UploadFile], File(description="One or more files.")],
@@ -69,7 +72,13 @@ def upload_documents(
     # Read at most limit+1 bytes: enough to say "too large" without holding a huge upload.
     items = [IngestItem(f.filename or "unnamed", f.file.read(limit + 1), meta) for f in files]
     results = ingest_items(kb, items, collection=target, actor=principal.actor)
-    published = [FileResultOut.model_validate(r) for r in results]
+    # A failed file's reason in the caller's language (Accept-Language), like an error's message.
+    published = [
+        FileResultOut.model_validate(r).model_copy(
+            update={"reason": localize(request, reason_message(r.reason)) if r.reason else None}
+        )
+        for r in results
+    ]
     return IngestResponse(collection=target, files=published)
 
 

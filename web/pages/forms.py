@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kb.documents.catalog import MetadataEdit
 from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
 from kb.documents.schemas import DocumentPublic
-from kb.errors import Invalid, KBError
+from kb.errors import N_, Invalid, KBError
 from kb.library.rulefile import RuleFileError
 
 Errors = dict[str, str]
@@ -115,7 +115,7 @@ def read_text_upload(file: UploadFile | None, limit: int) -> tuple[str, str]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise RuleFileError(name, line, "not UTF-8 text; save the file as UTF-8") from exc
+        raise RuleFileError(name, line, N_("not UTF-8 text; save the file as UTF-8")) from exc
     return name, text
 
 

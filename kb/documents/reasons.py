@@ -1,0 +1,106 @@
+"""Why a file failed to ingest, in the reader's language.
+
+The ingest package (which knows nothing of kb or of languages) fails a file with an English
+reason; every reason it can give is written here as a template, so that a reason stored in a
+job's results or returned by an upload is shown translated (``reason_message``). A reason that
+matches none is shown as it is. tests/web/test_i18n_errors.py drives real failing files through the
+parser and holds each of their reasons to a form here.
+"""
+
+from __future__ import annotations
+
+from kb.errors import N_, Message, parsed
+
+# Most specific first: a form's fields match any text, so a general form would hide a narrower one.
+INGEST_REASON_FORMS: tuple[Message, ...] = (
+    # ingest/loaders/__init__.py, ingest/pipeline.py, kb/documents/ingestion.py
+    N_("the file is empty"),
+    N_("no text found after cleaning"),
+    N_("file is over the {limit}-byte upload limit"),
+    N_("file is {size} bytes, over the {limit}-byte upload limit"),
+    N_("file is over the {limit}-byte limit"),
+    N_("file is {size} bytes, over the {limit}-byte limit"),
+    N_(
+        "the file would make {chunks} chunks, over the limit of {limit} per document; "
+        "split it into smaller files"
+    ),
+    N_("cannot decode the text: {detail}"),
+    N_("could not read the {format} file: it looks damaged or truncated ({detail})"),
+    N_("no text found in the {format} file"),
+    # ingest/detect.py
+    N_("legacy Word .doc files are not supported; open it in Word and save as .docx"),
+    N_("legacy Excel .xls files are not supported; open it in Excel and save as .xlsx"),
+    N_("PowerPoint files are not supported; export the slides as PDF"),
+    N_("legacy Office files (.doc/.xls) are not supported; save as .docx or .xlsx"),
+    N_("zip archives are not supported; upload the files inside"),
+    N_("unsupported file type: PNG image"),
+    N_("unsupported file type: JPEG image"),
+    N_("unsupported file type: GIF image"),
+    N_("unsupported file type: gzip archive"),
+    N_("unsupported file type: 7-Zip archive"),
+    N_("unsupported file type: RAR archive"),
+    N_("unsupported file type: executable"),
+    N_("unsupported file type: RTF document (save it as .docx)"),
+    N_(
+        "unsupported file type '.{extension}'; supported: PDF, DOCX, XLSX, HTML, Markdown, TXT, "
+        "CSV, JSON, JSONL"
+    ),
+    # ingest/loaders/_package.py
+    N_("the {format} file holds {parts} parts (limit {limit})"),
+    N_(
+        "the {format} file would unpack to {size} bytes (limit {limit} bytes): "
+        "refusing a possible zip bomb"
+    ),
+    N_(
+        "part '{part}' of the {format} file inflates {ratio} times to {size} bytes: "
+        "refusing a zip bomb"
+    ),
+    N_(
+        "part '{part}' of the {format} file declares a DTD (XML entities), which Office never "
+        "writes: refusing it"
+    ),
+    # ingest/loaders/faq.py
+    N_(
+        "no question/answer columns found (headers seen: {headers}); name them e.g. 'question' "
+        "and 'answer', or 问题 and 答案"
+    ),
+    N_("the CSV file is malformed: {detail}"),
+    # ingest/loaders/corpus.py
+    N_("JSON nested too deeply (over about 1 000 levels of arrays or objects)"),
+    N_("line {line}: JSON nested too deeply (over about 1 000 levels of arrays or objects)"),
+    N_("line {line} is not valid JSON: {detail}"),
+    N_("invalid JSON at line {line}, column {column}: {detail}"),
+    N_("JSON must be a list of objects"),
+    N_("JSON must be a list of objects or an object with a list under one of: {keys}"),
+    N_("record {record} is not a JSON object"),
+    N_("record {record} has no 'id'"),
+    N_(
+        "JSON records need 'question' and 'answer' keys (FAQ) or 'id' and 'text' keys (corpus); "
+        "keys found: {keys}"
+    ),
+    # ingest/loaders/pdf.py
+    N_("not a PDF file: it has no %PDF header (renamed from another type?)"),
+    N_("the PDF is encrypted (password-protected); remove the password"),
+    N_("no text found in the PDF (a scanned image? OCR is not supported)"),
+    N_("page {page}'s content inflates to over {limit} MB: refusing a possible decompression bomb"),
+    # ingest/fence.py (the parser's worker and its limits)
+    N_(
+        "parsing needed more than {limit} MB of memory: refusing a possible decompression bomb "
+        "(a genuine file this large can be split into smaller ones)"
+    ),
+    N_(
+        "parsing took longer than {limit} s: refusing a possible decompression bomb "
+        "(a genuine file this large can be split into smaller ones)"
+    ),
+    N_("the parser's answer could not be read"),
+    N_(
+        "the parsed text is over {size} MB ({factor} times the largest file accepted): "
+        "split the file into smaller ones"
+    ),
+    N_("the parser stopped unexpectedly (exit status {code})"),
+)
+
+
+def reason_message(reason: str) -> Message:
+    """A stored ingest failure reason as a translatable Message (its values stay as they are)."""
+    return parsed(reason, INGEST_REASON_FORMS)

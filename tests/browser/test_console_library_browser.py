@@ -178,7 +178,7 @@ def test_a_broken_rule_file_shows_its_line_and_keeps_the_rules(
     page.get_by_role("button", name="导入", exact=True).click()
     error = page.locator("#rules-import-file-msg")
     expect(error).to_contain_text("第 17 行")
-    expect(error).to_contain_text("unknown level 'tier9'")
+    expect(error).to_contain_text("未知的级别“tier9”")  # the page's language (zh-Hans)
     expect(page.locator("pre.excerpt .at-fault")).to_contain_text("level: tier9")
     expect(page.locator("tr[data-rule-id]")).to_have_count(len(ids))
     assert {r.id for r in active_rules(library.kb)} == set(ids)

@@ -127,8 +127,11 @@ def _reads_the_battery_passage(where: Page | FrameLocator) -> Locator:
     expect(passages.nth(3)).to_contain_text(PAGES[3][1])
     expect(dialog.locator(".more-link")).to_be_visible()
     dialog.locator(".more-link").click()  # page 5 too
-    expect(where.locator("dialog.source-dialog .source-passage")).to_have_count(5)
-    return where.locator("dialog.source-dialog")
+    # The wider view replaces the dialog; it is in the page a moment before it is shown modal
+    # ([open]), and an Esc pressed in between would close nothing.
+    opened = where.locator("dialog.source-dialog[open]")
+    expect(opened.locator(".source-passage")).to_have_count(5)
+    return opened
 
 
 def test_an_agent_clicks_a_citation_and_reads_it_with_its_neighbours(

@@ -110,7 +110,7 @@ def assist_page(
     """The panel; a CRM may open it with ``?text=`` (the customer's words) and ``?script=``."""
     form = AssistForm(conversation=text, display_script=script, collection=collection)
     form.collection = _collection(kb, principal, form.collection)
-    chosen = _script(request, form.display_script)
+    chosen = chosen_script(request, form.display_script)
     finish = partial(_finish, kb, remember=chosen if script else None)
     # A page a CRM opened: shown with the refusal in it, as a page, not as a failed request.
     found = _suggestion(kb, principal, form, chosen, finish, status_code=200)
@@ -128,7 +128,7 @@ def assist_suggest(
 ) -> Response:
     """Suggestions for what the box holds now (HTMX: the suggestions block only)."""
     form.collection = _collection(kb, principal, form.collection)
-    chosen = _script(request, form.display_script)
+    chosen = chosen_script(request, form.display_script)
     remember = chosen if form.display_script in SCRIPTS else None
     finish = partial(_finish, kb, remember=remember, answers=form.conversation)
     found = _suggestion(kb, principal, form, chosen, finish)
@@ -153,7 +153,7 @@ def assist_search(
     """Plain knowledge-base search from the panel (HTMX: the search block only)."""
     form = AssistForm(display_script=display_script, collection=collection)
     form.collection = _collection(kb, principal, form.collection)
-    chosen = _script(request, display_script)
+    chosen = chosen_script(request, display_script)
     finish = partial(_finish, kb, remember=None)
 
     def refused(exc: KBError) -> dict[str, Any]:
@@ -358,7 +358,7 @@ def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any
     return context
 
 
-def _script(request: Request, asked: str) -> str:
+def chosen_script(request: Request, asked: str) -> str:
     """The script asked for, else the one this browser chose last time, else the UI's own:
     Traditional for a 繁體 UI, Simplified otherwise."""
     if asked in SCRIPTS:

@@ -18,7 +18,7 @@ from kb.assist.script import convert
 from kb.documents.sources import DEFAULT_AROUND, MAX_AROUND, read_source
 from web.auth import PrincipalDep
 from web.deps import KBDep
-from web.pages.assist import _script
+from web.pages.assist import chosen_script
 from web.rendering import HtmxDep, RendererDep
 
 router = APIRouter(prefix="/assist", include_in_schema=False)
@@ -38,7 +38,7 @@ def source_page(
     script: str = "",
 ) -> Response:
     """The passage with ``around`` neighbours either side (HTMX: the dialog only)."""
-    chosen = _script(request, script)
+    chosen = chosen_script(request, script)
     view = read_source(
         kb, chunk_id, collections=principal.readable_collections, around=around
     ).converted(partial(convert, script=chosen))

@@ -1,17 +1,13 @@
-"""The audit log read for administrators, newest first. Writers record through ``kb/audit.py``
-(re-exported here for the account services and older callers)."""
+"""The audit log read for administrators, newest first. Writers record through ``kb/audit.py``."""
 
 from __future__ import annotations
 
 from sqlmodel import col, select
 
 from kb.accounts.schemas import AuditEntryPublic
-from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import AuditEntry
-
-__all__ = ["SYSTEM_ACTOR", "list_audit", "record"]
 
 
 def list_audit(

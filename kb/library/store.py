@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
-from kb.accounts.audit import SYSTEM_ACTOR, record
+from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.errors import Invalid

@@ -12,9 +12,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kb.accounts.audit import list_audit, record
+from kb.accounts.audit import list_audit
 from kb.accounts.keys import create_key, list_keys
 from kb.accounts.users import get_user
+from kb.audit import record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from web.auth import CSRF_HEADER

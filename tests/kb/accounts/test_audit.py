@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.accounts.audit import list_audit, record
+from kb.accounts.audit import list_audit
+from kb.audit import record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 

@@ -12,7 +12,8 @@ import pytest
 from library_files import BROKEN_RULES, RULES, replies
 from typer.testing import CliRunner
 
-from kb.accounts.audit import SYSTEM_ACTOR, list_audit
+from kb.accounts.audit import list_audit
+from kb.audit import SYSTEM_ACTOR
 from kb.cli import app as cli
 from kb.context import KnowledgeBase
 from kb.documents.catalog import MetadataEdit, delete_document, update_metadata

@@ -290,6 +290,10 @@ def _log(
     typing and swamp the analytics with half-typed questions. A superseded suggestion that is
     recent (``suggest_draft_seconds``) and has no feedback was such a draft: its row is
     overwritten, keeping its id, so feedback sent while the next draft was on its way still lands.
+    The panel may still show the draft (the newer answer came back for a text the box no longer
+    holds, or the agent rated it while the next draft was on its way): the items it offered stay
+    in the row's answers, marked ``draft``, so feedback on what the agent saw is recorded
+    (kb/insight/feedback.py accepts only offered items).
     """
     values: dict[str, Any] = {
         "created_at": utcnow(),
@@ -314,10 +318,27 @@ def _log(
         if record is None:
             record = SuggestionLog(**values)
         else:
+            values["answers"] = [*values["answers"], *_shown_before(record, values)]
             for key, value in values.items():
                 setattr(record, key, value)
         session.add(record)
         return record.id
+
+
+def _shown_before(draft: SuggestionLog, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items an overwritten draft (and the drafts it replaced) offered that the new one
+    does not, as answer entries marked ``draft`` (no score: they rank nothing now)."""
+    now = {str(a["id"]) for a in values["answers"]} | set(values["replies"])
+    if values["escalation"].get("rule_ids"):
+        now.add(ESCALATION_REPLY_ID)
+    before = [str(a.get("id")) for a in draft.answers] + list(draft.replies)
+    if draft.escalation.get("rule_ids"):
+        before.append(ESCALATION_REPLY_ID)
+    out: list[dict[str, Any]] = []
+    for item in dict.fromkeys(before):
+        if item not in now:
+            out.append({"id": item, "draft": True})
+    return out
 
 
 def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:

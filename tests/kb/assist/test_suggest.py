@@ -236,6 +236,32 @@ def test_a_draft_typed_on_is_overwritten_in_the_log(db_sample_kb: KnowledgeBase)
     record_feedback(db_sample_kb, suggestion_id=draft.suggestion_id, item_id=item, action="helpful")
 
 
+def test_feedback_on_a_draft_that_was_overwritten_is_recorded(db_sample_kb: KnowledgeBase) -> None:
+    """The panel still shows the draft when the newer answer came back for a text the box no
+    longer holds: what the agent rates there is what it saw, and it is recorded."""
+    draft = ask(db_sample_kb, (C, "净化器滤网多久换"))
+    final = ask(db_sample_kb, (C, "退货运费谁出？"), supersedes=draft.suggestion_id)
+    assert final.suggestion_id == draft.suggestion_id
+    seen = next(a.id for a in draft.answers if a.id not in {b.id for b in final.answers})
+    stored = record_feedback(
+        db_sample_kb, suggestion_id=final.suggestion_id, item_id=seen, action="helpful"
+    )
+    assert (stored.item_id, stored.action) == (seen, "helpful")
+    row = _logged(db_sample_kb, final.suggestion_id)
+    # The row still ranks the final answers first; the draft's items follow, marked.
+    assert [a["id"] for a in row.answers[: len(final.answers)]] == [a.id for a in final.answers]
+    assert {"id": seen, "draft": True} in row.answers
+    # Draft replies are rateable too; an item no draft offered is still refused.
+    for reply in draft.replies:
+        record_feedback(
+            db_sample_kb, suggestion_id=final.suggestion_id, item_id=reply.id, action="copied"
+        )
+    with pytest.raises(Invalid):
+        record_feedback(
+            db_sample_kb, suggestion_id=final.suggestion_id, item_id="c" * 16, action="helpful"
+        )
+
+
 def test_a_suggestion_acted_on_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:
     first = ask(db_sample_kb, (C, "发票怎么开？"))
     sid = first.suggestion_id

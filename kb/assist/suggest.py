@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
-from kb.assist.matching import ReplyMatcher, similarity_function
+from kb.assist.matching import similarity_function
+from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
 from kb.assist.schemas import (
@@ -19,7 +20,6 @@ from kb.assist.schemas import (
     AnswerOut,
     EscalationOut,
     EscalationReply,
-    ReplyOut,
     SentimentOut,
     SuggestBody,
     SuggestResponse,
@@ -30,7 +30,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
 from kb.library.escalation import EscalationContext, EscalationDecision, evaluate
-from kb.library.replies import detect_language, fill, make_reply
+from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
@@ -113,8 +113,9 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             similarity=similarity_function(kb),
         ),
     )
-    replies = _replies(kb, plan.query, plan.latest, request.customer, decision)
-    handling = _handling(answers, decision, feeling)
+    replies = offered_replies(kb, plan.query, plan.latest, request.customer, decision, answers)
+    covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
+    handling = _handling(answers, covered, decision, feeling)
     body = SuggestResponse(
         suggestion_id="",
         query=plan.query,
@@ -197,34 +198,6 @@ def _sentiment(turns: Sequence[Turn]) -> SentimentResult:
     return min(results, key=lambda r: r.score)
 
 
-def _replies(
-    kb: KnowledgeBase,
-    query: str,
-    latest: str,
-    customer: Mapping[str, Any],
-    decision: EscalationDecision,
-) -> list[ReplyOut]:
-    matcher = ReplyMatcher.for_kb(kb)
-    language = detect_language(latest)
-    chosen = matcher.best(query, language=language, limit=3)
-    if decision.reply_id:
-        pinned = matcher.get(decision.reply_id)
-        if pinned is not None:
-            chosen = [pinned, *[r for r in chosen if r.id != pinned.id]][:3]
-    out = []
-    for template in chosen:
-        filled = fill(template, customer)
-        out.append(
-            ReplyOut(
-                id=template.id,
-                title=template.title,
-                text=filled.text,
-                missing_variables=list(filled.missing_variables),
-            )
-        )
-    return out
-
-
 def _escalation(
     kb: KnowledgeBase, decision: EscalationDecision, customer: Mapping[str, Any]
 ) -> EscalationOut:
@@ -245,14 +218,24 @@ def _escalation(
 
 
 def _handling(
-    answers: list[AnswerOut], decision: EscalationDecision, feeling: SentimentResult
+    answers: list[AnswerOut],
+    covered: bool,
+    decision: EscalationDecision,
+    feeling: SentimentResult,
 ) -> Handling:
-    """Tiered service: a definite FAQ answer self-serves; sensitive or unanswerable → expert."""
+    """Tiered service: a definite FAQ answer self-serves; the agent handles what the knowledge
+    base answers, sure or not (a low badge tells them to check it); an expert takes what the
+    rules send up (expert handling, tier3/supervisor/legal), legal, regulator and safety cues,
+    and turns nothing relevant answers (no answer, or the top one below the cosine floor).
+
+    A low grade alone is a photo finish between answers, not an unanswerable question: sending
+    every such turn to an expert would have agents escalate a third of their conversations.
+    """
     if decision.handling == "expert" or (decision.recommended and decision.level in EXPERT_LEVELS):
         return "expert"
     if feeling.categories & SENSITIVE:
         return "expert"
-    if not answers or answers[0].confidence == "low":
+    if not answers or not covered:
         return "expert"
     top = answers[0]
     if (

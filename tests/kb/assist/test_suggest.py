@@ -144,6 +144,32 @@ def test_question_the_kb_does_not_cover_goes_to_an_expert(sample_kb: KnowledgeBa
     assert result.handling == "expert"
 
 
+def test_a_present_but_unsure_answer_is_the_agents_to_check_not_an_experts(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # The README's example: a close call between two relevant FAQs, nothing the rules escalate.
+    result = ask(sample_kb, (C, "你好，我的扫地机器人买了五天，不想要了，退货运费谁出？"))
+    assert "运费" in result.answers[0].title
+    assert result.escalation.recommended is False
+    assert result.handling == "agent"
+
+
+@pytest.mark.parametrize(
+    ("text", "reply", "offered"),
+    [
+        # A charging fault: the Wi-Fi reply's cue is close to the words, not to the answers.
+        ("掃地機器人充不進電怎麼辦", "wifi-troubleshooting", False),
+        ("扫地机器人连不上wifi怎么办", "wifi-troubleshooting", True),
+        ("你好，我的扫地机器人买了五天，不想要了，退货运费谁出？", "return-instructions", True),
+    ],
+)
+def test_a_reply_is_offered_only_on_the_topic_of_the_answers(
+    sample_kb: KnowledgeBase, text: str, reply: str, offered: bool
+) -> None:
+    result = ask(sample_kb, (C, text))
+    assert (reply in [r.id for r in result.replies]) is offered
+
+
 def test_display_script_traditional(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "退货运费谁出？"), display_script="zh-Hant")
     body = texts(result, 5) + "".join(r.text for r in result.replies)

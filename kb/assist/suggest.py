@@ -43,6 +43,9 @@ SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
 # The escalation reply is offered (and rated through feedback) under this fixed item id.
 ESCALATION_REPLY_ID = "escalation-reply"
+# Items of earlier drafts a logged suggestion keeps rateable (see ``_log``): a panel shows one
+# suggestion of at most 10 answers and 3 replies, but may lag a few drafts behind.
+MAX_DRAFT_ITEMS = 40
 
 
 @dataclass(frozen=True)
@@ -310,18 +313,18 @@ def _log(
 
 def _shown_before(draft: SuggestionLog, values: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The items an overwritten draft (and the drafts it replaced) offered that the new one
-    does not, as answer entries marked ``draft`` (no score: they rank nothing now)."""
+    does not, as answer entries marked ``draft`` (no score: they rank nothing now); the latest
+    draft's first, at most MAX_DRAFT_ITEMS for a message typed through many pauses."""
     now = {str(a["id"]) for a in values["answers"]} | set(values["replies"])
     if values["escalation"].get("rule_ids"):
         now.add(ESCALATION_REPLY_ID)
-    before = [str(a.get("id")) for a in draft.answers] + list(draft.replies)
+    latest = [str(a.get("id")) for a in draft.answers if not a.get("draft")]
+    latest += draft.replies
     if draft.escalation.get("rule_ids"):
-        before.append(ESCALATION_REPLY_ID)
-    out: list[dict[str, Any]] = []
-    for item in dict.fromkeys(before):
-        if item not in now:
-            out.append({"id": item, "draft": True})
-    return out
+        latest.append(ESCALATION_REPLY_ID)
+    older = [str(a.get("id")) for a in draft.answers if a.get("draft")]
+    kept = [item for item in dict.fromkeys(latest + older) if item not in now]
+    return [{"id": item, "draft": True} for item in kept[:MAX_DRAFT_ITEMS]]
 
 
 def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:

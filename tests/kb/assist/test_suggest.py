@@ -11,7 +11,13 @@ from sqlmodel import select
 
 from kb.assist.conversation import Turn
 from kb.assist.schemas import SuggestResponse
-from kb.assist.suggest import SuggestInput, suggest
+from kb.assist.suggest import (
+    ESCALATION_REPLY_ID,
+    MAX_DRAFT_ITEMS,
+    SuggestInput,
+    _shown_before,
+    suggest,
+)
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
@@ -286,6 +292,20 @@ def test_feedback_on_a_draft_that_was_overwritten_is_recorded(db_sample_kb: Know
         record_feedback(
             db_sample_kb, suggestion_id=final.suggestion_id, item_id="c" * 16, action="helpful"
         )
+
+
+def test_a_draft_keeps_the_items_of_the_drafts_before_it_latest_first_and_bounded() -> None:
+    older = [{"id": f"old{i}", "draft": True} for i in range(MAX_DRAFT_ITEMS)]
+    draft = SuggestionLog(
+        collection="default", query="q", handling="agent", replies=["r1"],
+        answers=[{"id": "a1", "score": 0.5}, {"id": "a2", "score": 0.4}, *older],
+        escalation={"rule_ids": ["technical-unsolved"]},
+    )  # fmt: skip
+    now = {"answers": [{"id": "a2"}], "replies": ["r1"], "escalation": {"rule_ids": []}}
+    kept = [entry["id"] for entry in _shown_before(draft, now)]
+    assert kept[:3] == ["a1", ESCALATION_REPLY_ID, "old0"]  # the latest draft's items first
+    assert "a2" not in kept and "r1" not in kept  # offered now: not a draft's
+    assert len(kept) == MAX_DRAFT_ITEMS
 
 
 def test_a_suggestion_acted_on_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:

@@ -115,13 +115,13 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
 
     confidence_high_margin: float = Field(
-        0.079, description="Fused-score lead over the next answer for high confidence."
+        0.075, description="Suggestion-score lead over the next answer for high confidence."
     )
     confidence_medium_margin: float = Field(
-        0.018, description="Fused-score lead over the next answer for medium confidence."
+        0.016, description="Suggestion-score lead over the next answer for medium confidence."
     )
     confidence_min_cosine: float = Field(
-        0.888, description="Below this cosine similarity an answer is low confidence."
+        0.889, description="Below this cosine similarity an answer is low confidence."
     )
     reply_min_similarity: float = Field(
         0.90, description="Cosine similarity a scripted reply's cue needs for it to be suggested."

@@ -11,7 +11,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
-from kb.assist.matching import ReplyMatcher, similarity_function
+from kb.assist.matching import similarity_function
+from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
 from kb.assist.schemas import (
@@ -19,7 +20,6 @@ from kb.assist.schemas import (
     AnswerOut,
     EscalationOut,
     EscalationReply,
-    ReplyOut,
     SentimentOut,
     SuggestBody,
     SuggestResponse,
@@ -30,7 +30,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
 from kb.library.escalation import EscalationContext, EscalationDecision, evaluate
-from kb.library.replies import detect_language, fill, make_reply
+from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
@@ -43,6 +43,9 @@ SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
 # The escalation reply is offered (and rated through feedback) under this fixed item id.
 ESCALATION_REPLY_ID = "escalation-reply"
+# Items of earlier drafts a logged suggestion keeps rateable (see ``_log``): a panel shows one
+# suggestion of at most 10 answers and 3 replies, but may lag a few drafts behind.
+MAX_DRAFT_ITEMS = 40
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,9 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             similarity=similarity_function(kb),
         ),
     )
-    replies = _replies(kb, plan.query, plan.latest, request.customer, decision)
-    handling = _handling(answers, decision, feeling)
+    replies = offered_replies(kb, plan.query, plan.latest, request.customer, decision, answers)
+    covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
+    handling = _handling(answers, covered, decision, feeling)
     body = SuggestResponse(
         suggestion_id="",
         query=plan.query,
@@ -197,34 +201,6 @@ def _sentiment(turns: Sequence[Turn]) -> SentimentResult:
     return min(results, key=lambda r: r.score)
 
 
-def _replies(
-    kb: KnowledgeBase,
-    query: str,
-    latest: str,
-    customer: Mapping[str, Any],
-    decision: EscalationDecision,
-) -> list[ReplyOut]:
-    matcher = ReplyMatcher.for_kb(kb)
-    language = detect_language(latest)
-    chosen = matcher.best(query, language=language, limit=3)
-    if decision.reply_id:
-        pinned = matcher.get(decision.reply_id)
-        if pinned is not None:
-            chosen = [pinned, *[r for r in chosen if r.id != pinned.id]][:3]
-    out = []
-    for template in chosen:
-        filled = fill(template, customer)
-        out.append(
-            ReplyOut(
-                id=template.id,
-                title=template.title,
-                text=filled.text,
-                missing_variables=list(filled.missing_variables),
-            )
-        )
-    return out
-
-
 def _escalation(
     kb: KnowledgeBase, decision: EscalationDecision, customer: Mapping[str, Any]
 ) -> EscalationOut:
@@ -245,14 +221,24 @@ def _escalation(
 
 
 def _handling(
-    answers: list[AnswerOut], decision: EscalationDecision, feeling: SentimentResult
+    answers: list[AnswerOut],
+    covered: bool,
+    decision: EscalationDecision,
+    feeling: SentimentResult,
 ) -> Handling:
-    """Tiered service: a definite FAQ answer self-serves; sensitive or unanswerable → expert."""
+    """Tiered service: a definite FAQ answer self-serves; the agent handles what the knowledge
+    base answers, sure or not (a low badge tells them to check it); an expert takes what the
+    rules send up (expert handling, tier3/supervisor/legal), legal, regulator and safety cues,
+    and turns nothing relevant answers (no answer, or the top one below the cosine floor).
+
+    A low grade alone is a photo finish between answers, not an unanswerable question: sending
+    every such turn to an expert would have agents escalate a third of their conversations.
+    """
     if decision.handling == "expert" or (decision.recommended and decision.level in EXPERT_LEVELS):
         return "expert"
     if feeling.categories & SENSITIVE:
         return "expert"
-    if not answers or answers[0].confidence == "low":
+    if not answers or not covered:
         return "expert"
     top = answers[0]
     if (
@@ -290,6 +276,10 @@ def _log(
     typing and swamp the analytics with half-typed questions. A superseded suggestion that is
     recent (``suggest_draft_seconds``) and has no feedback was such a draft: its row is
     overwritten, keeping its id, so feedback sent while the next draft was on its way still lands.
+    The panel may still show the draft (the newer answer came back for a text the box no longer
+    holds, or the agent rated it while the next draft was on its way): the items it offered stay
+    in the row's answers, marked ``draft``, so feedback on what the agent saw is recorded
+    (kb/insight/feedback.py accepts only offered items).
     """
     values: dict[str, Any] = {
         "created_at": utcnow(),
@@ -314,10 +304,27 @@ def _log(
         if record is None:
             record = SuggestionLog(**values)
         else:
+            values["answers"] = [*values["answers"], *_shown_before(record, values)]
             for key, value in values.items():
                 setattr(record, key, value)
         session.add(record)
         return record.id
+
+
+def _shown_before(draft: SuggestionLog, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items an overwritten draft (and the drafts it replaced) offered that the new one
+    does not, as answer entries marked ``draft`` (no score: they rank nothing now); the latest
+    draft's first, at most MAX_DRAFT_ITEMS for a message typed through many pauses."""
+    now = {str(a["id"]) for a in values["answers"]} | set(values["replies"])
+    if values["escalation"].get("rule_ids"):
+        now.add(ESCALATION_REPLY_ID)
+    latest = [str(a.get("id")) for a in draft.answers if not a.get("draft")]
+    latest += draft.replies
+    if draft.escalation.get("rule_ids"):
+        latest.append(ESCALATION_REPLY_ID)
+    older = [str(a.get("id")) for a in draft.answers if a.get("draft")]
+    kept = [item for item in dict.fromkeys(latest + older) if item not in now]
+    return [{"id": item, "draft": True} for item in kept[:MAX_DRAFT_ITEMS]]
 
 
 def _draft(kb: KnowledgeBase, session: Session, request: SuggestInput) -> SuggestionLog | None:

@@ -71,7 +71,8 @@ def record_feedback(
 
 def offered_items(row: SuggestionLog) -> frozenset[str]:
     """The ids a logged suggestion offered: its answers, its replies and, when a rule fired,
-    its escalation reply."""
+    its escalation reply; with the items of the drafts it overwrote, which the panel may still
+    have shown (``draft`` answer entries, see kb.assist.suggest._log)."""
     answers = {str(answer.get("id")) for answer in row.answers}
     escalation = {ESCALATION_REPLY_ID} if row.escalation.get("rule_ids") else set()
     return frozenset(answers | set(row.replies) | escalation)

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from starlette.requests import Request
 
+from kb.accounts.keys import create_key
 from kb.assist.schemas import SuggestResponse
 from kb.db import session_scope
 from kb.documents.ingestion import ingest_items
@@ -276,6 +277,32 @@ def test_a_draft_the_agent_typed_on_is_replaced_not_logged_twice(client: TestCli
         assert row is not None and row.conversation[0]["text"] == "净化器滤网多久换一次？"
     # Without the field (Enter after a pause, a new message) every suggestion is its own row.
     assert _suggestion_id(_post(client, "净化器滤网多久换一次？").text) != draft
+
+
+def test_rating_the_draft_on_screen_after_the_next_draft_overwrote_it(client: TestClient) -> None:
+    """The box moved on while the next draft was asked: its answer is not swapped in (app.js),
+    so the panel still shows the first draft, and its thumbs and copies rate what it shows."""
+    first = _post(client, "净化器滤网多久换")
+    draft = _suggestion_id(first.text)
+    shown = re.findall(r'<article class="answer" data-item-id="(\w+)"', first.text)
+    newer = _post(client, "退货运费谁出？", supersedes=draft)
+    assert _suggestion_id(newer.text) == draft  # the row was overwritten
+    now = set(re.findall(r'<article class="answer" data-item-id="(\w+)"', newer.text))
+    seen = next(item for item in shown if item not in now)
+    rate = {"suggestion_id": draft, "item_id": seen, "action": "helpful", "comment": ""}
+    rated = client.post("/assist/feedback", data=rate, headers=HX)
+    assert rated.status_code == 200 and 'data-action="helpful"' in rated.text
+    copied = {**rate, "action": "copied"}
+    assert client.post("/assist/feedback", data=copied, headers=HX).status_code == 204
+    # An integration rating through the API what its panel showed is recorded alike.
+    kb = client.app.state.kb  # type: ignore[attr-defined]
+    key = create_key(kb, name="crm", scopes=["feedback"], actor="test").key
+    body = {"suggestion_id": draft, "item_id": seen, "action": "inserted"}
+    api = client.post("/api/v1/feedback", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert api.status_code == 201 and api.json()["item_id"] == seen
+    assert _feedback(client, draft) == [
+        (seen, action, None) for action in ("copied", "helpful", "inserted")
+    ]
 
 
 def test_copy_insert_and_ratings_are_stored_against_the_suggestion(client: TestClient) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.assist.conversation import Turn
-from kb.assist.ranking import _present, combine
+from kb.assist.ranking import OTHER_LANGUAGE, _present, combine, prefer_language
 from kb.assist.schemas import SuggestResponse
 from kb.assist.suggest import SuggestInput, suggest
 from kb.context import KnowledgeBase
@@ -57,6 +57,26 @@ def test_group_is_led_by_the_customers_language_then_the_agents_script(
     assert answer.hit.chunk.chunk_id == expected
     assert answer.hit.score == 0.9  # the group ranks where its best member ranked
     assert len(answer.twins) == 2
+
+
+def test_other_language_answers_are_demoted_only_against_a_competing_one() -> None:
+    manual = Hit(chunk("manual", "zh-Hans", "cn"), 0.66)
+    faq = Hit(chunk("faq", "en", "intl"), 0.48)
+    # No English answer comes near: the Chinese one answers and keeps its score.
+    ranked = prefer_language([manual, faq], "en", OTHER_LANGUAGE, 0.15)
+    assert [(h.chunk.chunk_id, h.score) for h in ranked] == [("manual", 0.66), ("faq", 0.48)]
+    # An English answer within the margin: the Chinese one is scored at the factor.
+    close = Hit(chunk("faq", "en", "intl"), 0.55)
+    ranked = prefer_language([manual, close], "en", OTHER_LANGUAGE, 0.15)
+    assert [h.chunk.chunk_id for h in ranked] == ["faq", "manual"]
+    assert ranked[1].score == pytest.approx(0.66 * OTHER_LANGUAGE)
+
+
+def test_english_question_no_english_entry_answers_gets_the_chinese_manual(
+    sample_kb: KnowledgeBase,
+) -> None:
+    result = ask(sample_kb, "How long can I store it without using it?")
+    assert chunks_of(sample_kb)[result.answers[0].id].section[-1] == "5.5 长期存放"
 
 
 def ask(kb: KnowledgeBase, text: str, script: str | None = "zh-Hans") -> SuggestResponse:

@@ -11,7 +11,13 @@ from sqlmodel import select
 
 from kb.assist.conversation import Turn
 from kb.assist.schemas import SuggestResponse
-from kb.assist.suggest import SuggestInput, suggest
+from kb.assist.suggest import (
+    ESCALATION_REPLY_ID,
+    MAX_DRAFT_ITEMS,
+    SuggestInput,
+    _shown_before,
+    suggest,
+)
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
@@ -144,6 +150,32 @@ def test_question_the_kb_does_not_cover_goes_to_an_expert(sample_kb: KnowledgeBa
     assert result.handling == "expert"
 
 
+def test_a_present_but_unsure_answer_is_the_agents_to_check_not_an_experts(
+    sample_kb: KnowledgeBase,
+) -> None:
+    # The README's example: a close call between two relevant FAQs, nothing the rules escalate.
+    result = ask(sample_kb, (C, "你好，我的扫地机器人买了五天，不想要了，退货运费谁出？"))
+    assert "运费" in result.answers[0].title
+    assert result.escalation.recommended is False
+    assert result.handling == "agent"
+
+
+@pytest.mark.parametrize(
+    ("text", "reply", "offered"),
+    [
+        # A charging fault: the Wi-Fi reply's cue is close to the words, not to the answers.
+        ("掃地機器人充不進電怎麼辦", "wifi-troubleshooting", False),
+        ("扫地机器人连不上wifi怎么办", "wifi-troubleshooting", True),
+        ("你好，我的扫地机器人买了五天，不想要了，退货运费谁出？", "return-instructions", True),
+    ],
+)
+def test_a_reply_is_offered_only_on_the_topic_of_the_answers(
+    sample_kb: KnowledgeBase, text: str, reply: str, offered: bool
+) -> None:
+    result = ask(sample_kb, (C, text))
+    assert (reply in [r.id for r in result.replies]) is offered
+
+
 def test_display_script_traditional(sample_kb: KnowledgeBase) -> None:
     result = ask(sample_kb, (C, "退货运费谁出？"), display_script="zh-Hant")
     body = texts(result, 5) + "".join(r.text for r in result.replies)
@@ -234,6 +266,46 @@ def test_a_draft_typed_on_is_overwritten_in_the_log(db_sample_kb: KnowledgeBase)
     # Feedback on the id the panel showed still lands after the overwrite.
     item = final.answers[0].id
     record_feedback(db_sample_kb, suggestion_id=draft.suggestion_id, item_id=item, action="helpful")
+
+
+def test_feedback_on_a_draft_that_was_overwritten_is_recorded(db_sample_kb: KnowledgeBase) -> None:
+    """The panel still shows the draft when the newer answer came back for a text the box no
+    longer holds: what the agent rates there is what it saw, and it is recorded."""
+    draft = ask(db_sample_kb, (C, "净化器滤网多久换"))
+    final = ask(db_sample_kb, (C, "退货运费谁出？"), supersedes=draft.suggestion_id)
+    assert final.suggestion_id == draft.suggestion_id
+    seen = next(a.id for a in draft.answers if a.id not in {b.id for b in final.answers})
+    stored = record_feedback(
+        db_sample_kb, suggestion_id=final.suggestion_id, item_id=seen, action="helpful"
+    )
+    assert (stored.item_id, stored.action) == (seen, "helpful")
+    row = _logged(db_sample_kb, final.suggestion_id)
+    # The row still ranks the final answers first; the draft's items follow, marked.
+    assert [a["id"] for a in row.answers[: len(final.answers)]] == [a.id for a in final.answers]
+    assert {"id": seen, "draft": True} in row.answers
+    # Draft replies are rateable too; an item no draft offered is still refused.
+    for reply in draft.replies:
+        record_feedback(
+            db_sample_kb, suggestion_id=final.suggestion_id, item_id=reply.id, action="copied"
+        )
+    with pytest.raises(Invalid):
+        record_feedback(
+            db_sample_kb, suggestion_id=final.suggestion_id, item_id="c" * 16, action="helpful"
+        )
+
+
+def test_a_draft_keeps_the_items_of_the_drafts_before_it_latest_first_and_bounded() -> None:
+    older = [{"id": f"old{i}", "draft": True} for i in range(MAX_DRAFT_ITEMS)]
+    draft = SuggestionLog(
+        collection="default", query="q", handling="agent", replies=["r1"],
+        answers=[{"id": "a1", "score": 0.5}, {"id": "a2", "score": 0.4}, *older],
+        escalation={"rule_ids": ["technical-unsolved"]},
+    )  # fmt: skip
+    now = {"answers": [{"id": "a2"}], "replies": ["r1"], "escalation": {"rule_ids": []}}
+    kept = [entry["id"] for entry in _shown_before(draft, now)]
+    assert kept[:3] == ["a1", ESCALATION_REPLY_ID, "old0"]  # the latest draft's items first
+    assert "a2" not in kept and "r1" not in kept  # offered now: not a draft's
+    assert len(kept) == MAX_DRAFT_ITEMS
 
 
 def test_a_suggestion_acted_on_is_never_overwritten(db_sample_kb: KnowledgeBase) -> None:

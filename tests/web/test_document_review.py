@@ -200,6 +200,12 @@ def test_console_document_page_sets_the_owner_and_marks_reviewed(site: dict[str,
     )
     assert bad.status_code == 422
     assert "<b>7</b>" not in bad.text and "&lt;b&gt;7&lt;/b&gt;" in bad.text
+    plain = client.post(  # without JavaScript: the whole page again, or back to it
+        f"/kb/documents/{hr_doc}/ownership", data={"review_interval_days": "soon"}
+    )
+    assert plain.status_code == 422 and "<html" in plain.text and "&#39;soon&#39;" in plain.text
+    back = client.post(f"/kb/documents/{hr_doc}/reviewed", follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == f"/kb/documents/{hr_doc}"
     finance = site["ids"]["finance"]
     foreign = client.post(f"/kb/documents/{finance}/ownership", data=form, headers=HX)
     assert foreign.status_code == 404

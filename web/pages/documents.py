@@ -154,7 +154,10 @@ def save_ownership(
     doc = document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
 
     def refused(exc: Invalid) -> dict[str, Any]:
-        return _review_context(kb, doc, form=form, errors=field_errors(exc, "owner"))
+        # Without HTMX the whole page is shown again, so it needs the whole page's context.
+        shown = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
+        review = _review_context(kb, shown, form=form, errors=field_errors(exc, "owner"))
+        return {**_document_context(kb, shown), **review}
 
     with form_errors("document.html", "review_form", refused):
         doc = set_ownership(kb, document_id, form.parse(), actor=principal.actor)

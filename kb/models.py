@@ -37,6 +37,16 @@ class DocumentBase(SQLModel):
     language: str | None = Field(default=None, max_length=16)
     valid_from: date | None = None
     valid_to: date | None = None
+    # Upkeep: who answers for the content and how often it is checked (kb/documents/review.py).
+    owner_id: str | None = Field(
+        default=None, max_length=32, description="The user who owns the content, or none."
+    )
+    review_interval_days: int | None = Field(
+        default=None, description="Days between reviews; none: the document is never due."
+    )
+    reviewed_at: datetime | None = Field(
+        default=None, description="When a manager last marked it reviewed (UTC)."
+    )
 
 
 class Document(DocumentBase, table=True):
@@ -160,13 +170,37 @@ class FeedbackBase(SQLModel):
     action: str = Field(max_length=16)
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    # The context the item was used in, copied from the suggestion when the event is recorded
+    # (kb/insight/feedback.py), so analytics and learning need no join. Null only in rows that
+    # predate it and whose suggestion no longer says (migration 0005 backfilled the rest).
+    item_kind: str | None = Field(
+        default=None, max_length=16, description="answer | reply | escalation_reply"
+    )
+    rank: int | None = Field(
+        default=None,
+        description="1-based position the item was shown at among the suggestion's items of "
+        "its kind (answers in ranked order, replies in their order).",
+    )
+    query: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="The query as searched for the suggestion, personal data redacted.",
+    )
+    collection: str | None = Field(
+        default=None, max_length=64, index=True, description="The suggestion's collection."
+    )
+    actor: str | None = Field(
+        default=None,
+        max_length=300,
+        description="Who acted: user:<email>, key:<prefix> or "
+        "embed:<agent>, as SuggestionLog.actor.",
+    )
 
 
 class FeedbackRecord(FeedbackBase, table=True):
     __tablename__ = "feedback"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    actor: str | None = Field(default=None, max_length=300)  # as SuggestionLog.actor
 
 
 class IngestJobBase(SQLModel):

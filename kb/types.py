@@ -46,6 +46,8 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 FeedbackAction = Literal["shown", "copied", "inserted", "helpful", "not_helpful", "dismissed"]
 FEEDBACK_ACTIONS: tuple[FeedbackAction, ...] = get_args(FeedbackAction)
+# What a feedback event's item was in its suggestion (FeedbackRecord.item_kind).
+ItemKind = Literal["answer", "reply", "escalation_reply"]
 # The actions that judge an item (thumbs up / down), as opposed to using it.
 RATINGS: tuple[FeedbackAction, ...] = ("helpful", "not_helpful")
 

@@ -68,6 +68,9 @@ class AnswerOut(BaseModel):
     score: float
     confidence: Confidence
     source: Source
+    due_for_review: bool = Field(
+        False, description="Its document is overdue for review: check it before relying on it."
+    )
 
 
 class ReplyOut(BaseModel):

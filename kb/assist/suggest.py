@@ -35,6 +35,7 @@ from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
 from kb.retrieval.searching import citation
+from kb.review import due_for_review
 from kb.types import DisplayScript, Handling
 from search.types import Hit, SearchFilters
 
@@ -98,6 +99,9 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         min_cosine=s.confidence_min_cosine,
     )
     answers = [_answer(hit, confidence) for hit, confidence in zip(hits, grades, strict=True)]
+    due = due_for_review(kb, {answer.source.document_id for answer in answers})
+    for answer in answers:
+        answer.due_for_review = answer.source.document_id in due
     best: Confidence | None = answers[0].confidence if answers else None
 
     customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")

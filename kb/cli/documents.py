@@ -1,4 +1,4 @@
-"""``kb ingest``, ``kb documents list|show|delete`` and ``kb index rebuild``."""
+"""``kb ingest``, ``kb documents list|show|owner|reviewed|delete`` and ``kb index rebuild``."""
 
 from __future__ import annotations
 
@@ -27,13 +27,16 @@ from kb.cli._common import (
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, delete_document, get_document, list_documents
 from kb.documents.ingestion import DocumentMeta, FileResult, IngestItem, ingest_items
+from kb.documents.ownership import OwnershipEdit, mark_reviewed, set_ownership
 from kb.documents.samples import load_sample
-from kb.documents.schemas import FileResultOut
+from kb.documents.schemas import DocumentDetail, FileResultOut
 from kb.library.store import import_sample
 from kb.retrieval.indexing import rebuild_index
 from kb.types import DOC_TYPES, FILE_STATUSES, LANGUAGES
 
-documents_app = Typer(help="List, show and delete documents.", no_args_is_help=True)
+documents_app = Typer(
+    help="List, show and delete documents; set their owner and review.", no_args_is_help=True
+)
 index_app = Typer(help="Index maintenance.", no_args_is_help=True)
 
 
@@ -138,19 +141,27 @@ def _print_results(results: list[FileResult]) -> None:
 
 @documents_app.command("list")
 def documents_list(
-    collection: Collection = None, data_dir: DataDir = None, as_json: JsonFlag = False
+    collection: Collection = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only those due for review, longest overdue first.")
+    ] = False,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """All documents with their current version and chunk count."""
-    docs = list_documents(open_kb(data_dir), DocumentQuery(collection=collection))
+    """All documents with their current version, chunk count, owner and review date."""
+    query = DocumentQuery(collection=collection, overdue=overdue)
+    docs = list_documents(open_kb(data_dir), query)
     if as_json:
         out.print_json(data=[d.model_dump(mode="json") for d in docs])
         return
     columns = ("id", "collection", "type", "title", "file", "version", "chunks", "updated")
-    grid = table(*columns, title=f"{len(docs)} documents")
+    grid = table(*columns, "owner", "review due", title=f"{len(docs)} documents")
     for d in docs:
+        due = f"{d.review_due}{' (overdue)' if d.due_for_review else ''}" if d.review_due else ""
         add_row(
             grid, d.id, d.collection, d.doc_type, d.title, d.source_name,
             str(d.current_version), str(d.chunk_count), f"{d.updated_at:%Y-%m-%dT%H:%M:%S}",
+            d.owner or "", due,
         )  # fmt: skip
     out.print(grid)
 
@@ -168,8 +179,11 @@ def documents_show(
         return
     out.print(f"[bold]{doc.title}[/bold]  ({doc.source_name}, id {doc.id})")
     shown = doc.model_dump(
-        include={"collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to"}
-    )
+        include={
+            "collection", "doc_type", "tags", "product", "language", "valid_from", "valid_to",
+            "owner", "review_interval_days", "reviewed_at", "review_due", "due_for_review",
+        }
+    )  # fmt: skip
     for key, value in shown.items():
         out.print(f"  {key}: {value}")
     for v in doc.versions:
@@ -184,6 +198,45 @@ def documents_show(
         if c.question:
             out.print(f"Q: {c.question}", markup=False)
         out.print(c.text, markup=False, highlight=False)
+
+
+@documents_app.command("owner")
+def documents_owner(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    owner: Annotated[
+        str | None, typer.Option(help='E-mail of a manager or admin; "" clears it.')
+    ] = None,
+    interval: Annotated[
+        int | None, typer.Option(help="Days between reviews; 0 clears it.", min=0)
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set a document's owner and review interval (audited); an option left out is kept."""
+    if owner is None and interval is None:
+        raise fail("give --owner, --interval or both")
+    edit = OwnershipEdit(owner=owner, interval_days=interval)
+    _print_review(set_ownership(open_kb(data_dir), document_id, edit, actor=ACTOR), as_json)
+
+
+@documents_app.command("reviewed")
+def documents_reviewed(
+    document_id: Annotated[str, typer.Argument(metavar="ID")],
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Mark a document reviewed as it is (audited): its review clock starts again."""
+    _print_review(mark_reviewed(open_kb(data_dir), document_id, actor=ACTOR), as_json)
+
+
+def _print_review(doc: DocumentDetail, as_json: bool) -> None:
+    if as_json:
+        out.print_json(data=doc.model_dump(mode="json", exclude={"chunks"}))
+        return
+    every = f"every {doc.review_interval_days} days" if doc.review_interval_days else "no review"
+    due = f", due {doc.review_due}" if doc.review_due else ""
+    late = " (overdue)" if doc.due_for_review else ""
+    out.print(f"{doc.title} ({doc.id}): owner {doc.owner or '-'}, {every}{due}{late}", markup=False)
 
 
 @documents_app.command("delete")

@@ -12,7 +12,7 @@ import typer
 from kb.cli._common import ACTOR, Collection, DataDir, JsonFlag, Typer, fail, open_kb, out, shorten
 from kb.errors import KBError
 from kb.retrieval.evaluation import evaluate
-from kb.retrieval.searching import SearchRequest, format_citation, search, search_hit
+from kb.retrieval.searching import SearchRequest, format_citation, search, search_hits
 from kb.retrieval.vocabulary import Vocabulary, cut, edited_vocabulary, save_vocabulary
 from kb.types import SEARCH_MODES, SearchMode
 from search.types import SearchFilters
@@ -50,7 +50,7 @@ def search_cmd(
     )
     hits = search(kb, request)
     if as_json:
-        out.print_json(data=[search_hit(h).model_dump(mode="json") for h in hits])
+        out.print_json(data=[h.model_dump(mode="json") for h in search_hits(kb, hits)])
         return
     if not hits:
         out.print("no results")

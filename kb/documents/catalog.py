@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -20,8 +22,9 @@ from kb.documents.schemas import (
     VersionOut,
 )
 from kb.errors import NotFound
-from kb.models import ChunkRecord, Document, DocumentVersion
+from kb.models import ChunkRecord, Document, DocumentVersion, UserAccount, utcnow
 from kb.retrieval.indexing import rebuild_index
+from kb.review import review_clocks
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class DocumentQuery:
     doc_type: str | None = None
     tag: str | None = None
     text: str | None = None  # substring of title or file name
+    overdue: bool = False  # only documents due for review, the longest overdue first
 
 
 def list_documents(
@@ -42,6 +46,7 @@ def list_documents(
         if query.doc_type:
             stmt = stmt.where(Document.doc_type == query.doc_type)
         docs = session.exec(stmt).all()
+        upkeep = _upkeep(session, docs)
         counts = dict(
             session.exec(
                 select(DocumentVersion.document_id, DocumentVersion.chunk_count)
@@ -55,7 +60,14 @@ def list_documents(
             continue
         if query.text and query.text.lower() not in f"{doc.title} {doc.source_name}".lower():
             continue
-        out.append(DocumentSummary(**doc.model_dump(), chunk_count=counts.get(doc.id, 0)))
+        summary = DocumentSummary(
+            **doc.model_dump(), **upkeep.get(doc.id, {}), chunk_count=counts.get(doc.id, 0)
+        )
+        if query.overdue and not summary.due_for_review:
+            continue
+        out.append(summary)
+    if query.overdue:
+        out.sort(key=lambda d: (d.review_due, d.collection, d.title))
     return out
 
 
@@ -82,6 +94,7 @@ def get_document(
             )
         return DocumentDetail(
             **doc.model_dump(),
+            **_upkeep(session, [doc]).get(doc.id, {}),
             versions=[VersionOut.model_validate(v.model_dump()) for v in versions],
             chunks=[ChunkOut.model_validate(c.model_dump()) for c in chunks],
         )
@@ -193,6 +206,29 @@ def count_documents(kb: KnowledgeBase, collection: str) -> int:
         return session.exec(
             select(func.count()).select_from(Document).where(Document.collection == collection)
         ).one()
+
+
+def _upkeep(session: Session, docs: Sequence[Document]) -> dict[str, dict[str, Any]]:
+    """Each document's owner e-mail and review date, as ``DocumentPublic`` publishes them."""
+    owners = {d.owner_id for d in docs if d.owner_id}
+    emails = dict(
+        session.exec(
+            select(UserAccount.id, UserAccount.email).where(col(UserAccount.id).in_(owners))
+        ).all()
+        if owners
+        else []
+    )
+    clocks = review_clocks(session, [d.id for d in docs if d.review_interval_days is not None])
+    today = utcnow().date()
+    out: dict[str, dict[str, Any]] = {}
+    for doc in docs:
+        clock = clocks.get(doc.id)
+        out[doc.id] = {
+            "owner": emails.get(doc.owner_id) if doc.owner_id else None,
+            "review_due": clock.due() if clock else None,
+            "due_for_review": clock.overdue(today) if clock else False,
+        }
+    return out
 
 
 def _get(session: Session, document_id: str) -> Document:

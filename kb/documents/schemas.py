@@ -6,13 +6,14 @@ published without a second copy here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kb.models import ChunkBase, DocumentBase, DocumentVersionBase, IngestJobBase
-from kb.types import FileStatus, JobStatus
+from kb.review import MAX_REVIEW_INTERVAL_DAYS
+from kb.types import FileStatus, JobStatus, Strict
 
 
 class FileResultOut(BaseModel):
@@ -37,6 +38,13 @@ class DocumentPublic(DocumentBase):
     current_version: int
     created_at: datetime
     updated_at: datetime
+    owner: str | None = Field(None, description="The owner's e-mail (``owner_id`` names them).")
+    review_due: date | None = Field(
+        None,
+        description="The day the next review is due: the interval counted from the last review "
+        "or the current version, whichever is later; none without an interval.",
+    )
+    due_for_review: bool = Field(False, description="True once ``review_due`` is past.")
 
 
 class DocumentSummary(DocumentPublic):
@@ -62,6 +70,19 @@ class DocumentDetail(DocumentPublic):
 
 class DocumentList(BaseModel):
     documents: list[DocumentSummary]
+
+
+class DocumentPatch(Strict):
+    """PATCH /api/v1/documents/{id}: a field left out is kept; ``null`` clears it."""
+
+    owner: str | None = Field(
+        None,
+        max_length=254,
+        description="E-mail of an enabled manager or admin who may read the document's collection.",
+    )
+    review_interval_days: int | None = Field(
+        None, ge=1, le=MAX_REVIEW_INTERVAL_DAYS, description="Days between reviews."
+    )
 
 
 class DeletedDocument(BaseModel):

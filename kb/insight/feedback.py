@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kb.assist.redaction import redact
 from kb.assist.suggest import ESCALATION_REPLY_ID
 from kb.context import KnowledgeBase
@@ -9,7 +11,7 @@ from kb.db import session_scope
 from kb.errors import Invalid, NotFound
 from kb.insight.schemas import MAX_COMMENT, FeedbackPublic
 from kb.models import FeedbackRecord, SuggestionLog
-from kb.types import FEEDBACK_ACTIONS
+from kb.types import FEEDBACK_ACTIONS, ItemKind
 
 
 def record_feedback(
@@ -49,7 +51,8 @@ def record_feedback(
                 field="suggestion_id",
                 suggestion_id=suggestion_id,
             )
-        if item_id not in offered_items(row):
+        context = item_context(row, item_id)
+        if context is None:
             raise Invalid(
                 "item_id {item_id!r} is not an answer, reply or escalation reply that "
                 "suggestion {suggestion_id!r} offered",
@@ -63,19 +66,42 @@ def record_feedback(
             action=action,
             comment=redact(comment) if comment else None,
             actor=actor,
+            item_kind=context.kind,
+            rank=context.rank,
+            query=row.query,
+            collection=row.collection,
         )
         session.add(record)
         session.flush()
         return FeedbackPublic.model_validate(record.model_dump())
 
 
-def offered_items(row: SuggestionLog) -> frozenset[str]:
-    """The ids a logged suggestion offered: its answers, its replies and, when a rule fired,
-    its escalation reply; with the items of the drafts it overwrote, which the panel may still
-    have shown (``draft`` answer entries, see kb.assist.suggest._log)."""
-    answers = {str(answer.get("id")) for answer in row.answers}
-    escalation = {ESCALATION_REPLY_ID} if row.escalation.get("rule_ids") else set()
-    return frozenset(answers | set(row.replies) | escalation)
+@dataclass(frozen=True)
+class ItemContext:
+    kind: ItemKind | None  # None: an item of an overwritten draft (its kind is not logged)
+    rank: int | None  # 1-based, among the suggestion's items of that kind
+
+
+def item_context(row: SuggestionLog, item_id: str) -> ItemContext | None:
+    """Where a logged suggestion showed ``item_id``, or None when it did not offer it.
+
+    The log keeps answers and replies in the order the API returned them and the panel shows
+    them (its "more answers" fold keeps that order), so the position in the log is the rank as
+    shown; the escalation reply is shown alone. The items of drafts the suggestion overwrote,
+    which the panel may still have shown (``draft`` answer entries, see
+    kb.assist.suggest._log), are accepted without a rank: they rank nothing now."""
+    answers = [str(answer.get("id")) for answer in row.answers if not answer.get("draft")]
+    if item_id in answers:
+        return ItemContext("answer", answers.index(item_id) + 1)
+    if item_id in row.replies:
+        return ItemContext("reply", row.replies.index(item_id) + 1)
+    if item_id == ESCALATION_REPLY_ID and row.escalation.get("rule_ids"):
+        return ItemContext("escalation_reply", 1)
+    drafts = {str(answer.get("id")) for answer in row.answers if answer.get("draft")}
+    if item_id in drafts:
+        kind: ItemKind | None = "escalation_reply" if item_id == ESCALATION_REPLY_ID else None
+        return ItemContext(kind, None)
+    return None
 
 
 def suggestion_collection(kb: KnowledgeBase, suggestion_id: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from kb.models import FeedbackBase
-from kb.types import FeedbackAction, Strict
+from kb.types import FeedbackAction, ItemKind, Strict
 
 MAX_COMMENT = 2000
 
@@ -18,4 +18,9 @@ class FeedbackBody(Strict):
 
 
 class FeedbackPublic(FeedbackBase):
+    """A recorded event with the context it happened in (see ``FeedbackBase``)."""
+
     id: str
+    item_kind: ItemKind | None = Field(
+        None, description="What the item was in the suggestion: answer, reply or escalation_reply."
+    )

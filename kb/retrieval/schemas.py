@@ -72,6 +72,9 @@ class SearchHit(BaseModel):
     score: float
     scores: Scores
     source: Source
+    due_for_review: bool = Field(
+        False, description="Its document is overdue for review: check it before relying on it."
+    )
 
 
 class SearchResponse(BaseModel):

@@ -17,6 +17,7 @@ from kb.retrieval.schemas import (
     SearchResponse,
     Source,
 )
+from kb.review import due_for_review
 from kb.types import SearchMode, collection_name
 from search.index import IndexMismatchError, SearchIndexError
 from search.normalize import normalize
@@ -85,7 +86,7 @@ def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
     start = time.perf_counter()
     filters = body.filters.to_search_filters()
     request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
-    hits = [search_hit(h) for h in search(kb, request)]
+    hits = search_hits(kb, search(kb, request))
     took = round((time.perf_counter() - start) * 1000, 2)
     return SearchResponse(query=body.query, hits=hits, took_ms=took)
 
@@ -113,7 +114,13 @@ def citation(hit: Hit) -> Source:
     )
 
 
-def search_hit(hit: Hit) -> SearchHit:
+def search_hits(kb: KnowledgeBase, hits: list[Hit]) -> list[SearchHit]:
+    """Hits as the API publishes them, those of documents overdue for review marked."""
+    due = due_for_review(kb, {h.chunk.document_id for h in hits})
+    return [search_hit(h, due=h.chunk.document_id in due) for h in hits]
+
+
+def search_hit(hit: Hit, *, due: bool = False) -> SearchHit:
     """A hit as the API publishes it."""
     c = hit.chunk
     return SearchHit(
@@ -131,6 +138,7 @@ def search_hit(hit: Hit) -> SearchHit:
             vector_rank=hit.vector_rank,
         ),
         source=citation(hit),
+        due_for_review=due,
     )
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Dialog, Page, expect
+from sqlmodel import select
 
+from kb.db import session_scope
 from kb.documents.catalog import get_document
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.errors import NotFound
+from kb.models import DocumentVersion
 
 if TYPE_CHECKING:  # the fixture's type, for readers and editors; conftest is not importable
     from conftest import LiveServer
@@ -176,3 +180,35 @@ def test_markup_in_a_document_shows_as_text(
 
     assert page.locator("main img, main script").count() == 0
     assert dialogs == []
+
+
+def test_owner_review_interval_overdue_and_mark_reviewed(
+    page: Page, live_server: LiveServer
+) -> None:
+    doc_id = _seed(live_server, "upkeep-manual.md", MANUAL, "upkeep")
+    page.goto(f"/kb/documents/{doc_id}")
+    review = page.locator("#review-form")
+    expect(review).to_contain_text("未设复核周期。")
+    review.get_by_label("负责人").select_option("manager@assistkb.test")
+    review.get_by_label("复核周期（天）").fill("3")
+    review.get_by_role("button", name="保存负责人与周期").click()
+    expect(page.locator("#review-form [role=status]")).to_have_text("已保存。")
+    expect(page.locator("#review-form")).to_contain_text("下次复核：")
+    doc = get_document(live_server.kb, doc_id, with_chunks=False)
+    assert (doc.owner, doc.review_interval_days) == ("manager@assistkb.test", 3)
+
+    with session_scope(live_server.kb.engine) as session:  # stored five days ago
+        for version in session.exec(
+            select(DocumentVersion).where(DocumentVersion.document_id == doc_id)
+        ):
+            version.created_at = datetime.now(UTC) - timedelta(days=5)
+            session.add(version)
+    page.goto("/kb/documents")
+    overdue = page.get_by_role("region", name="待复核文档")
+    expect(overdue.get_by_role("link", name="云舟 X1 使用手册")).to_be_visible()
+    overdue.get_by_role("link", name="云舟 X1 使用手册").click()
+    expect(page.locator("#review-form .due-review")).to_have_text("待复核")
+    page.get_by_role("button", name="标记为已复核").click()
+    expect(page.locator("#review-form .due-review")).to_have_count(0)
+    expect(page.locator("#review-form")).to_contain_text("上次复核：")
+    assert not get_document(live_server.kb, doc_id, with_chunks=False).due_for_review

@@ -56,6 +56,39 @@ def test_ingest_search_documents(env: Path) -> None:
     assert shown["versions"][0]["number"] == 1
 
 
+def test_documents_owner_reviewed_and_overdue(env: Path) -> None:
+    data = str(env / "data")
+    run("ingest", str(env / "docs" / "manual.md"), "--data-dir", data)
+    run("users", "add", "mia@assistkb.test", "--role", "manager", "--data-dir", data)
+    _, output = run("documents", "list", "--json", "--data-dir", data)
+    [doc] = json.loads(output)
+    code, output = run(
+        "documents", "owner", doc["id"], "--owner", "mia@assistkb.test", "--interval", "30",
+        "--data-dir", data,
+    )  # fmt: skip
+    assert code == 0, output
+    assert "owner mia@assistkb.test, every 30 days, due " in output
+    code, output = run("documents", "show", doc["id"], "--json", "--data-dir", data)
+    shown = json.loads(output)
+    assert (shown["owner"], shown["review_interval_days"], shown["due_for_review"]) == (
+        "mia@assistkb.test", 30, False,
+    )  # fmt: skip
+    code, output = run("documents", "list", "--overdue", "--json", "--data-dir", data)
+    assert (code, json.loads(output)) == (0, [])
+    code, output = run("documents", "reviewed", doc["id"], "--json", "--data-dir", data)
+    assert code == 0 and json.loads(output)["reviewed_at"]
+    code, output = run("audit", "--data-dir", data)
+    assert "document.ownership" in output and "document.reviewed" in output
+    code, output = run("documents", "owner", doc["id"], "--owner", "", "--interval", "0",
+                       "--data-dir", data)  # fmt: skip
+    assert code == 0 and "owner -, no review" in output
+    code, output = run("documents", "owner", doc["id"], "--owner", "x@assistkb.test",
+                       "--data-dir", data)  # fmt: skip
+    assert code == 1 and "no user x@assistkb.test" in output
+    code, output = run("documents", "owner", doc["id"], "--data-dir", data)
+    assert code == 1 and "--owner, --interval or both" in output
+
+
 def test_errors_are_clear(env: Path) -> None:
     data = str(env / "data")
     code, output = run("documents", "show", "nope", "--data-dir", data)

@@ -64,18 +64,26 @@ def make_040a051(engine: Engine, data_dir: Path) -> None:
 
 # Tables that revisions after the 0001 baseline create (0002: accounts).
 LATER_TABLES = {"user_account", "user_session", "api_key", "login_failure", "audit_log"}
-# Columns later revisions added to 040a051's tables: nullable, so its rows stay valid (0003).
-LATER_COLUMNS = {"suggestion": {"actor"}, "feedback": {"actor"}}
+# Columns later revisions added to 040a051's tables: nullable, so its rows stay valid (0003,
+# 0005).
+LATER_COLUMNS = {
+    "suggestion": {"actor"},
+    "feedback": {"actor", "item_kind", "rank", "query", "collection"},
+    "document": {"owner_id", "review_interval_days", "reviewed_at"},
+}
 
 
 def without_later_columns(tables: dict[str, Any]) -> dict[str, Any]:
-    """``tables`` as 040a051 had them; each later column must be nullable."""
+    """``tables`` as 040a051 had them (without later columns and their indexes); each later
+    column must be nullable."""
     out = {}
     for table, shape in tables.items():
         later = LATER_COLUMNS.get(table, set())
         added = [c for c in shape["columns"] if c[0] in later]
         assert {c[0] for c in added} == later and all(c[2] for c in added), (table, added)
-        out[table] = {**shape, "columns": [c for c in shape["columns"] if c[0] not in later]}
+        columns = [c for c in shape["columns"] if c[0] not in later]
+        indexes = [i for i in shape["indexes"] if not set(i[1]) & later]
+        out[table] = {**shape, "columns": columns, "indexes": indexes}
     return out
 
 
@@ -312,3 +320,41 @@ def test_0004_adds_each_persons_language_and_keeps_their_accounts(engine: Engine
         assert migrations.current_revision(connection) == "0004"
     columns = {c["name"]: c for c in inspect(engine).get_columns("user_account")}
     assert columns["locale"]["nullable"]
+
+
+def test_0005_gives_old_feedback_its_suggestions_context(engine: Engine) -> None:
+    """Each event gets its suggestion's collection and query and the item's kind and rank as
+    shown; an item the suggestion did not offer keeps none; documents get no owner."""
+    answers = '[{"id": "c1", "score": 0.9}, {"id": "c2", "score": 0.5}]'
+    with engine.begin() as connection:
+        migrations.upgrade(connection, "0004")
+        connection.exec_driver_sql(
+            "INSERT INTO suggestion (id, created_at, collection, query, conversation, answers, "
+            "replies, escalation, handling, took_ms) VALUES ('s1', '2026-01-01', 'team-a', "
+            f"'退款多久', '[]', '{answers}', '[\"r1\", \"r2\"]', '{{}}', 'agent', 1.0)"
+        )
+        for fid, item in [("f1", "c2"), ("f2", "r2"), ("f3", "escalation-reply"), ("f4", "zz")]:
+            connection.exec_driver_sql(
+                "INSERT INTO feedback (id, suggestion_id, item_id, action, created_at) "
+                f"VALUES ('{fid}', 's1', '{item}', 'copied', '2026-01-01')"
+            )
+        connection.exec_driver_sql(
+            "INSERT INTO document (id, collection, source_name, title, doc_type, tags, "
+            "current_version, created_at, updated_at) VALUES ('d1', 'team-a', 'a.md', 'A', "
+            "'manual', '[]', 1, '2026-01-01', '2026-01-01')"
+        )
+    with engine.begin() as connection:
+        migrations.upgrade(connection, "0005")
+        rows = connection.exec_driver_sql(
+            "SELECT id, item_kind, rank, query, collection FROM feedback ORDER BY id"
+        ).all()
+        document = connection.exec_driver_sql(
+            "SELECT owner_id, review_interval_days, reviewed_at FROM document"
+        ).one()
+    assert [tuple(r) for r in rows] == [
+        ("f1", "answer", 2, "退款多久", "team-a"),
+        ("f2", "reply", 2, "退款多久", "team-a"),
+        ("f3", "escalation_reply", 1, "退款多久", "team-a"),
+        ("f4", None, None, "退款多久", "team-a"),
+    ]
+    assert tuple(document) == (None, None, None)

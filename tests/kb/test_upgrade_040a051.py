@@ -36,8 +36,14 @@ def copy_of_fixture(target: Path) -> Path:
     return target
 
 
-# Columns later revisions added to 040a051's tables (0003): NULL in every row 040a051 wrote.
-LATER_COLUMNS = {"suggestion": {"actor"}, "feedback": {"actor"}}
+# Columns later revisions added to 040a051's tables (0003, 0005): NULL in every row 040a051
+# wrote, except those 0005 fills from each event's suggestion (BACKFILLED, checked apart).
+LATER_COLUMNS = {
+    "suggestion": {"actor"},
+    "feedback": {"actor"},
+    "document": {"owner_id", "review_interval_days", "reviewed_at"},
+}
+BACKFILLED = {"feedback": {"item_kind", "rank", "query", "collection"}}
 
 
 def all_rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -52,7 +58,9 @@ def all_rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:
                 assert db.execute(f"SELECT count(*) FROM {t} WHERE {n} IS NOT NULL").fetchone() == (
                     0,
                 )
-            kept = ", ".join(n for n in names if n not in later)
+            kept = ", ".join(
+                n for n in names if n not in later and n not in BACKFILLED.get(t, set())
+            )
             rows[t] = sorted(db.execute(f"SELECT {kept} FROM {t}").fetchall(), key=repr)
     return rows
 
@@ -83,6 +91,25 @@ def test_every_row_is_kept(upgraded: tuple[Path, dict[str, list[tuple[Any, ...]]
     assert all_rows(data / "assistkb.sqlite3") == original
     [backup] = data.glob("assistkb.sqlite3.before-upgrade-*")
     assert all_rows(backup) == original
+
+
+def test_old_feedback_gets_the_context_its_suggestion_logged(
+    upgraded: tuple[Path, dict[str, list[tuple[Any, ...]]], str],
+) -> None:
+    """0005 backfills collection, query, kind and rank as shown; an item the suggestion never
+    offered (040a051 accepted any id) keeps no kind or rank."""
+    data, _, _ = upgraded
+    with closing(sqlite3.connect(data / "assistkb.sqlite3")) as db:
+        rows = db.execute(
+            "SELECT f.item_id, f.item_kind, f.rank, f.query, f.collection, s.query, s.answers "
+            "FROM feedback f JOIN suggestion s ON s.id = f.suggestion_id ORDER BY f.action"
+        ).fetchall()
+    helpful, unknown = rows
+    assert helpful[0] == json.loads(helpful[6])[0]["id"]  # the top answer
+    assert helpful[1:5] == ("answer", 1, helpful[5], "default")
+    assert unknown[0] == "dismissed-item"
+    assert unknown[1:5] == (None, None, unknown[5], "default")
+    assert "退款" in unknown[3]
 
 
 def test_the_domain_reads_what_040a051_wrote(

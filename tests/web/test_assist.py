@@ -334,6 +334,27 @@ def test_copy_insert_and_ratings_are_stored_against_the_suggestion(client: TestC
     assert "frame-ancestors" in unhelpful.headers["content-security-policy"]
 
 
+def test_feedback_records_the_rank_each_item_had_in_the_panel(client: TestClient) -> None:
+    """Answers (those under "more answers" too) and replies are stored at the place the agent
+    saw them, with the query searched and the agent who acted."""
+    html = _post(client, "退货运费谁出？").text
+    sid = _suggestion_id(html)
+    answers = re.findall(r'<article class="answer" data-item-id="(\w+)"', html)
+    replies = re.findall(r'<article class="reply" data-item-id="([\w-]+)"', html)
+    assert len(answers) > 3 and 'class="more-answers"' in html and len(replies) >= 2
+    picked = [(answers[-1], "answer", len(answers)), (replies[1], "reply", 2)]
+    for item, _, _ in picked:
+        data = {"suggestion_id": sid, "item_id": item, "action": "copied"}
+        assert client.post("/assist/feedback", data=data, headers=HX).status_code == 204
+    query = re.search(r'<p class="query">检索：(.*?)[<\n]', html)
+    assert query is not None
+    with session_scope(client.app.state.kb.engine) as session:  # type: ignore[attr-defined]
+        rows = session.exec(select(FeedbackRecord).where(FeedbackRecord.suggestion_id == sid))
+        stored = {r.item_id: (r.item_kind, r.rank, r.query, r.actor) for r in rows}
+    for item, kind, rank in picked:
+        assert stored[item] == (kind, rank, query.group(1).strip(), "user:manager@assistkb.test")
+
+
 @pytest.mark.parametrize(
     ("data", "status", "message"),
     [

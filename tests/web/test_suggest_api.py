@@ -152,6 +152,14 @@ def test_conversation_limits_are_the_settings(
         assert str(next(iter(limits.values()))) in error["message"]
 
 
+def test_openapi_documents_the_feedback_context(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    properties = schemas["FeedbackPublic"]["properties"]
+    for name in ("item_kind", "rank", "query", "collection", "actor"):
+        assert properties[name].get("description"), name
+    assert "1-based" in properties["rank"]["description"]
+
+
 def test_openapi_documents_the_conversation_limits(client: TestClient) -> None:
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
     conversation = schemas["SuggestBody"]["properties"]["conversation"]
@@ -164,13 +172,20 @@ def test_feedback_answers_the_stored_record(client: TestClient) -> None:
     body = client.post("/api/v1/suggest", json=REQUEST).json()
     sent = {
         "suggestion_id": body["suggestion_id"],
-        "item_id": body["answers"][0]["id"],
+        "item_id": body["answers"][1]["id"],
         "action": "not_helpful",
         "comment": "王女士的电话 13812345678",
     }
     response = client.post("/api/v1/feedback", json=sent)
     assert response.status_code == 201, response.text
     stored = response.json()
-    assert set(stored) == {"id", "suggestion_id", "item_id", "action", "comment", "created_at"}
+    assert set(stored) == {
+        "id", "suggestion_id", "item_id", "action", "comment", "created_at",
+        "item_kind", "rank", "query", "collection", "actor",
+    }  # fmt: skip
     assert (stored["suggestion_id"], stored["action"]) == (sent["suggestion_id"], "not_helpful")
+    # The context it was used in: the second answer shown, for the query as searched, by whom.
+    assert (stored["item_kind"], stored["rank"]) == ("answer", 2)
+    assert (stored["query"], stored["collection"]) == (body["query"], "default")
+    assert stored["actor"].startswith("user:")
     assert "13812345678" not in stored["comment"]  # what was stored: redacted

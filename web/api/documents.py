@@ -1,4 +1,4 @@
-"""Documents: upload (multipart), list, show with chunks, delete."""
+"""Documents: upload (multipart), list, show with chunks, owner and review, delete."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from kb.documents.ingestion import (
     column_limit,
     ingest_items,
 )
+from kb.documents.ownership import OwnershipEdit, mark_reviewed, set_ownership
 from kb.documents.reasons import reason_message
 from kb.documents.schemas import (
     DeleteResponse,
     DocumentDetail,
     DocumentList,
+    DocumentPatch,
     FileResultOut,
     IngestResponse,
 )
@@ -95,9 +97,13 @@ def list_route(
     doc_type: Annotated[str | None, Query(alias="type")] = None,
     tag: str | None = None,
     q: str | None = None,
+    overdue: Annotated[
+        bool, Query(description="Only documents due for review, the longest overdue first.")
+    ] = False,
 ) -> DocumentList:
-    """Documents with their current version and chunk count."""
-    found = documents_for(kb, principal, DocumentQuery(collection, doc_type, tag, q))
+    """Documents with their current version, chunk count, owner and review date."""
+    query = DocumentQuery(collection, doc_type, tag, q, overdue=overdue)
+    found = documents_for(kb, principal, query)
     return DocumentList(documents=found)
 
 
@@ -110,6 +116,39 @@ def list_route(
 def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
     """Metadata, versions and the chunks of the current version."""
     return document_for(kb, principal, document_id)
+
+
+@router.patch(
+    "/{document_id}",
+    response_model=DocumentDetail,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=WRITE,
+)
+def patch_route(
+    document_id: str, body: DocumentPatch, kb: KBDep, principal: PrincipalDep
+) -> DocumentDetail:
+    """Set the owner (an enabled manager or admin who may read the collection) and the review
+    interval; a field left out is kept, ``null`` clears it. Audited. Without chunks."""
+    document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
+    given = body.model_fields_set
+    edit = OwnershipEdit(
+        owner=(body.owner or "") if "owner" in given else None,
+        interval_days=(body.review_interval_days or 0) if "review_interval_days" in given else None,
+    )
+    return set_ownership(kb, document_id, edit, actor=principal.actor)
+
+
+@router.post(
+    "/{document_id}/reviewed",
+    response_model=DocumentDetail,
+    responses=error_responses(401, 403, 404, 422, 429),
+    dependencies=WRITE,
+)
+def reviewed_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
+    """Mark the document reviewed as it is, without re-uploading: its review clock starts
+    again. Audited. Without chunks."""
+    document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
+    return mark_reviewed(kb, document_id, actor=principal.actor)
 
 
 @router.delete(

@@ -38,7 +38,12 @@ def suggest_route(body: SuggestBody, kb: KBDep, principal: PrincipalDep) -> Sugg
     dependencies=[requires("feedback")],
 )
 def feedback_route(body: FeedbackBody, kb: KBDep, principal: PrincipalDep) -> FeedbackPublic:
-    """Record what the agent did with a suggested item."""
+    """Record what the agent did with a suggested item.
+
+    Only an item that suggestion offered is accepted (else 422). The stored event answers with
+    the context it was used in, taken from the suggestion: `item_kind`, `rank` (1-based, as
+    shown among the items of its kind), `query` (as searched, redacted), `collection` and
+    `actor` (the caller)."""
     collection = suggestion_collection(kb, body.suggestion_id)
     if collection is not None and not principal.may_read(collection):
         # Another team's suggestion does not exist for this caller: the same 404 as unknown.

@@ -21,7 +21,7 @@ from kb.context import KnowledgeBase
 from kb.errors import N_, Invalid, KBError, NotFound
 from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.retrieval.schemas import SearchHit
-from kb.retrieval.searching import SearchRequest, search, search_hit
+from kb.retrieval.searching import SearchRequest, search, search_hits
 from kb.types import RATINGS
 from search.types import SearchFilters
 from web.auth import PrincipalDep, readable
@@ -319,7 +319,7 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         filters=SearchFilters(valid_on=date.today()),
     )
     hits = search(kb, request)
-    return {"hits": [_displayed(search_hit(h), script) for h in hits], "search_error": None}
+    return {"hits": [_displayed(h, script) for h in search_hits(kb, hits)], "search_error": None}
 
 
 def _displayed(hit: SearchHit, script: str) -> SearchHit:

@@ -16,10 +16,12 @@ from kb.accounts.access import (
     readable_collections,
 )
 from kb.accounts.principal import Principal
+from kb.accounts.users import list_users
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, delete_document, neighbourhood, update_metadata
 from kb.documents.jobs import get_job, start_ingest_job
-from kb.documents.schemas import DocumentDetail, IngestJobPublic
+from kb.documents.ownership import OWNER_ROLES, mark_reviewed, set_ownership
+from kb.documents.schemas import DocumentDetail, DocumentPublic, IngestJobPublic
 from kb.errors import Forbidden, Invalid
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -27,13 +29,14 @@ from web.pages.forms import (
     Errors,
     FormError,
     MetadataForm,
+    OwnershipForm,
     field_errors,
     form_errors,
     read_uploads,
     reingest_item,
     upload_meta,
 )
-from web.rendering import HtmxDep, RendererDep
+from web.rendering import HtmxDep, HtmxRequest, Renderer, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
 
@@ -103,7 +106,7 @@ def document_page(
 ) -> Response:
     """Versions, editable metadata and chunks (HTMX: versions and chunks, after a re-ingest)."""
     doc = document_for(kb, principal, document_id)
-    context = _document_context(doc, saved=saved)
+    context = _document_context(kb, doc, saved=saved)
     return render.page(request, "document.html", context, block="index_view")
 
 
@@ -121,7 +124,7 @@ def save_metadata(
 
     def refused(errors: Errors) -> dict[str, Any]:
         doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
-        return _document_context(doc, form=form, errors=errors)
+        return _document_context(kb, doc, form=form, errors=errors)
 
     document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
     edit, errors = form.parse()
@@ -133,8 +136,56 @@ def save_metadata(
         url = request.app.url_path_for("kb_document", document_id=document_id)
         return RedirectResponse(f"{url}?saved=1", status_code=303)
     doc = document_for(kb, principal, document_id, with_chunks=False)
-    context = _document_context(doc, saved=True)
+    context = _document_context(kb, doc, saved=True)
     return render.page(request, "document.html", context, block="meta_form")
+
+
+@router.post("/documents/{document_id}/ownership", name="kb_document_ownership")
+def save_ownership(
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+    form: Annotated[OwnershipForm, Form()],
+) -> Response:
+    """Save the owner and review interval; errors come back next to their field."""
+    doc = document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
+
+    def refused(exc: Invalid) -> dict[str, Any]:
+        # Without HTMX the whole page is shown again, so it needs the whole page's context.
+        shown = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
+        review = _review_context(kb, shown, form=form, errors=field_errors(exc, "owner"))
+        return {**_document_context(kb, shown), **review}
+
+    with form_errors("document.html", "review_form", refused):
+        doc = set_ownership(kb, document_id, form.parse(), actor=principal.actor)
+    return _review_done(request, render, htmx, _review_context(kb, doc, review_saved=True))
+
+
+@router.post("/documents/{document_id}/reviewed", name="kb_document_reviewed")
+def mark_document_reviewed(
+    document_id: str,
+    request: Request,
+    kb: KBDep,
+    principal: PrincipalDep,
+    render: RendererDep,
+    htmx: HtmxDep,
+) -> Response:
+    """Mark the document reviewed as it is: its review clock starts again."""
+    document_for(kb, principal, document_id, with_chunks=False)  # 404 outside its collections
+    doc = mark_reviewed(kb, document_id, actor=principal.actor)
+    return _review_done(request, render, htmx, _review_context(kb, doc, review_saved=True))
+
+
+def _review_done(
+    request: Request, render: Renderer, htmx: HtmxRequest, context: dict[str, Any]
+) -> Response:
+    if not htmx.wants_fragment:
+        url = request.app.url_path_for("kb_document", document_id=context["doc"].id)
+        return RedirectResponse(url, status_code=303)
+    return render.page(request, "document.html", context, block="review_form")
 
 
 @router.post("/documents/{document_id}/reingest", name="kb_document_reingest")
@@ -151,14 +202,14 @@ def reingest(
     doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
 
     def refused(exc: Invalid) -> dict[str, Any]:
-        return _document_context(doc, errors=field_errors(exc, "file"))
+        return _document_context(kb, doc, errors=field_errors(exc, "file"))
 
     with form_errors("document.html", "reingest", refused):
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
         job_id = start_ingest_job(kb, [item], doc.collection, actor=principal.actor)
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
-    context = _document_context(doc, job=get_job(kb, job_id))
+    context = _document_context(kb, doc, job=get_job(kb, job_id))
     return render.page(request, "document.html", context, block="reingest")
 
 
@@ -176,7 +227,7 @@ def delete(
     doc = document_for(kb, principal, document_id, with_chunks=not htmx.wants_fragment)
     if confirm != document_id:
         errors = {"confirm": "tick the box to confirm deleting every version of this document"}
-        raise FormError("document.html", "delete_form", _document_context(doc, errors=errors))
+        raise FormError("document.html", "delete_form", _document_context(kb, doc, errors=errors))
     summary = delete_document(kb, document_id, actor=principal.actor)
     target = f"{request.app.url_path_for('kb_documents')}?{urlencode({'deleted': summary.title})}"
     if htmx.is_htmx:
@@ -204,7 +255,8 @@ def _list_context(
     kb: KnowledgeBase, principal: Principal, query: DocumentQuery, **extra: Any
 ) -> dict[str, Any]:
     found = documents_for(kb, principal, query)
-    listing = {"documents": found, "filters": query, "deleted": ""}
+    overdue = documents_for(kb, principal, DocumentQuery(overdue=True))
+    listing = {"documents": found, "filters": query, "deleted": "", "overdue": overdue}
     return _upload_context(kb, principal, **{**listing, **extra})
 
 
@@ -214,13 +266,43 @@ def _upload_context(kb: KnowledgeBase, principal: Principal, **extra: Any) -> di
         "default_collection": default_collection(kb, principal),
         "upload": {"collection": "", "type": "", "tags": ""},
         "errors": {},
+        "overdue": [],
         "job": None,
     }
     context.update(extra)
     return context
 
 
+def _review_context(
+    kb: KnowledgeBase,
+    doc: DocumentPublic,
+    *,
+    form: OwnershipForm | None = None,
+    errors: Errors | None = None,
+    review_saved: bool = False,
+) -> dict[str, Any]:
+    """The owner and review panel: the form, and the people who may own the document."""
+    owners = [
+        u.email
+        for u in list_users(kb)
+        if u.role in OWNER_ROLES
+        and not u.disabled
+        and (not u.collections or doc.collection in u.collections)
+    ]
+    review = form or OwnershipForm.of(doc)
+    if review.owner and review.owner not in owners:  # e.g. since disabled: shown, not lost
+        owners.insert(0, review.owner)
+    return {
+        "doc": doc,
+        "review": review,
+        "review_errors": errors or {},
+        "review_saved": review_saved,
+        "owner_choices": [(email, email) for email in owners],
+    }
+
+
 def _document_context(
+    kb: KnowledgeBase,
     doc: DocumentDetail,
     *,
     form: MetadataForm | None = None,
@@ -229,6 +311,7 @@ def _document_context(
     job: IngestJobPublic | None = None,
 ) -> dict[str, Any]:
     return {
+        **_review_context(kb, doc),
         "doc": doc,
         "form": form or MetadataForm.of(doc),
         "errors": errors or {},

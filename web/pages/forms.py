@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kb.documents.catalog import MetadataEdit
 from kb.documents.ingestion import DocumentMeta, IngestItem, safe_name
+from kb.documents.ownership import OwnershipEdit
 from kb.documents.schemas import DocumentPublic
 from kb.errors import N_, Invalid, KBError
 from kb.library.rulefile import RuleFileError
@@ -180,6 +181,30 @@ class MetadataForm(BaseModel):
             clear_dates=True,
         )
         return edit, errors
+
+
+class OwnershipForm(BaseModel):
+    """The document page's owner and review form, exactly as the browser sent it."""
+
+    owner: str = ""  # an e-mail; "" is no owner
+    review_interval_days: str = ""  # "" is no review
+
+    @classmethod
+    def of(cls, doc: DocumentPublic) -> OwnershipForm:
+        days = doc.review_interval_days
+        return cls(owner=doc.owner or "", review_interval_days=str(days) if days else "")
+
+    def parse(self) -> OwnershipEdit:
+        """The edit for ``set_ownership``; raises Invalid naming the field."""
+        days = self.review_interval_days.strip()
+        if days and not days.isdigit():
+            raise Invalid(
+                "review_interval_days must be a whole number of days, not {value!r}",
+                field="review_interval_days",
+                value=days[:20],
+            )
+        # Empty (or 0, as in `kb documents owner --interval 0`) clears it.
+        return OwnershipEdit(owner=self.owner.strip(), interval_days=int(days) if days else 0)
 
 
 def upload_meta(doc_type: str, tags: str) -> DocumentMeta:

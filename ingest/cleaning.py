@@ -81,11 +81,16 @@ def is_pinyin_syllable(word: str) -> bool:
 
 def is_pinyin_line(text: str) -> bool:
     """A line of readings printed over a title (``zài xiàn kè fú``): syllables, most toned."""
-    words = [w.strip(".,;:!?'\"()") for w in text.split()]
-    found = [_syllable(w) for w in words if w]
-    if len(found) < 2 or not all(syllable for syllable, _ in found):
+    words = [w for w in (w.strip(".,;:!?'\"()") for w in text.split()) if w]
+    if len(words) < 2:
         return False
-    return sum(toned for _, toned in found) * 2 >= len(found)
+    toned = 0
+    for word in words:  # most lines fail on their first word: stop there
+        syllable, has_tone = _syllable(word)
+        if not syllable:
+            return False
+        toned += has_tone
+    return toned * 2 >= len(words)
 
 
 def strip_pinyin(text: str) -> str:

@@ -15,6 +15,7 @@ Deterministic: fixed hash constants over crc32 shingles, the same bytes give the
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Iterable
 
@@ -39,6 +40,11 @@ def band_keys(shingle_sets: list[set[int]]) -> list[list[Band]]:
     batch: list[set[int]] = []
     size = 0
     for s in shingle_sets:
+        if len(s) > _BATCH_VALUES:  # one huge block (a 10 MB line): hashed slice by slice
+            out.extend(_band_keys(batch))
+            batch, size = [], 0
+            out.append(_bands(_large_signature(s)))
+            continue
         batch.append(s)
         size += len(s)
         if size >= _BATCH_VALUES:
@@ -49,8 +55,14 @@ def band_keys(shingle_sets: list[set[int]]) -> list[list[Band]]:
 
 
 # Shingles hashed per numpy call: 96 hashes × 16,384 values × 8 bytes is 12.6 MB of scratch,
-# well inside the parse fence's memory, whatever the document's size.
+# well inside the parse fence's memory, whatever the document's or the block's size.
 _BATCH_VALUES = 16_384
+
+
+def _hashed(values: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        hashed: np.ndarray = (_A[:, None] * values[None, :] + _B[:, None]) >> np.uint64(32)
+    return hashed
 
 
 def _band_keys(shingle_sets: list[set[int]]) -> list[list[Band]]:
@@ -59,11 +71,21 @@ def _band_keys(shingle_sets: list[set[int]]) -> list[list[Band]]:
     sizes = np.array([len(s) for s in shingle_sets])
     values = np.fromiter((h for s in shingle_sets for h in s), dtype=np.uint64, count=sizes.sum())
     starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    with np.errstate(over="ignore"):
-        hashed = (_A[:, None] * values[None, :] + _B[:, None]) >> np.uint64(32)
-    signatures = np.minimum.reduceat(hashed, starts, axis=1).T.astype(np.uint32)
-    rows = signatures.reshape(len(shingle_sets), BANDS, ROWS)
-    return [[(b, row[b].tobytes()) for b in range(BANDS)] for row in rows]
+    signatures = np.minimum.reduceat(_hashed(values), starts, axis=1).T
+    return [_bands(signature) for signature in signatures]
+
+
+def _large_signature(shingles: set[int]) -> np.ndarray:
+    signature = np.full(BANDS * ROWS, np.iinfo(np.uint64).max, dtype=np.uint64)
+    values = iter(shingles)
+    while (chunk := np.fromiter(itertools.islice(values, _BATCH_VALUES), dtype=np.uint64)).size:
+        signature = np.minimum(signature, _hashed(chunk).min(axis=1))
+    return signature
+
+
+def _bands(signature: np.ndarray) -> list[Band]:
+    rows = signature.astype(np.uint32).reshape(BANDS, ROWS)
+    return [(b, rows[b].tobytes()) for b in range(BANDS)]
 
 
 class NearBuckets:

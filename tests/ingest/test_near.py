@@ -9,7 +9,14 @@ from loader_files import manual_items
 
 from ingest.cleaning import _shingles, dedup_key, drop_repeats
 from ingest.model import Block
-from ingest.near import BUCKET_CAP, MAX_CANDIDATES, NearBuckets, band_keys
+from ingest.near import (
+    _BATCH_VALUES,
+    BUCKET_CAP,
+    MAX_CANDIDATES,
+    NearBuckets,
+    _band_keys,
+    band_keys,
+)
 
 PARAGRAPH = (
     "Press and hold the power button for 3 seconds until the indicator turns white. Keep the "
@@ -77,3 +84,15 @@ def test_near_repeats_dropped_are_those_all_pairs_would_drop() -> None:
     expected = _all_pairs(blocks)
     assert [b.text for b in drop_repeats(blocks)] == expected
     assert len(blocks) - len(expected) > 50  # the copies were there to drop
+
+
+def test_a_huge_block_is_hashed_in_slices_to_the_same_bands() -> None:
+    # A 10 MB single line is one block: hashing all its shingles at once would take 96 times
+    # its size in scratch memory (gigabytes), past the parse fence.
+    huge = set(range(0, 3 * _BATCH_VALUES + 7, 1))
+    small = _set(PARAGRAPH)
+    assert band_keys([small, huge, small]) == [
+        *_band_keys([small]),
+        *_band_keys([huge]),
+        *_band_keys([small]),
+    ]

@@ -65,7 +65,8 @@ _MEANINGS = {
     404: "Not found: the field names what is unknown (a collection, a document id).",
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
     413: "Too large: the request body (KB_MAX_REQUEST_BYTES) or its files (KB_MAX_UPLOAD_FILES).",
-    422: "Invalid input: `error.field` names the field, `problems` lists every one.",
+    422: "Invalid input: `error.field` names the field, `problems` lists every one with its "
+    "`loc` and a stable `type` (pydantic's: `missing`, `string_too_long`, …).",
     429: "Over the rate limit of this key or person: wait the `Retry-After` seconds.",
     503: "The database cannot be reached; the message says why. Retry later.",
     507: "The disk of the database or the index is full; nothing was changed.",

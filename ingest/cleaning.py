@@ -12,6 +12,7 @@ from ingest.boilerplate import SENTENCE_END, remove_boilerplate
 from ingest.entities import decode_entities
 from ingest.garbage import garbage_evidence, remove_never_text, strip_garbage
 from ingest.model import Block
+from ingest.near import NearBuckets, band_keys
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -80,11 +81,16 @@ def is_pinyin_syllable(word: str) -> bool:
 
 def is_pinyin_line(text: str) -> bool:
     """A line of readings printed over a title (``zài xiàn kè fú``): syllables, most toned."""
-    words = [w.strip(".,;:!?'\"()") for w in text.split()]
-    found = [_syllable(w) for w in words if w]
-    if len(found) < 2 or not all(syllable for syllable, _ in found):
+    words = [w for w in (w.strip(".,;:!?'\"()") for w in text.split()) if w]
+    if len(words) < 2:
         return False
-    return sum(toned for _, toned in found) * 2 >= len(found)
+    toned = 0
+    for word in words:  # most lines fail on their first word: stop there
+        syllable, has_tone = _syllable(word)
+        if not syllable:
+            return False
+        toned += has_tone
+    return toned * 2 >= len(words)
 
 
 def strip_pinyin(text: str) -> str:
@@ -209,21 +215,40 @@ def _in_copied_run(i: int, src: int, repeat_of: list[int | None], keys: list[str
 
 
 def _drop_near_repeats(blocks: list[Block], keys: list[str], drop: list[bool]) -> None:
-    # Candidate pairs come from a bottom-k sketch index, so this stays near-linear.
-    index: dict[int, list[int]] = {}
-    kept: dict[int, set[int]] = {}
-    for i, k in enumerate(keys):
-        if drop[i] or len(k) < _NEAR_LONG or blocks[i].kind in ("heading", "faq", "passage"):
-            continue
-        sh = _shingles(k)
-        sketch = sorted(sh)[:8]
-        candidates = {j for h in sketch for j in index.get(h, [])}
-        if any(len(sh & kept[j]) / len(sh | kept[j]) >= _NEAR_JACCARD for j in candidates):
+    """Drop a long block that is a near copy of a kept one.
+
+    A near copy shares a shingle of the kept block's bottom-8 sketch and reaches a Jaccard of
+    0.8 over all shingles. Which kept blocks are worth that test comes from MinHash bands (see
+    ``near_candidates``), so the cost grows with the document, not with its pairs.
+    """
+    eligible = [
+        i
+        for i, k in enumerate(keys)
+        if not drop[i] and len(k) >= _NEAR_LONG and blocks[i].kind not in _NOT_NEAR
+    ]
+    shingles = [_shingles(keys[i]) for i in eligible]
+    kept: dict[int, tuple[set[int], set[int]]] = {}
+    buckets = NearBuckets()
+    for n, (i, bands) in enumerate(zip(eligible, band_keys(shingles), strict=True)):
+        sh = shingles[n]
+        sketch = set(sorted(sh)[:8])
+        if any(_near_copy(sh, sketch, *kept[j]) for j in buckets.candidates(bands)):
             drop[i] = True
             continue
-        kept[i] = sh
-        for h in sketch:
-            index.setdefault(h, []).append(i)
+        kept[i] = (sh, sketch)
+        buckets.add(i, bands)
+
+
+_NOT_NEAR = ("heading", "faq", "passage")
+
+
+def _near_copy(sh: set[int], sketch: set[int], other: set[int], other_sketch: set[int]) -> bool:
+    if not sketch & other_sketch:
+        return False
+    small, large = sorted((len(sh), len(other)))
+    if small < _NEAR_JACCARD * large - 1:  # cannot reach the threshold: skip the set algebra
+        return False
+    return len(sh & other) / len(sh | other) >= _NEAR_JACCARD
 
 
 # --- everything ---------------------------------------------------------------------------

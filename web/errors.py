@@ -14,16 +14,27 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kb.errors import N_, KBError
+from kb.errors import N_, KBError, Message
 from kb.faults import as_domain_error
 from web.i18n import localize
+from web.validation import FIELD_PROBLEM, field_problem
 
 log = logging.getLogger(__name__)
 
 
 class Problem(BaseModel):
     field: str = Field(description="Dotted path of the input at fault, e.g. `conversation.0.text`.")
-    message: str
+    loc: list[str | int] = Field(
+        description='The same path as a list (`["conversation", 0, "text"]`; empty for the '
+        "body as a whole)."
+    )
+    type: str = Field(
+        description="What is wrong, for a program: pydantic's error type (`missing`, "
+        "`string_too_long`, `greater_than_equal`, `int_parsing`, `literal_error`, "
+        "`json_invalid`, `extra_forbidden`, `value_error`, …), stable across languages; "
+        "`body_unparsed` for a body that could not be decoded at all."
+    )
+    message: str = Field(description="What is wrong, for a person, in the caller's language.")
 
 
 class ErrorDetail(BaseModel):
@@ -54,7 +65,8 @@ _MEANINGS = {
     404: "Not found: the field names what is unknown (a collection, a document id).",
     409: "Conflict with the stored state (e.g. an index built by another embedder).",
     413: "Too large: the request body (KB_MAX_REQUEST_BYTES) or its files (KB_MAX_UPLOAD_FILES).",
-    422: "Invalid input: `error.field` names the field, `problems` lists every one.",
+    422: "Invalid input: `error.field` names the field, `problems` lists every one with its "
+    "`loc` and a stable `type` (pydantic's: `missing`, `string_too_long`, …).",
     429: "Over the rate limit of this key or person: wait the `Retry-After` seconds.",
     503: "The database cannot be reached; the message says why. Retry later.",
     507: "The disk of the database or the index is full; nothing was changed.",
@@ -143,21 +155,21 @@ async def _kb_error(request: Request, exc: KBError) -> Response:
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-    problems = []
-    for e in exc.errors():
-        loc = [str(p) for p in e.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
-            loc = loc[1:]  # where the value came from, not its name
-        field = ".".join(loc) or "body"
-        msg = e.get("msg", "invalid")
-        if e.get("type") == "extra_forbidden":
-            msg = "unknown field"
-        elif e.get("type") == "json_invalid":
-            field, msg = "body", f"invalid JSON: {e.get('ctx', {}).get('error', msg)}"
-        problems.append({"field": field, "message": msg})
-    first = problems[0] if problems else {"field": "body", "message": "invalid request"}
-    message = f"{first['field']}: {first['message']}"
-    return error_response(request, 422, message, first["field"], problems=problems)
+    found = [field_problem(e) for e in exc.errors()]
+    problems = [
+        {
+            "field": p.field,
+            "loc": list(p.loc),
+            "type": p.type,
+            "message": localize(request, p.message),
+        }
+        for p in found
+    ]
+    if not found:
+        return error_response(request, 422, N_("invalid request"), "body", problems=[])
+    first = found[0]
+    message = Message(FIELD_PROBLEM, field=first.field, problem=first.message)
+    return error_response(request, 422, message, first.field, problems=problems)
 
 
 # FastAPI's and Starlette's answer (400) to a body they could not even decode: bytes that are
@@ -165,19 +177,25 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 # boundary). Our own code never raises a 400; this is invalid input like any other: 422, naming
 # the body.
 _UNPARSED_BODY = "There was an error parsing the body"
+_NOT_UTF8 = N_("invalid JSON: not UTF-8 text ({reason} at byte {start})")
+_UNPARSED_AS = N_("could not be parsed as {type}")
+_UNPARSED = N_("could not be parsed: {detail}")
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 400:
         cause = exc.__cause__
+        kind = "body_unparsed"
         if isinstance(cause, UnicodeDecodeError):
-            what = f"invalid JSON: not UTF-8 text ({cause.reason} at byte {cause.start})"
+            kind = "json_invalid"
+            what = Message(_NOT_UTF8, reason=cause.reason, start=cause.start)
         elif exc.detail == _UNPARSED_BODY:
-            what = f"could not be parsed as {request.headers.get('content-type', 'sent')}"
+            what = Message(_UNPARSED_AS, type=request.headers.get("content-type", "sent"))
         else:
-            what = f"could not be parsed: {exc.detail}"
-        problem = {"field": "body", "message": what}
-        return error_response(request, 422, f"body: {what}", "body", problems=[problem])
+            what = Message(_UNPARSED, detail=exc.detail)
+        problem = {"field": "body", "loc": [], "type": kind, "message": localize(request, what)}
+        message = Message(FIELD_PROBLEM, field="body", problem=what)
+        return error_response(request, 422, message, "body", problems=[problem])
     # Starlette's own answers (an unknown path, a wrong method) carry only the status phrase.
     detail = _PHRASES.get(exc.status_code) if exc.detail == _phrase(exc.status_code) else None
     return error_response(request, exc.status_code, detail or str(exc.detail))

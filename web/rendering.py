@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 
 from kb.assist.sentiment import cue_message
 from kb.documents.jobs import stage_message
+from kb.documents.reasons import job_error_message
 from kb.documents.reasons import reason_message as ingest_reason_message
 from kb.errors import Message
 from kb.library.escalation import reason_message
@@ -231,6 +232,7 @@ def make_renderer(directory: Path = TEMPLATE_DIR) -> Renderer:
     env.filters["reason"] = lambda reason: Quoted(reason_message(reason))
     env.filters["cue"] = lambda cue: Quoted(cue_message(cue))
     env.filters["ingest_reason"] = ingest_reason_message
+    env.filters["job_error"] = job_error_message
     env.filters["vocabulary_problem"] = problem_message
     env.filters["variable"] = variable
     env.filters["marked"] = marked

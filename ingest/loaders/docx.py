@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import docx
@@ -47,31 +48,56 @@ def _style_chain(paragraph: Paragraph) -> list[Any]:
     return styles
 
 
-def _heading_level(paragraph: Paragraph) -> int | None:
+@dataclass(frozen=True)
+class _StyleFacts:
+    """What a paragraph style says, read once per style: python-docx resolves a paragraph's
+    style by scanning every style of the document, which made long documents crawl."""
+
+    heading: int | None  # from a Heading N / 标题 N name in the chain
+    outline: int | None  # from the first style in the chain with an outline level
+    title: bool
+    list_style: bool
+
+    @classmethod
+    def of(cls, paragraph: Paragraph) -> _StyleFacts:
+        chain = _style_chain(paragraph)
+        names = [(s.name or "").strip() for s in chain]
+        heading = next((int(m.group(1)) for n in names if (m := _HEADING_STYLE.match(n))), None)
+        outline = next((lv for s in chain if (lv := _outline_level(s.element)) is not None), None)
+        return cls(
+            heading=None if heading is None else max(1, heading),
+            outline=outline,
+            title=any(n.lower() in _TITLE_STYLES for n in names),
+            list_style=any(_LIST_STYLE.match(n) for n in names),
+        )
+
+
+class _Styles:
+    """``_StyleFacts`` by the paragraph's style id (``w:pStyle``; None for the default)."""
+
+    def __init__(self) -> None:
+        self._facts: dict[str | None, _StyleFacts] = {}
+
+    def __call__(self, paragraph: Paragraph) -> _StyleFacts:
+        style_id = paragraph._p.style
+        if style_id not in self._facts:
+            self._facts[style_id] = _StyleFacts.of(paragraph)
+        return self._facts[style_id]
+
+
+def _heading_level(paragraph: Paragraph, facts: _StyleFacts) -> int | None:
     """Level from a Heading N/标题 N style (or one based on it), else from the outline level."""
-    for style in _style_chain(paragraph):
-        name = (style.name or "").strip()
-        if m := _HEADING_STYLE.match(name):
-            return max(1, int(m.group(1)))
+    if facts.heading is not None:
+        return facts.heading
     level = _outline_level(paragraph._p)
-    if level is not None:
-        return level
-    for style in _style_chain(paragraph):
-        level = _outline_level(style.element)
-        if level is not None:
-            return level
-    return None
+    return level if level is not None else facts.outline
 
 
-def _is_title(paragraph: Paragraph) -> bool:
-    return any((s.name or "").strip().lower() in _TITLE_STYLES for s in _style_chain(paragraph))
-
-
-def _is_list(paragraph: Paragraph) -> bool:
+def _is_list(paragraph: Paragraph, facts: _StyleFacts) -> bool:
     ppr = paragraph._p.pPr
     if ppr is not None and ppr.numPr is not None:
         return True
-    return any(_LIST_STYLE.match((s.name or "").strip()) for s in _style_chain(paragraph))
+    return facts.list_style
 
 
 def _table_rows(table: Table) -> list[list[str]]:
@@ -106,6 +132,7 @@ def load_docx(data: bytes) -> LoadedDocument:
     document = docx.Document(io.BytesIO(data))
     blocks: list[Block] = []
     title: str | None = None
+    styles = _Styles()
     for item in document.iter_inner_content():
         if isinstance(item, Table):
             header = True if _header_marked(item) else None
@@ -116,17 +143,18 @@ def load_docx(data: bytes) -> LoadedDocument:
         text = _SPACE.sub(" ", raw.replace("\n", " ")).strip()
         if not text:
             continue
-        if _is_title(item):
+        facts = styles(item)
+        if facts.title:
             # The document title names the whole file; a second Title is a top heading.
             if title is None:
                 title = text
             else:
                 blocks.append(Block(text, kind="heading", level=1))
             continue
-        level = _heading_level(item)
+        level = _heading_level(item, facts)
         if level is not None:
             blocks.append(Block(text, kind="heading", level=min(level, 6)))
-        elif _is_list(item):
+        elif _is_list(item, facts):
             blocks.append(Block(text, kind="list_item"))
         else:
             # Soft line breaks (Shift+Enter) separate lines the author meant as separate.

@@ -24,6 +24,13 @@ from kb.documents.ingestion import (
     safe_name,
 )
 from kb.documents.leases import drop_dead_lease, lease_held, release_lease, take_lease
+from kb.documents.reasons import (
+    JOB_INTERRUPTED,
+    JOB_UNEXPECTED,
+    UNKNOWN_JOB_ERROR,
+    job_error,
+    job_error_text,
+)
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import N_, Invalid, Message, NotFound, parsed
 from kb.faults import as_domain_error
@@ -95,15 +102,19 @@ def start_ingest_job(
 
 
 def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
-    """The job with its files' results, ``finished`` and ``percent`` for display."""
+    """The job with its files' results, ``finished`` and ``percent`` for display; a failed
+    job's ``error`` is its English message and ``error_code`` a stable code."""
     with session_scope(kb.engine) as session:
         job = session.get(IngestJob, job_id)
         if job is None:
             raise NotFound("no ingestion job with id {job_id!r}", field="job_id", job_id=job_id)
     finished = job.status in ("done", "failed")
     percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
+    code, error = job_error(job.error) if job.error else (None, None)
     return IngestJobPublic(
-        **job.model_dump(exclude={"results"}),
+        **job.model_dump(exclude={"results", "error"}),
+        error=error,
+        error_code=code,
         results=[JobFileOut.model_validate(r) for r in job.results],
         finished=finished,
         percent=percent,
@@ -164,9 +175,13 @@ def _run(
         )
     except Exception as exc:
         known = as_domain_error(exc)  # KBErrors, and faults such as a full disk
-        message = known.message if known else f"{type(exc).__name__}: {exc}"
+        if known is not None:
+            error = job_error_text(known.code, known.message)
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+            error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
         log.exception("ingestion job %s failed", job_id)
-        _update(kb, job_id, status="failed", stage="failed", error=message, finished=True)
+        _update(kb, job_id, status="failed", stage="failed", error=error, finished=True)
         return
     _update(
         kb,
@@ -253,8 +268,7 @@ def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
             job.id,
             status="failed",
             stage="failed",
-            error="interrupted: the process running this job stopped before it finished; "
-            "upload again",
+            error=job_error_text("interrupted", JOB_INTERRUPTED),
             finished=True,
         )
     return len(stale)

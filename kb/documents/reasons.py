@@ -1,4 +1,4 @@
-"""Why a file failed to ingest, in the reader's language.
+"""Why a file (or a whole job) failed to ingest, in the reader's language.
 
 The ingest package (which knows nothing of kb or of languages) fails a file with an English
 reason; every reason it can give is written here as a template, so that a reason stored in a
@@ -8,6 +8,8 @@ parser and holds each of their reasons to a form here.
 """
 
 from __future__ import annotations
+
+import re
 
 from kb.errors import N_, Message, parsed
 
@@ -104,3 +106,54 @@ INGEST_REASON_FORMS: tuple[Message, ...] = (
 def reason_message(reason: str) -> Message:
     """A stored ingest failure reason as a translatable Message (its values stay as they are)."""
     return parsed(reason, INGEST_REASON_FORMS)
+
+
+# --- why a whole job failed ----------------------------------------------------------------
+#
+# A job's ``error`` column holds "{code}: {English message}": the code is stable for programs
+# (``IngestJobPublic.error_code``), the message is shown in the reader's language through these
+# forms. Rows written before codes existed ("interrupted: …", "ValueError: …") read the same way.
+
+JOB_INTERRUPTED = N_("the process running this job stopped before it finished; upload again")
+JOB_UNEXPECTED = N_("an unexpected error stopped the job ({detail}); the server log has details")
+
+JOB_ERROR_FORMS: tuple[Message, ...] = (
+    JOB_INTERRUPTED,
+    JOB_UNEXPECTED,
+    # kb/faults.py: the machine beneath the job (its messages are written there as f-strings)
+    N_(
+        "the disk is full writing {file} ({detail}): free space on that disk and try again; "
+        "nothing was changed"
+    ),
+    N_(
+        "the database's disk is full ({detail}): free space on that disk and try again; "
+        "nothing was changed"
+    ),
+    N_(
+        "the database server's disk is full: free space on that disk and try again; "
+        "nothing was changed"
+    ),
+    N_("the disk is full ({detail}): free space on that disk and try again; nothing was changed"),
+    N_("the database is unavailable ({detail}); try again shortly"),
+)
+
+# Codes a stored error may start with: ours and every KBError's (kb/errors.py).
+_CODED = re.compile(r"([a-z][a-z_]{1,31}): (.*)", re.S)
+UNKNOWN_JOB_ERROR = "internal"
+
+
+def job_error_text(code: str, message: str) -> str:
+    """What a failed job stores: its code and its English message."""
+    return f"{code}: {message}"
+
+
+def job_error(stored: str) -> tuple[str, Message]:
+    """A stored job error as (stable code, translatable Message)."""
+    match = _CODED.fullmatch(stored)
+    code, text = (match[1], match[2]) if match else (UNKNOWN_JOB_ERROR, stored)
+    return code, job_error_message(text)
+
+
+def job_error_message(message: str) -> Message:
+    """A job's public ``error`` (its message without the code) as a translatable Message."""
+    return parsed(message, JOB_ERROR_FORMS)

@@ -118,6 +118,9 @@ class JobFileOut(BaseModel):
 class IngestJobPublic(IngestJobBase):
     id: str
     status: JobStatus
+    # A failed job: ``error`` is the message (English; pages show it translated), this its
+    # stable code ("interrupted", "internal", or a domain error's code such as "storage_full").
+    error_code: str | None = None
     results: list[JobFileOut]
     finished: bool
     percent: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -175,3 +176,72 @@ def xlsx_bytes(sheets: dict[str, list[list[object]]]) -> bytes:
     buf = io.BytesIO()
     workbook.save(buf)
     return buf.getvalue()
+
+
+# Sentences of a robot-vacuum manual; each numbered paragraph draws three to five, with its own
+# parts, rooms and figures, so paragraphs share phrasing (as a real manual's do) without being
+# copies (figures alone would not do: the cleaner rightly takes those for near copies).
+MANUAL_SENTENCES = [
+    "Press and hold the {part} button for {n} seconds until the indicator turns {colour}.",
+    "If the robot stops at the {room} doorway, lift it and place it {n} cm further in.",
+    "Empty the {part} after every {n} runs in the {room} and rinse it under cold water.",
+    "The {part} should be replaced every {n} months, or sooner if it looks {worn}.",
+    "Do not use the mop module in the {room} on rugs thicker than {n} mm.",
+    "When error code E{n} appears, check that the {part} turns freely.",
+    "Keep the charging dock at least {n} cm away from the {room} stairs.",
+    "The battery reaches full charge in about {n} minutes; the {part} light then turns {colour}.",
+    "Open the app, choose Map {n} and rename the {room}.",
+    "Clean the {part} with a dry cloth once every {n} weeks.",
+    "Fill the water tank to the MAX line before mopping the {room}; it holds {n} ml.",
+    "Schedules for the {room} can run up to {n} times a day.",
+    "A firmware update takes about {n} minutes; the {part} light blinks {colour} meanwhile.",
+    "Quiet mode lowers suction to {n} Pa, which suits the {room} at night.",
+    "If the robot cannot find the dock from the {room}, press Home for {n} seconds.",
+    "A {worn} {part} can cut the run time by {n} minutes.",
+]
+WORDS = {
+    "part": [
+        "side brush",
+        "main brush",
+        "dust bin",
+        "HEPA filter",
+        "cliff sensor",
+        "left wheel",
+        "right wheel",
+        "bumper",
+        "mop pad",
+        "water tank",
+        "power",
+        "home",
+        "spot clean",
+    ],
+    "room": [
+        "kitchen",
+        "hallway",
+        "bedroom",
+        "living room",
+        "study",
+        "bathroom",
+        "balcony",
+        "dining room",
+        "nursery",
+        "garage",
+    ],
+    "colour": ["white", "blue", "orange", "red", "green"],
+    "worn": ["worn", "bent", "clogged", "frayed", "cracked", "matted"],
+}
+
+
+def manual_items(paragraphs: int, seed: int = 17) -> list[tuple[str, object]]:
+    """A manual of numbered paragraphs with a chapter heading every 50, as ``docx_bytes`` items
+    ("heading1", "numbered"); tests/ingest and bench/cleaning.py build every format from it."""
+    rng = random.Random(seed)
+    items: list[tuple[str, object]] = []
+    for i in range(paragraphs):
+        if i % 50 == 0:
+            items.append(("heading1", f"Chapter {i // 50 + 1}"))
+        said = rng.sample(MANUAL_SENTENCES, rng.randint(3, 5))
+        words = {k: rng.choice(v) for k, v in WORDS.items()}
+        text = " ".join(s.format(n=rng.randint(2, 999), **words) for s in said)
+        items.append(("numbered", f"{i + 1}. {text}"))
+    return items

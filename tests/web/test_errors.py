@@ -171,7 +171,7 @@ def test_an_actual_error_matches_the_published_body(sample: TestClient) -> None:
     assert error["field"] == "limit"
     assert set(error) <= {"code", "message", "field", "problems"}
     assert error["code"] == "invalid"
-    assert all(set(p) == {"field", "message"} for p in error["problems"])
+    assert all(set(p) == {"field", "loc", "type", "message"} for p in error["problems"])
 
 
 # --- pages: HTML for 422 and 500 ------------------------------------------------------------

@@ -17,9 +17,11 @@ from ingest.fence import ParseLimits
 from ingest.model import IngestError
 from ingest.pipeline import parse_file
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.jobs import wait_for_job
-from kb.documents.reasons import INGEST_REASON_FORMS
+from kb.documents.reasons import INGEST_REASON_FORMS, JOB_INTERRUPTED, job_error_text
 from kb.documents.reasons import reason_message as ingest_reason
+from kb.models import IngestJob, utcnow
 from kb.types import LANGUAGES
 from web import i18n
 from web.app import create_app
@@ -110,6 +112,33 @@ def test_a_failed_files_reason_is_in_the_pages_language_on_the_job_panel(
     panel = client.get(f"/kb/jobs/{job.group(1)}").text
     reasons = re.findall(r'<span class="reason">([^<]*)</span>', panel)
     assert [html.unescape(r) for r in reasons] == REFUSALS[lang]
+    assert foreign(visible_ui_text(panel), lang) == []
+
+
+JOB_ERRORS = {
+    "zh-Hans": "运行此任务的进程在完成前停止了（已中断），请重新上传",
+    "zh-Hant": "執行此任務的程序在完成前停止了（已中斷），請重新上傳",
+    "en": "the process running this job stopped before it finished; upload again",
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_interrupted_jobs_error_is_in_the_pages_language_with_its_code(
+    app: FastAPI, sign_in: SignIn, lang: str
+) -> None:
+    kb = app.state.kb
+    job_id = f"interrupted{lang.replace('-', '').lower()}"
+    # As fail_interrupted_jobs stores it (tests/kb/documents/test_jobs.py drives that path).
+    stored = job_error_text("interrupted", JOB_INTERRUPTED)
+    with session_scope(kb.engine) as session:
+        session.add(IngestJob(id=job_id, collection="default", status="failed", stage="failed",
+                              total_files=1, error=stored, finished_at=utcnow()))  # fmt: skip
+    client = TestClient(app, headers={"HX-Request": "true", i18n.HEADER: lang})
+    sign_in(client, role="manager", email=f"upload-{lang}@assistkb.test")
+    panel = client.get(f"/kb/jobs/{job_id}").text
+    shown = re.search(r'<p class="field-error job-error" data-code="([a-z_]+)">([^<]*)</p>', panel)
+    assert shown, panel
+    assert (shown.group(1), html.unescape(shown.group(2))) == ("interrupted", JOB_ERRORS[lang])
     assert foreign(visible_ui_text(panel), lang) == []
 
 

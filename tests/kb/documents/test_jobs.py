@@ -9,7 +9,14 @@ import pytest
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem
 from kb.documents.jobs import get_job, shutdown_jobs, start_ingest_job, wait_for_job
-from kb.errors import Invalid, NotFound
+from kb.documents.reasons import (
+    JOB_ERROR_FORMS,
+    JOB_INTERRUPTED,
+    JOB_UNEXPECTED,
+    job_error,
+    job_error_text,
+)
+from kb.errors import Invalid, Message, NotFound
 from kb.retrieval.searching import SearchRequest, search
 
 GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时，请使用原装充电器。\n".encode()
@@ -51,8 +58,9 @@ def test_failure_marks_the_job_failed_with_the_message(
     # An unknown embedder fails only when the index is built: a real mid-job failure.
     kb = make_db_kb(embedder="no-such-model")
     job = wait_for_job(kb, start_ingest_job(kb, [IngestItem("charge.md", GUIDE)], "default"))
-    assert (job.status, job.stage) == ("failed", "failed")
-    assert "no-such-model" in job.error
+    assert (job.status, job.stage, job.error_code) == ("failed", "failed", "internal")
+    assert job.error is not None and "no-such-model" in job.error
+    assert job.error.startswith("an unexpected error stopped the job (ValueError: ")
     assert job.finished_at is not None
 
 
@@ -89,5 +97,36 @@ def test_jobs_left_running_by_a_dead_process_are_failed_at_start(
         session.add(IngestJob(id="dead", collection="default", status="running", total_files=1))
     assert fail_interrupted_jobs(kb) == 1
     job = get_job(kb, "dead")
-    assert job.status == "failed" and "interrupted" in job.error
+    assert (job.status, job.error_code) == ("failed", "interrupted")
+    assert job.error == JOB_INTERRUPTED
     assert fail_interrupted_jobs(kb) == 0
+
+
+@pytest.mark.parametrize(
+    ("stored", "code", "template", "params"),
+    [
+        # what this version writes
+        (job_error_text("interrupted", JOB_INTERRUPTED), "interrupted", JOB_INTERRUPTED, {}),
+        (
+            job_error_text("internal", Message(JOB_UNEXPECTED, detail="OSError: [Errno 5] I/O")),
+            "internal",
+            JOB_UNEXPECTED,
+            {"detail": "OSError: [Errno 5] I/O"},
+        ),
+        (
+            "storage_full: the disk is full writing chunks.json (No space left on device): free "
+            "space on that disk and try again; nothing was changed",
+            "storage_full",
+            JOB_ERROR_FORMS[2],
+            {"file": "chunks.json", "detail": "No space left on device"},
+        ),
+        # rows written before errors had codes
+        (f"interrupted: {JOB_INTERRUPTED}", "interrupted", JOB_INTERRUPTED, {}),
+        ("RuntimeError: boom", "internal", "RuntimeError: boom", {}),
+    ],
+)
+def test_a_stored_job_error_reads_as_a_code_and_a_translatable_message(
+    stored: str, code: str, template: str, params: dict[str, str]
+) -> None:
+    found_code, message = job_error(stored)
+    assert (found_code, message.template, message.params) == (code, template, params)

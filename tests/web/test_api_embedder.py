@@ -32,6 +32,7 @@ def test_a_failing_embedding_server_is_a_503_that_names_it(
             embedder_url=url,
             embedder_retries=0,
             embedder_timeout=1,
+            embedder_query_timeout=1,
         )
         with TestClient(create_app(settings)) as client:
             sign_in(client)

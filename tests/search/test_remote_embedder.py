@@ -97,7 +97,7 @@ def test_a_hundred_texts_go_in_batches(tei: str, e5: Embedder) -> None:
     assert embedder.embed_queries([]).shape == (0, 384)
 
 
-@pytest.mark.parametrize("status", [503, 429, 502])
+@pytest.mark.parametrize("status", [503, 429, 500, 502, 504])
 def test_transient_failures_are_retried(tei: str, status: int) -> None:
     embedder = remote(tei, retries=2)
     assert embedder.dim == 384
@@ -116,7 +116,7 @@ def test_retries_give_up_with_the_last_error(tei: str) -> None:
     assert [r["status"] for r in stats(tei)] == [200, 503, 503]
 
 
-@pytest.mark.parametrize("status", [400, 401, 404, 422])
+@pytest.mark.parametrize("status", [400, 401, 404, 408, 422, 501])
 def test_client_errors_are_not_retried(tei: str, status: int) -> None:
     embedder = remote(tei, retries=3)
     assert embedder.dim == 384

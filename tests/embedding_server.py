@@ -82,8 +82,8 @@ def tei_like_server(*options: str) -> Iterator[str]:
 def control(url: str, **state: Any) -> None:
     """Set what the test server does next: ``fail=[503, ...]`` (one status per request),
     ``delay=seconds``, ``garbage=kind`` (not-json, count, dim, nan, index, unnormalised),
-    ``name=model`` (the model it reports from then on); ``reset=True`` clears it and the
-    stats."""
+    ``name=model`` (the model it reports from then on), ``retry_after=seconds`` (sent with each
+    failure); ``reset=True`` clears it and the stats."""
     httpx.post(f"{url}/control", json=state, timeout=5).raise_for_status()
 
 
@@ -107,9 +107,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def _json(self, status: int, payload: Any, raw: bytes | None = None) -> None:
+    def _json(
+        self, status: int, payload: Any, raw: bytes | None = None, retry_after: str = ""
+    ) -> None:
         body = raw if raw is not None else json.dumps(payload).encode()
         self.send_response(status)
+        if retry_after:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -150,7 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.requests.append({"size": len(texts or []), "status": status})
         time.sleep(delay)
         if status != 200:
-            self._json(status, {"error": {"message": f"test server says {status}"}})
+            error = {"error": {"message": f"test server says {status}"}}
+            self._json(status, error, retry_after=str(self.state.get("retry_after", "")))
             return
         if not isinstance(texts, list) or not texts:
             self._json(400, {"error": {"message": "'input' must be a non-empty list"}})

@@ -106,6 +106,15 @@ def test_transient_failures_are_retried(tei: str, status: int) -> None:
     assert [r["status"] for r in stats(tei)] == [200, status, status, 200]
 
 
+def test_retry_after_is_honoured(tei: str) -> None:
+    embedder = remote(tei, retries=1)  # its own pause would be 0.05 s
+    assert embedder.dim == 384
+    control(tei, fail=[429], retry_after=1)
+    start = time.monotonic()
+    assert embedder.embed_queries(["退款"]).shape == (1, 384)
+    assert time.monotonic() - start >= 1
+
+
 def test_retries_give_up_with_the_last_error(tei: str) -> None:
     embedder = remote(tei, retries=1)
     assert embedder.dim == 384

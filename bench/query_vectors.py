@@ -49,4 +49,4 @@ def stored_queries(settings: Settings) -> StoredQueries:
     a bench's ``KnowledgeBase(settings, embedder=...)``."""
     settings.embedding_cache_path.parent.mkdir(parents=True, exist_ok=True)
     cache = EmbeddingCache(settings.embedding_cache_path)
-    return StoredQueries(make_embedder(settings.embedder), cache)
+    return StoredQueries(make_embedder(settings.embedder, remote=settings.remote_embedder), cache)

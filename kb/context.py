@@ -102,7 +102,9 @@ class KnowledgeBase:
                 from search.embedders.factory import make_embedder
                 from search.encoder import QueryEncoder
 
-                inner = self._given_embedder or make_embedder(self.settings.embedder)
+                inner = self._given_embedder or make_embedder(
+                    self.settings.embedder, remote=self.settings.remote_embedder
+                )
                 self._encoder = QueryEncoder.of(inner)
             return self._encoder
 

@@ -141,3 +141,36 @@ class StorageFull(KBError):
 
     status_code = 507
     code = "storage_full"
+
+
+# What each kind of embedding-server failure means to an operator (search/embedders/remote.py).
+_EMBEDDER_PROBLEMS = {
+    "unreachable": N_(
+        "the embedding server {url} cannot be reached ({reason}); start it or correct "
+        "KB_EMBEDDER_URL, then try again"
+    ),
+    "timeout": N_(
+        "the embedding server {url} did not answer in time ({reason}); try again shortly, or "
+        "raise KB_EMBEDDER_TIMEOUT"
+    ),
+    "refused": N_(
+        "the embedding server {url} refused the request ({reason}); check KB_EMBEDDER_MODEL "
+        "and the API key"
+    ),
+    "garbage": N_(
+        "the embedding server {url} gave an answer that is not usable ({reason}); "
+        "KB_EMBEDDER_URL must be an OpenAI-compatible /v1/embeddings server"
+    ),
+}
+
+
+class EmbedderUnavailable(Unavailable):
+    """The embedding server (``KB_EMBEDDER=remote``) is down, too slow, refused the request or
+    answered garbage; ``kind`` says which, ``reason`` how (as the client saw it, in English)."""
+
+    code = "embedder_unavailable"
+
+    def __init__(self, kind: str, *, url: str, reason: str) -> None:
+        template = _EMBEDDER_PROBLEMS.get(kind, _EMBEDDER_PROBLEMS["garbage"])
+        super().__init__(Message(template, url=url, reason=reason), field="embedder")
+        self.kind = kind

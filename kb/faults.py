@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from kb.errors import KBError, StorageFull, Unavailable
+from kb.errors import EmbedderUnavailable, KBError, StorageFull, Unavailable
 from kb.settings import Settings
+from search.embedders.remote import EmbeddingServerError
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ def as_domain_error(exc: BaseException) -> KBError | None:
     """The domain error a storage or database fault stands for, or None if ``exc`` is not one."""
     if isinstance(exc, KBError):
         return exc
+    if isinstance(exc, EmbeddingServerError):
+        return _embedding_server_error(exc)
     if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
         where = f" writing {Path(exc.filename).name}" if exc.filename else ""
         return StorageFull(f"the disk is full{where} ({exc.strerror}): {_FULL_HINT}")
@@ -57,6 +60,11 @@ def _database_error(exc: DBAPIError) -> KBError | None:
             "try again shortly"
         )
     return None
+
+
+def _embedding_server_error(exc: EmbeddingServerError) -> KBError:
+    log.warning("%s", exc)
+    return EmbedderUnavailable(exc.kind, url=exc.url, reason=exc.reason)
 
 
 def _is_sqlite_full(exc: sqlite3.OperationalError) -> bool:

@@ -15,9 +15,15 @@ class Embedder(Protocol):
     another name, version or ``dim`` is not comparable.
     """
 
-    name: str
-    version: str
-    dim: int
+    # Read-only: a remote embedder learns its version and dimension from the server.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_queries(self, texts: list[str]) -> np.ndarray: ...
 

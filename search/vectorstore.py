@@ -28,7 +28,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-DEFAULT_HNSW_THRESHOLD = 50_000
+DEFAULT_HNSW_THRESHOLD = 50_000  # by measurement: README, Speed, "At 100k chunks"
 EXACT_SUBSET_LIMIT = 20_000  # allowed rows up to which a filtered search is brute force
 SEARCH_THREADS = 1  # OpenMP threads of one query-time search (see the module's docstring)
 BUILD_THREADS = faiss.omp_get_max_threads()  # OpenMP's default: every core, for builds

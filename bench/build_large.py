@@ -12,7 +12,10 @@ The texts: the four corpora of ``--data`` (tara_dingtalk, drcd_zh_hant, insuranc
 insuranceqa_en, 58,549 records), their script-converted twins (OpenCC: Simplified corpora to
 Traditional, drcd to Simplified) and the English corpus again as an archived copy, 117,098
 records in all. The pool is shuffled once (seed 17) and a size takes its first ``size``
-records, so the sizes nest and each has the same mix.
+records, so the sizes nest and each has the same mix. The product folds Traditional to
+Simplified before it indexes or embeds, so a Chinese twin is, to search, a second copy of its
+original (as the archive copy is): the sizes are real text at real volume, not 117k distinct
+passages.
 """
 
 from __future__ import annotations
@@ -94,7 +97,11 @@ def record_pool(data: Path) -> list[tuple[str, dict[str, Any]]]:
     """(document name, record) for every text the sizes draw from, shuffled once."""
     pool: list[tuple[str, dict[str, Any]]] = []
     originals = {
-        name: [json.loads(line) for line in (data / name / "corpus.jsonl").open(encoding="utf-8")]
+        name: [
+            json.loads(line)
+            for line in (data / name / "corpus.jsonl").read_text("utf-8").splitlines()
+            if line.strip()
+        ]
         for name in CORPORA
     }
     for name, records in originals.items():

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_DATA ?= ../shared/bench/data
 
-.PHONY: setup run test lint format eval bench clean
+.PHONY: setup run test lint format eval bench bench-100k clean
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,15 @@ bench: setup
 	$(BIN)/python bench/calibrate.py --data $(BENCH_DATA) --out bench/results
 	$(BIN)/python bench/vocabulary.py --data $(BENCH_DATA) --out bench/results
 	$(BIN)/python bench/cleaning.py --out bench/results
+
+# 1k/10k/30k/100k-chunk knowledge bases from the bench corpora (real vectors where the
+# embedding cache has them, labelled stand-ins elsewhere), then speed, memory and start-up at
+# each size with a py-spy profile at 100k (README, "Speed"). About 30 minutes on 2 cores.
+BENCH_LARGE ?= $(DATA)/bench-large
+BENCH_CACHE ?= $(DATA)/bench-cache
+bench-100k: setup
+	nice $(BIN)/python bench/build_large.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --cache $(BENCH_CACHE)
+	nice $(BIN)/python bench/scale.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -174,10 +174,80 @@ def speed() -> str:
     return "\n".join(out) or "Not measured yet: run `make bench`."
 
 
+def _ms(p: dict[str, Any]) -> str:
+    return f"{p['p50_ms']:.1f} / {p['p99_ms']:.1f}"
+
+
+def scale() -> str:
+    """The 1k-100k tables (bench/scale.py, `make bench-100k`)."""
+    run = _load("scale")
+    if not run:
+        return "Not measured yet: run `make bench-100k`."
+    sizes = sorted(run["sizes"].items(), key=lambda item: int(item[0]))
+    out = [
+        "| chunks (real vectors) | index | E p50 | search, 1 client p50 / p99 | "
+        "search, 8 clients | suggest, 1 client p50 / p99 | suggest, 8 clients | "
+        "RSS after warm-up (private + mapped) | start-up to first answer |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, r in sizes:
+        s, built = r["serve"], r["built"]
+        row = [f"{int(size):,} ({built['real_vectors']:,})", built["vector_index"]]
+        row.append(f"{r['E']['p50_ms']:.1f} ms")
+        for name in ("search", "suggest"):
+            one, eight = s.get(f"{name}_1"), s.get(f"{name}_8")
+            row.append(f"{_ms(one)} ms ({one['p50_E']} / {one['p99_E']} E)" if one else "")
+            row.append(f"{eight['rps']} req/s" if eight else "")
+        rss = s["rss_after_warmup_mib"]
+        row.append(f"{rss['rss']:.0f} MiB ({rss['anon']:.0f} + {rss['file']:.0f})")
+        row.append(f"{s['first_answer_seconds']} s")
+        out.append("| " + " | ".join(row) + " |")
+    out += [
+        "",
+        "| in-process p50 / p99, ms | embed (E) | tokenise | BM25 | vector search | "
+        "FAISS, 1 thread | FAISS, every core | search after the embedding |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size, r in sizes:
+        st = r.get("stages")
+        if st:
+            keys = ("embed", "tokenize", "bm25", "vector_search", "faiss_1_thread",
+                    "faiss_all_cores", "search_after_embed")  # fmt: skip
+            out.append(f"| {int(size):,} ({st['vector_index']}) | "
+                       + " | ".join(_ms(st[k]) for k in keys) + " |")  # fmt: skip
+    out += [
+        "",
+        "| exact or HNSW | HNSW recall@10 | flat p50 / p99 | HNSW p50 / p99 | HNSW build "
+        "(every core / one thread) | load whole → mapped: seconds, private MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size, r in sizes:
+        ann, load = r.get("ann") or {}, r.get("vector_load")
+        if not load:
+            continue
+        whole, mapped = load["whole"], load["mapped"]
+        cells = [f"{int(size):,}"]
+        if "recall_at_10" in ann:
+            build, one = ann.get("hnsw_build_seconds"), ann.get("hnsw_build_seconds_1_thread")
+            built = "(the generation's)" if build is None else f"{build} s"
+            built += f" / {one} s" if one else ""
+            cells += [f"{ann['recall_at_10']:.3f}", f"{_ms(ann['flat'])} ms",
+                      f"{_ms(ann['hnsw'])} ms", built]  # fmt: skip
+        else:
+            cells += ["", "", "", ""]
+        cells.append(
+            f"{whole['load_seconds']} → {mapped['load_seconds']} s, "
+            f"{whole['after_load_mib']['anon']:.0f} → {mapped['after_load_mib']['anon']:.0f} MiB"
+        )
+        out.append("| " + " | ".join(cells) + " |")
+    out.append(f"\nMeasured on {_machine(run['machine'])}, client and server on the same 2 cores.")
+    return "\n".join(out)
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text("utf-8")
-    for name, body in (("quality", quality()), ("speed", speed())):
+    for name, body in (("quality", quality()), ("speed", speed()), ("scale", scale())):
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README has no bench:{name} markers")

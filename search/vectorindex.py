@@ -58,6 +58,7 @@ def build_vector_index(
     return FaissVectorStore.build(vectors, dim=dim, hnsw_threshold=threshold)
 
 
-def load_vector_index(path: Path) -> VectorIndex:
-    """The index :meth:`VectorIndex.save` wrote under ``path``."""
-    return FaissVectorStore.load(path)
+def load_vector_index(path: Path, *, mmap: bool = True) -> VectorIndex:
+    """The index :meth:`VectorIndex.save` wrote under ``path``, memory-mapped unless ``mmap``
+    is False (the backend copies it into memory before it first grows)."""
+    return FaissVectorStore.load(path, mmap=mmap)

@@ -1,9 +1,11 @@
+import threading
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
-from search.vectorstore import FaissVectorStore
+from search.vectorstore import BUILD_THREADS, SEARCH_THREADS, FaissVectorStore
 
 DIM = 16
 
@@ -68,3 +70,62 @@ def test_save_and_load_round_trip(vectors: np.ndarray, tmp_path: Path, threshold
     loaded = FaissVectorStore.load(tmp_path / "vectors.faiss")
     assert (loaded.kind, loaded.dim, len(loaded)) == (store.kind, DIM, len(vectors))
     assert loaded.search(vectors[5], 10) == store.search(vectors[5], 10)
+
+
+@pytest.mark.parametrize("threshold", [50_000, 10])
+def test_a_mapped_index_answers_like_one_read_into_memory(
+    vectors: np.ndarray, tmp_path: Path, threshold: int
+) -> None:
+    store = FaissVectorStore.build(vectors, dim=DIM, hnsw_threshold=threshold)
+    store.remove(np.array([4, 8]))
+    store.save(tmp_path / "vectors.faiss")
+    mapped = FaissVectorStore.load(tmp_path / "vectors.faiss")
+    whole = FaissVectorStore.load(tmp_path / "vectors.faiss", mmap=False)
+    assert (mapped.mapped, whole.mapped) == (True, False)
+    allowed = np.arange(len(vectors)) % 2 == 0
+    for query in vectors[[0, 4, 17, 99]]:
+        assert mapped.search(query, 10) == whole.search(query, 10) == store.search(query, 10)
+        assert mapped.search(query, 5, allowed) == whole.search(query, 5, allowed)
+    rows = np.array([1, 50, 199])
+    assert np.array_equal(mapped.vectors(rows), whole.vectors(rows))
+
+
+@pytest.mark.parametrize("threshold", [50_000, 10])
+def test_a_mapped_index_grows_and_is_saved_over_its_own_file(
+    vectors: np.ndarray, tmp_path: Path, threshold: int
+) -> None:
+    # FAISS aborts the whole process if a mapped array grows, and rewriting a mapped file in
+    # place would pull the pages from under a reader: neither may happen.
+    path = tmp_path / "vectors.faiss"
+    FaissVectorStore.build(vectors[:150], dim=DIM, hnsw_threshold=threshold).save(path)
+    reader = FaissVectorStore.load(path)
+    before = reader.search(vectors[3], 5)
+    writer = FaissVectorStore.load(path)
+    assert list(writer.add(vectors[150:])) == list(range(150, 200))
+    assert not writer.mapped
+    assert writer.search(vectors[180], 1)[0][0][0] == 180
+    writer.save(path)
+    assert reader.search(vectors[3], 5) == before  # still reads the old file's pages
+    assert len(FaissVectorStore.load(path)) == 200
+    assert [p.name for p in tmp_path.iterdir()] == ["vectors.faiss"]
+
+
+def test_a_search_runs_faiss_on_one_thread_and_a_build_on_every_core(
+    vectors: np.ndarray,
+) -> None:
+    seen: list[int] = []
+
+    def in_a_fresh_thread() -> None:  # OpenMP's thread count belongs to the calling thread
+        faiss.omp_set_num_threads(2)
+        store = FaissVectorStore.build(vectors, dim=DIM, hnsw_threshold=10)
+        seen.append(faiss.omp_get_max_threads())
+        store.search(vectors[:3], 5)
+        seen.append(faiss.omp_get_max_threads())
+        store.add(vectors[:1])
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=in_a_fresh_thread)
+    worker.start()
+    worker.join()
+    assert seen == [BUILD_THREADS, SEARCH_THREADS, BUILD_THREADS]
+    assert SEARCH_THREADS == 1

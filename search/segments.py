@@ -164,8 +164,10 @@ def plan_delta(
     for segment, found in maps.items():
         deleted[segment] |= documents & found.documents.keys()
     main = manifest.segments[0]
-    deltas = manifest.segments[1:]
-    dead = sum(len(maps[s].dead_rows(deleted[s])) for s in manifest.segments)
+    # A delta whose every document is deleted is dropped, not kept as dead weight.
+    deltas = [s for s in manifest.segments[1:] if maps[s].documents.keys() - deleted[s]]
+    segments = [main, *deltas]
+    dead = sum(len(maps[s].dead_rows(deleted[s])) for s in segments)
     churn = sum(maps[s].rows for s in deltas) + new_rows + dead
     if len(deltas) + (1 if new_rows else 0) > policy.max_deltas:
         return None
@@ -173,13 +175,13 @@ def plan_delta(
         return None
     shares: list[int] = []
     live_rows = 0
-    for segment, found in maps.items():
-        for doc, rows in found.documents.items():
+    for segment in segments:
+        for doc, rows in maps[segment].documents.items():
             if doc not in deleted[segment]:
                 shares.append(rows.share)
                 live_rows += rows.count
-    kept = {s: sorted(d) for s, d in deleted.items() if d}
-    return DeltaPlan(list(manifest.segments), kept, shares, live_rows)
+    kept = {s: sorted(deleted[s]) for s in segments if deleted[s]}
+    return DeltaPlan(segments, kept, shares, live_rows)
 
 
 # --- chunks.json ------------------------------------------------------------------------------

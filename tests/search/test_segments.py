@@ -105,6 +105,7 @@ def test_a_delta_scores_as_a_rebuild_after_add_replace_and_delete(
     # Delete a document of the main and one of a delta.
     meta = store.update("kb", {"doc-refund", "doc-new"}, [])
     assert meta is not None and meta.chunk_count == len(live) - 2
+    assert store.load("kb").segments == 2  # the delta that held only doc-new is dropped
     live = [c for c in live if c.document_id not in {"doc-refund", "doc-new"}]
     _assert_same_as_rebuild(store, live)
     generation = store.load("kb")

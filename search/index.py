@@ -8,6 +8,10 @@ beside the live one under a hidden temporary name, flushed to disk (fsync), rena
 and then ``CURRENT`` is replaced atomically (``os.replace`` of a pointer file, then an fsync of
 the folder); searchers that already loaded the old generation keep it in memory, so
 searches in flight finish on it.
+
+Changing a few documents (:meth:`IndexStore.update`) writes a *delta* generation instead: only
+their chunks, plus a manifest naming the segments it serves and the rows they no longer serve
+(``search/segments.py``); until too many deltas pile up, when the caller rebuilds (merges).
 """
 
 from __future__ import annotations
@@ -17,90 +21,52 @@ import logging
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
 from search.durable import sync_directory, sync_tree
 from search.embedders.base import Embedder
+from search.generation import (
+    BM25_DIR,
+    CHUNKS_FILE,
+    FORMAT_VERSION,
+    META_FILE,
+    VECTORS_FILE,
+    VOCABULARY_FILE,
+    Generation,
+    GenerationMeta,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SegmentCache,
+    load_segmented,
+)
+from search.generation import (
+    SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
+)
 from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog
 from search.normalize import normalize
 from search.pause import pause_point
+from search.postings import Postings
+from search.segments import (
+    Manifest,
+    MergePolicy,
+    SegmentDocuments,
+    combine,
+    plan_delta,
+    referenced,
+    write_chunks,
+)
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import VectorIndex, build_vector_index, load_vector_index
+from search.vectorindex import build_vector_index
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
 
-# The layout of a generation's files. A generation of another format is not loaded; the
-# service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
-FORMAT_VERSION = 1
-META_FILE = "meta.json"
-CHUNKS_FILE = "chunks.json"
-VECTORS_FILE = "vectors.faiss"
-BM25_DIR = "bm25"
-VOCABULARY_FILE = "vocabulary.json"
 _KEPT_TOKENIZERS = 2
-
-
-class SearchIndexError(Exception):
-    """Base class for problems with the index files of a collection."""
-
-
-class IndexNotFoundError(SearchIndexError):
-    """The collection has no built index (no ``CURRENT`` or a missing generation)."""
-
-
-class IndexMismatchError(SearchIndexError):
-    """The index was built with another embedder (name, version) or dimension."""
-
-
-@dataclass(frozen=True)
-class GenerationMeta:
-    """What ``meta.json`` records about one generation."""
-
-    collection: str
-    generation: str
-    embedder_name: str
-    embedder_version: str
-    dim: int
-    chunk_count: int
-    built_at: str  # ISO 8601, UTC
-    build_seconds: float
-    tokenizer_version: str
-    fingerprint: str
-    vector_index: str  # flat | hnsw
-    embedded: int  # chunks embedded for this build (the rest came from the cache)
-    bm25_k1: float
-    bm25_b: float
-    format_version: int = FORMAT_VERSION
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
-
-    @classmethod
-    def from_json(cls, text: str) -> GenerationMeta:
-        data = json.loads(text)
-        data.setdefault("format_version", 1)  # the first format did not say
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-@dataclass
-class Generation:
-    """A generation loaded into memory: everything a searcher needs, no file access after."""
-
-    meta: GenerationMeta
-    path: Path
-    chunks: list[IndexedChunk]
-    bm25: BM25Index
-    vectors: VectorIndex
-    tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
 
 
 class IndexStore:
@@ -117,6 +83,7 @@ class IndexStore:
         hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD,
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
+        merge_policy: MergePolicy | None = None,
     ) -> None:
         self.root = root
         self.files = FileGenerationCatalog(root)  # where generations live on disk
@@ -129,6 +96,8 @@ class IndexStore:
         self.hnsw_threshold = hnsw_threshold
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+        self.merge_policy = merge_policy or MergePolicy()
+        self._segments = SegmentCache()
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
@@ -149,49 +118,137 @@ class IndexStore:
         """
         started = time.perf_counter()
         tokenizer = self.tokenizer  # one tokenizer for the whole build, even if it is swapped
+        name = _new_name()
+
+        def write(staging: Path) -> GenerationMeta:
+            embedded, kind = self._write_segment(staging, chunks, tokenizer, progress, main=True)
+            return self._write_meta(
+                staging, collection, name, tokenizer, started,
+                chunk_count=len(chunks), fingerprint=fingerprint, vector_index=kind,
+                embedded=embedded,
+            )  # fmt: skip
+
+        return self._publish(collection, name, write)
+
+    def update(
+        self,
+        collection: str,
+        documents: Collection[str],
+        chunks: Sequence[IndexedChunk],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> GenerationMeta | None:
+        """Serve ``chunks`` as the live chunks of ``documents`` (none: deleted) in a delta
+        generation and make it the live one; the work is in proportion to ``chunks``, not the
+        collection.
+
+        None, writing nothing, when the live generation cannot take a delta (none yet, another
+        embedder or vocabulary, or built before segments kept their maps) or when the merge
+        policy says the deltas are due a merge: then the caller rebuilds the collection.
+        """
+        started = time.perf_counter()
+        tokenizer = self.tokenizer
+        live = self.current_generation(collection)
+        meta = self.current_meta(collection)
+        if live is None or meta is None or meta.generation != live:
+            return None
+        if meta.tokenizer_version != tokenizer.version or not _compatible(self, meta):
+            return None
+        ordered = sorted(chunks, key=lambda c: c.document_id)  # a document's rows consecutive
+        base = self.collection_dir(collection)
+        plan = plan_delta(base, live, set(documents), len(ordered), self.merge_policy)
+        if plan is None:
+            return None
+        name = _new_name()
+
+        def write(staging: Path) -> GenerationMeta:
+            segments, shares, embedded = list(plan.segments), list(plan.live_shares), 0
+            if ordered:
+                embedded, _ = self._write_segment(staging, ordered, tokenizer, progress, main=False)
+                added = SegmentDocuments.of(ordered)
+                assert added is not None  # sorted by document
+                shares += [rows.share for rows in added.documents.values()]
+                segments.append(name)
+            Manifest(segments, plan.deleted).save(staging)
+            return self._write_meta(
+                staging, collection, name, tokenizer, started,
+                chunk_count=plan.live_rows + len(ordered), fingerprint=combine(shares),
+                vector_index=meta.vector_index, embedded=embedded,
+            )  # fmt: skip
+
+        return self._publish(collection, name, write)
+
+    def _write_segment(
+        self,
+        staging: Path,
+        chunks: Sequence[IndexedChunk],
+        tokenizer: Tokenizer,
+        progress: Callable[[int, int], None] | None,
+        *,
+        main: bool,
+    ) -> tuple[int, str]:
+        """Write a segment of ``chunks``; returns how many were embedded and the vector kind."""
+        texts = [normalize(c.index_text) for c in chunks]
+        embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+        vectors = build_vector_index(
+            embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
+        )
+        vectors.save(staging / VECTORS_FILE)
+        tokens = [tokenizer.tokenize(t) for t in texts]
+        if main:  # a main segment alone is scored by bm25s's precomputed scores
+            BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
+        Postings.build(tokens).save(staging / BM25_DIR)
+        write_chunks(staging / CHUNKS_FILE, chunks)
+        documents = SegmentDocuments.of(chunks)
+        if documents is not None:  # else the generation cannot take deltas: changes rebuild
+            documents.save(staging)
+        return embedded.computed, vectors.kind
+
+    def _write_meta(
+        self,
+        staging: Path,
+        collection: str,
+        name: str,
+        tokenizer: Tokenizer,
+        started: float,
+        *,
+        chunk_count: int,
+        fingerprint: str,
+        vector_index: str,
+        embedded: int,
+    ) -> GenerationMeta:
+        vocabulary = {"user_dict": tokenizer.user_dict_text, "synonyms": tokenizer.synonyms_text}
+        (staging / VOCABULARY_FILE).write_text(
+            json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
+        )
+        meta = GenerationMeta(
+            collection=collection,
+            generation=name,
+            embedder_name=self.embedder.name,
+            embedder_version=self.embedder.version,
+            dim=self.embedder.dim,
+            chunk_count=chunk_count,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            build_seconds=round(time.perf_counter() - started, 3),
+            tokenizer_version=tokenizer.version,
+            fingerprint=fingerprint,
+            vector_index=vector_index,
+            embedded=embedded,
+            bm25_k1=self.bm25_k1,
+            bm25_b=self.bm25_b,
+        )
+        (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+        return meta
+
+    def _publish(
+        self, collection: str, name: str, write: Callable[[Path], GenerationMeta]
+    ) -> GenerationMeta:
+        """Write a generation under a temporary name, move it into place and switch to it."""
         base = self.collection_dir(collection)
         base.mkdir(parents=True, exist_ok=True)
-        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
         staging = base / f".{name}.tmp"
         staging.mkdir()
         try:
-            texts = [normalize(c.index_text) for c in chunks]
-            embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
-            vectors = build_vector_index(
-                embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
-            )
-            vectors.save(staging / VECTORS_FILE)
-            bm25 = BM25Index.build(
-                [tokenizer.tokenize(t) for t in texts],
-                k1=self.bm25_k1,
-                b=self.bm25_b,
-            )
-            bm25.save(staging / BM25_DIR)
-            vocabulary = {
-                "user_dict": tokenizer.user_dict_text,
-                "synonyms": tokenizer.synonyms_text,
-            }
-            (staging / VOCABULARY_FILE).write_text(
-                json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8"
-            )
-            _write_chunks(staging / CHUNKS_FILE, chunks)
-            meta = GenerationMeta(
-                collection=collection,
-                generation=name,
-                embedder_name=self.embedder.name,
-                embedder_version=self.embedder.version,
-                dim=self.embedder.dim,
-                chunk_count=len(chunks),
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                build_seconds=round(time.perf_counter() - started, 3),
-                tokenizer_version=tokenizer.version,
-                fingerprint=fingerprint,
-                vector_index=vectors.kind,
-                embedded=embedded.computed,
-                bm25_k1=self.bm25_k1,
-                bm25_b=self.bm25_b,
-            )
-            (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
+            meta = write(staging)
             sync_tree(staging)  # its files on disk before any pointer can name them
             pause_point("generation-staged")
             staging.rename(base / name)
@@ -242,9 +299,13 @@ class IndexStore:
                 f"generation {name!r} of collection {collection!r} is missing"
             ) from exc
         self.check_compatible(meta)
-        chunks = _read_chunks(path / CHUNKS_FILE)
+        tokenizer = self._tokenizer_of(path, meta)
+        manifest = Manifest.load(path)
+        if manifest is not None:
+            return load_segmented(self._segments, collection, path, meta, manifest, tokenizer)
+        segment = self._segments.get(collection, path)
         bm25 = BM25Index.load(path / BM25_DIR)
-        vectors = load_vector_index(path / VECTORS_FILE)
+        chunks, vectors = segment.chunks, segment.vectors
         if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
             raise IndexMismatchError(
                 f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "
@@ -254,14 +315,7 @@ class IndexStore:
             raise IndexMismatchError(
                 f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
             )
-        return Generation(
-            meta=meta,
-            path=path,
-            chunks=chunks,
-            bm25=bm25,
-            vectors=vectors,
-            tokenizer=self._tokenizer_of(path, meta),
-        )
+        return Generation(meta, path, chunks, bm25, vectors, tokenizer)
 
     def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
         """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""
@@ -313,7 +367,9 @@ class IndexStore:
         """Delete every generation but ``keep`` (the live one and its predecessor, which
         searches in flight may still read), and whatever killed builds left: staging
         directories, generations never switched in, half-written pointers. Builds of one
-        collection are serialised by the caller (kb's collection lock), so none is in use."""
+        collection are serialised by the caller (kb's collection lock), so none is in use.
+        The segments the kept ones serve are kept with them."""
+        keep = set().union(*(referenced(base / name) for name in keep))
         for entry in base.iterdir():
             if entry.name in keep or entry.name == CURRENT_FILE:
                 continue
@@ -323,34 +379,13 @@ class IndexStore:
                 entry.unlink(missing_ok=True)
 
 
-def _write_chunks(path: Path, chunks: Sequence[IndexedChunk]) -> None:
-    rows = [_chunk_to_json(c) for c in chunks]
-    path.write_text(json.dumps(rows, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+def _new_name() -> str:
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"
 
 
-def _read_chunks(path: Path) -> list[IndexedChunk]:
-    return [_chunk_from_json(row) for row in json.loads(path.read_text(encoding="utf-8"))]
-
-
-_DATE_FIELDS = ("valid_from", "valid_to")
-_TUPLE_FIELDS = ("section", "tags")
-
-
-def _chunk_to_json(chunk: IndexedChunk) -> dict[str, Any]:
-    data = asdict(chunk)
-    for key in _DATE_FIELDS:
-        if data[key] is not None:
-            data[key] = data[key].isoformat()
-    return data
-
-
-def _chunk_from_json(data: dict[str, Any]) -> IndexedChunk:
-    known = {f.name for f in fields(IndexedChunk)}
-    values = {k: v for k, v in data.items() if k in known}
-    for key in _DATE_FIELDS:
-        if values.get(key) is not None:
-            values[key] = date.fromisoformat(values[key])
-    for key in _TUPLE_FIELDS:
-        if key in values:
-            values[key] = tuple(values[key])
-    return IndexedChunk(**values)
+def _compatible(store: IndexStore, meta: GenerationMeta) -> bool:
+    try:
+        store.check_compatible(meta)
+    except IndexMismatchError:
+        return False
+    return True

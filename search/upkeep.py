@@ -14,6 +14,7 @@ from typing import Literal
 
 from search.generations import FileGenerationCatalog
 from search.index import GenerationMeta, IndexStore
+from search.segments import referenced
 
 LeftoverKind = Literal["staging", "pointer", "never-switched-in", "older"]
 
@@ -28,28 +29,31 @@ def copy_live(store: IndexStore, collection: str, target_root: Path) -> Generati
     """Copy ``collection``'s live generation under ``target_root`` as its live one there.
 
     None when it was never built or its generation is gone (``kb serve`` rebuilds it then).
-    Generations never change once switched in, so the copy is the generation as it was."""
+    Generations never change once switched in, so the copy is the generation as it was; a
+    delta generation is copied with the segments it serves."""
     name = store.current_generation(collection)
     meta = store.current_meta(collection)
     if name is None or meta is None or meta.generation != name:
         return None
     target = FileGenerationCatalog(target_root)
-    shutil.copytree(
-        store.collection_dir(collection) / name, target.collection_dir(collection) / name
-    )
+    source = store.collection_dir(collection)
+    for segment in sorted(referenced(source / name)):
+        shutil.copytree(source / segment, target.collection_dir(collection) / segment)
     target.switch(collection, name)
     return meta
 
 
 def leftovers(store: IndexStore, collection: str) -> list[Leftover]:
     """Staging folders and half-written pointers of killed builds, and generations that are
-    neither the live one nor the one before it (searches in flight may still read that one)."""
+    neither the live one nor the one before it (searches in flight may still read that one)
+    nor a segment one of those two serves."""
     base = store.collection_dir(collection)
     if not base.is_dir():
         return []
     live = store.current_generation(collection) or ""
     older = [p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")]
     kept = {live, max((n for n in older if n < live), default="")}
+    kept |= set().union(*(referenced(base / name) for name in kept if name))
     found = []
     for entry in sorted(base.iterdir()):
         if entry.name.startswith(".") and entry.name.endswith(".tmp"):

@@ -23,7 +23,7 @@ from kb.documents.schemas import (
 )
 from kb.errors import NotFound
 from kb.models import ChunkRecord, Document, DocumentVersion, UserAccount, utcnow
-from kb.retrieval.indexing import rebuild_index
+from kb.retrieval.indexing import reindex_documents
 from kb.review import review_clocks
 
 
@@ -146,7 +146,7 @@ def delete_document(
             summary = DeletedDocument(id=doc.id, title=doc.title, collection=doc.collection)
             detail = {"filename": doc.source_name, "title": doc.title, "collection": collection}
             record(session, actor=actor, action="document.delete", target=doc.id, detail=detail)
-        rebuild_index(kb, collection)
+        reindex_documents(kb, collection, {document_id})
     return summary
 
 
@@ -197,7 +197,7 @@ def update_metadata(
             if fields:  # a form saved as it was is no change
                 record(session, actor=actor, action="document.update", target=doc.id,
                        detail={"filename": doc.source_name, "fields": fields})  # fmt: skip
-        rebuild_index(kb, collection)
+        reindex_documents(kb, collection, {document_id})
     return get_document(kb, document_id, with_chunks=False)
 
 

@@ -21,7 +21,7 @@ from kb.db import session_scope
 from kb.documents.rollback import undo_versions
 from kb.errors import Invalid, TooLarge
 from kb.models import ChunkRecord, Document, DocumentBase, DocumentVersion, utcnow
-from kb.retrieval.indexing import Progress, rebuild_if_stale, rebuild_index
+from kb.retrieval.indexing import Progress, rebuild_if_stale, reindex_documents
 from kb.settings import Settings
 from kb.types import DOC_TYPES, FileStatus, collection_name
 from search.pause import pause_point, pause_requested
@@ -146,8 +146,13 @@ def ingest_items(
         if changed:
             # Chunks are committed; searches keep using the old generation until this switches.
             pause_point("after-commit")
+            touched = {
+                r.document_id
+                for r in results
+                if r.document_id and (r.status == "ingested" or r.metadata_changed)
+            }
             try:
-                rebuild_index(kb, collection, progress=on_index)
+                reindex_documents(kb, collection, touched, progress=on_index)
             except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
                 stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
                 undo_versions(kb, [(d, v) for d, v in stored if d and v], actor=actor)

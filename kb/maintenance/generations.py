@@ -16,7 +16,7 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.maintenance.schemas import Finding, FindingKind
 from kb.models import ChunkRecord
-from kb.retrieval.indexing import fingerprint, known_collections, live_chunks, rebuild_index
+from kb.retrieval.indexing import is_current, known_collections, live_chunks, rebuild_index
 from search.index import IndexMismatchError
 from search.types import IndexedChunk
 from search.upkeep import leftovers, remove_leftover
@@ -88,7 +88,7 @@ def _live_generation(kb: KnowledgeBase, collection: str) -> list[Finding]:
             f"{len(missing)} indexed chunks are not in the database (e.g. {shown})",
         )
     kb.refresh_tokenizer()
-    if meta.fingerprint != fingerprint(chunks):
+    if not is_current(meta, chunks):
         return finding(
             "generation-stale",
             f"serves {_versions(generation.chunks)}; the database says {_versions(chunks)}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from sqlmodel import Session, col, select
 
@@ -13,6 +13,7 @@ from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
 from kb.types import collection_name
 from search.index import GenerationMeta, IndexMismatchError
+from search.segments import chunk_digest, combine
 from search.types import IndexedChunk
 
 log = logging.getLogger(__name__)
@@ -20,16 +21,21 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 
-def live_chunks(session: Session, collection: str) -> list[IndexedChunk]:
-    """Chunks of the current version of every document in ``collection``, in a stable order."""
-    rows = session.exec(
+def live_chunks(
+    session: Session, collection: str, documents: Collection[str] | None = None
+) -> list[IndexedChunk]:
+    """Chunks of the current version of every document in ``collection`` (or of ``documents``
+    only), in a stable order: by document, then ordinal."""
+    query = (
         select(ChunkRecord, Document, DocumentVersion)
         .join(DocumentVersion, col(ChunkRecord.version_id) == col(DocumentVersion.id))
         .join(Document, col(Document.id) == col(ChunkRecord.document_id))
         .where(Document.collection == collection)
         .where(col(DocumentVersion.number) == col(Document.current_version))
-        .order_by(col(Document.id), col(ChunkRecord.ordinal))
-    ).all()
+    )
+    if documents is not None:
+        query = query.where(col(Document.id).in_(sorted(documents)))
+    rows = session.exec(query.order_by(col(Document.id), col(ChunkRecord.ordinal))).all()
     return [to_indexed(chunk, doc, version.number) for chunk, doc, version in rows]
 
 
@@ -64,7 +70,20 @@ def to_indexed(chunk: ChunkRecord, doc: Document, version: int) -> IndexedChunk:
 
 
 def fingerprint(chunks: list[IndexedChunk]) -> str:
-    """Identifies the indexed state, so a stale index (e.g. after a crash) is rebuilt."""
+    """Identifies the indexed state, so a stale index (e.g. after a crash) is rebuilt.
+
+    A sum of per-chunk digests, in any order: a delta generation's is the sum of its live
+    documents' shares, computed without reading the collection (``search/segments.py``)."""
+    return combine(chunk_digest(c) for c in chunks)
+
+
+def is_current(meta: GenerationMeta, chunks: list[IndexedChunk]) -> bool:
+    """True when ``meta``'s generation serves exactly ``chunks`` (either fingerprint form)."""
+    return meta.fingerprint in (fingerprint(chunks), _sequential_fingerprint(chunks))
+
+
+def _sequential_fingerprint(chunks: list[IndexedChunk]) -> str:
+    """The fingerprint generations were stamped with before segments (still accepted)."""
     digest = hashlib.sha256()
     for c in chunks:
         meta = (
@@ -92,6 +111,27 @@ def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None 
     return len(chunks)
 
 
+def reindex_documents(
+    kb: KnowledgeBase,
+    collection: str,
+    documents: Collection[str],
+    progress: Progress | None = None,
+) -> int:
+    """Switch the index to the database's live chunks of ``documents`` (all their chunks gone
+    when deleted), writing only those chunks as a delta generation; a full rebuild when the
+    live generation cannot take one or its deltas are due a merge. Returns the chunks served."""
+    collection_name(collection)
+    with session_scope(kb.engine) as session:
+        chunks = live_chunks(session, collection, documents)
+    kb.refresh_tokenizer()
+    meta = kb.index_store.update(collection, documents, chunks, progress=progress)
+    if meta is None:
+        return rebuild_index(kb, collection, progress)
+    log.info("index for %r: %d chunks of %d documents as a delta", collection, len(chunks),
+             len(documents))  # fmt: skip
+    return meta.chunk_count
+
+
 def ensure_fresh(kb: KnowledgeBase, collection: str) -> bool:
     """Rebuild when the live index does not match the database; True if it rebuilt."""
     with kb.collection_lock(collection):
@@ -109,7 +149,7 @@ def rebuild_if_stale(kb: KnowledgeBase, collection: str, progress: Progress | No
     kb.refresh_tokenizer()
     if (
         meta is not None
-        and meta.fingerprint == fingerprint(chunks)
+        and is_current(meta, chunks)
         and meta.tokenizer_version == kb.tokenizer.version
         and _compatible(kb, meta)
     ):

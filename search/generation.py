@@ -1,0 +1,164 @@
+"""A loaded generation and its files: the layout, what ``meta.json`` says, and the segments.
+
+A segment's files never change once written, so :class:`SegmentCache` hands the same loaded
+segment to every generation that serves it (a delta generation reuses its main's chunks,
+vectors and postings), for as long as one of them is in use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from search.bm25 import BM25Index
+from search.postings import Postings
+from search.segmented import Part, SegmentedBM25, SegmentedVectors
+from search.segments import Manifest, SegmentDocuments, read_chunks
+from search.tokenize import Tokenizer
+from search.types import IndexedChunk
+from search.vectorindex import VectorIndex, load_vector_index
+
+# The layout of a generation's files. A generation of another format is not loaded; the
+# service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
+FORMAT_VERSION = 1
+META_FILE = "meta.json"
+CHUNKS_FILE = "chunks.json"
+VECTORS_FILE = "vectors.faiss"
+BM25_DIR = "bm25"
+VOCABULARY_FILE = "vocabulary.json"
+
+
+class SearchIndexError(Exception):
+    """Base class for problems with the index files of a collection."""
+
+
+class IndexNotFoundError(SearchIndexError):
+    """The collection has no built index (no ``CURRENT`` or a missing generation)."""
+
+
+class IndexMismatchError(SearchIndexError):
+    """The index was built with another embedder (name, version) or dimension."""
+
+
+@dataclass(frozen=True)
+class GenerationMeta:
+    """What ``meta.json`` records about one generation."""
+
+    collection: str
+    generation: str
+    embedder_name: str
+    embedder_version: str
+    dim: int
+    chunk_count: int
+    built_at: str  # ISO 8601, UTC
+    build_seconds: float
+    tokenizer_version: str
+    fingerprint: str
+    vector_index: str  # flat | hnsw
+    embedded: int  # chunks embedded for this build (the rest came from the cache)
+    bm25_k1: float
+    bm25_b: float
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> GenerationMeta:
+        data = json.loads(text)
+        data.setdefault("format_version", 1)  # the first format did not say
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Generation:
+    """A generation loaded into memory: everything a searcher needs, no file access after."""
+
+    meta: GenerationMeta
+    path: Path
+    chunks: list[IndexedChunk]  # the live rows, in row order
+    bm25: BM25Index | SegmentedBM25
+    vectors: VectorIndex
+    tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
+    segments: int = 1  # the main, and the deltas beside it
+
+
+class Segment:
+    """One segment's files in memory, shared by the generations that serve it (never changed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.chunks = read_chunks(path / CHUNKS_FILE)
+        self.vectors = load_vector_index(path / VECTORS_FILE)
+        self.documents = SegmentDocuments.load(path)
+        self._postings: Postings | None = None
+
+    def postings(self) -> Postings:
+        if self._postings is None:
+            self._postings = Postings.load(self.path / BM25_DIR)
+        return self._postings
+
+
+class SegmentCache:
+    """Loaded segments, by path, while some generation in use holds them."""
+
+    def __init__(self) -> None:
+        self._loaded: weakref.WeakValueDictionary[Path, Segment] = weakref.WeakValueDictionary()
+        self._guard = threading.Lock()
+
+    def get(self, collection: str, path: Path) -> Segment:
+        with self._guard:
+            found = self._loaded.get(path)
+        if found is None:
+            try:
+                found = Segment(path)
+            except FileNotFoundError as exc:
+                raise IndexNotFoundError(
+                    f"segment {path.name!r} of collection {collection!r} is missing"
+                ) from exc
+            with self._guard:
+                self._loaded[path] = found
+        return found
+
+
+def load_segmented(
+    segments: SegmentCache,
+    collection: str,
+    path: Path,
+    meta: GenerationMeta,
+    manifest: Manifest,
+    tokenizer: Tokenizer,
+) -> Generation:
+    """A generation of a main segment and deltas, its deleted rows left out."""
+    parts: list[Part] = []
+    chunks: list[IndexedChunk] = []
+    for name in manifest.segments:
+        segment = segments.get(collection, path.parent / name)
+        documents, rows = segment.documents, len(segment.chunks)
+        postings = segment.postings()
+        if documents is None or not rows == documents.rows == postings.row_count == len(
+            segment.vectors
+        ):
+            raise IndexMismatchError(
+                f"segment {name!r} of {collection!r} is inconsistent: {rows} chunks, "
+                f"{postings.row_count} in BM25, {len(segment.vectors)} vectors"
+            )
+        alive = np.ones(rows, dtype=bool)
+        alive[documents.dead_rows(manifest.deleted.get(name, ()))] = False
+        live = np.flatnonzero(alive)
+        parts.append(Part(live, rows, postings, segment.vectors))
+        chunks.extend(segment.chunks if live.size == rows else [segment.chunks[i] for i in live])
+    if len(chunks) != meta.chunk_count:
+        raise IndexMismatchError(
+            f"generation {meta.generation!r} of {collection!r} is inconsistent: "
+            f"{meta.chunk_count} chunks in meta, {len(chunks)} in its segments"
+        )
+    bm25 = SegmentedBM25(parts, k1=meta.bm25_k1, b=meta.bm25_b)
+    vectors = SegmentedVectors(parts, dim=meta.dim, kind=meta.vector_index)
+    return Generation(meta, path, chunks, bm25, vectors, tokenizer, len(parts))

@@ -73,6 +73,11 @@ class HybridSearcher:
             [c.valid_to.toordinal() if c.valid_to else _NO_DATE_AFTER for c in chunks],
             dtype=np.int64,
         )
+        # Most collections carry no validity dates: then a date filter restricts nothing, and
+        # must not turn every suggestion's vector search into a filtered one (issue 17).
+        self._dated = bool(
+            (self._valid_from != _NO_DATE_BEFORE).any() or (self._valid_to != _NO_DATE_AFTER).any()
+        )
 
     def search(
         self,
@@ -191,10 +196,12 @@ class HybridSearcher:
             narrow(self._languages.mask(self._language_values(filters.languages)))
         for tag in filters.tags:
             narrow(self._tags.get(tag, np.zeros(len(self.generation.chunks), dtype=bool)))
-        if filters.valid_on is not None:
+        if filters.valid_on is not None and self._dated:
             day = filters.valid_on.toordinal()
             narrow((self._valid_from <= day) & (day <= self._valid_to))
-        return mask
+        # A filter every chunk passes (today's date when none has expired) restricts nothing:
+        # the unfiltered search is the same ranking and skips the row filter's cost.
+        return None if mask is None or mask.all() else mask
 
     def _language_values(self, wanted: Sequence[str]) -> list[str]:
         # "zh" also admits "zh-hans" and "zh-tw"; a chunk without a language never matches.

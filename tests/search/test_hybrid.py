@@ -180,3 +180,28 @@ def test_reach_is_the_share_of_a_chunk_in_the_query_scripts(
         searcher.generation.chunks[row].chunk_id: value for row, value in signals.reach.items()
     }
     assert by_id[chunk_id] == pytest.approx(reach)
+
+
+def test_a_filter_every_chunk_passes_restricts_nothing(searcher: HybridSearcher) -> None:
+    every_type = tuple({c.doc_type for c in searcher.generation.chunks})
+    assert searcher.mask(SearchFilters(doc_types=every_type)) is None
+    # a date on which a policy has expired still filters
+    mask = searcher.mask(SearchFilters(valid_on=date(2025, 6, 1)))
+    assert mask is not None and not mask.all()
+
+
+def test_date_filter_on_an_undated_collection_is_an_unfiltered_search(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> None:
+    # The same index with no validity dates: suggest's "valid today" filter restricts nothing,
+    # so the vector search must stay unfiltered (a filtered FAISS search is the slow path).
+    generation = built[1]
+    undated = [replace(c, valid_from=None, valid_to=None) for c in generation.chunks]
+    plain = HybridSearcher(replace(generation, chunks=undated), e5, tokenizer, FUSION)
+    today = SearchFilters(valid_on=date.today())
+    assert plain.mask(today) is None
+    filtered = plain.search(REFUND_QUERY, limit=10, filters=today)
+    unfiltered = plain.search(REFUND_QUERY, limit=10)
+    assert [(h.chunk.chunk_id, h.score) for h in filtered] == [
+        (h.chunk.chunk_id, h.score) for h in unfiltered
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kb.context import KnowledgeBase
@@ -66,6 +67,14 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
             "unknown collection {collection!r}", field="collection", collection=collection
         )
     return searcher.search(query, limit=limit, filters=request.filters, mode=request.mode)
+
+
+def prefetch_queries(kb: KnowledgeBase, queries: Sequence[str]) -> None:
+    """Embed the (non-empty) ``queries`` in one call, as searches of them will read them: a
+    caller about to run several searches and matches pays one batch, not one call each."""
+    texts = [t for t in dict.fromkeys(normalize(q) for q in queries) if t]
+    if texts:
+        kb.encoder.embed_queries(texts)
 
 
 def complete_pending_switch(kb: KnowledgeBase, collection: str) -> None:

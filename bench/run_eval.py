@@ -72,7 +72,8 @@ def run_set(
     print(
         f"{name}: hybrid MRR@10 {result['mrr@10']:.3f} R@10 {result['recall@10']:.3f} | "
         f"bm25 {b['bm25']['mrr@10']:.3f}/{b['bm25']['recall@10']:.3f} | "
-        f"vector {b['vector']['mrr@10']:.3f}/{b['vector']['recall@10']:.3f}"
+        f"vector {b['vector']['mrr@10']:.3f}/{b['vector']['recall@10']:.3f} | "
+        f"embedding skipped {result['embedding_skipped_share']:.1%}"
         + (f" | vector-first {result['vector_first']}" if ours else ""),
         flush=True,
     )

@@ -75,8 +75,11 @@ class Case:
     ids: dict[int, str]  # candidate row -> passage id, as the evaluation counts it
 
 
-def collect(name: str, data: Path, cache: Path, scratch: Path) -> list[Case]:
-    """Ingest set ``name``'s corpus through the real path and take every query's signals."""
+def collect(
+    name: str, data: Path, cache: Path, scratch: Path, *, depth: int = max(DEPTHS)
+) -> list[Case]:
+    """Ingest set ``name``'s corpus through the real path and take every query's signals
+    (``depth`` candidates a side: the grid's deepest unless told)."""
     chosen = load_set(name, data, scratch)
     queries = load_queries(chosen.queries)
     with tempfile.TemporaryDirectory() as tmp:
@@ -96,7 +99,7 @@ def collect(name: str, data: Path, cache: Path, scratch: Path) -> list[Case]:
             chunks = searcher.generation.chunks
             cases = []
             for q in queries:
-                signals = searcher.signals(normalize(q.text), max(DEPTHS))
+                signals = searcher.signals(normalize(q.text), depth)
                 ids = {row: passage_id(chunks[row], q.passages) for row in signals.cosine}
                 cases.append(Case(q, signals, ids))
         finally:

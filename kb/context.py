@@ -180,7 +180,7 @@ class KnowledgeBase:
     def searchers(self) -> SearcherCache:
         from search.registry import SearcherCache
 
-        return SearcherCache(self.index_store, self.settings.fusion_config)
+        return SearcherCache(self.index_store, self.settings.fusion_config, self.settings.skip_rule)
 
     def collection_lock(
         self, collection: str, *, wait: bool = True

@@ -13,6 +13,7 @@ from ingest.chunking import DEFAULT_MAX_CHARS
 from ingest.fence import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ParseLimits
 from ingest.pipeline import DEFAULT_MAX_CHUNKS
 from kb.types import CollectionName
+from search.decisive import SkipRule
 from search.fusion import FusionConfig
 
 if TYPE_CHECKING:
@@ -145,6 +146,22 @@ class Settings(BaseSettings):
         DEFAULT_SECONDS,
         gt=0,
         description="Time one file's parse may take (wall clock and processor); more fails it.",
+    )
+    skip_embedding: bool = Field(
+        True,
+        description=(
+            "A search whose BM25 ranking is decisive (the `skip_min_*` thresholds) is served "
+            "without embedding the query."
+        ),
+    )
+    skip_min_coverage: float = Field(
+        0.7, ge=0.0, le=1.0, description="Skip: idf share of the query the top BM25 hit holds."
+    )
+    skip_min_margin: float = Field(
+        0.1, ge=0.0, le=1.0, description="Skip: BM25 top-1 minus top-2, over the query's idf sum."
+    )
+    skip_min_matched_idf: float = Field(
+        4.0, ge=0.0, description="Skip: idf (nats) of the query terms the top BM25 hit matched."
     )
     hnsw_threshold: int = Field(
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
@@ -326,6 +343,17 @@ class Settings(BaseSettings):
             vector_scale=self.fusion_vector_scale,
             vector_width=self.fusion_vector_width,
             depth=self.fusion_depth,
+        )
+
+    @property
+    def skip_rule(self) -> SkipRule | None:
+        """When a search may skip its query embedding; None when ``skip_embedding`` is off."""
+        if not self.skip_embedding:
+            return None
+        return SkipRule(
+            min_coverage=self.skip_min_coverage,
+            min_margin=self.skip_min_margin,
+            min_matched_idf=self.skip_min_matched_idf,
         )
 
     @property

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from search.decisive import KeywordEvidence
 from search.tokenize import TermGroup
 
 FusionMethod = Literal["convex", "rrf"]
@@ -75,6 +76,8 @@ class Signals:
     cosine: dict[int, float]  # cosine of every candidate
     bm25_ceiling: float  # the most BM25 could give any chunk for these terms: their idf sum
     reach: dict[int, float]  # share of each candidate written in the query's scripts
+    evidence: KeywordEvidence | None = None  # how decisive the keyword side is (None: not run)
+    skipped: bool = False  # BM25 was decisive: the query was not embedded, ``dense`` is empty
 
 
 def fuse(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from search.normalize import aligned_fold
 
@@ -42,10 +43,16 @@ def highlight(text: str, terms: Iterable[str]) -> str:
 
 
 def _pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    unique = sorted({t for t in terms if t.strip()}, key=lambda t: (-len(t), t))
-    if not unique:
-        return None
-    # Longest first: at each position the regex takes the first alternative that matches.
+    unique = tuple(sorted({t for t in terms if t.strip()}, key=lambda t: (-len(t), t)))
+    return _compiled(unique) if unique else None
+
+
+@lru_cache(maxsize=1024)
+def _compiled(unique: tuple[str, ...]) -> re.Pattern[str]:
+    # A search highlights each of its hits with the same terms, and ``re``'s own cache (512
+    # patterns, keyed by the whole source string) is shared with every other module: building
+    # the alternation string alone was ~8 % of a search at 156k chunks. Longest first: at each
+    # position the regex takes the first alternative that matches.
     return re.compile("|".join(_bounded(t) for t in unique))
 
 

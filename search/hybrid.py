@@ -11,13 +11,15 @@ from typing import Literal
 import numpy as np
 
 from search.bm25 import top_positive
+from search.decisive import SkipRule, is_decisive, keyword_evidence
 from search.embedders.base import Embedder
+from search.encoder import QueryEncoder
 from search.fusion import FusionConfig, Signals, fuse
 from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
 from search.tokenize import Tokenizer
-from search.types import Hit, SearchFilters
+from search.types import Hit, SearchFilters, SearchResult
 
 Mode = Literal["hybrid", "bm25", "vector"]
 
@@ -50,11 +52,13 @@ class HybridSearcher:
         embedder: Embedder,
         tokenizer: Tokenizer,
         config: FusionConfig,
+        skip: SkipRule | None = None,
     ) -> None:
         self.generation = generation
         self.embedder = embedder
         self.tokenizer = tokenizer
         self.config = config
+        self.skip = skip  # None: a hybrid search always embeds its query
         chunks = generation.chunks
         self._cjk_share = np.asarray([_cjk_share(c.index_text) for c in chunks], dtype=np.float32)
         self._doc_types = _Codes([c.doc_type for c in chunks])
@@ -73,6 +77,11 @@ class HybridSearcher:
             [c.valid_to.toordinal() if c.valid_to else _NO_DATE_AFTER for c in chunks],
             dtype=np.int64,
         )
+        # Most collections carry no validity dates: then a date filter restricts nothing, and
+        # must not turn every suggestion's vector search into a filtered one (issue 17).
+        self._dated = bool(
+            (self._valid_from != _NO_DATE_BEFORE).any() or (self._valid_to != _NO_DATE_AFTER).any()
+        )
 
     def search(
         self,
@@ -83,17 +92,36 @@ class HybridSearcher:
         mode: Mode = "hybrid",
     ) -> list[Hit]:
         """Best ``limit`` chunks for ``query`` among those ``filters`` allow."""
+        return self.run(query, limit=limit, filters=filters, mode=mode).hits
+
+    def run(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+        may_skip: bool = True,
+    ) -> SearchResult:
+        """:meth:`search`, saying whether a hybrid search served BM25 alone without embedding
+        (allowed by the searcher's skip rule, unless ``may_skip`` is False)."""
         text = normalize(query)
         chunks = self.generation.chunks
         if not text or limit <= 0 or not chunks:
-            return []
+            return SearchResult([])
         mask = self.mask(filters) if filters else None
         if mask is not None and not mask.any():
-            return []
+            return SearchResult([])
         # A search asking for more hits than the depth takes that many candidates from each side.
         config = self.config if limit <= self.config.depth else replace(self.config, depth=limit)
-        signals = self.signals(text, config.depth, mask, mode)
-        if mode == "bm25":
+        wanted = may_skip and mode == "hybrid"
+        skip = self.skip if wanted and not self._vector_at_hand(text) else None
+        signals = self.signals(text, config.depth, mask, mode, skip)
+        if signals.skipped:
+            # BM25 decided: its order, scored on the idf scale fusion gives its side ([0, 1]).
+            ceiling = signals.bm25_ceiling
+            ranked = [(row, min(1.0, raw / ceiling)) for row, raw in signals.keyword]
+        elif mode == "bm25":
             ranked = sorted(signals.keyword, key=lambda item: (-item[1], item[0]))
         elif mode == "vector":
             # The exact cosine, as reported: the ANN index's own score can differ in the last bits.
@@ -108,7 +136,7 @@ class HybridSearcher:
         terms = signals.terms
         best = ranked[:limit]
         marks = [token for group in terms for alternative in group for token in alternative]
-        return [
+        hits = [
             Hit(
                 chunk=chunks[row],
                 score=float(score),
@@ -120,30 +148,52 @@ class HybridSearcher:
             )
             for row, score in best
         ]
+        return SearchResult(hits, embedding_skipped=signals.skipped)
+
+    def _vector_at_hand(self, text: str) -> bool:
+        # A caller that already embedded the text (a suggestion prefetches its texts for the
+        # reply and rule matching) gets the full hybrid ranking: the vector costs nothing more.
+        return isinstance(self.embedder, QueryEncoder) and self.embedder.has(text)
 
     def signals(
-        self, text: str, depth: int, mask: np.ndarray | None = None, mode: Mode = "hybrid"
+        self,
+        text: str,
+        depth: int,
+        mask: np.ndarray | None = None,
+        mode: Mode = "hybrid",
+        skip: SkipRule | None = None,
     ) -> Signals:
-        """Both retrievers' top ``depth`` for normalised ``text``, with both scores for each."""
+        """Both retrievers' top ``depth`` for normalised ``text``, with both scores for each.
+
+        With ``skip``, the vector side is left out (``skipped``) when BM25 is decisive.
+        """
         terms = self.tokenizer.query_terms(text)
         bm25 = self.generation.bm25
         keyword: list[tuple[int, float]] = []
         bm25_scores: np.ndarray | None = None
         ceiling = 0.0
+        evidence = None
         if mode != "vector":
             bm25_scores = np.zeros(len(self.generation.chunks), dtype=np.float32)
+            matched_idf = np.zeros(len(self.generation.chunks), dtype=np.float64)
             for group in terms:
                 scores = bm25.scores([group])
                 bm25_scores += scores
                 # A term adds at most its idf (Lucene BM25, tf -> inf). A term no chunk holds
                 # counts with the highest idf: a query whose words the corpus lacks (another
                 # language) keeps its few chance matches low instead of stretching them to 1.
-                df = int(np.count_nonzero(scores > 0))
-                ceiling += math.log(1.0 + (bm25.doc_count - df + 0.5) / (df + 0.5))
+                holders = scores > 0
+                df = int(np.count_nonzero(holders))
+                idf = math.log(1.0 + (bm25.doc_count - df + 0.5) / (df + 0.5))
+                ceiling += idf
+                matched_idf[holders] += idf
             keyword = top_positive(bm25_scores, depth, mask)
+            top_matched = float(matched_idf[keyword[0][0]]) if keyword else 0.0
+            evidence = keyword_evidence(keyword, top_matched, ceiling)
+        skipped = skip is not None and evidence is not None and is_decisive(evidence, skip)
         dense: list[tuple[int, float]] = []
         query_vector: np.ndarray | None = None
-        if mode != "bm25":
+        if mode != "bm25" and not skipped:
             query_vector = self.embedder.embed_queries([text])[0]
             dense = self.generation.vectors.search(query_vector[np.newaxis], depth, mask)[0]
         rows = sorted({row for row, _ in keyword} | {row for row, _ in dense})
@@ -157,7 +207,8 @@ class HybridSearcher:
             query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
             sims = self.generation.vectors.vectors(candidates) @ query
             cosine = dict(zip(rows, sims.tolist(), strict=True))
-        return Signals(terms, keyword, dense, raw, cosine, ceiling, self._reach(text, candidates))
+        reach = self._reach(text, candidates)
+        return Signals(terms, keyword, dense, raw, cosine, ceiling, reach, evidence, skipped)
 
     def _reach(self, text: str, candidates: np.ndarray) -> dict[int, float]:
         """How much of each candidate BM25 can read with the query's words, by script.
@@ -191,10 +242,12 @@ class HybridSearcher:
             narrow(self._languages.mask(self._language_values(filters.languages)))
         for tag in filters.tags:
             narrow(self._tags.get(tag, np.zeros(len(self.generation.chunks), dtype=bool)))
-        if filters.valid_on is not None:
+        if filters.valid_on is not None and self._dated:
             day = filters.valid_on.toordinal()
             narrow((self._valid_from <= day) & (day <= self._valid_to))
-        return mask
+        # A filter every chunk passes (today's date when none has expired) restricts nothing:
+        # the unfiltered search is the same ranking and skips the row filter's cost.
+        return None if mask is None or mask.all() else mask
 
     def _language_values(self, wanted: Sequence[str]) -> list[str]:
         # "zh" also admits "zh-hans" and "zh-tw"; a chunk without a language never matches.

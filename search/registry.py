@@ -7,6 +7,7 @@ import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from search.decisive import SkipRule
 from search.fusion import FusionConfig
 from search.hybrid import HybridSearcher
 from search.index import IndexNotFoundError, IndexStore, SearchIndexError
@@ -35,9 +36,11 @@ class SearcherCache:
         self,
         store: IndexStore,
         config: FusionConfig,
+        skip: SkipRule | None = None,
     ) -> None:
         self.store = store
         self.config = config
+        self.skip = skip
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -83,7 +86,7 @@ class SearcherCache:
     def _load(self, collection: str, name: str) -> HybridSearcher:
         generation = self.store.load(collection, name)
         embedder, tokenizer = self.store.embedder, generation.tokenizer
-        searcher = HybridSearcher(generation, embedder, tokenizer, self.config)
+        searcher = HybridSearcher(generation, embedder, tokenizer, self.config, self.skip)
         logger.info("serving %s/%s", collection, name)
         return searcher
 

@@ -62,3 +62,11 @@ class Hit:
     bm25_rank: int | None = None
     vector_rank: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SearchResult:
+    """The hits of one search, and whether it served BM25 alone without embedding the query."""
+
+    hits: list[Hit]
+    embedding_skipped: bool = False

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
-from kb.assist.matching import similarity_function
+from kb.assist.matching import has_examples, similarity_function
 from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
@@ -34,7 +34,7 @@ from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
-from kb.retrieval.searching import citation
+from kb.retrieval.searching import citation, prefetch_queries
 from kb.review import due_for_review
 from kb.types import DisplayScript, Handling
 from search.types import Hit, SearchFilters
@@ -82,6 +82,13 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     request = replace(request, collection=request.collection or kb.settings.default_collection)
     _validate(kb, request)
     plan = build_query(request.conversation)
+    customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")
+    rules = active_rules(kb)
+    # Every text this suggestion compares by meaning, embedded in one call (a batch costs less
+    # than calls one by one): the searches' query and question, and the latest turn when a rule
+    # has example utterances. Search, replies and rules then find them in the encoder's memo.
+    latest = (plan.latest.strip() or customer_text.strip()) if has_examples(rules) else ""
+    prefetch_queries(kb, [plan.query, plan.question, latest])
     ranked = rank_answers(
         kb,
         plan,
@@ -104,10 +111,9 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         answer.due_for_review = answer.source.document_id in due
     best: Confidence | None = answers[0].confidence if answers else None
 
-    customer_text = "\n".join(t.text for t in request.conversation if t.role == "customer")
     feeling = _sentiment(request.conversation)
     decision = evaluate(
-        active_rules(kb),
+        rules,
         EscalationContext(
             text=customer_text,
             latest=plan.latest,
@@ -117,7 +123,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             customer_tier=_str(request.customer.get("tier")),
             contact_count=_contacts(request.customer),
             best_confidence=best,
-            similarity=similarity_function(kb),
+            similarity=similarity_function(kb, rules),
         ),
     )
     replies = offered_replies(kb, plan.query, plan.latest, request.customer, decision, answers)

@@ -15,7 +15,7 @@ from typing import Any
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.errors import Invalid
-from kb.retrieval.searching import Mode, SearchRequest, search
+from kb.retrieval.searching import Mode, SearchRequest, search_result
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary, vocabulary_size
 from kb.settings import Settings
 from search.embedders.base import Embedder
@@ -99,10 +99,14 @@ def run_queries(
     totals: dict[str, float] = {}
     latencies = []
     each: dict[str, dict[str, Any]] = {}
+    skipped = 0
     for q in queries:
         start = time.perf_counter()
-        hits = search(kb, SearchRequest(q.text, collection=EVAL_COLLECTION, limit=20, mode=mode))
+        request = SearchRequest(q.text, collection=EVAL_COLLECTION, limit=20, mode=mode)
+        outcome = search_result(kb, request)
         latencies.append((time.perf_counter() - start) * 1000)
+        hits = outcome.hits
+        skipped += outcome.embedding_skipped
         ranked = _dedupe(passage_id(h.chunk, q.passages) for h in hits)
         scores = score_ranking(ranked, q.relevant)
         for name, value in scores.items():
@@ -114,6 +118,8 @@ def run_queries(
     result.update({name: round(total / len(queries), 4) for name, total in totals.items()})
     result["p50_ms"] = round(statistics.median(latencies), 2)
     result["p95_ms"] = percentile(latencies, 95)
+    # Hybrid searches served by BM25 alone (KB_SKIP_EMBEDDING): their share of the queries.
+    result["embedding_skipped_share"] = round(skipped / len(queries), 4)
     if per_query:
         result["per_query"] = each
     return result
@@ -175,6 +181,7 @@ def evaluate(
             "ingest_s": round(ingest_s, 2),
             "embedder": settings.embedder,
             "fusion": settings.fusion_config.as_dict(),
+            "skip_embedding": rule.as_dict() if (rule := settings.skip_rule) else None,
             "vocabulary": vocabulary_size(vocabulary or Vocabulary()),
         }
     )

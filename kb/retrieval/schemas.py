@@ -81,6 +81,9 @@ class SearchResponse(BaseModel):
     query: str
     hits: list[SearchHit]
     took_ms: float
+    embedding_skipped: bool = Field(
+        False, description="BM25 was decisive: served without embedding the query."
+    )
 
 
 class VocabularySaved(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kb.context import KnowledgeBase
@@ -21,7 +22,7 @@ from kb.review import due_for_review
 from kb.types import SearchMode, collection_name
 from search.index import IndexMismatchError, SearchIndexError
 from search.normalize import normalize
-from search.types import Hit, SearchFilters
+from search.types import Hit, SearchFilters, SearchResult
 
 Mode = SearchMode
 log = logging.getLogger(__name__)
@@ -34,10 +35,18 @@ class SearchRequest:
     limit: int | None = None  # None: the settings' search_limit
     filters: SearchFilters = field(default_factory=SearchFilters)
     mode: Mode = "hybrid"
+    # A decisive BM25 ranking may be served without embedding the query (KB_SKIP_EMBEDDING);
+    # False where both signals must be shown (the console's hit test).
+    may_skip: bool = True
 
 
 def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
     """The ranked hits of a request; raises Invalid, NotFound or Conflict naming the field."""
+    return search_result(kb, request).hits
+
+
+def search_result(kb: KnowledgeBase, request: SearchRequest) -> SearchResult:
+    """:func:`search`, with whether it was served without embedding the query."""
     query = request.query.strip()
     if not query:
         raise Invalid("query is empty", field="query")
@@ -66,7 +75,17 @@ def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
         raise NotFound(
             "unknown collection {collection!r}", field="collection", collection=collection
         )
-    return searcher.search(query, limit=limit, filters=request.filters, mode=request.mode)
+    return searcher.run(
+        query, limit=limit, filters=request.filters, mode=request.mode, may_skip=request.may_skip
+    )
+
+
+def prefetch_queries(kb: KnowledgeBase, queries: Sequence[str]) -> None:
+    """Embed the (non-empty) ``queries`` in one call, as searches of them will read them: a
+    caller about to run several searches and matches pays one batch, not one call each."""
+    texts = [t for t in dict.fromkeys(normalize(q) for q in queries) if t]
+    if texts:
+        kb.encoder.embed_queries(texts)
 
 
 def complete_pending_switch(kb: KnowledgeBase, collection: str) -> None:
@@ -86,9 +105,12 @@ def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
     start = time.perf_counter()
     filters = body.filters.to_search_filters()
     request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
-    hits = search_hits(kb, search(kb, request))
+    result = search_result(kb, request)
+    hits = search_hits(kb, result.hits)
     took = round((time.perf_counter() - start) * 1000, 2)
-    return SearchResponse(query=body.query, hits=hits, took_ms=took)
+    return SearchResponse(
+        query=body.query, hits=hits, took_ms=took, embedding_skipped=result.embedding_skipped
+    )
 
 
 def query_terms(kb: KnowledgeBase, collection: str, query: str) -> list[tuple[str, list[str]]]:

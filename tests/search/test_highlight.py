@@ -34,3 +34,12 @@ from search.highlight import highlight
 )
 def test_highlight_table(text: str, terms: list[str], expected: str) -> None:
     assert highlight(text, terms) == expected
+
+
+def test_the_same_terms_reuse_one_compiled_pattern() -> None:
+    # Every hit of a search is highlighted with the query's terms: compile them once.
+    from search.highlight import _pattern
+
+    first = _pattern(["退款", "app", "退款"])
+    assert first is not None and first is _pattern(["app", "退款"])
+    assert _pattern([" ", ""]) is None

@@ -1,10 +1,13 @@
 from dataclasses import replace
 from datetime import date
 
+import numpy as np
 import pytest
 
 from kb.settings import Settings
+from search.decisive import SkipRule
 from search.embedders import Embedder
+from search.encoder import QueryEncoder
 from search.hybrid import HybridSearcher, Mode
 from search.index import Generation, IndexStore
 from search.normalize import normalize
@@ -180,3 +183,106 @@ def test_reach_is_the_share_of_a_chunk_in_the_query_scripts(
         searcher.generation.chunks[row].chunk_id: value for row, value in signals.reach.items()
     }
     assert by_id[chunk_id] == pytest.approx(reach)
+
+
+def test_a_filter_every_chunk_passes_restricts_nothing(searcher: HybridSearcher) -> None:
+    every_type = tuple({c.doc_type for c in searcher.generation.chunks})
+    assert searcher.mask(SearchFilters(doc_types=every_type)) is None
+    # a date on which a policy has expired still filters
+    mask = searcher.mask(SearchFilters(valid_on=date(2025, 6, 1)))
+    assert mask is not None and not mask.all()
+
+
+def test_date_filter_on_an_undated_collection_is_an_unfiltered_search(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> None:
+    # The same index with no validity dates: suggest's "valid today" filter restricts nothing,
+    # so the vector search must stay unfiltered (a filtered FAISS search is the slow path).
+    generation = built[1]
+    undated = [replace(c, valid_from=None, valid_to=None) for c in generation.chunks]
+    plain = HybridSearcher(replace(generation, chunks=undated), e5, tokenizer, FUSION)
+    today = SearchFilters(valid_on=date.today())
+    assert plain.mask(today) is None
+    filtered = plain.search(REFUND_QUERY, limit=10, filters=today)
+    unfiltered = plain.search(REFUND_QUERY, limit=10)
+    assert [(h.chunk.chunk_id, h.score) for h in filtered] == [
+        (h.chunk.chunk_id, h.score) for h in unfiltered
+    ]
+
+
+class _Counting:
+    """The real embedder, counting the query texts it embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.version, self.dim = inner, inner.name, inner.version, inner.dim
+        self.embedded: list[str] = []
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.embedded += texts
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_passages(texts)
+
+
+SKIP = SkipRule(min_coverage=1.0, min_margin=0.3, min_matched_idf=4.0)
+
+
+@pytest.fixture
+def skipping(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> tuple[HybridSearcher, _Counting]:
+    counting = _Counting(e5)
+    searcher = HybridSearcher(built[1], QueryEncoder(counting), tokenizer, FUSION, SKIP)
+    return searcher, counting
+
+
+def test_a_decisive_keyword_ranking_is_served_without_embedding(
+    skipping: tuple[HybridSearcher, _Counting], searcher: HybridSearcher
+) -> None:
+    skipper, counting = skipping
+    query = "打印机卡纸"  # both words stand in one passage only
+    result = skipper.run(query, limit=5)
+    assert result.embedding_skipped and counting.embedded == []
+    assert [h.chunk.chunk_id for h in result.hits] == [
+        h.chunk.chunk_id for h in searcher.search(query, limit=5, mode="bm25")
+    ]
+    top = result.hits[0]
+    assert top.chunk.chunk_id == "printer" and 0.0 < top.score <= 1.0
+    assert top.vector_score is None and top.bm25_rank == 1 and "<mark>" in top.highlight
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "积分",  # one word: too little idf matched to be sure
+        "我的软件连不上网络怎么办",  # words no passage holds lower the coverage
+        "退款政策",  # two refund policies: a photo finish
+    ],
+)
+def test_a_query_bm25_does_not_settle_is_embedded(
+    skipping: tuple[HybridSearcher, _Counting], searcher: HybridSearcher, query: str
+) -> None:
+    skipper, counting = skipping
+    result = skipper.run(query, limit=5)
+    assert not result.embedding_skipped and counting.embedded == [normalize(query)]
+    assert [h.chunk.chunk_id for h in result.hits] == [
+        h.chunk.chunk_id for h in searcher.search(query, limit=5)
+    ]
+
+
+def test_a_vector_already_at_hand_is_used(skipping: tuple[HybridSearcher, _Counting]) -> None:
+    skipper, counting = skipping
+    query = "打印机卡纸"
+    assert isinstance(skipper.embedder, QueryEncoder)
+    skipper.embedder.encode(normalize(query))  # a suggestion prefetched it
+    result = skipper.run(query, limit=5)
+    assert not result.embedding_skipped and counting.embedded == [normalize(query)]
+    assert result.hits[0].vector_score is not None
+
+
+def test_only_hybrid_searches_skip(skipping: tuple[HybridSearcher, _Counting]) -> None:
+    skipper, counting = skipping
+    vector = skipper.run("打印机卡纸", limit=3, mode="vector")
+    assert not vector.embedding_skipped and counting.embedded == ["打印机卡纸"]
+    assert not skipper.run("打印机卡纸", limit=3, mode="bm25").embedding_skipped

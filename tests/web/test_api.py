@@ -65,6 +65,33 @@ def test_upload_search_show_delete(client: TestClient) -> None:
     assert client.get(f"/api/v1/documents/{doc_id}").status_code == 404
 
 
+def test_search_says_whether_bm25_decided_without_embedding(
+    tmp_path: Path, embedding_cache_dir: Path, sign_in: SignIn
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        cache_dir=embedding_cache_dir,
+        skip_embedding=True,
+        skip_min_coverage=1.0,
+        skip_min_margin=0.3,
+        skip_min_matched_idf=1.0,
+    )
+    with TestClient(create_app(settings)) as c:
+        sign_in(c)
+        _upload(c, ("faq.csv", FAQ.encode()), ("guide.md", GUIDE.encode()))
+        decisive = c.post("/api/v1/search", json={"query": "顺丰快递"}).json()
+        assert decisive["embedding_skipped"] is True
+        assert "顺丰快递" in decisive["hits"][0]["text"]
+        assert decisive["hits"][0]["scores"]["vector"] is None
+        # words the knowledge base lacks: BM25 cannot settle it, the vector side ranks
+        vague = c.post("/api/v1/search", json={"query": "东西坏了能不能换新的"}).json()
+        assert vague["embedding_skipped"] is False
+        assert vague["hits"][0]["scores"]["vector"] is not None
+        # a vector-only search never skips
+        dense = c.post("/api/v1/search", json={"query": "顺丰快递", "mode": "vector"}).json()
+        assert dense["embedding_skipped"] is False
+
+
 def test_reupload_unchanged_and_bad_file_in_one_request(client: TestClient) -> None:
     _upload(client, ("faq.csv", FAQ.encode()))
     body = _upload(client, ("faq.csv", FAQ.encode()), ("notes.xyz", b"hello"))

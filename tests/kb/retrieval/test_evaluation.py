@@ -51,7 +51,7 @@ def test_evaluate_small_corpus(tmp_path: Path, embedding_cache_dir: Path) -> Non
         encoding="utf-8",
     )
     queries = tmp_path / "queries.jsonl"
-    rows = [("q1", "电池坏了保修吗", ["p3"]), ("q2", "when do I get my invoice", ["p4"])]
+    rows = [("q1", "电池保修", ["p3"]), ("q2", "when do I get my invoice", ["p4"])]
     queries.write_text(
         "\n".join(
             json.dumps({"id": i, "query": q, "relevant_ids": r}, ensure_ascii=False)
@@ -59,7 +59,11 @@ def test_evaluate_small_corpus(tmp_path: Path, embedding_cache_dir: Path) -> Non
         ),
         encoding="utf-8",
     )
-    settings = Settings(data_dir=tmp_path / "data", cache_dir=embedding_cache_dir)
+    # In four passages no word is rare (idf at most 1.2 nats): no idf floor here, so BM25 can
+    # be decisive at all.
+    settings = Settings(
+        data_dir=tmp_path / "data", cache_dir=embedding_cache_dir, skip_min_matched_idf=0.0
+    )
     result = evaluate(settings, corpus, queries, modes=("hybrid", "bm25"))
     for key in (
         "queries",
@@ -75,6 +79,11 @@ def test_evaluate_small_corpus(tmp_path: Path, embedding_cache_dir: Path) -> Non
     assert result["queries"] == 2 and result["chunks"] == 4
     assert result["recall@1"] == 1.0
     assert result["baselines"]["bm25"]["queries"] == 2
+    # The skip rule in force and how many hybrid searches it served by BM25 alone: q1's words
+    # (电池, 保修) stand in p3 alone; most of q2's words are not in the invoice passage.
+    assert result["skip_embedding"] == settings.skip_rule.as_dict()  # type: ignore[union-attr]
+    assert result["embedding_skipped_share"] == 0.5
+    assert result["baselines"]["bm25"]["embedding_skipped_share"] == 0.0
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
 
 

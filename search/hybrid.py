@@ -128,9 +128,7 @@ class HybridSearcher:
         """Both retrievers' top ``depth`` for normalised ``text``, with both scores for each."""
         bm25 = self.generation.bm25
         # A long message is read within a budget (search/query_budget.py); a short one as is.
-        bounded = bound(
-            text, self.tokenizer.query_terms(text), bm25.idf, self.tokenizer.query_terms
-        )
+        bounded = bound(text, bm25.idf, self.tokenizer.query_terms)
         terms = bounded.terms
         keyword: list[tuple[int, float]] = []
         bm25_scores: np.ndarray | None = None

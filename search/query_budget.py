@@ -4,12 +4,16 @@ A 2,000-character message cost 58 times a short question: e5 read all of it (up 
 attention quadratic in them) and BM25 scored some 400 terms over every chunk. What a query costs
 is bounded here instead, by design:
 
-- the embedder reads the question (the last sentence that asks, else the last sentence) and then
-  the most informative other sentences (highest idf per word), nearest the question first on a
-  tie, up to :attr:`QueryBudget.embed_words` words (one per Chinese character or Latin word, so
-  both scripts get the same room), kept in message order;
-- BM25 scores at most :attr:`QueryBudget.bm25_terms` distinct terms: those of the embedded text
-  first, then the rest of the message's, each side by idf, highest first.
+- the embedder reads the question (the last sentence that asks, else the last sentence with a
+  topic; greetings and thanks never) and then the sentences that share the most words with it
+  (Chinese character pairs, Latin words; function words left out), nearest first on a tie, up to
+  :attr:`QueryBudget.embed_words` words (one per Chinese character or Latin word, so both
+  scripts get the same room), kept in message order. A sentence sharing nothing with the
+  question is left out even when there is room: on the long views, filling the budget with the
+  densest other sentences pulled the query towards whatever else the message talked about;
+- BM25 scores the embedded text's distinct terms, at most :attr:`QueryBudget.bm25_terms` of
+  them, highest idf first. Only that part is tokenised, so the cost no longer grows with the
+  message (jieba over 2,000 characters alone cost more than a short search).
 
 A query within both budgets is searched exactly as written (same text, same terms, same order).
 The budgets were chosen on long views of the dev sets (``bench/long_queries.py``). The same idea
@@ -19,6 +23,7 @@ one ranks by the index's own statistics rather than by word lists.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -28,6 +33,8 @@ from search.tokenize import TermGroup
 
 _SENTENCES = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+|\s*\n+\s*")
 _CLAUSES = re.compile(r"(?<=[，,、：:])\s*")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9']*")
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
 _QUESTION_END = ("?", "？", "吗", "嗎", "呢", "么", "麼")
 _QUESTION_ZH = ("怎么", "怎麼", "如何", "为什么", "為什麼", "什么", "什麼", "哪", "多少", "能否",
@@ -43,6 +50,8 @@ _META = re.compile(
 # Less content than this (a Chinese character outside _FUNCTION_ZH 1, a Latin word outside
 # _FUNCTION_EN 2) left beside a greeting or thanks names no topic.
 _TOPIC = 3
+# A question with less content than this asks about what was said before it (selection.py's).
+_TOPIC_QUESTION = 5
 _FUNCTION_ZH = frozenset(
     "我你您他她它们們的地得了吗嗎呢吧啊呀么麼是不有要能会會可以这這那个個些一下想问問请請"
 )
@@ -90,31 +99,56 @@ def words(text: str) -> int:
 
 def bound(
     text: str,
-    terms: list[TermGroup],
     idf: Callable[[TermGroup], float],
     tokenize: Callable[[str], list[TermGroup]],
     budget: QueryBudget | None = None,
 ) -> BoundedQuery:
-    """``text`` (normalised) and its ``terms`` cut to ``budget`` (:data:`DEFAULT_BUDGET`).
+    """Normalised ``text`` and its terms, cut to ``budget`` (:data:`DEFAULT_BUDGET`).
 
-    ``idf`` gives a term's most BM25 can add (0 for a term the corpus lacks); ``tokenize``
-    cuts a sentence into terms as the query was cut.
+    ``idf`` gives a term's most BM25 can add (0 for a term the corpus lacks); ``tokenize`` cuts
+    text into query terms. Only the chosen part of a long message is tokenised: what a query
+    costs no longer grows with what the customer wrote around it.
     """
     budget = budget or DEFAULT_BUDGET
     embed = text
     if words(text) > budget.embed_words:
-        embed = embed_text(text, budget.embed_words, lambda unit: _density(unit, tokenize, idf))
+        embed = embed_text(text, budget.embed_words, shared)
+    terms = tokenize(embed)
     if len(terms) <= budget.bm25_terms:
         return BoundedQuery(embed, terms)
-    first = set(tokenize(embed)) if embed is not text else set()
-    # Terms the corpus lacks add nothing to any score: they go last, whatever their order.
-    ranked = sorted(range(len(terms)), key=lambda i: (terms[i] not in first, -idf(terms[i]), i))
-    kept = sorted(ranked[: budget.bm25_terms])  # in the query's own order
-    return BoundedQuery(embed, [terms[i] for i in kept])
+    # Terms the corpus lacks add nothing to any score (idf 0): they go first out.
+    ranked = sorted(range(len(terms)), key=lambda i: (-idf(terms[i]), i))
+    return BoundedQuery(embed, [terms[i] for i in sorted(ranked[: budget.bm25_terms])])
 
 
-def embed_text(text: str, budget: int, informative: Callable[[str], float]) -> str:
-    """The question of ``text`` and its most ``informative`` other units within ``budget`` words."""
+def shared(unit: str, question: str) -> float:
+    """What ``unit`` shares with ``question``: character pairs of Chinese words and Latin words,
+    function words left out. Computed without the tokenizer, so choosing costs little."""
+    return float(len(_marks(unit) & _marks(question)))
+
+
+def _marks(text: str) -> set[str]:
+    lowered = text.lower()
+    pairs = {
+        a + b
+        for run in _CJK_RUN.findall(lowered)
+        for a, b in itertools.pairwise(run)
+        if not (a in _FUNCTION_ZH and b in _FUNCTION_ZH)
+    }
+    latin = {
+        w for w in _LATIN_WORD.findall(lowered) if w not in _FUNCTION_EN and w not in _QUESTION_EN
+    }
+    return pairs | latin
+
+
+def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> str:
+    """The question of ``text`` and the units most ``related`` to it, within ``budget`` words.
+
+    ``related(unit, question)`` scores what a unit shares with the question (0: nothing). A unit
+    sharing nothing is left out however much room is left: a story about something else would
+    pull the query away from what is asked. A question naming no topic of its own ("还能怎么办？")
+    takes the unit before it.
+    """
     parts = units(text, budget)
     topical = [i for i, unit in enumerate(parts) if not is_meta(unit)]
     if not topical:
@@ -126,11 +160,17 @@ def embed_text(text: str, budget: int, informative: Callable[[str], float]) -> s
     used = words(parts[anchor])
     if used >= budget:
         return _last_words(parts[anchor], budget)
-    score = {i: informative(parts[i]) for i in topical if i != anchor}
+    question = parts[anchor]
+    score = {i: related(parts[i], question) for i in topical if i != anchor}
+    before = [i for i in topical if i < anchor]
+    if before and _content(question) < _TOPIC_QUESTION:
+        score[before[-1]] = float("inf")
     chosen = {anchor}
-    seen = {parts[anchor]}
-    for i in sorted(score, key=lambda i: (i not in asking, -score[i], abs(i - anchor), -i)):
+    seen = {question}
+    for i in sorted(score, key=lambda i: (-score[i], abs(i - anchor), -i)):
         cost = words(parts[i])
+        if score[i] <= 0:
+            break
         if parts[i] in seen or used + cost > budget:
             continue  # a repeat says nothing more; a unit too long for what is left is skipped
         chosen.add(i)
@@ -168,17 +208,17 @@ def is_meta(unit: str) -> bool:
     """A greeting, thanks or "please reply soon" with no topic of its own beside it."""
     if not _META.search(unit):
         return False
-    rest = _META.sub(" ", unit)
-    cjk = sum(1 for ch in rest if "\u3400" <= ch <= "\u9fff" and ch not in _FUNCTION_ZH)
-    latin = sum(1 for w in re.findall(r"[a-z']+", rest.lower()) if w not in _FUNCTION_EN)
-    return cjk + 2 * latin < _TOPIC
+    return _content(_META.sub(" ", unit)) < _TOPIC
 
 
-def _density(
-    unit: str, tokenize: Callable[[str], list[TermGroup]], idf: Callable[[TermGroup], float]
-) -> float:
-    """Idf per word: a sentence of rare words says more than one of greetings and fillers."""
-    return sum(idf(term) for term in set(tokenize(unit))) / max(1, words(unit))
+def _content(text: str) -> int:
+    cjk = sum(1 for ch in text if "\u3400" <= ch <= "\u9fff" and ch not in _FUNCTION_ZH)
+    latin = sum(
+        1
+        for w in re.findall(r"[a-z']+", text.lower())
+        if w not in _FUNCTION_EN and w not in _QUESTION_EN
+    )
+    return cjk + 2 * latin
 
 
 def _join(parts: Sequence[str]) -> str:

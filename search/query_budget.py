@@ -15,7 +15,8 @@ is bounded here instead, by design:
   them, highest idf first. Only that part is tokenised, so the cost no longer grows with the
   message (jieba over 2,000 characters alone cost more than a short search).
 
-A query within both budgets is searched exactly as written (same text, same terms, same order).
+A query of at most :attr:`QueryBudget.whole_words` words is searched exactly as written (same
+text, same terms, same order): the suggest path's query is already its own bounded selection.
 The budgets were chosen on long views of the dev sets (``bench/long_queries.py``). The same idea
 as the suggest path's selection (``kb/assist/selection.py``), which search cannot import; this
 one ranks by the index's own statistics rather than by word lists.
@@ -50,6 +51,9 @@ _META = re.compile(
 # Less content than this (a Chinese character outside _FUNCTION_ZH 1, a Latin word outside
 # _FUNCTION_EN 2) left beside a greeting or thanks names no topic.
 _TOPIC = 3
+# A sentence joins the question when it holds at least this share of the question's words: one
+# word in common (every DingTalk help text says 钉钉) is not yet the same topic.
+_RELATED = 0.25
 # A question with less content than this asks about what was said before it (selection.py's).
 _TOPIC_QUESTION = 5
 _FUNCTION_ZH = frozenset(
@@ -57,7 +61,8 @@ _FUNCTION_ZH = frozenset(
 )
 _FUNCTION_EN = frozenset(
     {"i", "you", "we", "it", "this", "that", "my", "me", "a", "an", "the", "to", "of", "can",
-     "could", "is", "are", "do", "for", "with", "and", "or", "there", "so", "now", "one"}
+     "could", "is", "are", "do", "for", "with", "and", "or", "there", "so", "now", "one", "be",
+     "been", "was", "were", "has", "have", "had", "in", "on", "at", "if", "but", "not", "no"}
 )  # fmt: skip
 _QUESTION_EN = frozenset(
     {"how", "what", "why", "when", "where", "who", "which", "can", "could", "is", "are", "do",
@@ -67,8 +72,10 @@ _QUESTION_EN = frozenset(
 
 @dataclass(frozen=True)
 class QueryBudget:
-    """How much of a query is read: words embedded, distinct terms scored by BM25."""
+    """How much of a query is read: up to ``whole_words`` words all of it; past that,
+    ``embed_words`` chosen words embedded and at most ``bm25_terms`` of their terms scored."""
 
+    whole_words: int
     embed_words: int
     bm25_terms: int
 
@@ -78,12 +85,18 @@ class QueryBudget:
                 f"a query budget needs at least 1 word and 1 term, got {self.embed_words} "
                 f"words and {self.bm25_terms} terms"
             )
+        if self.whole_words < self.embed_words:
+            raise ValueError(
+                f"a query of {self.whole_words} words is read whole, so it cannot be cut to "
+                f"{self.embed_words}"
+            )
 
 
-# Chosen on the long-query views (bench/results/long_queries.json): 64 words keeps the long
-# views' MRR@10 at or above reading the whole message, every dev query fits in it untouched,
-# and embedding 64 words costs ~2x a 30-character question rather than ~40x.
-DEFAULT_BUDGET = QueryBudget(embed_words=64, bm25_terms=32)
+# Chosen on the long-query views (bench/results/long_queries.json). Up to 128 words a query is
+# read as written: every dev query (at most 61) and every suggestion's query (its own selection,
+# kb/assist/selection.py, at most 120) is searched exactly as before. A longer message is cut to
+# 64 words, embedding which costs ~2x a short question instead of ~40x for 512 tokens.
+DEFAULT_BUDGET = QueryBudget(whole_words=128, embed_words=64, bm25_terms=32)
 
 
 @dataclass(frozen=True)
@@ -110,9 +123,9 @@ def bound(
     costs no longer grows with what the customer wrote around it.
     """
     budget = budget or DEFAULT_BUDGET
-    embed = text
-    if words(text) > budget.embed_words:
-        embed = embed_text(text, budget.embed_words, shared)
+    if words(text) <= budget.whole_words:
+        return BoundedQuery(text, tokenize(text))
+    embed = embed_text(text, budget.embed_words, shared)
     terms = tokenize(embed)
     if len(terms) <= budget.bm25_terms:
         return BoundedQuery(embed, terms)
@@ -122,9 +135,10 @@ def bound(
 
 
 def shared(unit: str, question: str) -> float:
-    """What ``unit`` shares with ``question``: character pairs of Chinese words and Latin words,
-    function words left out. Computed without the tokenizer, so choosing costs little."""
-    return float(len(_marks(unit) & _marks(question)))
+    """The share of ``question``'s words ``unit`` holds too: Chinese character pairs and Latin
+    words, function words left out. Computed without the tokenizer, so choosing costs little."""
+    asked = _marks(question)
+    return len(_marks(unit) & asked) / len(asked) if asked else 0.0
 
 
 def _marks(text: str) -> set[str]:
@@ -133,7 +147,7 @@ def _marks(text: str) -> set[str]:
         a + b
         for run in _CJK_RUN.findall(lowered)
         for a, b in itertools.pairwise(run)
-        if not (a in _FUNCTION_ZH and b in _FUNCTION_ZH)
+        if a not in _FUNCTION_ZH and b not in _FUNCTION_ZH
     }
     latin = {
         w for w in _LATIN_WORD.findall(lowered) if w not in _FUNCTION_EN and w not in _QUESTION_EN
@@ -144,10 +158,10 @@ def _marks(text: str) -> set[str]:
 def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> str:
     """The question of ``text`` and the units most ``related`` to it, within ``budget`` words.
 
-    ``related(unit, question)`` scores what a unit shares with the question (0: nothing). A unit
-    sharing nothing is left out however much room is left: a story about something else would
-    pull the query away from what is asked. A question naming no topic of its own ("还能怎么办？")
-    takes the unit before it.
+    ``related(unit, question)`` scores what a unit shares with the question (0: nothing, 1: all
+    its words). A unit sharing less is left out however much room is left: a story about
+    something else would pull the query away from what is asked. A question naming no topic of
+    its own ("还能怎么办？") takes the unit before it.
     """
     parts = units(text, budget)
     topical = [i for i, unit in enumerate(parts) if not is_meta(unit)]
@@ -156,7 +170,11 @@ def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> 
     # "你好，在吗？" does not make the message one that marks its questions.
     marked = any("?" in parts[i] or "？" in parts[i] for i in topical)
     asking = [i for i in topical if is_question(parts[i], marked=marked)]
-    anchor = asking[-1] if asking else topical[-1]
+    # A message ends with its question more often than not, question mark or none.
+    if is_question(parts[topical[-1]], marked=False) or not asking:
+        anchor = topical[-1]
+    else:
+        anchor = asking[-1]
     used = words(parts[anchor])
     if used >= budget:
         return _last_words(parts[anchor], budget)
@@ -169,7 +187,7 @@ def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> 
     seen = {question}
     for i in sorted(score, key=lambda i: (-score[i], abs(i - anchor), -i)):
         cost = words(parts[i])
-        if score[i] <= 0:
+        if score[i] < _RELATED:
             break
         if parts[i] in seen or used + cost > budget:
             continue  # a repeat says nothing more; a unit too long for what is left is skipped

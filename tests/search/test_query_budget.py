@@ -18,6 +18,7 @@ from search.query_budget import (
     embed_text,
     is_meta,
     is_question,
+    shared,
     units,
     words,
 )
@@ -83,6 +84,17 @@ def test_long_query_is_bounded_and_keeps_its_question(searcher: HybridSearcher) 
     assert held and held <= set(got.terms)
 
 
+def test_bm25_keeps_the_rarest_terms_up_to_its_cap(searcher: HybridSearcher) -> None:
+    budget = QueryBudget(whole_words=128, embed_words=64, bm25_terms=3)
+    _, _, got = bounded(searcher, long_message(), budget)
+    terms = searcher.tokenizer.query_terms(got.embed)
+    assert len(terms) > 3
+    idf = searcher.generation.bm25.idf
+    assert len(got.terms) == 3
+    assert sorted(idf(t) for t in got.terms) == sorted(idf(t) for t in terms)[-3:]
+    assert got.terms == [t for t in terms if t in got.terms]  # in the query's own order
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -92,6 +104,9 @@ def test_long_query_is_bounded_and_keeps_its_question(searcher: HybridSearcher) 
         "你好，我上周下的订单一直没有发货，请问一般下单后多久发货？节假日会顺延吗？谢谢！",
         "Hello, I bought the router last month and it keeps dropping the connection every "
         "evening; the lights look normal. What should I check first?",
+        # as long as a suggestion's own selection of a conversation gets (<= 120 words)
+        "我的扫地机器人买了五天，放到充电座上指示灯也不亮，换了插座还是一样，说明书上的办法都试过了，"
+        "客服电话一直占线，这周末家里来客人急着用，能不能直接给我换一台新的？运费谁出？退款多久到账？",
     ],
 )
 def test_short_query_is_read_exactly_as_before(searcher: HybridSearcher, query: str) -> None:
@@ -139,6 +154,8 @@ def test_english_long_message_keeps_its_question(searcher: HybridSearcher) -> No
         ("你好,在吗?打印机卡纸了。电池鼓包能换吗?谢谢!", 7, "电池鼓包能换吗?"),
         # a message without question marks: a question word makes the question
         ("电池鼓包了。打印机卡纸怎么办。谢谢,麻烦尽快回复!", 8, "打印机卡纸怎么办。"),
+        # the last sentence asks without a question mark, though an earlier one had one
+        ("电池能换吗?打印机卡纸了。打印机卡纸怎么办。", 8, "打印机卡纸怎么办。"),
         # nothing asked: the last sentence with a topic, not the thanks after it
         ("打印机卡纸了。电池鼓包了。谢谢!", 5, "电池鼓包了。"),
         # one unit over the budget: its end, where the question is
@@ -151,8 +168,8 @@ def test_embed_text_keeps_the_question(text: str, budget: int, expected: str) ->
 
 def test_embed_text_adds_related_units_in_message_order() -> None:
     text = "电池鼓包了。今天天气很好。手机电池用了一年。打印机卡纸了。电池鼓包能换吗?"
-    shared = {"电池鼓包了。": 3.0, "手机电池用了一年。": 1.0, "今天天气很好。": 0.0}
-    shared["打印机卡纸了。"] = 0.0
+    shared = {"电池鼓包了。": 0.6, "手机电池用了一年。": 0.3, "今天天气很好。": 0.0}
+    shared["打印机卡纸了。"] = 0.1
     got = embed_text(text, 40, lambda unit, asked: shared[unit])
     assert (
         got == "电池鼓包了。手机电池用了一年。电池鼓包能换吗?"
@@ -170,6 +187,19 @@ def test_embed_text_adds_related_units_in_message_order() -> None:
 )  # fmt: skip
 def test_a_question_naming_no_topic_takes_the_unit_before_it(text: str, expected: str) -> None:
     assert embed_text(text, 40, lambda unit, asked: 0.0) == expected
+
+
+@pytest.mark.parametrize(
+    ("unit", "question", "share"),
+    [
+        ("手机电池鼓包了", "电池鼓包可以换吗?", 1.0),  # 电池 池鼓 鼓包: all the question's pairs
+        ("今天天气很好", "电池鼓包可以换吗?", 0.0),
+        ("my battery is swollen", "can the battery be replaced?", 0.5),
+        ("anything", "吗?", 0.0),  # a question of function words only shares nothing
+    ],
+)
+def test_shared_is_the_share_of_the_question_words(unit: str, question: str, share: float) -> None:
+    assert shared(unit, question) == pytest.approx(share)
 
 
 @pytest.mark.parametrize(
@@ -208,9 +238,13 @@ def test_units_cut_a_run_on_sentence_at_its_clauses() -> None:
     assert units(run_on, 100) == [run_on]
 
 
-def test_rejects_an_empty_budget() -> None:
-    with pytest.raises(ValueError, match="at least 1 word"):
-        QueryBudget(embed_words=0, bm25_terms=10)
+@pytest.mark.parametrize(
+    ("whole", "embed", "terms", "message"),
+    [(128, 0, 10, "at least 1 word"), (128, 64, 0, "at least 1 word"), (32, 64, 10, "read whole")],
+)
+def test_rejects_an_impossible_budget(whole: int, embed: int, terms: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        QueryBudget(whole_words=whole, embed_words=embed, bm25_terms=terms)
 
 
 def test_idf_is_what_bm25_can_add(searcher: HybridSearcher) -> None:

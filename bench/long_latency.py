@@ -115,10 +115,7 @@ def main() -> None:
             return search(kb, SearchRequest(text, collection="tara", limit=10))
 
         timed(run, short_texts[0][:10] + long_texts[0][:10])  # first-use code paths
-        inproc: dict[str, Any] = {
-            "short": timed(run, short_texts[1]),
-            "long": timed(run, long_texts[1]),
-        }
+        inproc = interleaved(run, short_texts[1], long_texts[1])
         budget = query_budget.DEFAULT_BUDGET
         query_budget.DEFAULT_BUDGET = FULL
         inproc["long_read_whole"] = timed(run, long_texts[0][10 : 10 + args.full])

@@ -101,6 +101,10 @@ class QueryBudget:
 DEFAULT_BUDGET = QueryBudget(whole_words=128, embed_words=48, bm25_terms=32)
 
 
+# Characters a budget word may take on average: Latin words with their space and punctuation.
+CHARS_PER_WORD = 8
+
+
 @dataclass(frozen=True)
 class BoundedQuery:
     embed: str  # what the embedder reads: the query itself when it is within the budget
@@ -125,9 +129,11 @@ def bound(
     costs no longer grows with what the customer wrote around it.
     """
     budget = budget or DEFAULT_BUDGET
-    if words(text) <= budget.whole_words:
+    if words(text) <= budget.whole_words and len(text) <= budget.whole_words * CHARS_PER_WORD:
         return BoundedQuery(text, tokenize(text))
     embed = embed_text(text, budget.embed_words, shared)
+    # A "word" of hundreds of letters (a pasted URL, a log line) is still many tokens.
+    embed = embed[-budget.embed_words * CHARS_PER_WORD :].strip()
     terms = tokenize(embed)
     if len(terms) <= budget.bm25_terms:
         return BoundedQuery(embed, terms)

@@ -11,6 +11,7 @@ from search.hybrid import HybridSearcher
 from search.index import Generation, IndexStore
 from search.normalize import normalize
 from search.query_budget import (
+    CHARS_PER_WORD,
     DEFAULT_BUDGET,
     BoundedQuery,
     QueryBudget,
@@ -82,6 +83,23 @@ def test_long_query_is_bounded_and_keeps_its_question(searcher: HybridSearcher) 
     asked = {t for t in searcher.tokenizer.query_terms(normalize(QUESTION))}
     held = {t for t in asked if searcher.generation.bm25.idf(t) > 0}
     assert held and held <= set(got.terms)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "https://example.com/" + "x" * 1500 + " how do I reset my password?",  # one long "word"
+        "x" * 1900,
+        "打印机" * 600,
+    ],
+)
+def test_a_message_of_few_long_words_is_bounded_by_characters(
+    searcher: HybridSearcher, query: str
+) -> None:
+    _, _, got = bounded(searcher, query)
+    assert len(got.embed) <= DEFAULT_BUDGET.embed_words * CHARS_PER_WORD
+    assert words(got.embed) <= DEFAULT_BUDGET.embed_words
+    assert len(got.terms) <= DEFAULT_BUDGET.bm25_terms
 
 
 def test_bm25_keeps_the_rarest_terms_up_to_its_cap(searcher: HybridSearcher) -> None:

@@ -103,6 +103,7 @@ def run_load(url: str, bodies: list[dict[str, Any]], clients: int, key: str) -> 
         "requests": len(times),
         "p50_ms": round(statistics.median(times), 1),
         "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
+        "p99_ms": round(times[int(0.99 * (len(times) - 1))], 1),
         "throughput_rps": round(len(times) / wall, 1),
         "refused": len(refused),
         **({"refusals": refused} if refused else {}),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search.query_budget import lucene_idf
 from search.tokenize import TermGroup
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,25 @@ class BM25Index:
         if singles:
             total += self._sum(singles)
         return total
+
+    def idf(self, term: str | TermGroup) -> float:
+        """The most ``term`` can add to one chunk's score (its Lucene idf); 0 if no chunk holds it.
+
+        A group counts as its best alternative, a phrase as the sum of its tokens, as in
+        :meth:`scores`. Read from the index's postings: no scoring pass.
+        """
+        if isinstance(term, str):
+            term = ((term,),)
+        best = 0.0
+        for alternative in term:
+            ids = self._ids(alternative)
+            if ids:
+                best = max(best, sum(lucene_idf(self._df(i), self.doc_count) for i in ids))
+        return best
+
+    def _df(self, token_id: int) -> int:
+        indptr = self._model.scores["indptr"]  # type: ignore[union-attr]
+        return int(indptr[token_id + 1] - indptr[token_id])
 
     def _ids(self, tokens: Sequence[str]) -> list[int]:
         ids = [self._vocab.get(t) for t in tokens]

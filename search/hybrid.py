@@ -18,6 +18,7 @@ from search.fusion import FusionConfig, Signals, fuse
 from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
+from search.query_budget import bound
 from search.tokenize import Tokenizer
 from search.types import Hit, SearchFilters, SearchResult
 
@@ -167,8 +168,10 @@ class HybridSearcher:
 
         With ``skip``, the vector side is left out (``skipped``) when BM25 is decisive.
         """
-        terms = self.tokenizer.query_terms(text)
         bm25 = self.generation.bm25
+        # A long message is read within a budget (search/query_budget.py); a short one as is.
+        bounded = bound(text, bm25.idf, self.tokenizer.query_terms)
+        terms = bounded.terms
         keyword: list[tuple[int, float]] = []
         bm25_scores: np.ndarray | None = None
         ceiling = 0.0
@@ -194,7 +197,7 @@ class HybridSearcher:
         dense: list[tuple[int, float]] = []
         query_vector: np.ndarray | None = None
         if mode != "bm25" and not skipped:
-            query_vector = self.embedder.embed_queries([text])[0]
+            query_vector = self.embedder.embed_queries([bounded.embed])[0]
             dense = self.generation.vectors.search(query_vector[np.newaxis], depth, mask)[0]
         rows = sorted({row for row, _ in keyword} | {row for row, _ in dense})
         candidates = np.asarray(rows, dtype=np.int64)

@@ -169,6 +169,25 @@ def test_the_longest_query_is_the_setting(
         assert "3000" in error["message"] and str(max_query_chars) in error["message"]
 
 
+def test_a_message_as_long_as_the_documented_limit_is_searched_within_budget(
+    client: TestClient,
+) -> None:
+    """KB_MAX_QUERY_CHARS stays 2000 (README, Settings): a message that long answers from its
+    last sentence (search/query_budget.py reads a bounded part of it); one more is refused."""
+    _upload(client, ("faq.csv", FAQ.encode()), ("guide.md", GUIDE.encode()))
+    story = "".join(f"第{n}天我又打了一次电话，说的是发票抬头写错了要重开。" for n in range(1, 80))
+    question = "请问电池保修多久？"
+    message = (story[: 2000 - len(question)] + question)[-2000:]
+    assert len(message) == 2000 == Settings().max_query_chars
+    found = client.post("/api/v1/search", json={"query": message, "limit": 3})
+    assert found.status_code == 200, found.text
+    assert found.json()["query"] == message  # the answer names what was asked, not the budget
+    assert "两年" in found.json()["hits"][0]["text"]
+    refused = client.post("/api/v1/search", json={"query": "退" + message})
+    assert refused.status_code == 422
+    assert "2001" in refused.json()["error"]["message"]
+
+
 def test_openapi_documents_the_settings_not_a_hardcoded_limit(client: TestClient) -> None:
     body = client.get("/openapi.json").json()["components"]["schemas"]["SearchBody"]
     query, limit = body["properties"]["query"], body["properties"]["limit"]

@@ -10,7 +10,6 @@ deltas) with its deleted rows filtered out and merges by score.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from search.bm25 import top_positive
 from search.postings import Postings
+from search.query_budget import lucene_idf
 from search.tokenize import TermGroup
 from search.vectorindex import Ranked, RowFilter, VectorIndex
 
@@ -96,6 +96,20 @@ class SegmentedBM25:
     ) -> list[tuple[int, float]]:
         return top_positive(self.scores(terms), k, mask)
 
+    def idf(self, term: str | TermGroup) -> float:
+        """The most ``term`` can add to one row's score (its Lucene idf over the live rows); 0 if
+        no live row holds it. As ``BM25Index.idf``: a group counts as its best alternative, a
+        phrase as the sum of its tokens."""
+        if isinstance(term, str):
+            term = ((term,),)
+        known: dict[str, int] = {}
+        best = 0.0
+        for alternative in term:
+            if alternative and self._present(alternative, known):
+                total = sum(lucene_idf(known[t], self.doc_count) for t in alternative)
+                best = max(best, total)
+        return best
+
     def _frequency(self, token: str, known: dict[str, int]) -> int:
         if token not in known:
             df = 0
@@ -115,7 +129,7 @@ class SegmentedBM25:
         local = [np.zeros(part.rows, dtype=np.float64) for part in layout.parts]
         for token in tokens:
             df = self._frequency(token, known)
-            idf = math.log(1.0 + (self.doc_count - df + 0.5) / (df + 0.5))
+            idf = lucene_idf(df, self.doc_count)
             for i, part in enumerate(layout.parts):
                 found = part.postings.lookup(token)
                 if found is not None:

@@ -88,6 +88,7 @@ _MIN_CONTEXT_WORDS = 4
 
 _SEGMENT_SPLIT = re.compile(r"([，,。.！!？?~～…；;、\n]+)")
 _LATIN_WORD = re.compile(r"[a-z']+")
+_WORDLIKE = re.compile(r"[^\W_]")
 
 
 # The longest query, in words (a Chinese character or a Latin word each; see
@@ -111,10 +112,12 @@ def build_query(turns: Sequence[Turn], *, budget: int = QUERY_WORDS) -> QueryPla
         raise ValueError("conversation has no customer turn")
     # A greeting-only turn ("谢谢", "在吗？") contributes nothing; the question is then the last
     # customer turn that has content.
-    cleaned = [c for c in (_clean(text) for text in customer) if c]
+    cleaned = [c for c in (_clean(text) for text in customer) if _WORDLIKE.search(c)]
     if not cleaned:
         # Only pleasantries so far: still search with what the customer said, never with nothing.
-        text = select(customer[-1], budget).text or customer[-1][:budget]
+        # The last of them with a word in it: a lone "！" after "谢谢" is nothing to search with.
+        said = [text for text in customer if _WORDLIKE.search(text)] or customer
+        text = select(said[-1], budget).text or said[-1][:budget]
         return QueryPlan(text, latest=text, question=text, context_used=(), is_follow_up=False)
 
     chosen = select(cleaned[-1], budget)

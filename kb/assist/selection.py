@@ -18,6 +18,7 @@ _CLAUSES = re.compile(r"(?<=[，,、：:])\s*")
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _LATIN_WORD = re.compile(r"[a-z']+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(r"[^\W_]")
 
 # A sentence longer than this many words is chosen clause by clause (Chinese customers often
 # run a whole story into one sentence with commas).
@@ -101,8 +102,10 @@ def units(text: str) -> list[str]:
     """Sentences without their "please reply soon" clauses; a long run-on one cut at commas."""
     out: list[str] = []
     for sentence in (s.strip() for s in _SENTENCES.split(text)):
+        if not _WORDLIKE.search(sentence):
+            continue  # "！！" or "~" after a sentence: nothing to search with
         clauses = [c.strip() for c in _CLAUSES.split(sentence) if c.strip()]
-        kept = [c for c in clauses if not _only_meta(c)]
+        kept = [c for c in clauses if _WORDLIKE.search(c) and not _only_meta(c)]
         if not kept:
             continue
         if words(sentence) > CLAUSE_SPLIT_WORDS:
@@ -122,7 +125,10 @@ def select(text: str, budget: int) -> Selection:
     """The question and the problem of ``text`` in at most ``budget`` words (see module doc)."""
     parts = units(text)
     if not parts:
-        return Selection("", "")
+        # Every sentence read as politeness: search with the message itself rather than with
+        # nothing, so a customer turn with any words never becomes an empty query.
+        whole = _last_words(" ".join(text.split()), budget)
+        return Selection(whole, whole)
     marked = "?" in text or "？" in text
     questions = [
         i for i, u in enumerate(parts) if is_question(u, marked=marked) and not _only_meta(u)
@@ -195,7 +201,17 @@ def _content(text: str) -> int:
 
 
 def _only_meta(unit: str) -> bool:
-    return bool(_META.search(unit)) and not _describes_problem(_META.sub("", unit))
+    """Politeness or "please reply soon" only: nothing left to search with once those go.
+
+    A question that names a topic besides the meta words is a question ("回复率是指什么？",
+    "Could you please tell me how to reset the password?"), not a plea for speed.
+    """
+    if not _META.search(unit):
+        return False
+    rest = _META.sub("", unit)
+    if _describes_problem(rest):
+        return False
+    return not (is_question(unit) and _content(rest) >= GENERIC_QUESTION_CONTENT)
 
 
 def _join(parts: list[str]) -> str:

@@ -287,6 +287,47 @@ def test_thumbs_down_with_a_comment_is_stored(tab: Page, panel: Panel) -> None:
     assert _feedback(panel, sid) == [("not_helpful", "没说电子发票")]
 
 
+def test_refused_feedback_is_said_beside_the_item_and_the_buttons_stay(
+    tab: Page, panel: Panel
+) -> None:
+    tab.goto("/assist")
+    _ask(tab, "发票怎么开？")
+    sid = _suggestion_id(tab)
+    # The suggestion's row is deleted meanwhile: the server refuses every feedback on it.
+    with session_scope(panel.kb.engine) as session:
+        session.delete(session.get(SuggestionLog, sid))
+    answer = tab.locator(".answer").first
+    with tab.expect_response(re.compile(r"/assist/feedback$")) as sent:
+        answer.get_by_role("button", name="有用").click()
+    assert sent.value.status == 404
+    notice = answer.locator(".rate-refused")
+    expect(notice).to_have_text(re.compile(r"^未记录：没有编号为 .+ 的建议$"))
+    expect(notice).to_have_attribute("role", "alert")
+    expect(answer.get_by_role("button", name="有用")).to_be_enabled()
+    expect(answer.locator(".rated")).to_have_count(0)
+
+    # Copy and insert report by fetch: a refusal is said beside that reply, the copy still made.
+    reply = tab.locator(".replies .reply").first
+    with tab.expect_response(re.compile(r"/assist/feedback$")) as sent:
+        reply.locator('[data-assist="copy"]').click()
+    assert sent.value.status == 404
+    expect(reply.locator(".rate-refused")).to_have_text(re.compile(r"^未记录：没有编号为"))
+    expected = reply.locator(".reply-text").inner_text().strip()
+    assert tab.evaluate("navigator.clipboard.readText()") == expected
+
+    # A refusal before the route (a stale CSRF token, 403): said beside the thumbs as well.
+    tab.locator("body").evaluate(
+        """body => body.setAttribute("hx-headers", '{"X-CSRF-Token": "stale"}')"""
+    )
+    with tab.expect_response(re.compile(r"/assist/feedback$")) as sent:
+        answer.get_by_role("button", name="没帮助").click()
+    assert sent.value.status == 403
+    expect(notice).to_have_text(re.compile(r"^未记录：.*CSRF"))
+    expect(answer.get_by_role("button", name="没帮助")).to_be_enabled()
+    expect(tab.locator("#request-error")).to_be_hidden()
+    assert _feedback(panel, sid) == []
+
+
 def test_a_legal_threat_shows_expert_handling_and_escalation_steps(
     tab: Page, screenshot: Callable[[Page, str], None]
 ) -> None:

@@ -373,6 +373,39 @@ def test_bad_feedback_is_refused_with_a_reason(
     assert response.status_code == status and message in response.text
 
 
+def test_a_refused_rating_gives_the_thumbs_back_with_the_reason(client: TestClient) -> None:
+    html = _post(client, "发票怎么开？").text
+    sid = _suggestion_id(html)
+    answer = re.findall(r'<article class="answer" data-item-id="(\w+)"', html)[0]
+    # The suggestion's row is gone meanwhile (a retention purge, say).
+    with session_scope(client.app.state.kb.engine) as session:  # type: ignore[attr-defined]
+        session.delete(session.get(SuggestionLog, sid))
+    data = {
+        "suggestion_id": sid,
+        "item_id": answer,
+        "action": "not_helpful",
+        "comment": "<i>旧</i>",
+    }
+    response = client.post("/assist/feedback", data=data, headers=HX)
+    assert response.status_code == 404 and response.headers["X-Feedback-Refused"] == "1"
+    fragment = re.sub(r">\s+<", "><", " ".join(response.text.split()))
+    # The same form (buttons usable, the comment kept, escaped) with why nothing was recorded.
+    assert fragment.startswith('<form class="rate" action="/assist/feedback"')
+    assert f'name="suggestion_id" value="{sid}"' in fragment
+    assert f'name="item_id" value="{answer}"' in fragment
+    assert 'value="&lt;i&gt;旧&lt;/i&gt;"' in fragment and "<i>" not in fragment
+    assert 'value="helpful">有用</button>' in fragment
+    notice = re.search(r'<p class="rate-refused" role="alert">([^<]*)</p>', fragment)
+    assert notice and notice.group(1).startswith("未记录：没有编号为"), fragment
+    assert _feedback(client, sid) == []
+    # An item that suggestion never offered: 422, said in the agent's language, escaped.
+    sid = _suggestion_id(_post(client, "发票怎么开？").text)
+    data = {"suggestion_id": sid, "item_id": "<b>x</b>", "action": "helpful"}
+    english = client.post("/assist/feedback", data=data, headers={**HX, "X-UI-Language": "en"})
+    assert english.status_code == 422 and english.headers["X-Feedback-Refused"] == "1"
+    assert "Not recorded: " in english.text and "<b>x</b>" not in english.text
+
+
 def test_feedback_without_javascript_returns_to_the_panel(client: TestClient) -> None:
     html = _post(client, "发票怎么开？").text
     answer = re.findall(r'<article class="answer" data-item-id="(\w+)"', html)[0]

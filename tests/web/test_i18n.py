@@ -76,7 +76,8 @@ def test_translations_keep_the_fields_of_their_message(template: Any, locale: st
 
 def test_app_js_strings_are_in_the_extraction(template: Any) -> None:
     assert set(i18n.script_msgids()) == {"请求失败（{status}）", "：", "已插入回复草稿", "已复制",
-                                        "复制失败，请手动选择文字复制"}  # fmt: skip
+                                        "复制失败，请手动选择文字复制", "未记录：{reason}",
+                                        "未记录（{status}）"}  # fmt: skip
     assert all(template.get(m) is not None for m in i18n.script_msgids())
 
 

@@ -189,3 +189,19 @@ def test_feedback_answers_the_stored_record(client: TestClient) -> None:
     assert (stored["query"], stored["collection"]) == (body["query"], "default")
     assert stored["actor"].startswith("user:")
     assert "13812345678" not in stored["comment"]  # what was stored: redacted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问回复率在哪里看？",  # 回复 is read as "please reply"
+        "可以盡快幫我查一下保固期嗎？",  # 盡快
+        "Could you please tell me how to change the delivery address?",  # please
+        "麻烦尽快回复，谢谢！",  # nothing but politeness: searched as said
+    ],
+)
+def test_questions_with_meta_words_are_answered_not_422(client: TestClient, text: str) -> None:
+    request = {"conversation": [{"role": "customer", "text": text}], "collection": "default"}
+    response = client.post("/api/v1/suggest", json=request)
+    assert response.status_code == 200, response.text
+    assert response.json()["query"].strip()

@@ -14,6 +14,7 @@ from web.pages import (
     admin_users,
     analytics,
     assist,
+    assist_feedback,
     documents,
     evaluation,
     hit_test,
@@ -39,6 +40,7 @@ def install_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(login.router)
     app.include_router(assist.router, dependencies=[requires_role("agent")])
+    app.include_router(assist_feedback.router, dependencies=[requires_role("agent")])
     app.include_router(sources.router, dependencies=[requires_role("agent")])
     app.include_router(account.router, dependencies=[requires_role("agent")])
     for module in (documents, jobs, hit_test, replies, rules, vocabulary, analytics, evaluation):

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from kb.accounts.principal import Principal
@@ -18,17 +18,15 @@ from kb.assist.script import SCRIPTS, convert
 from kb.assist.suggest import SuggestInput, suggest
 from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
-from kb.errors import N_, Invalid, KBError, NotFound
-from kb.insight.feedback import record_feedback, suggestion_collection
+from kb.errors import N_, Invalid, KBError
 from kb.retrieval.schemas import SearchHit
 from kb.retrieval.searching import SearchRequest, search, search_hits
-from kb.types import RATINGS
 from search.types import SearchFilters
 from web.auth import PrincipalDep, readable
 from web.deps import KBDep
 from web.i18n import locale_of
 from web.pages.forms import Finish, form_errors
-from web.rendering import HtmxDep, RendererDep
+from web.rendering import RendererDep
 
 router = APIRouter(prefix="/assist", include_in_schema=False)
 
@@ -88,13 +86,6 @@ class AssistForm(BaseModel):
                 )
             values["contact_count"] = int(count)
         return values
-
-
-class FeedbackForm(BaseModel):
-    suggestion_id: str
-    item_id: str
-    action: str
-    comment: str = ""
 
 
 @router.get("", name="assist")
@@ -162,41 +153,6 @@ def assist_search(
     with form_errors("assist.html", "search_results", refused, catch=KBError, finish=finish):
         context = _page_context(kb, form, chosen, q=q, **_search(kb, q, form, chosen))
     return finish(render.page(request, "assist.html", context, block="search_results"))
-
-
-@router.post("/feedback", name="assist_feedback")
-def assist_feedback(
-    request: Request,
-    kb: KBDep,
-    principal: PrincipalDep,
-    render: RendererDep,
-    htmx: HtmxDep,
-    form: Annotated[FeedbackForm, Form()],
-) -> Response:
-    """Copy, insert and thumbs up/down, stored through the same service as the API."""
-    comment = form.comment.strip() or None
-    collection = suggestion_collection(kb, form.suggestion_id)
-    if collection is not None and not principal.may_read(collection):
-        raise NotFound(
-            "no suggestion with id {suggestion_id!r}",
-            field="suggestion_id",
-            suggestion_id=form.suggestion_id,
-        )
-    record_feedback(
-        kb,
-        suggestion_id=form.suggestion_id,
-        item_id=form.item_id,
-        action=form.action,
-        comment=comment,
-        actor=principal.actor,
-    )
-    if not htmx.is_htmx:
-        return RedirectResponse(request.app.url_path_for("assist"), status_code=303)
-    if form.action not in RATINGS:
-        return _finish(kb, Response(status_code=204), remember=None)
-    rated = {"item_id": form.item_id, "action": form.action, "comment": comment}
-    context = {"rated": rated, "names": NAMES}
-    return _finish(kb, render.render(request, "assist.html", context, block="rated"), remember=None)
 
 
 @dataclass(frozen=True)

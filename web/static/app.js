@@ -25,7 +25,9 @@ function t(text) {
   // A failed HTMX request is not swapped (see htmx-config); say so instead of failing silently.
   document.addEventListener("htmx:responseError", function (event) {
     var box = document.getElementById("request-error");
-    if (!box) return;
+    // A refused rating is said beside its answer (the assist panel's code below).
+    var elt = event.detail.elt;
+    if (!box || (elt && elt.closest && elt.closest("form.rate"))) return;
     var xhr = event.detail.xhr;
     var message = t("请求失败（{status}）").replace("{status}", xhr.status);
     try {
@@ -96,8 +98,70 @@ function t(text) {
     fetch(results.dataset.feedbackUrl, {
       method: "POST", body: body, keepalive: true, credentials: "same-origin",
       headers: { "HX-Request": "true", "X-CSRF-Token": csrfToken(), "X-Embed-Token": embedToken() }
-    }).catch(function () { /* feedback is best effort; the reply is what matters */ });
+    }).then(function (response) {
+      if (response.ok) return;
+      reported.delete(once);  // not recorded: the next copy reports it again
+      return response.text().then(function (text) {
+        var actions = itemActions(itemId);
+        if (actions) showRefused(actions, refusedReason(response.status, text));
+      });
+    }).catch(function () { /* offline: feedback is best effort; the reply is what matters */ });
   }
+
+  function itemActions(itemId) {
+    var buttons = document.querySelectorAll("#suggestions [data-assist][data-item-id]");
+    for (var i = 0; i < buttons.length; i++) {
+      if (buttons[i].dataset.itemId === itemId) return buttons[i].closest(".item-actions");
+    }
+    return null;
+  }
+
+  // Feedback the server refused (an item that suggestion no longer offers, 429, an expired
+  // CSRF token) is said beside the item, never dropped silently: the agent must not take it
+  // for recorded. The buttons stay, to try again. Text only, never markup.
+  function refusedReason(status, text) {
+    var reason = "";
+    try {
+      var body = JSON.parse(text);
+      reason = (body && body.error && body.error.message) || "";
+    } catch (_) {
+      var page = new DOMParser().parseFromString(text, "text/html");
+      var said = page.querySelector(".rate-refused");
+      if (said && said.textContent) return said.textContent.trim();
+      var shown = page.querySelector("#error p");
+      reason = shown ? shown.textContent.trim() : "";
+    }
+    return reason ? t("未记录：{reason}").replace("{reason}", reason)
+      : t("未记录（{status}）").replace("{status}", status);
+  }
+
+  function showRefused(item, message) {
+    var notice = item.querySelector(".rate-refused");
+    if (!notice) {
+      notice = document.createElement("p");
+      notice.className = "rate-refused";
+      notice.setAttribute("role", "alert");
+      item.appendChild(notice);
+    }
+    notice.textContent = message;
+  }
+
+  // A rating refused by the feedback route comes back as the thumbs with the reason
+  // (X-Feedback-Refused): shown in place. Any other error answer (429, 403) keeps the thumbs
+  // and says why beside them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail.elt;
+    var rate = elt && elt.closest ? elt.closest("form.rate") : null;
+    var xhr = event.detail.xhr;
+    if (!rate || xhr.status < 400) return;
+    if (xhr.getResponseHeader("X-Feedback-Refused")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+      return;
+    }
+    event.detail.shouldSwap = false;
+    showRefused(rate, refusedReason(xhr.status, xhr.responseText));
+  });
 
   function copyFallback(text) {
     // Clipboard API needs a secure context (and clipboard-write in an iframe): fall back.

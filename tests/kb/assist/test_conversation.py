@@ -205,3 +205,37 @@ def test_unknown_role_is_rejected() -> None:
 def test_max_chars_is_gone_budget_must_be_positive() -> None:
     with pytest.raises(ValueError, match="budget must be at least 1 word, got 0"):
         build_query([c("运费谁出？")], budget=0)
+
+
+# Questions that carry a word the selection reads as "please reply soon" or thanks (回复, 尽快,
+# please, sorry, thanks): each used to lose every unit and become an empty query.
+@pytest.mark.parametrize(
+    ("turns", "expected"),
+    [
+        ([c("群消息的回复率怎么统计？")], "群消息的回复率怎么统计？"),
+        ([c("怎么提醒同事尽快提交周报？")], "怎么提醒同事尽快提交周报？"),
+        ([c("已讀回覆的訊息可以刪除嗎？")], "已讀回覆的訊息可以刪除嗎？"),
+        ([c("請盡快告訴我怎麼修改收貨地址？")], "請盡快告訴我怎麼修改收貨地址？"),
+        (
+            [c("Could you please tell me how to change the delivery address?")],
+            "Could you please tell me how to change the delivery address?",
+        ),
+        (
+            [c("Sorry to bother you, how quickly can I change the delivery address?")],
+            "how quickly can I change the delivery address?",
+        ),
+        # Nothing but politeness: the turn without its thanks, never nothing (nor a lone "！").
+        ([c("麻烦尽快回复，谢谢！！")], "麻烦尽快回复，"),
+        ([c("谢谢！！")], "谢谢！！"),
+        ([c("Please reply asap. Thanks!")], "Please reply asap."),
+    ],
+)
+def test_questions_with_meta_words_are_never_an_empty_query(
+    turns: list[Turn], expected: str
+) -> None:
+    assert build_query(turns).query == expected
+
+
+def test_follow_up_with_meta_word_keeps_its_own_text() -> None:
+    plan = build_query([c("我想退货，怎么操作？"), a("在订单页申请。"), c("那回复要多久？")])
+    assert plan.query.startswith("那回复要多久？")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,11 +35,14 @@ from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
+from kb.retrieval.schemas import Degraded
 from kb.retrieval.searching import citation, prefetch_queries
 from kb.review import due_for_review
 from kb.types import DisplayScript, Handling
+from search.embedders.base import EmbedderUnavailableError
 from search.types import Hit, SearchFilters
 
+log = logging.getLogger(__name__)
 EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
 SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
@@ -88,7 +92,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     # than calls one by one): the searches' query and question, and the latest turn when a rule
     # has example utterances. Search, replies and rules then find them in the encoder's memo.
     latest = (plan.latest.strip() or customer_text.strip()) if has_examples(rules) else ""
-    prefetch_queries(kb, [plan.query, plan.question, latest])
+    degraded = _prefetch(kb, [plan.query, plan.question, latest])
     ranked = rank_answers(
         kb,
         plan,
@@ -96,6 +100,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         filters=_with_validity(request.filters),
         limit=request.limit,
         display_script=request.display_script,
+        may_embed=not degraded,
     )
     hits = [answer.hit for answer in ranked]
     s = kb.settings
@@ -123,11 +128,16 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             customer_tier=_str(request.customer.get("tier")),
             contact_count=_contacts(request.customer),
             best_confidence=best,
-            similarity=similarity_function(kb, rules),
+            # Down, the embedder cannot compare the turn with example utterances: keywords only.
+            similarity=None if degraded else similarity_function(kb, rules),
         ),
     )
-    replies = offered_replies(kb, plan.query, plan.latest, request.customer, decision, answers)
+    replies = offered_replies(
+        kb, plan.query, plan.latest, request.customer, decision, answers, by_meaning=not degraded
+    )
     covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
+    if degraded:
+        covered = bool(hits)  # no cosine to judge by: keyword answers are the agent's to check
     handling = _handling(answers, covered, decision, feeling)
     body = SuggestResponse(
         suggestion_id="",
@@ -138,12 +148,23 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         handling=handling,
         sentiment=SentimentOut(label=feeling.label, score=feeling.score, cues=list(feeling.cues)),
         took_ms=0.0,
+        degraded=degraded,
     )
     if request.display_script:
         _convert_body(body, request.display_script)
     body.took_ms = round((time.perf_counter() - start) * 1000, 2)
     body.suggestion_id = _log(kb, request, body, best)
     return body
+
+
+def _prefetch(kb: KnowledgeBase, texts: Sequence[str]) -> Degraded | None:
+    """Embed the texts; when the embedder cannot, the suggestion is served by keywords alone."""
+    try:
+        prefetch_queries(kb, texts)
+    except EmbedderUnavailableError as exc:
+        log.warning("suggesting by keywords alone: %s", exc)
+        return "embedder_unavailable"
+    return None
 
 
 def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:

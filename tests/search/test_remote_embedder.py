@@ -269,7 +269,7 @@ def test_the_breaker_stops_asking_a_failing_server_then_tries_one_request(tei: s
     assert caught.value.kind == "refused"
     assert len(stats(tei)) == 3  # the probe, then two failures opened it: no third attempt
     for text in ("发票", "保修", "退货"):
-        with pytest.raises(EmbeddingServerError, match="not asked for .* 2 failures in a row"):
+        with pytest.raises(EmbeddingServerError, match=r"not asked for .* 2 failures in a row"):
             embedder.embed_queries([text])
     assert len(stats(tei)) == 3  # while open, nothing was sent
     time.sleep(0.6)  # past the pause: one request goes, and fails

@@ -78,6 +78,10 @@ def test_a_failing_embedding_server_is_a_503_that_names_it(
             assert "发票" in found.json()["hits"][0]["text"]
 
 
+HX = {"HX-Request": "true"}
+PANEL_EN = {**HX, "Accept-Language": "en"}
+
+
 def _search(client: TestClient, query: str, mode: str = "hybrid") -> Any:
     return client.post("/api/v1/search", json={"query": query, "mode": mode})
 
@@ -122,6 +126,14 @@ def test_answers_keep_coming_from_keywords_while_the_server_is_down(
             assert suggested.json()["degraded"] == "embedder_unavailable"
             assert "两年" in suggested.json()["answers"][0]["text"]
             assert suggested.json()["handling"] == "agent"  # not sent up for want of a cosine
+            # The assist panel says so, in the agent's language.
+            panel = client.post(
+                "/assist/suggest", data={"conversation": "电池能保修几年"}, headers=PANEL_EN
+            )
+            assert panel.status_code == 200 and "两年" in panel.text
+            assert "The embedding service is unavailable" in panel.text
+            listed = client.get("/assist/search", params={"q": "电机保修"}, headers=HX)
+            assert "嵌入服务暂不可用：结果仅按关键词匹配" in listed.text and "两年" in listed.text
             vector = _search(client, "电池保修几年", mode="vector")
             assert vector.status_code == 503
             assert vector.json()["error"]["code"] == "embedder_unavailable"
@@ -135,6 +147,8 @@ def test_answers_keep_coming_from_keywords_while_the_server_is_down(
             found = _search(client, "保修期是多久").json()
             assert found["degraded"] is None and found["hits"][0]["scores"]["vector"] is not None
             assert _suggest(client, "保修期有多长").json()["degraded"] is None
+            listed = client.get("/assist/search", params={"q": "保修两年"}, headers=HX)
+            assert "两年" in listed.text and "嵌入服务暂不可用" not in listed.text
             assert _upload(client, "filters.md", FILTERS).status_code == 200
 
             # Failing now: the breaker opens after two failed attempts, and the requests that

@@ -21,7 +21,7 @@ from kb.context import KnowledgeBase
 from kb.errors import N_, Invalid, KBError, NotFound
 from kb.insight.feedback import record_feedback, suggestion_collection
 from kb.retrieval.schemas import SearchHit
-from kb.retrieval.searching import SearchRequest, search, search_hits
+from kb.retrieval.searching import SearchRequest, search_hits, search_result
 from kb.types import RATINGS
 from search.types import SearchFilters
 from web.auth import PrincipalDep, readable
@@ -310,7 +310,7 @@ def _suggestion(
 
 def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[str, Any]:
     if not q.strip():
-        return {"hits": [], "search_error": None}
+        return {"hits": [], "search_error": None, "search_degraded": None}
     request = SearchRequest(
         q,
         form.collection or kb.settings.default_collection,
@@ -318,8 +318,12 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    hits = search(kb, request)
-    return {"hits": [_displayed(h, script) for h in search_hits(kb, hits)], "search_error": None}
+    result = search_result(kb, request)
+    return {
+        "hits": [_displayed(h, script) for h in search_hits(kb, result.hits)],
+        "search_error": None,
+        "search_degraded": result.degraded,  # the embedder is down: keyword hits only
+    }
 
 
 def _displayed(hit: SearchHit, script: str) -> SearchHit:
@@ -350,6 +354,7 @@ def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any
         "q": "",
         "hits": [],
         "search_error": None,
+        "search_degraded": None,
         "turns": [],
         "error": None,
         **suggestion_context(None),

@@ -318,12 +318,9 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    result = search_result(kb, request)
-    return {
-        "hits": [_displayed(h, script) for h in search_hits(kb, result.hits)],
-        "search_error": None,
-        "search_degraded": result.degraded,  # the embedder is down: keyword hits only
-    }
+    result = search_result(kb, request)  # degraded: the embedder is down, keyword hits only
+    hits = [_displayed(h, script) for h in search_hits(kb, result.hits)]
+    return {"hits": hits, "search_error": None, "search_degraded": result.degraded}
 
 
 def _displayed(hit: SearchHit, script: str) -> SearchHit:

@@ -104,10 +104,12 @@ class HybridSearcher:
         mode: Mode = "hybrid",
         may_skip: bool = True,
         may_embed: bool = True,
+        may_degrade: bool = True,
     ) -> SearchResult:
         """:meth:`search`, saying whether a hybrid search served BM25 alone without embedding
         (allowed by the searcher's skip rule, unless ``may_skip`` is False), or ``degraded``
-        to BM25 alone: the embedder is down, or the caller knows so (``may_embed`` False)."""
+        to BM25 alone: the embedder is down (unless ``may_degrade`` is False: then its error is
+        raised), or the caller knows so (``may_embed`` False)."""
         text = normalize(query)
         chunks = self.generation.chunks
         if not text or limit <= 0 or not chunks:
@@ -123,7 +125,7 @@ class HybridSearcher:
         try:
             signals = self.signals(text, config.depth, mask, "bm25" if degraded else mode, skip)
         except EmbedderUnavailableError:
-            if mode == "vector":
+            if mode == "vector" or not may_degrade:
                 raise
             # The embedder is down: an agent still gets the keyword answers, told so.
             degraded = "embedder_unavailable"

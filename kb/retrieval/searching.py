@@ -40,6 +40,9 @@ class SearchRequest:
     may_skip: bool = True
     # False: the caller knows the embedder is down; a hybrid search serves BM25 alone at once.
     may_embed: bool = True
+    # False: an embedder that is down is an error, not a keyword-only answer (an evaluation run
+    # or the hit test, whose hybrid numbers must be hybrid).
+    may_degrade: bool = True
 
 
 def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
@@ -84,6 +87,7 @@ def search_result(kb: KnowledgeBase, request: SearchRequest) -> SearchResult:
         mode=request.mode,
         may_skip=request.may_skip,
         may_embed=request.may_embed,
+        may_degrade=request.may_degrade,
     )
 
 

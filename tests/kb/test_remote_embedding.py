@@ -190,3 +190,6 @@ def test_a_suggestion_while_the_server_fails_goes_by_keywords(
     assert [r.id for r in degraded.replies] == ["warranty"]  # its cue is named; nothing else
     assert degraded.escalation.rule_ids == ["by-keyword"]  # examples need the embedder
     assert len(stats(server)) == 1  # asked once; its searches did not ask again
+    # An evaluation run (or the hit test) is refused rather than scored on keywords alone.
+    with pytest.raises(EmbeddingServerError):
+        search(kb, SearchRequest("电池保修期", may_degrade=False))

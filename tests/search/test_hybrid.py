@@ -312,7 +312,9 @@ def test_a_hybrid_search_serves_bm25_alone_when_the_embedder_is_down(
     assert all(h.vector_score is None and 0.0 < h.score <= 1.0 for h in result.hits)
     with pytest.raises(EmbedderUnavailableError):
         searcher.run(query, limit=5, mode="vector")
+    with pytest.raises(EmbedderUnavailableError):  # an evaluation's hybrid must be hybrid
+        searcher.run(query, limit=5, may_degrade=False)
     # A caller that knows the embedder is down does not ask it again.
     told = searcher.run("打印机卡纸", limit=5, may_embed=False)
     assert told.degraded == "embedder_unavailable" and told.hits[0].chunk.chunk_id == "printer"
-    assert down.embedded == [normalize(query)] * 2
+    assert down.embedded == [normalize(query)] * 3

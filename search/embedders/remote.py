@@ -192,6 +192,8 @@ class RemoteEmbedder:
                 )
             except httpx.TransportError as exc:
                 error = EmbeddingServerError("unreachable", url, f"cannot be reached ({exc})")
+            except httpx.HTTPError as exc:  # anything else of the client's: no answer either
+                error = EmbeddingServerError("unreachable", url, f"no usable answer ({exc!r})")
             else:
                 if response.status_code not in _RETRIED_STATUS:
                     self.breaker.succeeded()  # it answered: up, whatever it said
@@ -218,11 +220,11 @@ class RemoteEmbedder:
             return
         last = self._last_error
         kind, reason = (last.kind, last.reason) if last else ("unreachable", "failing")
+        wait = f"for {left:.1f} s more" if left > 0 else "while one request tries it"
         raise EmbeddingServerError(
             kind,
             self.config.endpoint,
-            f"not asked for {left:.1f} s more after {self.breaker.failures} failures in a row, "
-            f"the last: {reason}",
+            f"not asked {wait} after {self.breaker.failures} failures in a row, the last: {reason}",
         )
 
     def _parse(self, response: Any, count: int) -> tuple[np.ndarray, str]:

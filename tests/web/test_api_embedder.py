@@ -161,3 +161,9 @@ def test_answers_keep_coming_from_keywords_while_the_server_is_down(
             for text in ("怎么开发票", "发票怎么下载"):
                 assert _suggest(client, text).json()["degraded"] == "embedder_unavailable"
             assert [r["status"] for r in stats(url)] == [503, 503]
+
+            schemas = client.get("/openapi.json").json()["components"]["schemas"]
+            for name in ("SearchResponse", "SuggestResponse"):
+                documented = schemas[name]["properties"]["degraded"]
+                assert "embedder_unavailable" in str(documented["anyOf"])
+                assert "BM25" in documented["description"] or "keyword" in documented["description"]

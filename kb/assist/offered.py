@@ -24,16 +24,14 @@ def offered_replies(
     customer: Mapping[str, Any],
     decision: EscalationDecision,
     answers: Sequence[AnswerOut],
-    *,
-    by_meaning: bool = True,
+    matcher: ReplyMatcher | None,
 ) -> list[ReplyOut]:
     """The scripted replies for the turn (at most three), the escalation's pinned one first.
 
-    Not ``by_meaning`` (the embedder is down), only replies whose cue the turn names are offered.
+    Without a ``matcher`` (the embedder is down), only replies whose cue the turn names.
     """
     language = detect_language(latest)
-    if by_meaning:
-        matcher = ReplyMatcher.for_kb(kb)
+    if matcher is not None:
         chosen = _on_topic(kb, query, matcher.best(query, language=language, limit=3), answers)
         replies = matcher.replies
     else:

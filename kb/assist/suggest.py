@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
-from kb.assist.matching import has_examples, similarity_function
+from kb.assist.matching import ReplyMatcher, has_examples, similarity_function
 from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
@@ -30,7 +30,13 @@ from kb.assist.sentiment import SentimentResult, analyse
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
-from kb.library.escalation import EscalationContext, EscalationDecision, evaluate
+from kb.library.escalation import (
+    EscalationContext,
+    EscalationDecision,
+    Rule,
+    Similarity,
+    evaluate,
+)
 from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
@@ -92,7 +98,8 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     # than calls one by one): the searches' query and question, and the latest turn when a rule
     # has example utterances. Search, replies and rules then find them in the encoder's memo.
     latest = (plan.latest.strip() or customer_text.strip()) if has_examples(rules) else ""
-    degraded = _prefetch(kb, [plan.query, plan.question, latest])
+    matcher, similarity = _by_meaning(kb, [plan.query, plan.question, latest], rules)
+    degraded: Degraded | None = None if matcher else "embedder_unavailable"
     ranked = rank_answers(
         kb,
         plan,
@@ -129,11 +136,11 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             contact_count=_contacts(request.customer),
             best_confidence=best,
             # Down, the embedder cannot compare the turn with example utterances: keywords only.
-            similarity=None if degraded else similarity_function(kb, rules),
+            similarity=similarity,
         ),
     )
     replies = offered_replies(
-        kb, plan.query, plan.latest, request.customer, decision, answers, by_meaning=not degraded
+        kb, plan.query, plan.latest, request.customer, decision, answers, matcher
     )
     covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
     if degraded:
@@ -157,14 +164,17 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     return body
 
 
-def _prefetch(kb: KnowledgeBase, texts: Sequence[str]) -> Degraded | None:
-    """Embed the texts; when the embedder cannot, the suggestion is served by keywords alone."""
+def _by_meaning(
+    kb: KnowledgeBase, texts: Sequence[str], rules: Sequence[Rule]
+) -> tuple[ReplyMatcher | None, Similarity | None]:
+    """Embed the texts, and the reply cues and rule examples if they changed; (None, None) when
+    the embedder cannot: the suggestion is then served by keywords alone."""
     try:
         prefetch_queries(kb, texts)
+        return ReplyMatcher.for_kb(kb), similarity_function(kb, rules)
     except EmbedderUnavailableError as exc:
         log.warning("suggesting by keywords alone: %s", exc)
-        return "embedder_unavailable"
-    return None
+        return None, None
 
 
 def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:

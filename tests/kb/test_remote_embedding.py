@@ -193,3 +193,10 @@ def test_a_suggestion_while_the_server_fails_goes_by_keywords(
     # An evaluation run (or the hit test) is refused rather than scored on keywords alone.
     with pytest.raises(EmbeddingServerError):
         search(kb, SearchRequest("电池保修期", may_degrade=False))
+
+    # The turn's words are in the memo, but a reply added during the outage needs its cues
+    # embedded: keywords alone again, not a 503.
+    import_replies(kb, REPLIES.replace("[在吗]", "[在吗, 有人在线吗]"), "replies.yaml")
+    again = suggest(kb, SuggestInput(conversation=[Turn(role="customer", text="电池保修多久")]))
+    assert again.degraded == "embedder_unavailable"
+    assert [r.id for r in again.replies] == ["warranty"]

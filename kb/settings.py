@@ -72,6 +72,18 @@ class Settings(BaseSettings):
             "a timeout, 429, 500, 502, 503 or 504 (never after another 4xx)."
         ),
     )
+    embedder_breaker_failures: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description=(
+            "`remote`: after this many failed attempts in a row, stop asking the server for "
+            "`embedder_breaker_seconds` (searches serve BM25 alone at once); 0 turns it off."
+        ),
+    )
+    embedder_breaker_seconds: float = Field(
+        5.0, gt=0, le=600, description="`remote`: seconds to stop asking, then try one request."
+    )
     embedder_prefixes: Literal["auto", "text", "server", "none"] = Field(
         "auto",
         description=(
@@ -322,6 +334,8 @@ class Settings(BaseSettings):
             batch_size=self.embedder_batch_size,
             retries=self.embedder_retries,
             prefixes=self.embedder_prefixes,
+            breaker_failures=self.embedder_breaker_failures,
+            breaker_seconds=self.embedder_breaker_seconds,
         )
 
     @property

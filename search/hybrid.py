@@ -12,7 +12,7 @@ import numpy as np
 
 from search.bm25 import top_positive
 from search.decisive import SkipRule, is_decisive, keyword_evidence
-from search.embedders.base import Embedder
+from search.embedders.base import Embedder, EmbedderUnavailableError
 from search.encoder import QueryEncoder
 from search.fusion import FusionConfig, Signals, fuse
 from search.highlight import highlight
@@ -103,9 +103,13 @@ class HybridSearcher:
         filters: SearchFilters | None = None,
         mode: Mode = "hybrid",
         may_skip: bool = True,
+        may_embed: bool = True,
+        may_degrade: bool = True,
     ) -> SearchResult:
         """:meth:`search`, saying whether a hybrid search served BM25 alone without embedding
-        (allowed by the searcher's skip rule, unless ``may_skip`` is False)."""
+        (allowed by the searcher's skip rule, unless ``may_skip`` is False), or ``degraded``
+        to BM25 alone: the embedder is down (unless ``may_degrade`` is False: then its error is
+        raised), or the caller knows so (``may_embed`` False)."""
         text = normalize(query)
         chunks = self.generation.chunks
         if not text or limit <= 0 or not chunks:
@@ -117,8 +121,16 @@ class HybridSearcher:
         config = self.config if limit <= self.config.depth else replace(self.config, depth=limit)
         wanted = may_skip and mode == "hybrid"
         skip = self.skip if wanted and not self._vector_at_hand(text) else None
-        signals = self.signals(text, config.depth, mask, mode, skip)
-        if signals.skipped:
+        degraded = None if may_embed or mode != "hybrid" else "embedder_unavailable"
+        try:
+            signals = self.signals(text, config.depth, mask, "bm25" if degraded else mode, skip)
+        except EmbedderUnavailableError:
+            if mode == "vector" or not may_degrade:
+                raise
+            # The embedder is down: an agent still gets the keyword answers, told so.
+            degraded = "embedder_unavailable"
+            signals = self.signals(text, config.depth, mask, "bm25")
+        if signals.skipped or degraded:
             # BM25 decided: its order, scored on the idf scale fusion gives its side ([0, 1]).
             ceiling = signals.bm25_ceiling
             ranked = [(row, min(1.0, raw / ceiling)) for row, raw in signals.keyword]
@@ -149,7 +161,7 @@ class HybridSearcher:
             )
             for row, score in best
         ]
-        return SearchResult(hits, embedding_skipped=signals.skipped)
+        return SearchResult(hits, embedding_skipped=signals.skipped, degraded=degraded)
 
     def _vector_at_hand(self, text: str) -> bool:
         # A caller that already embedded the text (a suggestion prefetches its texts for the

@@ -66,7 +66,9 @@ class Hit:
 
 @dataclass
 class SearchResult:
-    """The hits of one search, and whether it served BM25 alone without embedding the query."""
+    """The hits of one search, and whether (and why) it served BM25 alone."""
 
     hits: list[Hit]
     embedding_skipped: bool = False
+    # Why a hybrid search served BM25 alone against its will ("embedder_unavailable"), or None.
+    degraded: str | None = None

@@ -155,6 +155,19 @@ def names_cue(folded_query: str, cues: Sequence[str]) -> bool:
     return any(len(c) >= 2 and normalize(c) in folded_query for c in cues)
 
 
+def named_replies(
+    replies: Sequence[ReplyTemplate], query: str, *, language: str, limit: int = 3
+) -> list[ReplyTemplate]:
+    """Replies in the customer's language family whose cue ``query`` names word for word: what
+    is offered without the embedder (no comparison by meaning)."""
+    folded = normalize(query)
+    return [
+        r
+        for r in replies
+        if _family(r.language) == _family(language) and names_cue(folded, r.applies_to)
+    ][:limit]
+
+
 def _family(language: str) -> str:
     return "zh" if language.startswith("zh") else language
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kb.assist.matching import ReplyMatcher, names_cue, similarity_function
+from kb.assist.matching import ReplyMatcher, named_replies, names_cue, similarity_function
 from kb.assist.schemas import AnswerOut, ReplyOut
 from kb.context import KnowledgeBase
 from kb.library.escalation import EscalationDecision
 from kb.library.replies import ReplyTemplate, detect_language, fill
+from kb.library.store import list_replies
 from search.normalize import normalize
 
 # A reply must agree with one of this many leading answers (see ``_on_topic``).
@@ -23,13 +24,21 @@ def offered_replies(
     customer: Mapping[str, Any],
     decision: EscalationDecision,
     answers: Sequence[AnswerOut],
+    matcher: ReplyMatcher | None,
 ) -> list[ReplyOut]:
-    """The scripted replies for the turn (at most three), the escalation's pinned one first."""
-    matcher = ReplyMatcher.for_kb(kb)
+    """The scripted replies for the turn (at most three), the escalation's pinned one first.
+
+    Without a ``matcher`` (the embedder is down), only replies whose cue the turn names.
+    """
     language = detect_language(latest)
-    chosen = _on_topic(kb, query, matcher.best(query, language=language, limit=3), answers)
+    if matcher is not None:
+        chosen = _on_topic(kb, query, matcher.best(query, language=language, limit=3), answers)
+        replies = matcher.replies
+    else:
+        replies = list_replies(kb)
+        chosen = named_replies(replies, query, language=language, limit=3)
     if decision.reply_id:
-        pinned = matcher.get(decision.reply_id)
+        pinned = next((r for r in replies if r.id == decision.reply_id), None)
         if pinned is not None:
             chosen = [pinned, *[r for r in chosen if r.id != pinned.id]][:3]
     out = []

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -29,6 +30,7 @@ from kb.context import KnowledgeBase
 from kb.library.replies import detect_language
 from kb.retrieval.searching import SearchRequest, search
 from search.cache import embed_passages_cached
+from search.embedders.base import EmbedderUnavailableError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters
 
@@ -69,13 +71,19 @@ def rank_answers(
     filters: SearchFilters,
     limit: int,
     display_script: str | None,
+    may_embed: bool = True,
 ) -> list[Answer]:
-    """The answers for ``plan``, best first, at most ``limit``, twins collapsed."""
+    """The answers for ``plan``, best first, at most ``limit``, twins collapsed; by keywords
+    alone unless ``may_embed`` (False: the embedder is known to be down)."""
     depth = max(DEPTH, 2 * limit)
-    full = search(kb, SearchRequest(plan.query, collection, limit=depth, filters=filters))
+
+    def request(text: str) -> SearchRequest:
+        return SearchRequest(text, collection, limit=depth, filters=filters, may_embed=may_embed)
+
+    full = search(kb, request(plan.query))
     hits = full
     if plan.question and plan.question != plan.query:
-        asked = search(kb, SearchRequest(plan.question, collection, limit=depth, filters=filters))
+        asked = search(kb, request(plan.question))
         hits = combine(full, asked, QUESTION_WEIGHT)
     wanted = detect_language(plan.question or plan.query)
     hits = prefer_language(hits, wanted, OTHER_LANGUAGE, OTHER_LANGUAGE_MARGIN)
@@ -137,7 +145,10 @@ def prefer_language(
 def group_twins(kb: KnowledgeBase, hits: Sequence[Hit]) -> list[list[Hit]]:
     """Hits in order, each group holding the entries of one answer (best first)."""
     faq = [i for i, h in enumerate(hits) if h.chunk.kind == "faq"]
-    vectors = _passage_vectors(kb, [hits[i] for i in faq]) if len(faq) > 1 else None
+    vectors = None
+    # A passage the cache lacks while the embedder is down: each FAQ entry is its own answer.
+    with suppress(EmbedderUnavailableError):
+        vectors = _passage_vectors(kb, [hits[i] for i in faq]) if len(faq) > 1 else None
     row = {i: n for n, i in enumerate(faq)}
     groups: list[list[int]] = []
     for i in range(len(hits)):

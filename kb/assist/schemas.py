@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kb.retrieval.schemas import Filters, Source
+from kb.retrieval.schemas import Degraded, Filters, Source
 from kb.types import (
     CollectionName,
     Confidence,
@@ -110,3 +110,12 @@ class SuggestResponse(BaseModel):
     handling: Handling
     sentiment: SentimentOut
     took_ms: float
+    degraded: Degraded | None = Field(
+        None,
+        description=(
+            "Set when the embedder could not embed this turn (`embedder_unavailable`: the "
+            "embedding server is down, slow or broken): the answers are keyword matches, "
+            "replies offered only where the turn names a cue, escalation rules matched by "
+            "their keywords but not by example utterances."
+        ),
+    )

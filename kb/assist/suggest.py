@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from kb.assist.conversation import Turn, build_query
-from kb.assist.matching import has_examples, similarity_function
+from kb.assist.matching import ReplyMatcher, has_examples, similarity_function
 from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
 from kb.assist.redaction import redact, redact_obj
@@ -29,16 +30,25 @@ from kb.assist.sentiment import SentimentResult, analyse
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
-from kb.library.escalation import EscalationContext, EscalationDecision, evaluate
+from kb.library.escalation import (
+    EscalationContext,
+    EscalationDecision,
+    Rule,
+    Similarity,
+    evaluate,
+)
 from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
 from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
 from kb.retrieval.confidence import Confidence, grade
+from kb.retrieval.schemas import Degraded
 from kb.retrieval.searching import citation, prefetch_queries
 from kb.review import due_for_review
 from kb.types import DisplayScript, Handling
+from search.embedders.base import EmbedderUnavailableError
 from search.types import Hit, SearchFilters
 
+log = logging.getLogger(__name__)
 EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
 SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
@@ -88,7 +98,8 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     # than calls one by one): the searches' query and question, and the latest turn when a rule
     # has example utterances. Search, replies and rules then find them in the encoder's memo.
     latest = (plan.latest.strip() or customer_text.strip()) if has_examples(rules) else ""
-    prefetch_queries(kb, [plan.query, plan.question, latest])
+    matcher, similarity = _by_meaning(kb, [plan.query, plan.question, latest], rules)
+    degraded: Degraded | None = None if matcher else "embedder_unavailable"
     ranked = rank_answers(
         kb,
         plan,
@@ -96,6 +107,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         filters=_with_validity(request.filters),
         limit=request.limit,
         display_script=request.display_script,
+        may_embed=not degraded,
     )
     hits = [answer.hit for answer in ranked]
     s = kb.settings
@@ -123,11 +135,16 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
             customer_tier=_str(request.customer.get("tier")),
             contact_count=_contacts(request.customer),
             best_confidence=best,
-            similarity=similarity_function(kb, rules),
+            # Down, the embedder cannot compare the turn with example utterances: keywords only.
+            similarity=similarity,
         ),
     )
-    replies = offered_replies(kb, plan.query, plan.latest, request.customer, decision, answers)
+    replies = offered_replies(
+        kb, plan.query, plan.latest, request.customer, decision, answers, matcher
+    )
     covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
+    if degraded:
+        covered = bool(hits)  # no cosine to judge by: keyword answers are the agent's to check
     handling = _handling(answers, covered, decision, feeling)
     body = SuggestResponse(
         suggestion_id="",
@@ -138,12 +155,26 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         handling=handling,
         sentiment=SentimentOut(label=feeling.label, score=feeling.score, cues=list(feeling.cues)),
         took_ms=0.0,
+        degraded=degraded,
     )
     if request.display_script:
         _convert_body(body, request.display_script)
     body.took_ms = round((time.perf_counter() - start) * 1000, 2)
     body.suggestion_id = _log(kb, request, body, best)
     return body
+
+
+def _by_meaning(
+    kb: KnowledgeBase, texts: Sequence[str], rules: Sequence[Rule]
+) -> tuple[ReplyMatcher | None, Similarity | None]:
+    """Embed the texts, and the reply cues and rule examples if they changed; (None, None) when
+    the embedder cannot: the suggestion is then served by keywords alone."""
+    try:
+        prefetch_queries(kb, texts)
+        return ReplyMatcher.for_kb(kb), similarity_function(kb, rules)
+    except EmbedderUnavailableError as exc:
+        log.warning("suggesting by keywords alone: %s", exc)
+        return None, None
 
 
 def _validate(kb: KnowledgeBase, request: SuggestInput) -> None:

@@ -102,7 +102,9 @@ def run_queries(
     skipped = 0
     for q in queries:
         start = time.perf_counter()
-        request = SearchRequest(q.text, collection=EVAL_COLLECTION, limit=20, mode=mode)
+        request = SearchRequest(
+            q.text, collection=EVAL_COLLECTION, limit=20, mode=mode, may_degrade=False
+        )
         outcome = search_result(kb, request)
         latencies.append((time.perf_counter() - start) * 1000)
         hits = outcome.hits

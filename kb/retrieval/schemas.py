@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from kb.types import CollectionName, DocType, SearchMode, Strict
 from search.types import SearchFilters
+
+# Why an answer served keyword matches alone (the embedder could not embed the query).
+Degraded = Literal["embedder_unavailable"]
 
 # Not a setting: past 100 hits nobody reads on, and each costs a highlight.
 MAX_SEARCH_LIMIT = 100
@@ -83,6 +87,14 @@ class SearchResponse(BaseModel):
     took_ms: float
     embedding_skipped: bool = Field(
         False, description="BM25 was decisive: served without embedding the query."
+    )
+    degraded: Degraded | None = Field(
+        None,
+        description=(
+            "Set when a hybrid search served BM25 alone because the embedder could not embed "
+            "the query (`embedder_unavailable`: the embedding server is down, slow or broken); "
+            "the hits are keyword matches only. A `vector` search answers 503 instead."
+        ),
     )
 
 

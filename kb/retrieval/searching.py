@@ -38,6 +38,11 @@ class SearchRequest:
     # A decisive BM25 ranking may be served without embedding the query (KB_SKIP_EMBEDDING);
     # False where both signals must be shown (the console's hit test).
     may_skip: bool = True
+    # False: the caller knows the embedder is down; a hybrid search serves BM25 alone at once.
+    may_embed: bool = True
+    # False: an embedder that is down is an error, not a keyword-only answer (an evaluation run
+    # or the hit test, whose hybrid numbers must be hybrid).
+    may_degrade: bool = True
 
 
 def search(kb: KnowledgeBase, request: SearchRequest) -> list[Hit]:
@@ -76,7 +81,13 @@ def search_result(kb: KnowledgeBase, request: SearchRequest) -> SearchResult:
             "unknown collection {collection!r}", field="collection", collection=collection
         )
     return searcher.run(
-        query, limit=limit, filters=request.filters, mode=request.mode, may_skip=request.may_skip
+        query,
+        limit=limit,
+        filters=request.filters,
+        mode=request.mode,
+        may_skip=request.may_skip,
+        may_embed=request.may_embed,
+        may_degrade=request.may_degrade,
     )
 
 
@@ -109,7 +120,11 @@ def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
     hits = search_hits(kb, result.hits)
     took = round((time.perf_counter() - start) * 1000, 2)
     return SearchResponse(
-        query=body.query, hits=hits, took_ms=took, embedding_skipped=result.embedding_skipped
+        query=body.query,
+        hits=hits,
+        took_ms=took,
+        embedding_skipped=result.embedding_skipped,
+        degraded=result.degraded,
     )
 
 

@@ -30,6 +30,11 @@ class Embedder(Protocol):
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
+class EmbedderUnavailableError(ConnectionError):
+    """The embedder cannot embed now (its server is down, too slow or broken): a hybrid search
+    then serves BM25 alone, saying so; a vector search or an ingestion fails with it."""
+
+
 def as_unit_rows(vectors: np.ndarray, dim: int) -> np.ndarray:
     """Return ``vectors`` as a C-contiguous float32 (n, dim) array with unit-length rows."""
     rows = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, dim))

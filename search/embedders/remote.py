@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from search.embedders.base import as_unit_rows
+from search.embedders.base import EmbedderUnavailableError, as_unit_rows
+from search.embedders.breaker import Breaker
 from search.embedders.e5 import bundled_version
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class RemoteConfig:
     retries: int = 2
     backoff: float = 0.5
     prefixes: Prefixes = "auto"
+    # After this many consecutive failed attempts, nothing is sent for breaker_seconds (0: off).
+    breaker_failures: int = 3
+    breaker_seconds: float = 5.0
 
     @property
     def endpoint(self) -> str:
@@ -63,7 +67,7 @@ class RemoteConfig:
         return f"{base}/embeddings" if base.endswith("/v1") else f"{base}/v1/embeddings"
 
 
-class EmbeddingServerError(ConnectionError):
+class EmbeddingServerError(EmbedderUnavailableError):
     """The embedding server is down, too slow, refused the request or answered garbage.
 
     A ``ConnectionError`` (an ``OSError``) like every fault of a service beneath us, so the web
@@ -96,6 +100,8 @@ class RemoteEmbedder:
         self._probed: tuple[str, int, str] | None = None  # version, dim, prefixes in use
         self._served: str | None = None  # the model name the server answered with
         self._probe_lock = threading.Lock()
+        self.breaker = Breaker(config.breaker_failures, config.breaker_seconds)
+        self._last_error: EmbeddingServerError | None = None
 
     @property
     def version(self) -> str:
@@ -177,6 +183,7 @@ class RemoteEmbedder:
         url, attempts = self.config.endpoint, self.config.retries + 1
         for attempt in range(attempts):
             wait = self.config.backoff * 2**attempt
+            self._admit()
             try:
                 response = self._client.post(url, json=body, timeout=timeout)
             except httpx.TimeoutException as exc:
@@ -185,7 +192,11 @@ class RemoteEmbedder:
                 )
             except httpx.TransportError as exc:
                 error = EmbeddingServerError("unreachable", url, f"cannot be reached ({exc})")
+            except httpx.HTTPError as exc:  # anything else of the client's: no answer either
+                error = EmbeddingServerError("unreachable", url, f"no usable answer ({exc!r})")
             else:
+                if response.status_code not in _RETRIED_STATUS:
+                    self.breaker.succeeded()  # it answered: up, whatever it said
                 if response.status_code < 300:
                     return self._parse(response, count)
                 error = EmbeddingServerError(
@@ -194,10 +205,27 @@ class RemoteEmbedder:
                 if response.status_code not in _RETRIED_STATUS:
                     raise error  # a 4xx: the request or its key is wrong; asking again won't help
                 wait = max(wait, _retry_after(response))
+            self._last_error = error
+            if self.breaker.failed():
+                break  # down: the next attempt would not be sent, nor should this caller wait
             if attempt + 1 < attempts:
                 log.warning("%s; attempt %d of %d", error, attempt + 1, attempts)
                 time.sleep(min(wait, _MAX_WAIT))
         raise error
+
+    def _admit(self) -> None:
+        """Raise at once, sending nothing, while the breaker is open."""
+        left = self.breaker.admit()
+        if left is None:
+            return
+        last = self._last_error
+        kind, reason = (last.kind, last.reason) if last else ("unreachable", "failing")
+        wait = f"for {left:.1f} s more" if left > 0 else "while one request tries it"
+        raise EmbeddingServerError(
+            kind,
+            self.config.endpoint,
+            f"not asked {wait} after {self.breaker.failures} failures in a row, the last: {reason}",
+        )
 
     def _parse(self, response: Any, count: int) -> tuple[np.ndarray, str]:
         try:

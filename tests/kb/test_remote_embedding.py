@@ -131,3 +131,72 @@ def test_remote_settings_make_the_client_config(tmp_path: Path) -> None:
             embedder_url="http://e",
             embedder_api_key_file=missing,
         )
+
+
+REPLIES = """version: 1
+replies:
+  - id: warranty
+    title: 保修期说明
+    body: 电池保修两年。
+    language: zh-Hans
+    applies_to: [电池保修]
+  - id: greeting
+    title: 问候
+    body: 您好！
+    language: zh-Hans
+    applies_to: [在吗]
+"""
+RULES = """version: 1
+rules:
+  - id: by-keyword
+    name: 提到电池
+    priority: 10
+    when:
+      any:
+        - keywords: [电池]
+    then: {level: tier2, team: warranty, steps: [核对保修]}
+  - id: by-example
+    name: 问保修多久
+    priority: 20
+    when:
+      any:
+        - examples: [电池保修多久]
+    then: {level: tier3, team: quality, steps: [转质量组]}
+"""
+
+
+def test_a_suggestion_while_the_server_fails_goes_by_keywords(
+    server: str, make_kb: Callable[..., KnowledgeBase]
+) -> None:
+    from kb.assist.conversation import Turn
+    from kb.assist.suggest import SuggestInput, suggest
+    from kb.library.store import import_replies, import_rules
+
+    control(server, reset=True)
+    kb = make_kb(embedder="remote", embedder_url=server, embedder_retries=0)
+    ingest_items(kb, [IngestItem("guide.md", GUIDE.encode())], collection="default")
+    import_replies(kb, REPLIES, "replies.yaml")
+    import_rules(kb, RULES, "rules.yaml")
+    turn = SuggestInput(conversation=[Turn(role="customer", text="电池保修多久")])
+    normal = suggest(kb, turn)
+    assert normal.degraded is None
+    assert normal.escalation.rule_ids[0] == "by-example"  # its example means the same
+
+    control(server, reset=True, fail=[503] * 50)
+    turn = SuggestInput(conversation=[Turn(role="customer", text="电池保修多久呢")])
+    degraded = suggest(kb, turn)
+    assert degraded.degraded == "embedder_unavailable"
+    assert "两年" in degraded.answers[0].text
+    assert [r.id for r in degraded.replies] == ["warranty"]  # its cue is named; nothing else
+    assert degraded.escalation.rule_ids == ["by-keyword"]  # examples need the embedder
+    assert len(stats(server)) == 1  # asked once; its searches did not ask again
+    # An evaluation run (or the hit test) is refused rather than scored on keywords alone.
+    with pytest.raises(EmbeddingServerError):
+        search(kb, SearchRequest("电池保修期", may_degrade=False))
+
+    # The turn's words are in the memo, but a reply added during the outage needs its cues
+    # embedded: keywords alone again, not a 503.
+    import_replies(kb, REPLIES.replace("[在吗]", "[在吗, 有人在线吗]"), "replies.yaml")
+    again = suggest(kb, SuggestInput(conversation=[Turn(role="customer", text="电池保修多久")]))
+    assert again.degraded == "embedder_unavailable"
+    assert [r.id for r in again.replies] == ["warranty"]

@@ -7,6 +7,7 @@ import pytest
 from kb.settings import Settings
 from search.decisive import SkipRule
 from search.embedders import Embedder
+from search.embedders.base import EmbedderUnavailableError
 from search.encoder import QueryEncoder
 from search.hybrid import HybridSearcher, Mode
 from search.index import Generation, IndexStore
@@ -286,3 +287,34 @@ def test_only_hybrid_searches_skip(skipping: tuple[HybridSearcher, _Counting]) -
     vector = skipper.run("打印机卡纸", limit=3, mode="vector")
     assert not vector.embedding_skipped and counting.embedded == ["打印机卡纸"]
     assert not skipper.run("打印机卡纸", limit=3, mode="bm25").embedding_skipped
+
+
+class _Down(_Counting):
+    """The real embedder behind a server that is down: every query embedding fails."""
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        self.embedded += texts
+        raise EmbedderUnavailableError("embedding server http://embed:8000: cannot be reached")
+
+
+def test_a_hybrid_search_serves_bm25_alone_when_the_embedder_is_down(
+    built: tuple[IndexStore, Generation], e5: Embedder, tokenizer: Tokenizer
+) -> None:
+    down = _Down(e5)
+    searcher = HybridSearcher(built[1], QueryEncoder(down), tokenizer, FUSION)
+    query = "退款政策"  # BM25 alone does not settle it: a hybrid search would embed it
+    result = searcher.run(query, limit=5)
+    assert result.degraded == "embedder_unavailable" and not result.embedding_skipped
+    assert down.embedded == [normalize(query)]
+    keyword = searcher.run(query, limit=5, mode="bm25")
+    assert keyword.degraded is None
+    assert [h.chunk.chunk_id for h in result.hits] == [h.chunk.chunk_id for h in keyword.hits]
+    assert all(h.vector_score is None and 0.0 < h.score <= 1.0 for h in result.hits)
+    with pytest.raises(EmbedderUnavailableError):
+        searcher.run(query, limit=5, mode="vector")
+    with pytest.raises(EmbedderUnavailableError):  # an evaluation's hybrid must be hybrid
+        searcher.run(query, limit=5, may_degrade=False)
+    # A caller that knows the embedder is down does not ask it again.
+    told = searcher.run("打印机卡纸", limit=5, may_embed=False)
+    assert told.degraded == "embedder_unavailable" and told.hits[0].chunk.chunk_id == "printer"
+    assert down.embedded == [normalize(query)] * 3

@@ -258,3 +258,53 @@ def test_an_index_of_another_model_is_refused(
                 store.load("kb")
     finally:
         cache.close()
+
+
+def test_the_breaker_stops_asking_a_failing_server_then_tries_one_request(tei: str) -> None:
+    embedder = remote(tei, retries=2, breaker_failures=2, breaker_seconds=0.5)
+    assert embedder.dim == 384
+    control(tei, fail=[503] * 20)
+    with pytest.raises(EmbeddingServerError, match="HTTP 503") as caught:
+        embedder.embed_queries(["退款"])
+    assert caught.value.kind == "refused"
+    assert len(stats(tei)) == 3  # the probe, then two failures opened it: no third attempt
+    for text in ("发票", "保修", "退货"):
+        with pytest.raises(EmbeddingServerError, match=r"not asked for .* 2 failures in a row"):
+            embedder.embed_queries([text])
+    assert len(stats(tei)) == 3  # while open, nothing was sent
+    time.sleep(0.6)  # past the pause: one request goes, and fails
+    with pytest.raises(EmbeddingServerError, match="HTTP 503"):
+        embedder.embed_queries(["发票"])
+    assert len(stats(tei)) == 4  # one attempt, not three: it is open again
+    with pytest.raises(EmbeddingServerError, match="not asked"):
+        embedder.embed_queries(["保修"])
+    assert len(stats(tei)) == 4
+    control(tei, reset=True)  # the server is back
+    time.sleep(0.6)
+    assert embedder.embed_queries(["保修", "退货"]).shape == (2, 384)
+    assert embedder.embed_queries(["发票"]).shape == (1, 384)  # closed: asked as usual
+    assert [r["status"] for r in stats(tei)] == [200, 200]
+
+
+def test_a_client_error_is_an_answer_and_does_not_open_the_breaker(tei: str) -> None:
+    embedder = remote(tei, retries=0, breaker_failures=2, breaker_seconds=60)
+    assert embedder.dim == 384
+    control(tei, fail=[503, 400, 503, 503])
+    for status in (503, 400, 503):  # the 400 says the server is up: the count starts again
+        with pytest.raises(EmbeddingServerError, match=f"HTTP {status}"):
+            embedder.embed_queries([f"退款{status}"])
+    assert not embedder.breaker.is_open
+    with pytest.raises(EmbeddingServerError, match="HTTP 503"):
+        embedder.embed_queries(["发票"])
+    assert embedder.breaker.is_open
+    assert len(stats(tei)) == 5
+
+
+def test_the_breaker_can_be_turned_off(tei: str) -> None:
+    embedder = remote(tei, retries=0, breaker_failures=0)
+    assert embedder.dim == 384
+    control(tei, fail=[503] * 5)
+    for text in ("a", "b", "c", "d", "e"):
+        with pytest.raises(EmbeddingServerError, match="HTTP 503"):
+            embedder.embed_queries([text])
+    assert len(stats(tei)) == 6  # every request was sent

@@ -20,7 +20,7 @@ from kb.assist.transcript import parse_transcript
 from kb.context import KnowledgeBase
 from kb.errors import N_, Invalid, KBError
 from kb.retrieval.schemas import SearchHit
-from kb.retrieval.searching import SearchRequest, search, search_hits
+from kb.retrieval.searching import SearchRequest, search_hits, search_result
 from search.types import SearchFilters
 from web.auth import PrincipalDep, readable
 from web.deps import KBDep
@@ -266,7 +266,7 @@ def _suggestion(
 
 def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[str, Any]:
     if not q.strip():
-        return {"hits": [], "search_error": None}
+        return {"hits": [], "search_error": None, "search_degraded": None}
     request = SearchRequest(
         q,
         form.collection or kb.settings.default_collection,
@@ -274,8 +274,9 @@ def _search(kb: KnowledgeBase, q: str, form: AssistForm, script: str) -> dict[st
         # As in suggestions: an expired or not-yet-valid policy is never offered to an agent.
         filters=SearchFilters(valid_on=date.today()),
     )
-    hits = search(kb, request)
-    return {"hits": [_displayed(h, script) for h in search_hits(kb, hits)], "search_error": None}
+    result = search_result(kb, request)  # degraded: the embedder is down, keyword hits only
+    hits = [_displayed(h, script) for h in search_hits(kb, result.hits)]
+    return {"hits": hits, "search_error": None, "search_degraded": result.degraded}
 
 
 def _displayed(hit: SearchHit, script: str) -> SearchHit:
@@ -306,6 +307,7 @@ def _page_context(kb: KnowledgeBase, form: AssistForm, script: str, **parts: Any
         "q": "",
         "hits": [],
         "search_error": None,
+        "search_degraded": None,
         "turns": [],
         "error": None,
         **suggestion_context(None),

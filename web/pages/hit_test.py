@@ -57,7 +57,9 @@ def hit_test(
     if q.strip():
         with form_errors("hit_test.html", "hits", refused, catch=KBError, status_code=None):
             # Both signals of every hit, always: the page is there to show how each ranked.
-            asked = SearchRequest(q, collection, limit, mode=mode, may_skip=False)
+            asked = SearchRequest(
+                q, collection, limit, mode=mode, may_skip=False, may_degrade=False
+            )
             context["hits"] = search(kb, asked)
         context["terms"] = query_terms(kb, collection, q)
     return render.page(request, "hit_test.html", context, block="hits")

@@ -32,10 +32,25 @@ _MOD = 1 << 128
 
 def chunk_digest(chunk: IndexedChunk) -> int:
     """A chunk's share of the fingerprint: its id, version and the metadata the index holds."""
+    return line_digest(chunk_line(chunk))
+
+
+def chunk_line(chunk: IndexedChunk) -> str:
+    """What a chunk contributes to either fingerprint form (see :func:`fingerprint_line`)."""
     c = chunk
     meta = (c.document_title, c.doc_type, c.tags, c.product, c.language, c.valid_from, c.valid_to)
-    digest = hashlib.sha256(f"{c.chunk_id}|{c.version}|{meta}\n".encode()).digest()
-    return int.from_bytes(digest[:16], "big")
+    return fingerprint_line(c.chunk_id, c.version, repr(meta))
+
+
+def fingerprint_line(chunk_id: str, version: int, meta: str) -> str:
+    """A chunk's line, given the ``repr`` of its document's metadata tuple (title, doc type,
+    tags, product, language, valid from, valid to): computed once per document by a reader of
+    many chunks, which then needs no per-chunk object."""
+    return f"{chunk_id}|{version}|{meta}\n"
+
+
+def line_digest(line: str) -> int:
+    return int.from_bytes(hashlib.sha256(line.encode()).digest()[:16], "big")
 
 
 def combine(shares: Iterable[int]) -> str:

@@ -222,9 +222,17 @@ def _chunk_to_json(chunk: IndexedChunk) -> dict[str, Any]:
     return data
 
 
+_KNOWN_FIELDS = frozenset(f.name for f in fields(IndexedChunk))
+
+
 def _chunk_from_json(data: dict[str, Any]) -> IndexedChunk:
-    known = {f.name for f in fields(IndexedChunk)}
-    values = {k: v for k, v in data.items() if k in known}
+    # Once per row at start-up: the field set is computed once, and a row of this release's
+    # fields (all of them, nearly always) is used as it is instead of copied.
+    values = (
+        data
+        if _KNOWN_FIELDS.issuperset(data)
+        else {k: v for k, v in data.items() if k in _KNOWN_FIELDS}
+    )
     for key in _DATE_FIELDS:
         if values.get(key) is not None:
             values[key] = date.fromisoformat(values[key])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from backends import BACKENDS
 from sqlmodel import select
 
 from kb.context import KnowledgeBase
@@ -27,9 +28,12 @@ FAQ = "question,answer\n怎么重置?,按住电源键5秒。\n多久保修?,整�
 GUIDE = "# 保养\n\n每周用干布擦拭一次。\n\n## 充电\n\n充电口不要沾水。\n"
 
 
-@pytest.fixture
-def kb(make_kb: Callable[..., KnowledgeBase]) -> KnowledgeBase:
-    kb = make_kb()
+@pytest.fixture(params=BACKENDS)
+def kb(make_kb: Callable[..., KnowledgeBase], request: pytest.FixtureRequest) -> KnowledgeBase:
+    overrides = {}
+    if request.param == "postgresql":  # its dates and JSON come back as other types' values
+        overrides["database_url"] = request.getfixturevalue("new_postgres_url")()
+    kb = make_kb(**overrides)
     items = [IngestItem("faq.csv", FAQ.encode()), IngestItem("guide.md", GUIDE.encode())]
     results = ingest_items(kb, items, collection="default")
     assert [r.status for r in results] == ["ingested", "ingested"]

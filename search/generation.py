@@ -17,6 +17,7 @@ import numpy as np
 
 from search.bm25 import BM25Index
 from search.postings import Postings
+from search.scripts import load_shares
 from search.segmented import Part, SegmentedBM25, SegmentedVectors
 from search.segments import Manifest, SegmentDocuments, read_chunks
 from search.tokenize import Tokenizer
@@ -87,6 +88,7 @@ class Generation:
     vectors: VectorIndex
     tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
     segments: int = 1  # the main, and the deltas beside it
+    cjk_share: np.ndarray | None = None  # per live row (search/scripts.py); None: not loaded
 
 
 class Segment:
@@ -97,6 +99,7 @@ class Segment:
         self.chunks = read_chunks(path / CHUNKS_FILE)
         self.vectors = load_vector_index(path / VECTORS_FILE)
         self.documents = SegmentDocuments.load(path)
+        self.cjk_share = load_shares(path, self.chunks)
         self._postings: Postings | None = None
 
     def postings(self) -> Postings:
@@ -138,6 +141,7 @@ def load_segmented(
     """A generation of a main segment and deltas, its deleted rows left out."""
     parts: list[Part] = []
     chunks: list[IndexedChunk] = []
+    shares: list[np.ndarray] = []
     for name in manifest.segments:
         segment = segments.get(collection, path.parent / name)
         documents, rows = segment.documents, len(segment.chunks)
@@ -154,6 +158,7 @@ def load_segmented(
         live = np.flatnonzero(alive)
         parts.append(Part(live, rows, postings, segment.vectors))
         chunks.extend(segment.chunks if live.size == rows else [segment.chunks[i] for i in live])
+        shares.append(segment.cjk_share if live.size == rows else segment.cjk_share[live])
     if len(chunks) != meta.chunk_count:
         raise IndexMismatchError(
             f"generation {meta.generation!r} of {collection!r} is inconsistent: "
@@ -161,4 +166,5 @@ def load_segmented(
         )
     bm25 = SegmentedBM25(parts, k1=meta.bm25_k1, b=meta.bm25_b)
     vectors = SegmentedVectors(parts, dim=meta.dim, kind=meta.vector_index)
-    return Generation(meta, path, chunks, bm25, vectors, tokenizer, len(parts))
+    share = np.concatenate(shares) if shares else np.zeros(0, dtype=np.float32)
+    return Generation(meta, path, chunks, bm25, vectors, tokenizer, len(parts), share)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
@@ -19,13 +18,12 @@ from search.highlight import highlight
 from search.index import Generation
 from search.normalize import normalize
 from search.query_budget import bound
+from search.scripts import CJK, LATIN, cjk_shares
 from search.tokenize import Tokenizer
 from search.types import Hit, SearchFilters, SearchResult
 
 Mode = Literal["hybrid", "bm25", "vector"]
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
 _FULL_REACH = 0.25  # share of a chunk's letters in the query's scripts that BM25 counts in full
 _NO_DATE_BEFORE = np.iinfo(np.int32).min
 _NO_DATE_AFTER = np.iinfo(np.int32).max
@@ -61,7 +59,9 @@ class HybridSearcher:
         self.config = config
         self.skip = skip  # None: a hybrid search always embeds its query
         chunks = generation.chunks
-        self._cjk_share = np.asarray([_cjk_share(c.index_text) for c in chunks], dtype=np.float32)
+        share = generation.cjk_share  # stored with its segments (None: assembled by hand)
+        fits = share is not None and len(share) == len(chunks)
+        self._cjk_share = share if share is not None and fits else cjk_shares(chunks)
         self._doc_types = _Codes([c.doc_type for c in chunks])
         self._products = _Codes([c.product for c in chunks])
         self._languages = _Codes([(c.language or "").lower() for c in chunks])
@@ -231,7 +231,7 @@ class HybridSearcher:
         An English query's terms can never match a Chinese chunk: there BM25's zero is no
         evidence against it, so fusion should leave that chunk to the vector side.
         """
-        cjk, latin = bool(_CJK.search(text)), bool(_LATIN.search(text))
+        cjk, latin = bool(CJK.search(text)), bool(LATIN.search(text))
         share = self._cjk_share[candidates]
         # A query in both scripts (or in neither, e.g. digits only) may match any chunk.
         share = np.ones_like(share) if cjk == latin else share if cjk else 1.0 - share
@@ -272,9 +272,3 @@ class HybridSearcher:
             for value in self._languages.codes_of
             if any(value == p or value.startswith(p + "-") for p in prefixes)
         ]
-
-
-def _cjk_share(text: str) -> float:
-    """Share of a text's letters that are CJK ideographs (the rest Latin); 1.0 when it has none."""
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
-    return cjk / (cjk + latin) if cjk + latin else 1.0

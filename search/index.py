@@ -50,6 +50,7 @@ from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCa
 from search.normalize import normalize
 from search.pause import pause_point
 from search.postings import Postings
+from search.scripts import save_shares
 from search.segments import (
     Manifest,
     MergePolicy,
@@ -198,6 +199,7 @@ class IndexStore:
             BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
         Postings.build(tokens).save(staging / BM25_DIR)
         write_chunks(staging / CHUNKS_FILE, chunks)
+        save_shares(staging, chunks)
         documents = SegmentDocuments.of(chunks)
         if documents is not None:  # else the generation cannot take deltas: changes rebuild
             documents.save(staging)
@@ -315,7 +317,7 @@ class IndexStore:
             raise IndexMismatchError(
                 f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
             )
-        return Generation(meta, path, chunks, bm25, vectors, tokenizer)
+        return Generation(meta, path, chunks, bm25, vectors, tokenizer, 1, segment.cjk_share)
 
     def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
         """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""

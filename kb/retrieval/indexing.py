@@ -13,7 +13,7 @@ from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
 from kb.types import collection_name
 from search.index import GenerationMeta, IndexMismatchError
-from search.segments import chunk_digest, combine
+from search.segments import chunk_digest, chunk_line, combine, fingerprint_line, line_digest
 from search.types import IndexedChunk
 
 log = logging.getLogger(__name__)
@@ -79,24 +79,50 @@ def fingerprint(chunks: list[IndexedChunk]) -> str:
 
 def is_current(meta: GenerationMeta, chunks: list[IndexedChunk]) -> bool:
     """True when ``meta``'s generation serves exactly ``chunks`` (either fingerprint form)."""
-    return meta.fingerprint in (fingerprint(chunks), _sequential_fingerprint(chunks))
+    lines = [chunk_line(c) for c in chunks]
+    return _matches(meta, lines)
 
 
-def _sequential_fingerprint(chunks: list[IndexedChunk]) -> str:
-    """The fingerprint generations were stamped with before segments (still accepted)."""
+def serves_database(session: Session, meta: GenerationMeta, collection: str) -> bool:
+    """:func:`is_current` against the collection's live chunks, read as two columns (no chunk
+    text, no ORM object per chunk): start-up checks the index with it at any size."""
+    return _matches(meta, live_lines(session, collection))
+
+
+def live_lines(session: Session, collection: str) -> list[str]:
+    """Each live chunk's fingerprint line (``search.segments.chunk_line``), in the order of
+    :func:`live_chunks`, from the chunk ids and one read of each document's metadata."""
+    docs = session.exec(select(Document).where(Document.collection == collection)).all()
+    described = {d.id: (d.current_version, repr(_document_meta(d))) for d in docs}
+    query = (
+        select(col(Document.id), col(ChunkRecord.id))
+        .join(DocumentVersion, col(ChunkRecord.version_id) == col(DocumentVersion.id))
+        .join(Document, col(Document.id) == col(ChunkRecord.document_id))
+        .where(Document.collection == collection)
+        .where(col(DocumentVersion.number) == col(Document.current_version))
+        .order_by(col(Document.id), col(ChunkRecord.ordinal))
+    )
+    lines = []
+    for doc_id, chunk_id in session.exec(query):
+        version, meta = described[doc_id]
+        lines.append(fingerprint_line(chunk_id, version, meta))
+    return lines
+
+
+def _document_meta(doc: Document) -> tuple[object, ...]:
+    """The document's part of a chunk's line, as :func:`to_indexed` puts it in the chunk."""
+    return (doc.title, doc.doc_type, tuple(doc.tags), doc.product, doc.language, doc.valid_from,
+            doc.valid_to)  # fmt: skip
+
+
+def _matches(meta: GenerationMeta, lines: list[str]) -> bool:
+    if meta.fingerprint == combine(line_digest(line) for line in lines):
+        return True
+    # The fingerprint generations were stamped with before segments (still accepted).
     digest = hashlib.sha256()
-    for c in chunks:
-        meta = (
-            c.document_title,
-            c.doc_type,
-            c.tags,
-            c.product,
-            c.language,
-            c.valid_from,
-            c.valid_to,
-        )
-        digest.update(f"{c.chunk_id}|{c.version}|{meta}\n".encode())
-    return digest.hexdigest()[:32]
+    for line in lines:
+        digest.update(line.encode())
+    return meta.fingerprint == digest.hexdigest()[:32]
 
 
 def rebuild_index(kb: KnowledgeBase, collection: str, progress: Progress | None = None) -> int:
@@ -143,18 +169,20 @@ def rebuild_if_stale(kb: KnowledgeBase, collection: str, progress: Progress | No
 
     A process killed between committing a version and switching the index left the database
     ahead of the index; whoever writes the collection next finishes that switch."""
-    with session_scope(kb.engine) as session:
-        chunks = live_chunks(session, collection)
     meta = kb.index_store.current_meta(collection)
     kb.refresh_tokenizer()
     if (
         meta is not None
-        and is_current(meta, chunks)
         and meta.tokenizer_version == kb.tokenizer.version
         and _compatible(kb, meta)
     ):
-        kb.catalog.settle(collection)
-        return False
+        with session_scope(kb.engine) as session:
+            fresh = serves_database(session, meta, collection)
+        if fresh:
+            kb.catalog.settle(collection)
+            return False
+    with session_scope(kb.engine) as session:
+        chunks = live_chunks(session, collection)
     kb.index_store.build(collection, chunks, progress=progress, fingerprint=fingerprint(chunks))
     kb.catalog.settle(collection)
     return True

@@ -185,3 +185,28 @@ def test_an_empty_delta_or_main_is_served(
     meta = store.update("kb", {"doc-z", corpus[0].document_id}, chunks)
     assert meta is not None and meta.chunk_count == len(corpus) - 1 + rows
     assert len(store.load("kb").chunks) == meta.chunk_count
+
+
+def test_chunks_json_reads_back_equal_chunks_of_this_and_older_rows(
+    tmp_path: Path, corpus: list[IndexedChunk]
+) -> None:
+    import json
+    from datetime import date
+
+    from search.segments import read_chunks, write_chunks
+
+    dated = replace(corpus[0], valid_from=date(2026, 1, 1), tags=("售后", "X1"), page=3)
+    written = [dated, *corpus[1:]]
+    write_chunks(tmp_path / "chunks.json", written)
+    read = read_chunks(tmp_path / "chunks.json")
+    assert read == written and [hash(c) for c in read] == [hash(c) for c in written]
+    assert isinstance(read[0].tags, tuple) and read[0].valid_from == date(2026, 1, 1)
+    with pytest.raises(AttributeError):  # still frozen
+        read[0].text = "changed"  # type: ignore[misc]
+    # A row written by an older release (fewer fields) or a newer one (an unknown field).
+    rows = json.loads((tmp_path / "chunks.json").read_text(encoding="utf-8"))
+    del rows[0]["external_id"], rows[0]["question"]
+    rows[1]["from_the_future"] = 1
+    (tmp_path / "chunks.json").write_text(json.dumps(rows), encoding="utf-8")
+    older, newer = read_chunks(tmp_path / "chunks.json")[:2]
+    assert older == replace(dated, external_id=None, question=None) and newer == written[1]

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from search.query_budget import lucene_idf
 from search.tokenize import TermGroup
 
 logger = logging.getLogger(__name__)
+
+
+def lucene_idf(df: int, doc_count: int) -> float:
+    """Lucene's BM25 idf: the most one matching term adds to a chunk's score."""
+    return math.log(1.0 + (doc_count - df + 0.5) / (df + 0.5))
+
 
 PARAMS_FILE = "bm25.json"
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 
-from search.bm25 import top_positive
+from search.bm25 import lucene_idf, top_positive
 from search.decisive import SkipRule, is_decisive, keyword_evidence
 from search.embedders.base import Embedder, EmbedderUnavailableError
 from search.encoder import QueryEncoder
@@ -199,7 +198,7 @@ class HybridSearcher:
                 # language) keeps its few chance matches low instead of stretching them to 1.
                 holders = scores > 0
                 df = int(np.count_nonzero(holders))
-                idf = math.log(1.0 + (bm25.doc_count - df + 0.5) / (df + 0.5))
+                idf = lucene_idf(df, bm25.doc_count)
                 ceiling += idf
                 matched_idf[holders] += idf
             keyword = top_positive(bm25_scores, depth, mask)

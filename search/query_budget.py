@@ -25,15 +25,13 @@ one ranks by the index's own statistics rather than by word lists.
 from __future__ import annotations
 
 import itertools
-import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from search.sentences import CLAUSES, SENTENCES, join_units, last_words
 from search.tokenize import TermGroup
 
-_SENTENCES = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+|\s*\n+\s*")
-_CLAUSES = re.compile(r"(?<=[，,、：:])\s*")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9']*")
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_\u3400-\u9fff\uf900-\ufaff]+")
@@ -174,7 +172,7 @@ def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> 
     parts = units(text, budget)
     topical = [i for i, unit in enumerate(parts) if not is_meta(unit)]
     if not topical:
-        return _last_words(text, budget)
+        return last_words(text, budget, _WORDS)
     # "你好，在吗？" does not make the message one that marks its questions.
     marked = any("?" in parts[i] or "？" in parts[i] for i in topical)
     asking = [i for i in topical if is_question(parts[i], marked=marked)]
@@ -185,7 +183,7 @@ def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> 
         anchor = asking[-1]
     used = words(parts[anchor])
     if used >= budget:
-        return _last_words(parts[anchor], budget)
+        return last_words(parts[anchor], budget, _WORDS)
     question = parts[anchor]
     score = {i: related(parts[i], question) for i in topical if i != anchor}
     before = [i for i in topical if i < anchor]
@@ -202,17 +200,17 @@ def embed_text(text: str, budget: int, related: Callable[[str, str], float]) -> 
         chosen.add(i)
         seen.add(parts[i])
         used += cost
-    return _join([parts[i] for i in sorted(chosen)])
+    return join_units([parts[i] for i in sorted(chosen)])
 
 
 def units(text: str, budget: int) -> list[str]:
     """Sentences; one longer than ``budget`` words cut into its clauses."""
     out: list[str] = []
-    for sentence in (s.strip() for s in _SENTENCES.split(text)):
+    for sentence in (s.strip() for s in SENTENCES.split(text)):
         if not sentence:
             continue
         if words(sentence) > budget:
-            out.extend(c.strip() for c in _CLAUSES.split(sentence) if c.strip())
+            out.extend(c.strip() for c in CLAUSES.split(sentence) if c.strip())
         else:
             out.append(sentence)
     return [u for u in out if words(u)]
@@ -245,24 +243,3 @@ def _content(text: str) -> int:
         if w not in _FUNCTION_EN and w not in _QUESTION_EN
     )
     return cjk + 2 * latin
-
-
-def _join(parts: Sequence[str]) -> str:
-    # Chinese units run on without spaces; Latin ones need one.
-    out = parts[0]
-    for part in parts[1:]:
-        out += ("" if out[-1:] in "。！？；…，、：" else " ") + part
-    return out
-
-
-def _last_words(unit: str, budget: int) -> str:
-    """The end of one over-long unit (where a question usually is), cut between words."""
-    found = list(_WORDS.finditer(unit))
-    if len(found) <= budget:
-        return unit
-    return unit[found[-budget].start() :].strip()
-
-
-def lucene_idf(df: int, doc_count: int) -> float:
-    """Lucene's BM25 idf: the most one matching term adds to a chunk's score."""
-    return math.log(1.0 + (doc_count - df + 0.5) / (df + 0.5))

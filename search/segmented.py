@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from search.bm25 import top_positive
+from search.bm25 import lucene_idf, top_positive
 from search.postings import Postings
-from search.query_budget import lucene_idf
 from search.tokenize import TermGroup
 from search.vectorindex import Ranked, RowFilter, VectorIndex
 

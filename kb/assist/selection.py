@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SENTENCES = re.compile(r"(?<=[。！？!?；;…])\s*|(?<=[.])\s+|\s*\n+\s*")
-_CLAUSES = re.compile(r"(?<=[，,、：:])\s*")
+from search.sentences import CLAUSES, SENTENCES, join_units, last_words
+
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _LATIN_WORD = re.compile(r"[a-z']+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -101,17 +101,17 @@ def _describes_problem(unit: str) -> bool:
 def units(text: str) -> list[str]:
     """Sentences without their "please reply soon" clauses; a long run-on one cut at commas."""
     out: list[str] = []
-    for sentence in (s.strip() for s in _SENTENCES.split(text)):
+    for sentence in (s.strip() for s in SENTENCES.split(text)):
         if not _WORDLIKE.search(sentence):
             continue  # "！！" or "~" after a sentence: nothing to search with
-        clauses = [c.strip() for c in _CLAUSES.split(sentence) if c.strip()]
+        clauses = [c.strip() for c in CLAUSES.split(sentence) if c.strip()]
         kept = [c for c in clauses if _WORDLIKE.search(c) and not _only_meta(c)]
         if not kept:
             continue
         if words(sentence) > CLAUSE_SPLIT_WORDS:
             out.extend(kept)
         else:
-            out.append(_join(kept) if len(kept) < len(clauses) else sentence)
+            out.append(join_units(kept) if len(kept) < len(clauses) else sentence)
     return out
 
 
@@ -127,7 +127,7 @@ def select(text: str, budget: int) -> Selection:
     if not parts:
         # Every sentence read as politeness: search with the message itself rather than with
         # nothing, so a customer turn with any words never becomes an empty query.
-        whole = _last_words(" ".join(text.split()), budget)
+        whole = last_words(" ".join(text.split()), budget, _WORDS)
         return Selection(whole, whole)
     marked = "?" in text or "？" in text
     questions = [
@@ -158,7 +158,8 @@ def select(text: str, budget: int) -> Selection:
     chosen = [anchor]
     used = words(parts[anchor])
     if used > budget:
-        return Selection(_last_words(parts[anchor], budget), _last_words(parts[anchor], budget))
+        cut = last_words(parts[anchor], budget, _WORDS)
+        return Selection(cut, cut)
     for i in sorted(rest, key=rank):
         cost = words(parts[i])
         if rank(i)[0] == 4 or parts[i] in (parts[j] for j in chosen):
@@ -168,7 +169,7 @@ def select(text: str, budget: int) -> Selection:
             used += cost
     asked = [i for i in sorted(chosen) if i in questions] or [anchor]
     return Selection(
-        _join([parts[i] for i in sorted(chosen)]),
+        join_units([parts[i] for i in sorted(chosen)]),
         _question(parts, asked, chosen, marked=marked),
     )
 
@@ -182,15 +183,15 @@ def _question(parts: list[str], asked: list[int], chosen: list[int], *, marked: 
     clauses: list[str] = []
     before = ""
     for i in asked:
-        own = [c.strip() for c in _CLAUSES.split(parts[i]) if c.strip()]
+        own = [c.strip() for c in CLAUSES.split(parts[i]) if c.strip()]
         asking = [n for n, c in enumerate(own) if is_question(c, marked=marked)]
         start = asking[0] if asking else 0
         if not clauses:
             before = own[start - 1] if start > 0 else (parts[i - 1] if i - 1 in chosen else "")
         clauses.extend(own[start:])
-    question = _join(clauses)
+    question = join_units(clauses)
     if before and _content(question) < GENERIC_QUESTION_CONTENT:
-        question = _join([before, question])
+        question = join_units([before, question])
     return question
 
 
@@ -212,19 +213,3 @@ def _only_meta(unit: str) -> bool:
     if _describes_problem(rest):
         return False
     return not (is_question(unit) and _content(rest) >= GENERIC_QUESTION_CONTENT)
-
-
-def _join(parts: list[str]) -> str:
-    # Chinese units run on without spaces; Latin ones need one.
-    out = parts[0]
-    for part in parts[1:]:
-        out += ("" if out[-1:] in "。！？；…，、：" else " ") + part
-    return out
-
-
-def _last_words(unit: str, budget: int) -> str:
-    """The end of one over-long unit (where its question is), cut between words."""
-    found = list(_WORDS.finditer(unit))
-    if len(found) <= budget:
-        return unit
-    return unit[found[-budget].start() :].strip()

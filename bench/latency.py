@@ -21,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -183,25 +185,7 @@ def main() -> None:
         results["in_process"] = in_process(data_dir, args.cache, tara[0])
         print("in_process", json.dumps(results["in_process"]), flush=True)
         e = results["in_process"]["E_embed_one_query"]["p50_ms"]
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        # One key stands for a whole CRM here, and 8 clients may outrun the default per-key
-        # limit: set it far out of reach, so the limiter still counts every request but
-        # never refuses one (this measures speed, not the limit).
-        env = {
-            **os.environ,
-            "KB_CACHE_DIR": str(args.cache.resolve()),
-            "KB_RATE_LIMIT_KEY_PER_MINUTE": str(10**9),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir),
-             "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base)
+        with served(data_dir, args.cache) as base:
             search = lambda qs, coll: [{"query": q, "collection": coll, "limit": 10} for q in qs]  # noqa: E731
             convo = lambda qs, coll: [  # noqa: E731
                 {"conversation": [{"role": "customer", "text": q}], "collection": coll} for q in qs
@@ -227,11 +211,36 @@ def main() -> None:
                     results[name]["1_client"]["p50_ms"] / e, 2
                 )
                 print(name, json.dumps(results[name]), flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / args.name).write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+
+
+@contextmanager
+def served(data_dir: Path, cache: Path) -> Iterator[str]:
+    """A real ``kb serve`` of ``data_dir`` on a free port, ready; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    # One key stands for a whole CRM here, and 8 clients may outrun the default per-key
+    # limit: set it far out of reach, so the limiter still counts every request but
+    # never refuses one (this measures speed, not the limit).
+    env = {
+        **os.environ,
+        "KB_CACHE_DIR": str(cache.resolve()),
+        "KB_RATE_LIMIT_KEY_PER_MINUTE": str(10**9),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir),
+         "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def _wait_ready(base: str) -> None:

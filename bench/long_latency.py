@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import search.query_budget as query_budget
-from bench.latency import _wait_ready
+from bench.latency import served
 from bench.long_queries import FULL, long_view
 from bench.machine import machine_info
 from kb.accounts.keys import create_key
@@ -128,22 +125,7 @@ def main() -> None:
         print("in-process", json.dumps(inproc), flush=True)
         kb.close()
 
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {
-            **os.environ,
-            "KB_CACHE_DIR": str(args.cache.resolve()),
-            "KB_RATE_LIMIT_KEY_PER_MINUTE": str(10**9),
-        }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "kb.cli", "serve", "--data-dir", str(data_dir),
-             "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(base)
+        with served(data_dir, args.cache) as base:
             url = f"{base}/api/v1/search"
             with httpx.Client(timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
 
@@ -155,9 +137,6 @@ def main() -> None:
                 http = interleaved(post, short_texts[2], long_texts[2])
             results["http_1_client"] = http
             print("http", json.dumps(http), flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "long_latency.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
 

@@ -76,7 +76,7 @@ def get_document(
 ) -> DocumentDetail:
     """Metadata, every version, and the chunks of the current version."""
     with session_scope(kb.engine) as session:
-        doc = _get(session, document_id)
+        doc = document_row(session, document_id)
         versions = session.exec(
             select(DocumentVersion)
             .where(DocumentVersion.document_id == doc.id)
@@ -125,10 +125,10 @@ def delete_document(
 ) -> DeletedDocument:
     """Remove a document, all its versions and chunks; it leaves search results at once."""
     with session_scope(kb.engine) as session:
-        collection = _get(session, document_id).collection
+        collection = document_row(session, document_id).collection
     with kb.collection_lock(collection):
         with session_scope(kb.engine) as session:
-            doc = _get(session, document_id)
+            doc = document_row(session, document_id)
             version_ids = session.exec(
                 select(DocumentVersion.id).where(DocumentVersion.document_id == doc.id)
             ).all()
@@ -173,10 +173,10 @@ def update_metadata(
         doc_type, title, product=product, valid_from=valid_from, valid_to=valid_to
     )  # validates
     with session_scope(kb.engine) as session:
-        collection = _get(session, document_id).collection
+        collection = document_row(session, document_id).collection
     with kb.collection_lock(collection):
         with session_scope(kb.engine) as session:
-            doc = _get(session, document_id)
+            doc = document_row(session, document_id)
             before = doc.model_dump()
             if title:
                 doc.title = title
@@ -231,7 +231,8 @@ def _upkeep(session: Session, docs: Sequence[Document]) -> dict[str, dict[str, A
     return out
 
 
-def _get(session: Session, document_id: str) -> Document:
+def document_row(session: Session, document_id: str) -> Document:
+    """The catalogue row of ``document_id``; NotFound naming the field otherwise."""
     doc = session.get(Document, document_id)
     if doc is None:
         raise NotFound(

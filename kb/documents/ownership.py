@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.documents.catalog import get_document
+from kb.documents.catalog import document_row, get_document
 from kb.documents.schemas import DocumentDetail
-from kb.errors import Invalid, NotFound
-from kb.models import Document, UserAccount, utcnow
+from kb.errors import Invalid
+from kb.models import UserAccount, utcnow
 from kb.review import MAX_REVIEW_INTERVAL_DAYS
 
 OWNER_ROLES = ("manager", "admin")  # an agent cannot mark a document reviewed
@@ -44,7 +44,7 @@ def set_ownership(
             value=interval,
         )
     with session_scope(kb.engine) as session:
-        doc = _get(session, document_id)
+        doc = document_row(session, document_id)
         changed: dict[str, object] = {}
         if edit.owner is not None:
             owner = _owner(session, edit.owner, doc.collection) if edit.owner.strip() else None
@@ -66,7 +66,7 @@ def mark_reviewed(
 ) -> DocumentDetail:
     """Record that a manager checked the document as it is: its review clock starts again."""
     with session_scope(kb.engine) as session:
-        doc = _get(session, document_id)
+        doc = document_row(session, document_id)
         doc.reviewed_at = now or utcnow()
         session.add(doc)
         record(session, actor=actor, action="document.reviewed", target=doc.id,
@@ -95,12 +95,3 @@ def _owner(session: Session, email: str, collection: str) -> UserAccount:
             collection=collection,
         )
     return user
-
-
-def _get(session: Session, document_id: str) -> Document:
-    doc = session.get(Document, document_id)
-    if doc is None:
-        raise NotFound(
-            "no document with id {document_id!r}", field="document_id", document_id=document_id
-        )
-    return doc

@@ -50,7 +50,7 @@ bench: setup
 
 # 1k/10k/30k/100k-chunk knowledge bases from the bench corpora (real vectors where the
 # embedding cache has them, labelled stand-ins elsewhere), then speed, memory and start-up at
-# each size with a py-spy profile at 100k (README, "Speed"). About 30 minutes on 2 cores.
+# each size with a py-spy profile at 100k (README, "Speed"). About 40 minutes on 2 cores.
 BENCH_LARGE ?= $(DATA)/bench-large
 BENCH_CACHE ?= $(DATA)/bench-cache
 bench-100k: setup

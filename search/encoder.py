@@ -45,14 +45,22 @@ class QueryEncoder:
     def __init__(self, inner: Embedder, size: int = 4096) -> None:
         self.inner = inner
         self.name = inner.name
-        self.version = inner.version
-        self.dim = inner.dim
         self._size = size
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._batch = threading.Condition()
         self._queue: list[_Job] = []
         self._running = False
+
+    @property
+    def version(self) -> str:
+        # Asked of the inner embedder each time: a remote one learns it from its server, which
+        # may be down when the encoder is made (a knowledge base still opens, serving keywords).
+        return self.inner.version
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
 
     @classmethod
     def of(cls, embedder: Embedder) -> QueryEncoder:

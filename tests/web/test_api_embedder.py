@@ -167,3 +167,23 @@ def test_answers_keep_coming_from_keywords_while_the_server_is_down(
                 documented = schemas[name]["properties"]["degraded"]
                 assert "embedder_unavailable" in str(documented["anyOf"])
                 assert "BM25" in documented["description"] or "keyword" in documented["description"]
+
+
+def test_the_server_starts_and_answers_by_keywords_while_the_embedder_is_down(
+    tmp_path: Path, embedding_cache_dir: Path, sign_in: Callable[..., Any]
+) -> None:
+    remote = {"cache_dir": embedding_cache_dir, "embedder": "remote", "embedder_retries": 0}
+    with tei_like_server() as url:
+        settings = Settings(data_dir=tmp_path, embedder_url=url, **remote)
+        with TestClient(create_app(settings)) as client:
+            sign_in(client)
+            assert _upload(client, "guide.md", GUIDE).status_code == 200
+    down = Settings(data_dir=tmp_path, embedder_url=f"http://127.0.0.1:{free_port()}", **remote)
+    # Warm start-up asks the server for the model of every index and a warm-up embedding: it
+    # used to fail there, and the agents got nothing, not even keyword answers.
+    with TestClient(create_app(down, warm=True)) as client:
+        sign_in(client)
+        found = _search(client, "电机保修几年")
+        assert found.status_code == 200 and found.json()["degraded"] == "embedder_unavailable"
+        assert "两年" in found.json()["hits"][0]["text"]
+        assert _suggest(client, "电池保修多久啊").json()["degraded"] == "embedder_unavailable"

@@ -362,18 +362,9 @@ class IndexStore:
         except EmbedderUnavailableError as exc:
             if self.embedder.name != meta.embedder_name:
                 raise
-            # An embedding server that is down cannot say which model it runs: an index built
-            # for the configured model serves by keywords meanwhile, instead of nothing at all
-            # (rebuilding would need that server too). Writes check again once it answers.
-            logger.warning(
-                "%s; serving %s/%s, built with %s %s, by keywords until it answers",
-                exc,
-                meta.collection,
-                meta.generation,
-                theirs[0],
-                theirs[1],
-            )
-            return
+            # A server that is down cannot say which model it runs: an index built for the
+            # configured model serves by keywords meanwhile. Writes check again once it answers.
+            return logger.warning("%s; serving %s by keywords meanwhile", exc, meta.collection)
         if mine != theirs:
             raise IndexMismatchError(
                 f"index {meta.collection}/{meta.generation} was built with embedder "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from kb.errors import EmbedderUnavailable, KBError, StorageFull, Unavailable
+from kb.errors import N_, EmbedderUnavailable, KBError, Message, StorageFull, Unavailable
 from kb.settings import Settings
 from search.embedders.remote import EmbeddingServerError
 
@@ -25,7 +25,28 @@ log = logging.getLogger(__name__)
 _FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 _SQLITE_FULL = 13  # sqlite3's SQLITE_FULL result code
 _PG_DISK_FULL = "53100"  # PostgreSQL's SQLSTATE disk_full
-_FULL_HINT = "free space on that disk and try again; nothing was changed"
+
+# Templates with values, never f-strings: the web layer, the CLI and the job panel show them in
+# the reader's language (kb/documents/reasons.py reads stored job errors back through them).
+DISK_FULL_WRITING = N_(
+    "the disk is full writing {file} ({detail}): free space on that disk and try again; "
+    "nothing was changed"
+)
+DATABASE_DISK_FULL = N_(
+    "the database's disk is full ({detail}): free space on that disk and try again; "
+    "nothing was changed"
+)
+DATABASE_SERVER_DISK_FULL = N_(
+    "the database server's disk is full: free space on that disk and try again; nothing was changed"
+)
+DISK_FULL = N_(
+    "the disk is full ({detail}): free space on that disk and try again; nothing was changed"
+)
+DATABASE_UNAVAILABLE = N_("the database is unavailable ({detail}); try again shortly")
+DATA_DIR_NOT_WRITABLE = N_(
+    "the data directory {directory} is not writable ({detail}): give this user write access, "
+    "mount it read-write, or set KB_DATA_DIR to another directory"
+)
 
 
 def as_domain_error(exc: BaseException) -> KBError | None:
@@ -35,30 +56,30 @@ def as_domain_error(exc: BaseException) -> KBError | None:
     if isinstance(exc, EmbeddingServerError):
         return _embedding_server_error(exc)
     if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
-        where = f" writing {Path(exc.filename).name}" if exc.filename else ""
-        return StorageFull(f"the disk is full{where} ({exc.strerror}): {_FULL_HINT}")
+        if exc.filename:
+            name = Path(exc.filename).name
+            return StorageFull(Message(DISK_FULL_WRITING, file=name, detail=exc.strerror))
+        return StorageFull(Message(DISK_FULL, detail=exc.strerror))
     if isinstance(exc, DBAPIError):
         return _database_error(exc)
     if isinstance(exc, sqlite3.OperationalError) and _is_sqlite_full(exc):
-        return StorageFull(f"the disk is full ({exc}): {_FULL_HINT}")
+        return StorageFull(Message(DISK_FULL, detail=str(exc)))
     return None
 
 
 def _database_error(exc: DBAPIError) -> KBError | None:
     original = exc.orig
     if isinstance(original, sqlite3.OperationalError) and _is_sqlite_full(original):
-        return StorageFull(f"the database's disk is full ({original}): {_FULL_HINT}")
+        return StorageFull(Message(DATABASE_DISK_FULL, detail=str(original)))
     if getattr(original, "sqlstate", None) == _PG_DISK_FULL:
-        return StorageFull(f"the database server's disk is full: {_FULL_HINT}")
+        return StorageFull(DATABASE_SERVER_DISK_FULL)
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         # The connection was refused or lost (server stopped, network, SQLite file gone):
         # the pool reconnects on a later request (pre-ping), so this is worth a retry.
         first_line = str(original).strip().splitlines()[0] if str(original).strip() else ""
         log.warning("database unavailable: %s", first_line or type(original).__name__)
-        return Unavailable(
-            f"the database is unavailable ({first_line or type(original).__name__}); "
-            "try again shortly"
-        )
+        detail = first_line or type(original).__name__
+        return Unavailable(Message(DATABASE_UNAVAILABLE, detail=detail))
     return None
 
 
@@ -84,9 +105,6 @@ def check_writable(settings: Settings) -> None:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise Unavailable(
-                f"the data directory {directory} is not writable ({exc.strerror or exc}): "
-                "give this user write access, mount it read-write, or set KB_DATA_DIR to "
-                "another directory",
-                field="data_dir",
-            ) from exc
+            detail = exc.strerror or str(exc)
+            message = Message(DATA_DIR_NOT_WRITABLE, directory=str(directory), detail=detail)
+            raise Unavailable(message, field="data_dir") from exc

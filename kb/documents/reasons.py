@@ -12,6 +12,13 @@ from __future__ import annotations
 import re
 
 from kb.errors import N_, Message, parsed
+from kb.faults import (
+    DATABASE_DISK_FULL,
+    DATABASE_SERVER_DISK_FULL,
+    DATABASE_UNAVAILABLE,
+    DISK_FULL,
+    DISK_FULL_WRITING,
+)
 
 # Most specific first: a form's fields match any text, so a general form would hide a narrower one.
 INGEST_REASON_FORMS: tuple[Message, ...] = (
@@ -120,21 +127,12 @@ JOB_UNEXPECTED = N_("an unexpected error stopped the job ({detail}); the server 
 JOB_ERROR_FORMS: tuple[Message, ...] = (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
-    # kb/faults.py: the machine beneath the job (its messages are written there as f-strings)
-    N_(
-        "the disk is full writing {file} ({detail}): free space on that disk and try again; "
-        "nothing was changed"
-    ),
-    N_(
-        "the database's disk is full ({detail}): free space on that disk and try again; "
-        "nothing was changed"
-    ),
-    N_(
-        "the database server's disk is full: free space on that disk and try again; "
-        "nothing was changed"
-    ),
-    N_("the disk is full ({detail}): free space on that disk and try again; nothing was changed"),
-    N_("the database is unavailable ({detail}); try again shortly"),
+    # kb/faults.py: the machine beneath the job
+    DISK_FULL_WRITING,
+    DATABASE_DISK_FULL,
+    DATABASE_SERVER_DISK_FULL,
+    DISK_FULL,
+    DATABASE_UNAVAILABLE,
 )
 
 # Codes a stored error may start with: ours and every KBError's (kb/errors.py).

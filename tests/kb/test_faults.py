@@ -5,6 +5,7 @@ with that message and leaves the live version alone."""
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from kb.faults import as_domain_error, check_writable
 from kb.retrieval.searching import SearchRequest, search
 from kb.settings import Settings
 from search.vectorstore import FaissVectorStore
+from web.i18n import gettext
 
 
 def _sqlite_full(directory: Path) -> sqlite3.OperationalError:
@@ -72,6 +74,12 @@ def test_faults_become_domain_errors(tmp_path: Path) -> None:
             continue
         assert isinstance(found, expected), (exc, found)
         assert words in found.message, found.message
+        if expected is Invalid:
+            continue
+        # A template with values, so every reader gets it in their language: these were
+        # f-strings and stayed English everywhere but the job panel.
+        shown = gettext("zh-Hans", found.message.template, **found.message.params)
+        assert shown != found.message and re.search(r"[\u4e00-\u9fff]", shown), shown
 
 
 def test_a_full_disk_under_faiss_is_an_oserror(tmp_path: Path) -> None:
@@ -90,6 +98,8 @@ def test_check_writable_names_the_directory(tmp_path: Path) -> None:
         check_writable(settings)
     assert str(settings.data_dir) in raised.value.message
     assert "Read-only file system" in raised.value.message
+    shown = gettext("zh-Hant", raised.value.message.template, **raised.value.message.params)
+    assert shown.startswith(f"資料目錄 {settings.data_dir} 無法寫入"), shown
 
 
 def test_a_job_on_a_full_disk_fails_with_the_reason(

@@ -80,7 +80,9 @@ def _warm_up(kb: KnowledgeBase) -> None:
     from kb.retrieval.indexing import ensure_fresh, known_collections
 
     for collection in known_collections(kb):
-        if ensure_fresh(kb, collection):
+        # A shared index is written by the writers (ingest, workers) under the database's lease:
+        # a web process starting beside them only reads, and serves what they published.
+        if not kb.shared and ensure_fresh(kb, collection):
             log.warning("index of %r was stale and has been rebuilt", collection)
         kb.searchers.get(collection)
     kb.embedder.embed_queries(["warm up"])

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,7 @@ _LOCK_SPACE = 0x6B626765  # the advisory lock's first key: "kbge", generation le
 @dataclass(frozen=True)
 class _Seen:
     at: float  # the clock when the row was read
-    version: int | None  # None: no row, never built
+    version: Hashable | None  # the row's version, or the folder pointer's; None: never built
     pending: bool
 
 
@@ -69,8 +69,8 @@ class PostgresGenerationCatalog:
 
     def collections(self) -> list[str]:
         with self.engine.connect() as conn:
-            rows = conn.execute(text("SELECT collection FROM index_generation ORDER BY 1"))
-            return [str(name) for (name,) in rows]
+            rows = conn.execute(text("SELECT collection FROM index_generation"))
+            return sorted({str(name) for (name,) in rows} | set(self.files.collections()))
 
     def live(self, collection: str) -> str | None:
         # Exact, never from the poll: writers and loaders read it to act on it.
@@ -80,15 +80,21 @@ class PostgresGenerationCatalog:
                 text("SELECT generation FROM index_generation WHERE collection = :c"),
                 {"c": collection},
             ).first()
-        return None if row is None or row[0] is None else str(row[0])
+        if row is None or row[0] is None:
+            return self.files.live(collection)  # adopted: see ``switch``
+        return str(row[0])
 
-    def version(self, collection: str) -> int | None:
+    def version(self, collection: str) -> Hashable | None:
         """The live generation's version, read from the database at most every
         ``poll_seconds``: searches between two reads cost nothing."""
         return self._poll(collection).version
 
     def switch(self, collection: str, generation: str) -> None:
-        self.files.collection_dir(collection)
+        # The folder's own pointer too, first: the index directory stays self-describing (a
+        # backup copies it, ``kb check`` reads it), and an index built on one machine before
+        # KB_SHARED, or restored from a backup, is served from its pointer until the first
+        # switch here gives it a row.
+        self.files.switch(collection, generation)
         with self.engine.begin() as conn:
             version = conn.execute(
                 text(
@@ -188,10 +194,11 @@ class PostgresGenerationCatalog:
                 ),
                 {"c": collection},
             ).first()
-        if row is None:
-            seen = _Seen(now, None, False)
+        if row is None or row[1] is None:  # never switched here: the folder's pointer, if any
+            pointer = self.files.version(collection)
+            seen = _Seen(now, None if pointer is None else ("file", pointer), bool(row and row[2]))
         else:
-            seen = _Seen(now, int(row[0]) if row[1] is not None else None, bool(row[2]))
+            seen = _Seen(now, int(row[0]), bool(row[2]))
         self._seen[collection] = seen
         return seen
 

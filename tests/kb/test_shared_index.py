@@ -84,7 +84,7 @@ def test_a_generation_one_process_publishes_is_served_by_the_other(pair: Pair) -
         while not stop.is_set():
             try:
                 _ids(reader, "电池保修")
-            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+            except BaseException as exc:  # any failure is the finding
                 failures.append(exc)
 
     searching = threading.Thread(target=keep_searching)
@@ -123,3 +123,19 @@ def test_a_vocabulary_saved_through_one_process_cuts_the_others_queries(pair: Pa
         return any("物流" in syns for term, syns in query_terms(reader, "default", "快递"))
 
     assert _eventually(synonyms_of_courier)
+
+
+@pytest.mark.postgres
+def test_an_index_built_on_one_machine_is_served_when_it_becomes_shared(
+    make_kb: Callable[..., KnowledgeBase], postgres_url: str, tmp_path: Path
+) -> None:
+    alone = make_kb(database_url=postgres_url, data_dir=tmp_path)
+    ingest_items(alone, [IngestItem("faq.csv", FAQ.encode())], collection="default")
+    built = _ids(alone, "快递")
+    shared = {"database_url": postgres_url, "data_dir": tmp_path, "shared": True}
+    writer, reader = make_kb(**shared, index_poll_seconds=POLL), make_kb(**shared)
+    assert _ids(reader, "快递") == built  # the folder's pointer, until the first shared switch
+    assert writer.catalog.collections() == ["default"]
+    ingest_items(writer, [IngestItem("more.csv", MORE.encode())], collection="default")
+    assert _eventually(lambda: _ids(reader, "电池保修多久") == _ids(writer, "电池保修多久"))
+    assert alone.catalog.live("default") == writer.catalog.live("default")  # the pointer follows

@@ -70,8 +70,12 @@ class KnowledgeBase:
         self._tokenizer: Tokenizer | None = None
         check_writable(settings)  # a clear start-up error, not a failure at the first write
         self.engine = make_engine(settings)
-        # Which generation of each collection is live, and the writers' leases.
-        self.catalog: GenerationCatalog = catalog or self._make_catalog()
+        try:
+            # Which generation of each collection is live, and the writers' leases.
+            self.catalog: GenerationCatalog = catalog or self._make_catalog()
+        except BaseException:
+            self.engine.dispose()
+            raise
         self._tokenizer_guard = threading.RLock()  # re-entrant: refresh reads the property
         self._state: dict[Slot[Any], object] = {}
         self._state_guard = threading.RLock()  # re-entrant: a slot's ``make`` may use another

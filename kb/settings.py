@@ -31,12 +31,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/assistkb.sqlite3`."
     )
-    shared: bool = Field(
-        False, description="Several processes serve one PostgreSQL database and index (README)."
-    )
-    index_poll_seconds: float = Field(
-        1.0, gt=0, le=60, description="`shared`: seconds between looks for a new live generation."
-    )
+    shared: bool = Field(False, description="Processes share one PostgreSQL and index (README).")
+    index_poll_seconds: float = Field(1.0, gt=0, le=60, description="`shared`: seconds a look.")
     embedder: str = Field(
         "e5-small",
         description=(
@@ -301,14 +297,6 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
         return value
-
-    @model_validator(mode="after")
-    def _shared_needs_postgres(self) -> Settings:
-        if self.shared and not self.resolved_database_url.startswith("postgresql"):
-            raise ValueError(
-                "KB_SHARED needs a PostgreSQL KB_DATABASE_URL (postgresql+psycopg://…)"
-            )
-        return self
 
     @model_validator(mode="after")
     def _remote_embedder_complete(self) -> Settings:

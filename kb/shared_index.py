@@ -30,12 +30,20 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from kb.errors import KBError
 from kb.models import utcnow
 from search.generations import FileGenerationCatalog
 
 log = logging.getLogger(__name__)
 
 _LOCK_SPACE = 0x6B626765  # the advisory lock's first key: "kbge", generation leases
+
+
+class SharedIndexRefused(KBError):
+    """``KB_SHARED`` on a database that cannot announce generations or hold leases."""
+
+    status_code = 500
+    code = "shared_needs_postgresql"
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,12 @@ class PostgresGenerationCatalog:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if engine.dialect.name != "postgresql":
-            raise ValueError(f"a shared index needs PostgreSQL, not {engine.dialect.name}")
+            raise SharedIndexRefused(
+                "KB_SHARED needs a PostgreSQL KB_DATABASE_URL (postgresql+psycopg://…), not "
+                "{dialect}: several processes cannot share SQLite's locks and counters",
+                field="shared",
+                dialect=engine.dialect.name,
+            )
         self.engine = engine
         self.files = FileGenerationCatalog(root)  # names are checked as the file catalogue does
         self.poll_seconds = poll_seconds

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
@@ -19,7 +18,7 @@ from kb.library.store import active_rules, import_rules, save_reply
 from kb.retrieval.searching import SearchRequest, query_terms, search
 from kb.retrieval.vocabulary import Vocabulary, save_vocabulary
 from kb.settings import Settings
-from kb.shared_index import PostgresGenerationCatalog
+from kb.shared_index import PostgresGenerationCatalog, SharedIndexRefused
 from search.generations import FileGenerationCatalog
 
 POLL = 0.2
@@ -68,8 +67,8 @@ def test_the_catalogue_follows_the_setting(
 
 
 def test_a_shared_index_needs_postgresql(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="KB_SHARED needs a PostgreSQL KB_DATABASE_URL"):
-        Settings(data_dir=tmp_path, shared=True)
+    with pytest.raises(SharedIndexRefused, match="KB_SHARED needs a PostgreSQL KB_DATABASE_URL"):
+        KnowledgeBase(Settings(data_dir=tmp_path, shared=True))
 
 
 @pytest.mark.postgres

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+SHARED_KEEP_SECONDS = 300.0  # a shared index keeps replaced generations five minutes
+
 
 class Slot(Generic[T]):
     """One kind of per-process state a room keeps on every KnowledgeBase (caches, runners).
@@ -195,6 +197,8 @@ class KnowledgeBase:
             tokenizer=self.tokenizer,
             catalog=self.catalog,
             hnsw_threshold=self.settings.hnsw_threshold,
+            # Other hosts may still map a replaced generation: far longer than a poll and a load.
+            keep_superseded_seconds=SHARED_KEEP_SECONDS if self.settings.shared else 0.0,
         )
 
     @cached_property

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.context import KnowledgeBase
+from kb.context import SHARED_KEEP_SECONDS, KnowledgeBase
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.library.replies import make_reply
 from kb.library.store import active_rules, import_rules, save_reply
@@ -62,8 +62,12 @@ def _eventually(check: Callable[[], bool], seconds: float = 10 * POLL) -> bool:
 def test_the_catalogue_follows_the_setting(
     pair: Pair, make_kb: Callable[..., KnowledgeBase]
 ) -> None:
+    alone = make_kb()
     assert isinstance(pair[0].catalog, PostgresGenerationCatalog)
-    assert isinstance(make_kb().catalog, FileGenerationCatalog)
+    assert isinstance(alone.catalog, FileGenerationCatalog)
+    # Replaced generations stay a while when other hosts may still map them.
+    assert pair[0].index_store.keep_superseded_seconds == SHARED_KEEP_SECONDS > 0
+    assert alone.index_store.keep_superseded_seconds == 0
 
 
 def test_a_shared_index_needs_postgresql(tmp_path: Path) -> None:

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from search.generations import FileGenerationCatalog, GenerationCatalog
+from search.generations import FileGenerationCatalog, GenerationCatalog, superseded
 
 ROOT = Path(__file__).resolve().parents[2]  # the child processes import search/ from here
 
@@ -155,3 +156,16 @@ def test_a_killed_writer_leaves_a_pending_switch(make: Factory, child_opens: str
         assert not catalog.pending("kb")  # held now: whoever holds it finishes the work
         catalog.settle("kb")
     assert not catalog.pending("kb")
+
+
+def test_a_shared_index_keeps_generations_replaced_within_its_grace(tmp_path: Path) -> None:
+    made = ["20260101T000000000000-aaaaaa", "20260101T000001000000-bbbbbb"]
+    now = datetime.now(UTC)
+    made += [f"{now - timedelta(seconds=s):%Y%m%dT%H%M%S%f}-cccccc" for s in (90, 30, 0)]
+    for name in [*made, ".staging.tmp"]:
+        (tmp_path / name).mkdir()
+    # A generation is kept while the one made after it (which replaced it) is young enough.
+    assert superseded(tmp_path, 20) == {made[3]}
+    assert superseded(tmp_path, 60) == {made[2], made[3]}
+    assert superseded(tmp_path, 120) == {made[1], made[2], made[3]}
+    assert superseded(tmp_path, 0) == set()  # one machine: only live and previous stay

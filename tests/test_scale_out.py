@@ -29,7 +29,7 @@ from sqlmodel import select
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.models import Document, DocumentVersion
+from kb.models import Document, DocumentVersion, RateWindow
 from kb.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -127,14 +127,16 @@ def answers(server: Server, query: str) -> list[tuple[str, float]]:
     return [(hit["id"], round(hit["score"], 6)) for hit in response.json()["hits"]]
 
 
-def catalogued(settings: Settings) -> tuple[list[Document], int]:
-    """Every document in the database, and how many versions they have between them."""
+def catalogued(settings: Settings) -> tuple[list[Document], int, int]:
+    """Every document in the database, how many versions they have between them, and the
+    requests the rate limiter counted there (the last minutes')."""
     kb = KnowledgeBase(settings)
     try:
         with session_scope(kb.engine) as session:
             docs = list(session.exec(select(Document)).all())
             versions = len(session.exec(select(DocumentVersion.id)).all())
-        return docs, versions
+            counted = sum(session.exec(select(RateWindow.hits)).all())
+        return docs, versions, counted
     finally:
         kb.close()
 
@@ -188,7 +190,8 @@ def test_two_web_processes_serve_what_killed_and_concurrent_writers_published(
     unanswered = {s: n for s, n in clients.statuses.items() if not isinstance(s, int) or s >= 500}
     assert unanswered == {}, (clients.statuses, logs[-3000:])
     assert clients.statuses[200] > 20, clients.statuses  # the clients did run throughout
-    docs, versions = catalogued(shared)
+    docs, versions, counted = catalogued(shared)
+    assert counted > 0  # both processes count their callers in PostgreSQL, not in memory
     assert sorted(d.source_name for d in docs) == sorted(FILES)
     assert versions == len(FILES) and {d.current_version for d in docs} == {1}  # once each
     # Each document is served, by both processes, for the question only it answers.

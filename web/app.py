@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
+from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
 from web.api import documents, embed, search, sources, suggest
 from web.auth import check_protected, install_auth
@@ -38,7 +39,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
         if warm:
             _warm_up(kb)
+        # Other processes publish too: load their generations as soon as the poll sees them.
+        follower = GenerationFollower(kb).start() if kb.shared else None
         yield
+        if follower is not None:
+            follower.stop()
         shutdown_jobs(kb)
         kb.close()
 

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+SHARED_KEEP_SECONDS = 300.0  # a shared index keeps replaced generations five minutes
+
 
 class Slot(Generic[T]):
     """One kind of per-process state a room keeps on every KnowledgeBase (caches, runners).
@@ -52,7 +54,8 @@ class KnowledgeBase:
     ``embedder`` (any :class:`Embedder`, e.g. the running knowledge base's, or the benches'
     stored query vectors) is injected, or made from the settings on first use; either way
     every query vector goes through one :class:`QueryEncoder`. ``catalog`` (which generation
-    is live, the writers' leases) defaults to the index folder's ``CURRENT`` files and flocks.
+    is live, the writers' leases) defaults to the index folder's ``CURRENT`` files and flocks, or
+    to the database's when the index is shared (``KB_SHARED``).
     """
 
     def __init__(
@@ -62,20 +65,40 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         catalog: GenerationCatalog | None = None,
     ) -> None:
-        from search.generations import FileGenerationCatalog
-
         self.settings = settings
-        # Which generation of each collection is live, and the writers' leases.
-        self.catalog: GenerationCatalog = catalog or FileGenerationCatalog(settings.index_dir)
         self._given_embedder = embedder
         self._encoder: QueryEncoder | None = None
         self._encoder_guard = threading.Lock()
         self._tokenizer: Tokenizer | None = None
         check_writable(settings)  # a clear start-up error, not a failure at the first write
         self.engine = make_engine(settings)
+        try:
+            # Which generation of each collection is live, and the writers' leases.
+            self.catalog: GenerationCatalog = catalog or self._make_catalog()
+        except BaseException:
+            self.engine.dispose()
+            raise
         self._tokenizer_guard = threading.RLock()  # re-entrant: refresh reads the property
         self._state: dict[Slot[Any], object] = {}
         self._state_guard = threading.RLock()  # re-entrant: a slot's ``make`` may use another
+
+    def _make_catalog(self) -> GenerationCatalog:
+        """The index folder's files and flocks on one host; the database's rows and advisory
+        locks when several processes share the index (``KB_SHARED``)."""
+        if self.settings.shared:
+            from kb.shared_index import PostgresGenerationCatalog
+
+            return PostgresGenerationCatalog(
+                self.engine, self.settings.index_dir, poll_seconds=self.settings.index_poll_seconds
+            )
+        from search.generations import FileGenerationCatalog
+
+        return FileGenerationCatalog(self.settings.index_dir)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other processes serve (and may write) this knowledge base's index too."""
+        return self.settings.shared
 
     def state(self, slot: Slot[T]) -> T:
         """This knowledge base's value of ``slot`` in this process, made on first use."""
@@ -174,6 +197,8 @@ class KnowledgeBase:
             tokenizer=self.tokenizer,
             catalog=self.catalog,
             hnsw_threshold=self.settings.hnsw_threshold,
+            # Other hosts may still map a replaced generation: far longer than a poll and a load.
+            keep_superseded_seconds=SHARED_KEEP_SECONDS if self.settings.shared else 0.0,
         )
 
     @cached_property

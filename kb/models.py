@@ -302,3 +302,26 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     target: str = Field(max_length=300)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IndexGeneration(SQLModel, table=True):
+    """The live index generation of a collection, announced to every process (``KB_SHARED``):
+    web processes poll ``version``; ``pending`` marks a writer that let go mid-change."""
+
+    __tablename__ = "index_generation"
+
+    collection: str = Field(primary_key=True, max_length=64)
+    generation: str | None = Field(default=None, max_length=64)  # None: leased, never built
+    version: int = 0
+    pending: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RateWindow(SQLModel, table=True):
+    """Requests of one caller in one minute, counted across processes (``KB_SHARED``)."""
+
+    __tablename__ = "rate_window"
+
+    caller: str = Field(primary_key=True, max_length=200)
+    minute: int = Field(primary_key=True)  # minutes since the epoch
+    hits: int = 0

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/assistkb.sqlite3`."
     )
+    shared: bool = Field(False, description="Processes share one PostgreSQL and index (README).")
+    index_poll_seconds: float = Field(1.0, gt=0, le=60, description="`shared`: seconds a look.")
     embedder: str = Field(
         "e5-small",
         description=(

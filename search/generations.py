@@ -16,10 +16,12 @@ under the lease calls :meth:`settle`, and the mark goes when that lease is relea
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -154,3 +156,25 @@ class FileGenerationCatalog:
     def settle(self, collection: str) -> None:
         with self._guard:
             self._settled.add(collection)
+
+
+def superseded(base: Path, seconds: float) -> set[str]:
+    """The generations under ``base`` that a newer one replaced less than ``seconds`` ago.
+
+    A shared index (several hosts, ``KB_SHARED``) keeps them that long rather than only the
+    live one and its predecessor: another host may still be loading or mapping one, and a file
+    deleted under another host's map is gone (NFS keeps deleted open files for their own host
+    only). Generation names begin with the UTC time they were made (``search/index.py``)."""
+    if seconds <= 0:
+        return set()
+    names = sorted(p.name for p in base.iterdir() if p.is_dir() and p.name[0] != ".")
+    cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
+    return {old for old, new in itertools.pairwise(names) if _made(new) > cutoff}
+
+
+def _made(name: str) -> datetime:
+    """When a generation was made, by its name (long ago for a name of another form)."""
+    try:
+        return datetime.strptime(name.split("-")[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)

@@ -46,7 +46,7 @@ from search.generation import (
 from search.generation import (
     SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
 )
-from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog
+from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog, superseded
 from search.normalize import normalize
 from search.pause import pause_point
 from search.postings import Postings
@@ -85,8 +85,10 @@ class IndexStore:
         bm25_k1: float = 1.2,
         bm25_b: float = 0.75,
         merge_policy: MergePolicy | None = None,
+        keep_superseded_seconds: float = 0.0,
     ) -> None:
         self.root = root
+        self.keep_superseded_seconds = keep_superseded_seconds
         self.files = FileGenerationCatalog(root)  # where generations live on disk
         self.catalog: GenerationCatalog = catalog or self.files  # which one is live
         self.embedder = embedder
@@ -378,6 +380,7 @@ class IndexStore:
         directories, generations never switched in, half-written pointers. Builds of one
         collection are serialised by the caller (kb's collection lock), so none is in use.
         The segments the kept ones serve are kept with them."""
+        keep = keep | superseded(base, self.keep_superseded_seconds)
         keep = set().union(*(referenced(base / name) for name in keep))
         for entry in base.iterdir():
             if entry.name in keep or entry.name == CURRENT_FILE:

@@ -90,6 +90,11 @@ class SearcherCache:
         logger.info("serving %s/%s", collection, name)
         return searcher
 
+    def loaded(self, collection: str) -> str | None:
+        """The generation of ``collection`` this cache holds loaded (None: none yet)."""
+        entry = self._entries.get(collection)
+        return entry.generation if entry is not None else None
+
     def invalidate(self, collection: str | None = None) -> None:
         """Forget the cached searcher of ``collection`` (or all), e.g. after a settings change."""
         with self._guard:

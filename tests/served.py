@@ -50,6 +50,9 @@ def kb_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[s
         env["KB_CACHE_DIR"] = str(settings.cache_dir)
     if settings.database_url is not None:
         env["KB_DATABASE_URL"] = settings.database_url
+    if settings.shared:
+        env["KB_SHARED"] = "true"
+        env["KB_INDEX_POLL_SECONDS"] = str(settings.index_poll_seconds)
     env.update(extra or {})
     return env
 
@@ -105,13 +108,16 @@ def wait_until_healthy(process: subprocess.Popen[bytes], url: str, deadline: flo
 
 
 @contextmanager
-def serving(settings: Settings, *, key: str | None = None) -> Iterator[Server]:
-    """``kb serve`` on ``settings``' data directory (and database) until the block ends."""
+def serving(
+    settings: Settings, *, key: str | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
+    """``kb serve`` on ``settings``' data directory (and database) until the block ends; ``env``
+    adds to (or overrides) its ``KB_*`` environment."""
     key = key or make_key(settings)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kb.cli", "serve", "--port", str(port)],
-        env=kb_env(settings),
+        env=kb_env(settings, env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

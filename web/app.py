@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
+from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
 from search.embedders.base import EmbedderUnavailableError
 from web.api import documents, embed, search, sources, suggest
@@ -39,7 +40,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
             log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
         if warm:
             _warm_up(kb)
+        # Other processes publish too: load their generations as soon as the poll sees them.
+        follower = GenerationFollower(kb).start() if kb.shared else None
         yield
+        if follower is not None:
+            follower.stop()
         shutdown_jobs(kb)
         kb.close()
 
@@ -83,7 +88,9 @@ def _warm_up(kb: KnowledgeBase) -> None:
 
     try:
         for collection in known_collections(kb):
-            if ensure_fresh(kb, collection):
+            # A shared index is written by the writers (ingest, workers) under the database's
+            # lease: a web process starting beside them only reads, and serves what they published.
+            if not kb.shared and ensure_fresh(kb, collection):
                 log.warning("index of %r was stale and has been rebuilt", collection)
             kb.searchers.get(collection)
         kb.embedder.embed_queries(["warm up"])

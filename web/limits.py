@@ -1,8 +1,10 @@
 """Request limits: requests per minute per caller (429) and request body size (413).
 
-Both are per process. The rate limiter counts in memory, so with N workers a caller may make up
-to N times its limit; that bounds a runaway CRM loop or a stuck panel, which is what it is for,
-without a shared store on every request. The body limit needs no sharing.
+On one machine the rate limiter counts in memory, per process, so with N workers a caller may
+make up to N times its limit; that bounds a runaway CRM loop or a stuck panel, which is what it
+is for, without a shared store on every request. With ``KB_SHARED`` (several processes or hosts
+on one PostgreSQL) it counts in the database instead (kb/accounts/rates.py). The body limit
+needs no sharing.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -20,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.sizes import size_limit
 from kb.accounts.principal import Principal
+from kb.accounts.rates import SharedRateLimiter
 from kb.context import KnowledgeBase, Slot
 from kb.errors import TooManyAttempts
 from kb.settings import Settings
@@ -62,7 +66,16 @@ class RateLimiter:
             del self._seen[caller]
 
 
-RATE_LIMITER: Slot[RateLimiter] = Slot("web.rate_limiter", lambda kb: RateLimiter())
+class Limiter(Protocol):
+    def hit(self, caller: str, limit: int) -> float: ...
+
+
+def _limiter(kb: KnowledgeBase) -> Limiter:
+    """Counted in this process, or across every process in the database (``KB_SHARED``)."""
+    return SharedRateLimiter(kb.engine) if kb.shared else RateLimiter()
+
+
+RATE_LIMITER: Slot[Limiter] = Slot("web.rate_limiter", _limiter)
 
 
 def rate_limit_of(principal: Principal, settings: Settings) -> tuple[str, int, str]:

@@ -156,12 +156,16 @@ def _context(
     chosen = readable(principal, collection) if collection else None
     where = collection_for(kb, principal, chosen)  # overlaps are per collection
     overlaps = find_overlaps(kb, where)
+    gaps = find_gaps(kb, readable=within, collection=chosen)[:GAPS_SHOWN]
+    drafts = list_drafts(kb, readable=within, collection=chosen)
+    drafted = {q for d in drafts for q in d.queries}
     return {
         "collection": chosen or "",
         "collections": readable_collections(kb, principal),
         "overlap_collection": where,
-        "gaps": find_gaps(kb, readable=within, collection=chosen)[:GAPS_SHOWN],
-        "drafts": list_drafts(kb, readable=within, collection=chosen),
+        "gaps": gaps,
+        "drafted": {g.key for g in gaps if drafted & set(g.normalized)},  # a draft is pending
+        "drafts": drafts,
         "stats": review_stats(kb, readable=within, collection=chosen),
         "duplicates": [o for o in overlaps if o.kind == "duplicate"],
         "conflicts": [o for o in overlaps if o.kind == "conflict"],

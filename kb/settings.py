@@ -218,7 +218,7 @@ class Settings(BaseSettings):
     upkeep_window_days: int = Field(90, ge=1, le=366, description="Upkeep's gap window, days.")
     upkeep_draft_days: int = Field(30, ge=1, le=366, description="A pending draft expires after.")
     upkeep_cluster_similarity: float = Field(
-        0.81, ge=0, le=1, description="Logged queries at least this similar are one gap."
+        0.45, ge=-1, le=1, description="Logged queries at least this similar are one gap."
     )
     frame_ancestors: str = Field(
         "'self'",

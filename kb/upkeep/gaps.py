@@ -29,6 +29,7 @@ from kb.models import FeedbackRecord, SuggestionLog, UpkeepDraft, as_utc, utcnow
 from kb.upkeep.clustering import average_link, center, medoid, similarity
 from search.normalize import normalize
 
+WINDOW_DAYS = 90  # gaps are the suggestions of this many days (older ones weigh < 1/80 anyway)
 HALF_LIFE_DAYS = 14.0  # an event a fortnight old counts half as much as one today
 MAX_QUERIES = 500  # distinct wordings clustered per collection: the most frequent
 SHOWN_WORDINGS = 8
@@ -139,9 +140,9 @@ def find_gaps(
     collection: str | None = None,
     now: datetime | None = None,
 ) -> list[Gap]:
-    """The gaps of the last ``KB_UPKEEP_WINDOW_DAYS``, highest score first."""
+    """The gaps of the last ``WINDOW_DAYS``, highest score first."""
     now = now or utcnow()
-    since = now - timedelta(days=kb.settings.upkeep_window_days)
+    since = now - timedelta(days=WINDOW_DAYS)
     answered = _answered(kb)
     events = [
         e

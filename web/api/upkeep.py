@@ -49,7 +49,7 @@ class OverlapList(BaseModel):
     dependencies=READ,
 )
 def gaps_route(kb: KBDep, principal: PrincipalDep, collection: str | None = None) -> GapList:
-    """Unanswered, low-confidence and not-helpful queries of the last ``KB_UPKEEP_WINDOW_DAYS``,
+    """Unanswered, low-confidence and not-helpful queries of the last 90 days,
     clustered by intent, the most met (recency-weighted) first."""
     if collection is not None:
         readable(principal, collection)

@@ -8,7 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.ingestion import IngestItem, ingest_items
+from kb.models import ReplyRecord
 from kb.upkeep.overlaps import answer_similarity, classify, find_overlaps
 
 FAQ = (
@@ -51,3 +53,25 @@ def test_duplicates_and_conflicts_in_a_tiny_faq(make_kb: Callable[..., Knowledge
     assert ("conflict", "退款多久能到账？", "退款要多久才能到账？") in found
     assert not any("滤网" in q for _, *pair in found for q in pair)
     assert find_overlaps(kb, "nothing-here") == []
+
+
+def test_a_reply_that_answers_a_faq_question_differently_is_a_conflict(
+    make_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = make_kb()
+    [result] = ingest_items(kb, [IngestItem("faq.csv", FAQ)], collection="default")
+    assert result.status == "ingested"
+    with session_scope(kb.engine) as session:
+        session.add(ReplyRecord(id="refund-time", title="退款多久能到账",
+                                body="{name}您好，退款会在 7 个工作日内原路退回。",
+                                applies_to=["退款多久能到账", "退款什么时候到"]))  # fmt: skip
+        session.add(ReplyRecord(id="greeting", title="问候", body="您好，很高兴为您服务。"))
+
+    found = [o for o in find_overlaps(kb, "default") if o.second.kind == "reply"]
+
+    # Both refund entries (3–5 and 10 working days) disagree with the reply's 7; the greeting
+    # answers no FAQ question.
+    assert {(o.kind, o.first.question, o.second.id) for o in found} == {
+        ("conflict", "退款多久能到账？", "refund-time"),
+        ("conflict", "退款要多久才能到账？", "refund-time"),
+    }

@@ -21,6 +21,7 @@ import numpy as np
 
 from kb.assist.matching import ReplyMatcher
 from kb.context import KnowledgeBase
+from kb.types import collection_name
 from search.normalize import normalize
 from search.types import IndexedChunk
 
@@ -83,7 +84,7 @@ def classify(question_similarity: float, a: str, b: str, threshold: float) -> Ov
 def find_overlaps(kb: KnowledgeBase, collection: str, *, limit: int = LIMIT) -> list[Overlap]:
     """Duplicates and conflicts among the collection's live FAQ entries and the replies, the
     most alike questions first."""
-    searcher = kb.searchers.get(collection)
+    searcher = kb.searchers.get(collection_name(collection))
     if searcher is None:
         return []
     generation = searcher.generation

@@ -127,3 +127,5 @@ def test_overlaps_keep_to_readable_collections(site: dict[str, Any]) -> None:
     body = site["hr"].get("/api/v1/upkeep/overlaps").json()
     assert body["collection"] == "hr" and body["duplicates"] == [] and body["conflicts"] == []
     assert site["hr"].get("/api/v1/upkeep/overlaps?collection=finance").status_code == 403
+    bad = site["boss"].get("/api/v1/upkeep/overlaps?collection=用户")
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "collection"

@@ -10,6 +10,7 @@ import pytest
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import IngestItem, ingest_items
+from kb.errors import Invalid
 from kb.models import ReplyRecord
 from kb.upkeep.overlaps import answer_similarity, classify, find_overlaps
 
@@ -53,6 +54,8 @@ def test_duplicates_and_conflicts_in_a_tiny_faq(make_kb: Callable[..., Knowledge
     assert ("conflict", "退款多久能到账？", "退款要多久才能到账？") in found
     assert not any("滤网" in q for _, *pair in found for q in pair)
     assert find_overlaps(kb, "nothing-here") == []
+    with pytest.raises(Invalid):  # found by fuzzing: was a 500
+        find_overlaps(kb, "用户")
 
 
 def test_a_reply_that_answers_a_faq_question_differently_is_a_conflict(

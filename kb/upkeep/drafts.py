@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Collection
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from kb.upkeep.gaps import Gap
 from kb.upkeep.schemas import MAX_ANSWER, MAX_QUESTION, DraftPublic, ReviewStats
 
 USED_AND_HELPFUL = ("inserted", "helpful")
+_PLACEHOLDER = re.compile(r"\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}")  # a scripted reply's variable
 
 
 def draft_from_gap(kb: KnowledgeBase, gap: Gap, *, actor: str = SYSTEM_ACTOR) -> DraftPublic:
@@ -233,6 +235,14 @@ def accept_draft(
         _apply(draft, question, answer)
         if not draft.answer.strip():
             raise Invalid("write an answer before accepting the draft", field="answer")
+        if unfilled := _PLACEHOLDER.search(draft.answer):
+            # A reply's "{name}您好" would reach every customer as braces: the manager rewrites.
+            raise Invalid(
+                "the answer still holds the reply variable {variable}: write what the customer "
+                "should read instead",
+                field="answer",
+                variable=unfilled.group(0),
+            )
         entry = (draft.question, draft.answer)
     item = IngestItem(
         f"upkeep-{draft_id}.csv",

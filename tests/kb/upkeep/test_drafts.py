@@ -71,8 +71,15 @@ def test_without_a_helpful_inserted_item_the_answer_is_left_to_the_manager(
     with pytest.raises(Invalid) as refused:
         accept_draft(kb, draft.id)
     assert refused.value.field == "answer"
-    edited = edit_draft(kb, draft.id, answer="电子发票在“我的订单”里申请，邮箱 a@b.com 收。")
+    edited = edit_draft(
+        kb, draft.id, answer="{name}您好，电子发票在“我的订单”里申请，邮箱 a@b.com 收。"
+    )
     assert "[EMAIL]" in edited.answer and "a@b.com" not in edited.answer
+    with pytest.raises(Invalid) as unfilled:  # a reply's variable never reaches a customer
+        accept_draft(kb, draft.id)
+    assert unfilled.value.field == "answer" and "{name}" in str(unfilled.value.message)
+    accepted = accept_draft(kb, draft.id, answer=edited.answer.replace("{name}", ""))
+    assert accepted.status == "accepted"
 
 
 def test_accepting_a_draft_makes_it_a_faq_document_searchable_at_once(

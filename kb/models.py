@@ -325,3 +325,30 @@ class RateWindow(SQLModel, table=True):
     caller: str = Field(primary_key=True, max_length=200)
     minute: int = Field(primary_key=True)  # minutes since the epoch
     hits: int = 0
+# --- upkeep: draft FAQ entries made from gaps, waiting for a manager (kb/upkeep/) -------------
+
+
+class UpkeepDraftBase(SQLModel):
+    collection: str = Field(index=True, max_length=64)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16, index=True)  # kb.types.DraftStatus
+    # Where the answer came from: the item agents inserted and marked helpful (chunk or reply id).
+    answer_source: str | None = Field(default=None, max_length=128)
+    # The gap it was drafted from: its queries (redacted, normalised) and how often agents met it.
+    queries: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    events: int = 0
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_by: str = Field(max_length=300)
+    expires_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = Field(default=None, max_length=300)
+    document_id: str | None = Field(default=None, max_length=32)  # the FAQ it became
+
+
+class UpkeepDraft(UpkeepDraftBase, table=True):
+    """A draft FAQ entry: pending until a manager accepts (a document), rejects or it expires."""
+
+    __tablename__ = "upkeep_draft"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

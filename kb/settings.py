@@ -217,6 +217,8 @@ class Settings(BaseSettings):
         5000, ge=10, description="Longest conversation turn accepted by /suggest."
     )
     max_turns: int = Field(200, ge=1, description="Most conversation turns accepted by /suggest.")
+    upkeep_draft_days: int = Field(30, ge=1, le=366, description="A pending draft expires after.")
+    upkeep_cluster_similarity: float = Field(0.45, ge=-1, le=1, description="Same-gap similarity.")
     frame_ancestors: str = Field(
         "'self'",
         description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",

@@ -48,6 +48,10 @@ FeedbackAction = Literal["shown", "copied", "inserted", "helpful", "not_helpful"
 FEEDBACK_ACTIONS: tuple[FeedbackAction, ...] = get_args(FeedbackAction)
 # What a feedback event's item was in its suggestion (FeedbackRecord.item_kind).
 ItemKind = Literal["answer", "reply", "escalation_reply"]
+
+# A draft FAQ entry in the upkeep review queue (kb/upkeep/drafts.py).
+DraftStatus = Literal["pending", "accepted", "rejected", "expired"]
+DRAFT_STATUSES: tuple[DraftStatus, ...] = get_args(DraftStatus)
 # The actions that judge an item (thumbs up / down), as opposed to using it.
 RATINGS: tuple[FeedbackAction, ...] = ("helpful", "not_helpful")
 

@@ -15,7 +15,7 @@ from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
 from search.embedders.base import EmbedderUnavailableError
-from web.api import documents, embed, search, sources, suggest
+from web.api import documents, embed, search, sources, suggest, upkeep
 from web.auth import check_protected, install_auth
 from web.docs import install_docs
 from web.errors import error_response, install_error_handlers
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(documents.router)
     app.include_router(suggest.router)
     app.include_router(embed.router)
+    app.include_router(upkeep.router)
     install_pages(app)
 
     @app.get("/healthz", tags=["health"])

@@ -29,6 +29,7 @@ PYTHON_SOURCES = (
     "kb/documents",
     "kb/library",
     "kb/insight",
+    "kb/upkeep",
     "kb/retrieval/searching.py",
     "kb/retrieval/vocabulary.py",
     "kb/types.py",

@@ -39,6 +39,7 @@ NAV_ITEMS = (
     ("kb_rules", N_("升级规则")),
     ("kb_vocabulary", N_("词库")),
     ("kb_analytics", N_("分析")),
+    ("kb_upkeep", N_("维护")),
     ("kb_evaluation", N_("评测")),
 )
 # The role each top-bar item needs; the others are the console's, for managers (base.html shows

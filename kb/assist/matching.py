@@ -124,6 +124,13 @@ class ReplyMatcher:
     def get(self, reply_id: str) -> ReplyTemplate | None:
         return self._by_id.get(reply_id)
 
+    def cue_similarity(self, vectors: np.ndarray) -> np.ndarray:
+        """Each reply's best cue cosine with each row of ``vectors`` (replies × rows): how
+        close the questions a reply answers are to passages, without embedding anything."""
+        if not self.replies or not len(vectors):
+            return np.zeros((len(self.replies), len(vectors)), dtype=np.float32)
+        return np.maximum.reduceat(self._matrix @ np.asarray(vectors).T, self._starts, axis=0)
+
     def best(self, query: str, *, language: str, limit: int = 3) -> list[ReplyTemplate]:
         """Replies in the customer's language family whose cues are close to ``query``."""
         if not self.replies or not query.strip():

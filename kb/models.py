@@ -325,6 +325,8 @@ class RateWindow(SQLModel, table=True):
     caller: str = Field(primary_key=True, max_length=200)
     minute: int = Field(primary_key=True)  # minutes since the epoch
     hits: int = 0
+
+
 # --- upkeep: draft FAQ entries made from gaps, waiting for a manager (kb/upkeep/) -------------
 
 

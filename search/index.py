@@ -1,7 +1,8 @@
 """Index generations on disk: ``root/<collection>/<generation>/`` plus a ``CURRENT`` pointer.
 
 A generation holds the FAISS index (``vectors.faiss``), the BM25 state (``bm25/``), the chunks
-in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map),
+in row order (``chunks/``, memory-mapped columns, ``search/chunktable.py``; ``chunks.json`` in
+format 1: row ``i`` of both indexes is chunk ``i``, which is the id map),
 the vocabulary its BM25 tokens were cut with (``vocabulary.json``: queries are cut the same way,
 whatever the process's current vocabulary) and ``meta.json``. A new generation is written
 beside the live one under a hidden temporary name, flushed to disk (fsync), renamed into place,
@@ -27,13 +28,14 @@ from pathlib import Path
 
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
+from search.chunktable import write_table
 from search.durable import sync_directory, sync_tree
 from search.embedders.base import Embedder
 from search.generation import (
     BM25_DIR,
-    CHUNKS_FILE,
     FORMAT_VERSION,
     META_FILE,
+    READABLE_FORMATS,
     VECTORS_FILE,
     VOCABULARY_FILE,
     Generation,
@@ -42,6 +44,9 @@ from search.generation import (
     IndexNotFoundError,
     SegmentCache,
     load_segmented,
+)
+from search.generation import (
+    CHUNKS_DIR as CHUNKS_DIR,  # re-exported, as the other names of a generation's files
 )
 from search.generation import (
     SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
@@ -58,7 +63,6 @@ from search.segments import (
     combine,
     plan_delta,
     referenced,
-    write_chunks,
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
@@ -198,7 +202,7 @@ class IndexStore:
         if main:  # a main segment alone is scored by bm25s's precomputed scores
             BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
         Postings.build(tokens).save(staging / BM25_DIR)
-        write_chunks(staging / CHUNKS_FILE, chunks)
+        write_table(staging, chunks)
         save_shares(staging, chunks)
         documents = SegmentDocuments.of(chunks)
         if documents is not None:  # else the generation cannot take deltas: changes rebuild
@@ -351,10 +355,11 @@ class IndexStore:
 
     def check_compatible(self, meta: GenerationMeta) -> None:
         """Raise :class:`IndexMismatchError` unless ``meta`` matches this format and embedder."""
-        if meta.format_version != FORMAT_VERSION:
+        if meta.format_version not in READABLE_FORMATS:
+            readable = ", ".join(map(str, READABLE_FORMATS))
             raise IndexMismatchError(
                 f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
-                f"this build reads format {FORMAT_VERSION}; rebuild the index"
+                f"this build reads formats {readable} (writes {FORMAT_VERSION}); rebuild the index"
             )
         mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)

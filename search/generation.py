@@ -8,6 +8,7 @@ vectors and postings), for as long as one of them is in use.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
 from collections.abc import Sequence
@@ -25,6 +26,8 @@ from search.segments import Manifest, SegmentDocuments
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
 from search.vectorindex import VectorIndex, load_vector_index
+
+logger = logging.getLogger(__name__)
 
 # The layout of a generation's files. A generation of a format this build cannot read is not
 # loaded; the service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding
@@ -175,3 +178,40 @@ def load_segmented(
     vectors = SegmentedVectors(parts, dim=meta.dim, kind=meta.vector_index)
     share = np.concatenate(shares) if shares else np.zeros(0, dtype=np.float32)
     return Generation(meta, path, served, bm25, vectors, tokenizer, len(parts), share)
+
+
+_KEPT_TOKENIZERS = 2
+
+
+def tokenizer_of(
+    path: Path, meta: GenerationMeta, current: Tokenizer, known: dict[str, Tokenizer]
+) -> Tokenizer:
+    """The tokenizer ``meta``'s generation (in ``path``) was built with: ``current`` when it cuts
+    the same, else one rebuilt from the generation's vocabulary (kept in ``known``)."""
+    if meta.tokenizer_version == current.version:
+        return current
+    found = known.get(meta.tokenizer_version)
+    if found is not None:
+        return found
+    try:
+        vocabulary = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return current  # built before generations kept their vocabulary
+    tokenizer = Tokenizer(
+        user_dict_text=vocabulary["user_dict"], synonyms_text=vocabulary["synonyms"]
+    )
+    if tokenizer.version != meta.tokenizer_version:
+        # Another jieba release or tokenizer code: the vocabulary is still the right one.
+        logger.warning(
+            "index %s/%s was tokenised with %s, this build cuts as %s; rebuild soon",
+            meta.collection,
+            meta.generation,
+            meta.tokenizer_version,
+            tokenizer.version,
+        )
+    # Keep the newest few: each vocabulary saved elsewhere adds one, and searchers that still
+    # use an evicted one hold their own reference.
+    while len(known) >= _KEPT_TOKENIZERS:
+        known.pop(next(iter(known)))
+    known[meta.tokenizer_version] = tokenizer
+    return tokenizer

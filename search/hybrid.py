@@ -137,17 +137,18 @@ class HybridSearcher:
         terms = signals.terms
         best = ranked[:limit]
         marks = [token for group in terms for alternative in group for token in alternative]
+        picked = [(chunks[row], row, score) for row, score in best]  # a mapped row decodes once
         hits = [
             Hit(
-                chunk=chunks[row],
+                chunk=chunk,
                 score=float(score),
-                highlight=highlight(chunks[row].text, marks),
+                highlight=highlight(chunk.text, marks),
                 bm25_score=signals.bm25.get(row),
                 vector_score=signals.cosine.get(row),
                 bm25_rank=keyword_rank.get(row),
                 vector_rank=dense_rank.get(row),
             )
-            for row, score in best
+            for chunk, row, score in picked
         ]
         return SearchResult(hits, embedding_skipped=signals.skipped, degraded=degraded)
 

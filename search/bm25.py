@@ -123,13 +123,14 @@ class BM25Index:
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index:
-        """Read an index written by :meth:`save`."""
+        """Read an index written by :meth:`save`, its arrays memory-mapped."""
         params = json.loads((directory / PARAMS_FILE).read_text(encoding="utf-8"))
         if params["doc_count"] == 0:
             return cls(None, 0, params["k1"], params["b"])
         import bm25s
 
-        model = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
+        # Mapped: the score arrays' pages are read as queries touch them, shared by processes.
+        model = bm25s.BM25.load(str(directory), mmap=True, show_progress=False, verbosity=0)
         return cls(model, params["doc_count"], params["k1"], params["b"])
 
 

@@ -8,27 +8,36 @@ vectors and postings), for as long as one of them is in use.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import weakref
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from search.bm25 import BM25Index
+from search.chunktable import LEGACY_FILE, TABLE_DIR, ChunkRows, load_chunks
 from search.postings import Postings
 from search.scripts import load_shares
 from search.segmented import Part, SegmentedBM25, SegmentedVectors
-from search.segments import Manifest, SegmentDocuments, read_chunks
+from search.segments import Manifest, SegmentDocuments
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
 from search.vectorindex import VectorIndex, load_vector_index
 
-# The layout of a generation's files. A generation of another format is not loaded; the
-# service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding cache.
-FORMAT_VERSION = 1
+logger = logging.getLogger(__name__)
+
+# The layout of a generation's files. A generation of a format this build cannot read is not
+# loaded; the service rebuilds it (kb/retrieval/indexing.py ensure_fresh) from the embedding
+# cache. Format 2 keeps chunks in mapped columns (search/chunktable.py) and postings as .npy;
+# format 1 (chunks.json, postings.npz) is still read, and a delta may sit on a format-1 main.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 META_FILE = "meta.json"
-CHUNKS_FILE = "chunks.json"
+CHUNKS_DIR = TABLE_DIR
+CHUNKS_FILE = LEGACY_FILE  # format 1
 VECTORS_FILE = "vectors.faiss"
 BM25_DIR = "bm25"
 VOCABULARY_FILE = "vocabulary.json"
@@ -83,7 +92,7 @@ class Generation:
 
     meta: GenerationMeta
     path: Path
-    chunks: list[IndexedChunk]  # the live rows, in row order
+    chunks: Sequence[IndexedChunk]  # the live rows, in row order (mapped: decoded when read)
     bm25: BM25Index | SegmentedBM25
     vectors: VectorIndex
     tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
@@ -96,7 +105,7 @@ class Segment:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.chunks = read_chunks(path / CHUNKS_FILE)
+        self.chunks = load_chunks(path)
         self.vectors = load_vector_index(path / VECTORS_FILE)
         self.documents = SegmentDocuments.load(path)
         self.cjk_share = load_shares(path, self.chunks)
@@ -140,7 +149,7 @@ def load_segmented(
 ) -> Generation:
     """A generation of a main segment and deltas, its deleted rows left out."""
     parts: list[Part] = []
-    chunks: list[IndexedChunk] = []
+    chunks: list[tuple[Sequence[IndexedChunk], np.ndarray | None]] = []
     shares: list[np.ndarray] = []
     for name in manifest.segments:
         segment = segments.get(collection, path.parent / name)
@@ -157,14 +166,52 @@ def load_segmented(
         alive[documents.dead_rows(manifest.deleted.get(name, ()))] = False
         live = np.flatnonzero(alive)
         parts.append(Part(live, rows, postings, segment.vectors))
-        chunks.extend(segment.chunks if live.size == rows else [segment.chunks[i] for i in live])
+        chunks.append((segment.chunks, None if live.size == rows else live))
         shares.append(segment.cjk_share if live.size == rows else segment.cjk_share[live])
-    if len(chunks) != meta.chunk_count:
+    served = ChunkRows(chunks)
+    if len(served) != meta.chunk_count:
         raise IndexMismatchError(
             f"generation {meta.generation!r} of {collection!r} is inconsistent: "
-            f"{meta.chunk_count} chunks in meta, {len(chunks)} in its segments"
+            f"{meta.chunk_count} chunks in meta, {len(served)} in its segments"
         )
     bm25 = SegmentedBM25(parts, k1=meta.bm25_k1, b=meta.bm25_b)
     vectors = SegmentedVectors(parts, dim=meta.dim, kind=meta.vector_index)
     share = np.concatenate(shares) if shares else np.zeros(0, dtype=np.float32)
-    return Generation(meta, path, chunks, bm25, vectors, tokenizer, len(parts), share)
+    return Generation(meta, path, served, bm25, vectors, tokenizer, len(parts), share)
+
+
+_KEPT_TOKENIZERS = 2
+
+
+def tokenizer_of(
+    path: Path, meta: GenerationMeta, current: Tokenizer, known: dict[str, Tokenizer]
+) -> Tokenizer:
+    """The tokenizer ``meta``'s generation (in ``path``) was built with: ``current`` when it cuts
+    the same, else one rebuilt from the generation's vocabulary (kept in ``known``)."""
+    if meta.tokenizer_version == current.version:
+        return current
+    found = known.get(meta.tokenizer_version)
+    if found is not None:
+        return found
+    try:
+        vocabulary = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return current  # built before generations kept their vocabulary
+    tokenizer = Tokenizer(
+        user_dict_text=vocabulary["user_dict"], synonyms_text=vocabulary["synonyms"]
+    )
+    if tokenizer.version != meta.tokenizer_version:
+        # Another jieba release or tokenizer code: the vocabulary is still the right one.
+        logger.warning(
+            "index %s/%s was tokenised with %s, this build cuts as %s; rebuild soon",
+            meta.collection,
+            meta.generation,
+            meta.tokenizer_version,
+            tokenizer.version,
+        )
+    # Keep the newest few: each vocabulary saved elsewhere adds one, and searchers that still
+    # use an evicted one hold their own reference.
+    while len(known) >= _KEPT_TOKENIZERS:
+        known.pop(next(iter(known)))
+    known[meta.tokenizer_version] = tokenizer
+    return tokenizer

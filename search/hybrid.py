@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 
 from search.bm25 import lucene_idf, top_positive
+from search.chunkcolumns import NO_DATE, chunk_columns
 from search.decisive import SkipRule, is_decisive, keyword_evidence
 from search.embedders.base import Embedder, EmbedderUnavailableError
 from search.encoder import QueryEncoder
@@ -26,19 +27,6 @@ Mode = Literal["hybrid", "bm25", "vector"]
 _FULL_REACH = 0.25  # share of a chunk's letters in the query's scripts that BM25 counts in full
 _NO_DATE_BEFORE = np.iinfo(np.int32).min
 _NO_DATE_AFTER = np.iinfo(np.int32).max
-
-
-class _Codes:
-    """One categorical chunk field as integer codes, for vectorised ``isin`` masks."""
-
-    def __init__(self, values: Sequence[str | None]) -> None:
-        self.codes_of: dict[str, int] = {}
-        codes = [self.codes_of.setdefault(v, len(self.codes_of)) if v else -1 for v in values]
-        self.codes = np.asarray(codes, dtype=np.int32)
-
-    def mask(self, wanted: Sequence[str]) -> np.ndarray:
-        chosen = [self.codes_of[v] for v in wanted if v in self.codes_of]
-        return np.isin(self.codes, np.asarray(chosen, dtype=np.int32))
 
 
 class HybridSearcher:
@@ -61,22 +49,23 @@ class HybridSearcher:
         share = generation.cjk_share  # stored with its segments (None: assembled by hand)
         fits = share is not None and len(share) == len(chunks)
         self._cjk_share = share if share is not None and fits else cjk_shares(chunks)
-        self._doc_types = _Codes([c.doc_type for c in chunks])
-        self._products = _Codes([c.product for c in chunks])
-        self._languages = _Codes([(c.language or "").lower() for c in chunks])
-        self._documents = _Codes([c.document_id for c in chunks])
+        # Columns, not one object per chunk: a mapped segment hands them over as stored.
+        columns = chunk_columns(chunks)
+        self._doc_types = columns.doc_type.mapped(lambda v: v or None)
+        self._products = columns.product.mapped(lambda v: v or None)
+        self._languages = columns.language.mapped(lambda v: v.lower() or None)
+        self._documents = columns.document_id.mapped(lambda v: v or None)
         self._tags: dict[str, np.ndarray] = {}
-        for row, chunk in enumerate(chunks):
-            for tag in chunk.tags:
-                self._tags.setdefault(tag, np.zeros(len(chunks), dtype=bool))[row] = True
-        self._valid_from = np.asarray(
-            [c.valid_from.toordinal() if c.valid_from else _NO_DATE_BEFORE for c in chunks],
-            dtype=np.int64,
+        tags = columns.tags
+        by_tag = np.argsort(tags.codes, kind="stable")
+        bounds = np.searchsorted(tags.codes[by_tag], np.arange(len(tags.values) + 1))
+        for code, tag in enumerate(tags.values):
+            rows = columns.tag_rows[by_tag[bounds[code] : bounds[code + 1]]]
+            self._tags.setdefault(tag, np.zeros(len(chunks), dtype=bool))[rows] = True
+        self._valid_from = np.where(
+            columns.valid_from == NO_DATE, _NO_DATE_BEFORE, columns.valid_from
         )
-        self._valid_to = np.asarray(
-            [c.valid_to.toordinal() if c.valid_to else _NO_DATE_AFTER for c in chunks],
-            dtype=np.int64,
-        )
+        self._valid_to = np.where(columns.valid_to == NO_DATE, _NO_DATE_AFTER, columns.valid_to)
         # Most collections carry no validity dates: then a date filter restricts nothing, and
         # must not turn every suggestion's vector search into a filtered one (issue 17).
         self._dated = bool(
@@ -148,17 +137,18 @@ class HybridSearcher:
         terms = signals.terms
         best = ranked[:limit]
         marks = [token for group in terms for alternative in group for token in alternative]
+        picked = [(chunks[row], row, score) for row, score in best]  # a mapped row decodes once
         hits = [
             Hit(
-                chunk=chunks[row],
+                chunk=chunk,
                 score=float(score),
-                highlight=highlight(chunks[row].text, marks),
+                highlight=highlight(chunk.text, marks),
                 bm25_score=signals.bm25.get(row),
                 vector_score=signals.cosine.get(row),
                 bm25_rank=keyword_rank.get(row),
                 vector_rank=dense_rank.get(row),
             )
-            for row, score in best
+            for chunk, row, score in picked
         ]
         return SearchResult(hits, embedding_skipped=signals.skipped, degraded=degraded)
 
@@ -268,6 +258,6 @@ class HybridSearcher:
         prefixes = [w.lower() for w in wanted]
         return [
             value
-            for value in self._languages.codes_of
+            for value in self._languages.values
             if any(value == p or value.startswith(p + "-") for p in prefixes)
         ]

@@ -1,7 +1,8 @@
 """Index generations on disk: ``root/<collection>/<generation>/`` plus a ``CURRENT`` pointer.
 
 A generation holds the FAISS index (``vectors.faiss``), the BM25 state (``bm25/``), the chunks
-in row order (``chunks.json``: row ``i`` of both indexes is chunk ``i``, which is the id map),
+in row order (``chunks/``, memory-mapped columns, ``search/chunktable.py``; ``chunks.json`` in
+format 1: row ``i`` of both indexes is chunk ``i``, which is the id map),
 the vocabulary its BM25 tokens were cut with (``vocabulary.json``: queries are cut the same way,
 whatever the process's current vocabulary) and ``meta.json``. A new generation is written
 beside the live one under a hidden temporary name, flushed to disk (fsync), renamed into place,
@@ -25,15 +26,18 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
+from search.chunktable import write_table
 from search.durable import sync_directory, sync_tree
 from search.embedders.base import Embedder, EmbedderUnavailableError
 from search.generation import (
     BM25_DIR,
-    CHUNKS_FILE,
     FORMAT_VERSION,
     META_FILE,
+    READABLE_FORMATS,
     VECTORS_FILE,
     VOCABULARY_FILE,
     Generation,
@@ -42,6 +46,10 @@ from search.generation import (
     IndexNotFoundError,
     SegmentCache,
     load_segmented,
+    tokenizer_of,
+)
+from search.generation import (
+    CHUNKS_DIR as CHUNKS_DIR,  # re-exported, as the other names of a generation's files
 )
 from search.generation import (
     SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
@@ -58,7 +66,6 @@ from search.segments import (
     combine,
     plan_delta,
     referenced,
-    write_chunks,
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
@@ -66,8 +73,6 @@ from search.vectorindex import build_vector_index
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
-
-_KEPT_TOKENIZERS = 2
 
 
 class IndexStore:
@@ -188,24 +193,29 @@ class IndexStore:
         progress: Callable[[int, int], None] | None,
         *,
         main: bool,
+        given: np.ndarray | None = None,
     ) -> tuple[int, str]:
-        """Write a segment of ``chunks``; returns how many were embedded and the vector kind."""
+        """Write a segment of ``chunks``; returns how many were embedded and the vector kind.
+        With ``given`` vectors (a merge: the segments' own), nothing is embedded."""
         texts = [normalize(c.index_text) for c in chunks]
-        embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+        computed = 0
+        if given is None:
+            embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+            given, computed = embedded.vectors, embedded.computed
         vectors = build_vector_index(
-            embedded.vectors, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
+            given, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
         )
         vectors.save(staging / VECTORS_FILE)
         tokens = [tokenizer.tokenize(t) for t in texts]
         if main:  # a main segment alone is scored by bm25s's precomputed scores
             BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
         Postings.build(tokens).save(staging / BM25_DIR)
-        write_chunks(staging / CHUNKS_FILE, chunks)
+        write_table(staging, chunks)
         save_shares(staging, chunks)
         documents = SegmentDocuments.of(chunks)
         if documents is not None:  # else the generation cannot take deltas: changes rebuild
             documents.save(staging)
-        return embedded.computed, vectors.kind
+        return computed, vectors.kind
 
     def _write_meta(
         self,
@@ -260,11 +270,7 @@ class IndexStore:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        previous = self.current_generation(collection)
-        pause_point("before-switch")
-        self.catalog.switch(collection, name)
-        pause_point("after-switch")
-        self._prune(base, keep={name, previous or name})
+        self.switch_to(collection, name)
         logger.info(
             "built %s/%s: %d chunks, %d embedded, %.1fs",
             collection,
@@ -274,6 +280,22 @@ class IndexStore:
             meta.build_seconds,
         )
         return meta
+
+    def switch_to(self, collection: str, name: str) -> None:
+        """Make generation ``name`` (in place and on disk) the live one; prune the older ones."""
+        previous = self.current_generation(collection)
+        pause_point("before-switch")
+        self.catalog.switch(collection, name)
+        pause_point("after-switch")
+        self._prune(self.collection_dir(collection), keep={name, previous or name})
+
+    def merge_due(self, collection: str) -> bool:
+        """True when the live generation's deltas are past the merge policy's limits."""
+        live = self.current_generation(collection)
+        if live is None:
+            return False
+        plan = plan_delta(self.collection_dir(collection), live, set(), 0, self.merge_policy)
+        return plan is not None and plan.merge_due
 
     def current_generation(self, collection: str) -> str | None:
         """Name of the live generation, or None if the collection was never built."""
@@ -323,40 +345,15 @@ class IndexStore:
 
     def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
         """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""
-        if meta.tokenizer_version == self.tokenizer.version:
-            return self.tokenizer
-        known = self._tokenizers.get(meta.tokenizer_version)
-        if known is not None:
-            return known
-        try:
-            vocabulary = json.loads((path / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return self.tokenizer  # built before generations kept their vocabulary
-        tokenizer = Tokenizer(
-            user_dict_text=vocabulary["user_dict"], synonyms_text=vocabulary["synonyms"]
-        )
-        if tokenizer.version != meta.tokenizer_version:
-            # Another jieba release or tokenizer code: the vocabulary is still the right one.
-            logger.warning(
-                "index %s/%s was tokenised with %s, this build cuts as %s; rebuild soon",
-                meta.collection,
-                meta.generation,
-                meta.tokenizer_version,
-                tokenizer.version,
-            )
-        # Keep the newest few: each vocabulary saved elsewhere adds one, and searchers that
-        # still use an evicted one hold their own reference.
-        while len(self._tokenizers) >= _KEPT_TOKENIZERS:
-            self._tokenizers.pop(next(iter(self._tokenizers)))
-        self._tokenizers[meta.tokenizer_version] = tokenizer
-        return tokenizer
+        return tokenizer_of(path, meta, self.tokenizer, self._tokenizers)
 
     def check_compatible(self, meta: GenerationMeta) -> None:
         """Raise :class:`IndexMismatchError` unless ``meta`` matches this format and embedder."""
-        if meta.format_version != FORMAT_VERSION:
+        if meta.format_version not in READABLE_FORMATS:
+            readable = ", ".join(map(str, READABLE_FORMATS))
             raise IndexMismatchError(
                 f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
-                f"this build reads format {FORMAT_VERSION}; rebuild the index"
+                f"this build reads formats {readable} (writes {FORMAT_VERSION}); rebuild the index"
             )
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
         try:

@@ -22,6 +22,7 @@ PausePoint = Literal[
     "after-commit",  # the new versions are committed, the index not rebuilt yet
     "mid-embedding",  # one batch embedded and cached, the rest not embedded
     "generation-staged",  # the new generation's files written under its temporary name
+    "merge-staged",  # a merge's main segment written aside, the writer's lease not yet taken
     "before-switch",  # the new generation is in place, CURRENT still names the old one
     "after-switch",  # CURRENT names the new generation, older ones not pruned yet
 ]

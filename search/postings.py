@@ -4,6 +4,9 @@
 a generation has more than one segment. A segment therefore also keeps its postings (per term,
 the rows that hold it and how often) and each row's length, so that a segmented generation
 scores with statistics taken over all its live rows (``search/segments.py``).
+
+The arrays are one ``.npy`` each, opened with ``mmap_mode="r"`` (a format-1 segment's single
+``postings.npz`` is still read, whole).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-POSTINGS_FILE = "postings.npz"
+LEGACY_FILE = "postings.npz"  # format 1
 TERMS_FILE = "terms.json"
+_ARRAYS = ("indptr", "rows", "tfs", "lengths")
 
 
 class Postings:
@@ -76,16 +80,28 @@ class Postings:
         directory.mkdir(parents=True, exist_ok=True)
         terms = sorted(self.terms, key=self.terms.__getitem__)
         (directory / TERMS_FILE).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-        with open(directory / POSTINGS_FILE, "wb") as handle:
-            np.savez(handle, indptr=self.indptr, rows=self.rows, tfs=self.tfs, lengths=self.lengths)
+        for name in _ARRAYS:
+            np.save(_array_file(directory, name), getattr(self, name), allow_pickle=False)
 
     @classmethod
     def load(cls, directory: Path) -> Postings:
-        """Read what :meth:`save` wrote; ``FileNotFoundError`` for a segment built without."""
+        """Read what :meth:`save` wrote, mapped; ``FileNotFoundError`` for a segment built
+        without."""
         terms = json.loads((directory / TERMS_FILE).read_text(encoding="utf-8"))
-        with np.load(directory / POSTINGS_FILE) as data:
-            return cls(terms, data["indptr"], data["rows"], data["tfs"], data["lengths"])
+        if (directory / LEGACY_FILE).is_file():
+            with np.load(directory / LEGACY_FILE) as data:
+                return cls(terms, *(data[name] for name in _ARRAYS))
+        arrays = [np.load(_array_file(directory, n), mmap_mode="r") for n in _ARRAYS]
+        postings = cls(terms, *arrays)
+        size = postings.rows.size
+        if postings.indptr.size != len(terms) + 1 or postings.tfs.size != size:
+            raise ValueError(f"postings in {directory} do not fit together: rebuild the index")
+        return postings
 
     @staticmethod
     def exists(directory: Path) -> bool:
-        return (directory / POSTINGS_FILE).is_file()
+        return (directory / LEGACY_FILE).is_file() or _array_file(directory, "rows").is_file()
+
+
+def _array_file(directory: Path, name: str) -> Path:
+    return directory / f"postings.{name}.npy"

@@ -146,10 +146,12 @@ def referenced(generation_dir: Path) -> set[str]:
 
 @dataclass(frozen=True)
 class MergePolicy:
-    """When the next write merges (rebuilds one main segment) instead of adding a delta."""
+    """When the deltas are due a merge into one main segment (done in the background, after the
+    write that crossed the line), and when a write must merge itself (merges fell behind)."""
 
     max_deltas: int = 4  # delta segments a generation may serve beside its main
     max_share: float = 0.5  # delta rows plus deleted rows, as a share of the main's rows
+    ceiling: float = 3.0  # past this many times either limit, the write rebuilds (synchronously)
 
 
 @dataclass(frozen=True)
@@ -160,14 +162,15 @@ class DeltaPlan:
     deleted: dict[str, list[str]]
     live_shares: list[int]  # each live document's fingerprint share
     live_rows: int  # rows served, the new delta's excluded
+    merge_due: bool = False  # past the policy's limits: merge in the background
 
 
 def plan_delta(
     base: Path, live: str, documents: set[str], new_rows: int, policy: MergePolicy
 ) -> DeltaPlan | None:
     """How ``documents`` of the live generation become a delta of ``new_rows`` rows, or None when
-    the live generation cannot take one (built before segments kept their maps) or the policy
-    says to merge."""
+    the live generation cannot take one (built before segments kept their maps) or the deltas
+    are past the policy's ceiling (the write rebuilds)."""
     manifest = Manifest.load(base / live) or Manifest([live], {})
     maps: dict[str, SegmentDocuments] = {}
     for segment in manifest.segments:
@@ -184,9 +187,9 @@ def plan_delta(
     segments = [main, *deltas]
     dead = sum(len(maps[s].dead_rows(deleted[s])) for s in segments)
     churn = sum(maps[s].rows for s in deltas) + new_rows + dead
-    if len(deltas) + (1 if new_rows else 0) > policy.max_deltas:
-        return None
-    if churn > policy.max_share * maps[main].rows:
+    count = len(deltas) + (1 if new_rows else 0)
+    limit = policy.max_share * maps[main].rows
+    if count > policy.max_deltas * policy.ceiling or churn > limit * policy.ceiling:
         return None
     shares: list[int] = []
     live_rows = 0
@@ -196,7 +199,8 @@ def plan_delta(
                 shares.append(rows.share)
                 live_rows += rows.count
     kept = {s: sorted(deleted[s]) for s in segments if deleted[s]}
-    return DeltaPlan(segments, kept, shares, live_rows)
+    due = count > policy.max_deltas or churn > limit
+    return DeltaPlan(segments, kept, shares, live_rows, due)
 
 
 # --- chunks.json ------------------------------------------------------------------------------

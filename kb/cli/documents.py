@@ -32,6 +32,7 @@ from kb.documents.samples import load_sample
 from kb.documents.schemas import DocumentDetail, FileResultOut
 from kb.library.store import import_sample
 from kb.retrieval.indexing import rebuild_index
+from kb.retrieval.merging import merge_segments
 from kb.types import DOC_TYPES, FILE_STATUSES, LANGUAGES
 
 documents_app = Typer(
@@ -256,6 +257,19 @@ def index_rebuild(collection: Collection = None, data_dir: DataDir = None) -> No
     with kb.collection_lock(name):
         count = rebuild_index(kb, name)
     out.print(f"rebuilt {name}: {count} chunks")
+
+
+@index_app.command("merge")
+def index_merge(collection: Collection = None, data_dir: DataDir = None) -> None:
+    """Merge a collection's delta segments into one main segment now (the server does it in
+    the background when they pile up); searches and writes go on meanwhile."""
+    kb = open_kb(data_dir)
+    name = collection or kb.settings.default_collection
+    meta = merge_segments(kb, name)
+    if meta is None:
+        out.print(f"{name}: nothing to merge")
+    else:
+        out.print(f"merged {name}: {meta.chunk_count} chunks, generation {meta.generation}")
 
 
 def expand(paths: list[Path]) -> list[Path]:

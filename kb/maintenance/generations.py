@@ -8,6 +8,7 @@ what killed builds left behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -98,7 +99,7 @@ def _live_generation(kb: KnowledgeBase, collection: str) -> list[Finding]:
     return []
 
 
-def _missing_chunk_ids(kb: KnowledgeBase, chunks: list[IndexedChunk]) -> set[str]:
+def _missing_chunk_ids(kb: KnowledgeBase, chunks: Sequence[IndexedChunk]) -> set[str]:
     wanted = {c.chunk_id for c in chunks}
     found: set[str] = set()
     ids = sorted(wanted)
@@ -111,7 +112,7 @@ def _missing_chunk_ids(kb: KnowledgeBase, chunks: list[IndexedChunk]) -> set[str
     return wanted - found
 
 
-def _versions(chunks: list[IndexedChunk]) -> str:
+def _versions(chunks: Sequence[IndexedChunk]) -> str:
     pairs = sorted({(c.document_id, c.version) for c in chunks})
     text = ", ".join(f"{doc} v{version}" for doc, version in pairs[:6])
     return (text + (", …" if len(pairs) > 6 else "")) or "no chunks"

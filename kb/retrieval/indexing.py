@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
+from kb.retrieval.merging import request_merge
 from kb.types import collection_name
 from search.index import GenerationMeta, IndexMismatchError
 from search.segments import chunk_digest, chunk_line, combine, fingerprint_line, line_digest
@@ -145,7 +146,9 @@ def reindex_documents(
 ) -> int:
     """Switch the index to the database's live chunks of ``documents`` (all their chunks gone
     when deleted), writing only those chunks as a delta generation; a full rebuild when the
-    live generation cannot take one or its deltas are due a merge. Returns the chunks served."""
+    live generation cannot take one or its deltas are past the merge policy's ceiling. A delta
+    that takes them past its limits starts a background merge (``kb/retrieval/merging.py``)
+    once written: this write does not wait for it. Returns the chunks served."""
     collection_name(collection)
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection, documents)
@@ -155,6 +158,7 @@ def reindex_documents(
         return rebuild_index(kb, collection, progress)
     log.info("index for %r: %d chunks of %d documents as a delta", collection, len(chunks),
              len(documents))  # fmt: skip
+    request_merge(kb, collection)
     return meta.chunk_count
 
 

@@ -39,10 +39,10 @@ def test_build_then_load_round_trip(store: IndexStore, corpus: list[IndexedChunk
     assert (meta.fingerprint, meta.vector_index) == ("abc123", "flat")
     assert meta.tokenizer_version == store.tokenizer.version
     loaded = store.load("kb")
-    assert loaded.chunks == corpus  # dates, tuples and None survive the JSON round trip
+    assert list(loaded.chunks) == corpus  # dates, tuples and None survive the mapped table
     assert loaded.meta == meta
     files = {p.name for p in loaded.path.iterdir()}
-    assert {"meta.json", "chunks.json", "vectors.faiss", "bm25", "vocabulary.json"} <= files
+    assert {"meta.json", "chunks", "vectors.faiss", "bm25", "vocabulary.json"} <= files
 
 
 def test_rebuild_embeds_only_changed_chunks(
@@ -82,7 +82,7 @@ def test_empty_index_is_valid(store: IndexStore, e5: Embedder, tokenizer: Tokeni
     meta = store.build("empty", [])
     assert meta.chunk_count == 0
     generation = store.load("empty")
-    assert generation.chunks == []
+    assert list(generation.chunks) == []
     assert HybridSearcher(generation, e5, tokenizer, FUSION).search("退款") == []
 
 

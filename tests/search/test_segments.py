@@ -128,8 +128,9 @@ def test_a_delta_scores_as_a_rebuild_after_add_replace_and_delete(
 def test_the_merge_policy_sends_big_or_many_changes_to_a_rebuild(
     store: IndexStore, corpus: list[IndexedChunk], make_chunk
 ) -> None:  # type: ignore[no-untyped-def]
+    """Past the ceiling (background merges fell behind), the write itself rebuilds."""
     store.build("kb", corpus)
-    store.merge_policy = MergePolicy(max_deltas=2, max_share=0.5)
+    store.merge_policy = MergePolicy(max_deltas=2, max_share=0.5, ceiling=1.0)
     big = _extra(make_chunk, "doc-big", [f"第{i}条说明：退款规则。" for i in range(len(corpus))])
     live = store.current_generation("kb")
     assert store.update("kb", {"doc-big"}, big) is None  # more than half the main's rows

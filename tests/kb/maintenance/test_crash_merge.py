@@ -9,16 +9,29 @@ served is what ``kb documents show`` lists, and ``kb check`` then finds nothing.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crashing import COLLECTION, Corpus, ingest_killed_at, new_corpus
+from crashing import (
+    COLLECTION,
+    Corpus,
+    child_env,
+    ingest_killed_at,
+    kill,
+    new_corpus,
+    wait_for_marker,
+)
 
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, list_documents
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.maintenance.check import run_check
+from kb.retrieval.indexing import ensure_fresh
+from kb.retrieval.merging import merge_segments
 from kb.retrieval.searching import SearchRequest, search
 from search.hybrid import HybridSearcher
 from search.pause import PausePoint
@@ -89,5 +102,56 @@ def test_a_kill_while_writing_a_delta_or_merging_leaves_the_previous_generation_
         assert run_check(after).findings == []
         if change == "merge":
             assert served.generation.segments == 1  # merged into one main segment
+    finally:
+        after.close()
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("point", ["merge-staged", "before-switch", "after-switch"])
+def test_a_kill_during_a_background_merge_leaves_the_same_rows_serving(
+    point: PausePoint,
+    make_kb: Callable[..., KnowledgeBase],
+    embedding_cache_dir: Path,
+    tmp_path: Path,
+) -> None:
+    """``kb index merge`` (what the server's merge thread runs) SIGKILLed with the merged main
+    written aside, with it in place and the lease held, and just after the switch: a merge
+    changes no live row, so every point serves the rows it served, and the next merge ends."""
+    kb = make_kb()
+    corpus = new_corpus(tmp_path / "corpus")
+    corpus.write_first_version()
+    ingest_items(kb, _items(corpus), collection=COLLECTION)
+    (corpus.folder / "note.md").write_text(NOTE.format(when="周二"), encoding="utf-8")
+    ingest_items(kb, _items(corpus), collection=COLLECTION)
+    live = kb.index_store.current_generation(COLLECTION)
+    before = sorted(map(repr, kb.index_store.load(COLLECTION).chunks))
+    assert kb.index_store.load(COLLECTION).segments == 2
+    kb.close()
+
+    marker = tmp_path / "paused"
+    command = [sys.executable, "-m", "kb.cli", "index", "merge", "--collection", COLLECTION,
+               "--data-dir", str(kb.settings.data_dir)]  # fmt: skip
+    env = child_env(embedding_cache_dir, point, marker)
+    quiet = subprocess.DEVNULL
+    process = subprocess.Popen(command, env=env, stdout=quiet, stderr=quiet)
+    try:
+        assert wait_for_marker(process, marker, time.monotonic() + 300) == process.pid
+    finally:
+        kill(process)
+
+    after = KnowledgeBase(kb.settings)
+    try:
+        served = after.index_store.load(COLLECTION)
+        assert sorted(map(repr, served.chunks)) == before
+        if point != "after-switch":
+            assert after.index_store.current_generation(COLLECTION) == live
+        [hit] = search(after, SearchRequest("上海门店 闭店", collection=COLLECTION, limit=1))
+        assert hit.chunk.document_title and "上海门店" in hit.chunk.text
+        assert ensure_fresh(after, COLLECTION) is False  # nothing to rebuild: the same rows
+        kinds = {f.kind for f in run_check(after).findings}
+        assert kinds <= {"generation-abandoned"}, kinds  # a merged main never switched in
+        merge_segments(after, COLLECTION)  # the next merge clears what the kill left
+        assert after.index_store.load(COLLECTION).segments == 1
+        assert run_check(after).findings == []
     finally:
         after.close()

@@ -16,7 +16,7 @@ from checking import COLLECTION, ingested
 from kb.context import KnowledgeBase
 from kb.maintenance.check import run_check
 from kb.retrieval.searching import SearchRequest, search
-from search.index import CHUNKS_FILE, CURRENT_FILE, META_FILE, VECTORS_FILE
+from search.index import CHUNKS_DIR, CURRENT_FILE, META_FILE, VECTORS_FILE
 
 
 def _live(kb: KnowledgeBase) -> Path:
@@ -34,7 +34,7 @@ def no_pointer(kb: KnowledgeBase) -> None:
 
 
 def truncated_chunk_file(kb: KnowledgeBase) -> None:
-    path = _live(kb) / CHUNKS_FILE
+    path = _live(kb) / CHUNKS_DIR / "strings.bin"
     path.write_bytes(path.read_bytes()[:40])
 
 

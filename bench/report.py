@@ -313,11 +313,34 @@ def clients() -> str:
     return "\n".join(out)
 
 
+def ingest_sizes() -> str:
+    """One 300-chunk document into knowledge bases of 1k to 30k chunks (bench/incremental.py)."""
+    run = _load("incremental")
+    if not run:
+        return "Not measured yet: run `bench/incremental.py`."
+    out = [
+        "| base chunks | upload, delta / full rebuild | keyword-findable, delta / rebuild | "
+        "meaning-findable, delta / rebuild | delete, delta / rebuild |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in sorted(run["sizes"].items(), key=lambda item: int(item[0])):
+        keys = ("ingest_s", "findable_s", "meaning_findable_s", "delete_s")
+        cells = [_pair(r["delta"], r["full_rebuild"], key) for key in keys]
+        out.append(f"| {r['base_chunks']:,} | " + " | ".join(cells) + " |")
+    out.append(f"\nMeasured on {_machine(run['machine'])}; {run['vectors']}.")
+    return "\n".join(out)
+
+
+def _pair(delta: dict[str, Any], full: dict[str, Any], key: str) -> str:
+    return f"{delta[key]:.2f} / {full[key]:.2f} s" if key in delta else ""
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text("utf-8")
     sections = (("quality", quality()), ("speed", speed()), ("scale", scale()),
-                ("compare", compare()), ("clients", clients()))  # fmt: skip
+                ("compare", compare()), ("clients", clients()),
+                ("ingest", ingest_sizes()))  # fmt: skip
     for name, body in sections:
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):

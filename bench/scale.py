@@ -5,7 +5,7 @@ p50) and the embedder's own throughput with 8 threads; in-process latency by sta
 BM25, FAISS, the rest of a search), FAISS on one OpenMP thread against every core; the exact
 versus HNSW trade (recall@10 of HNSW against the exact answer, latency of each); loading the
 vector index whole or by memory map; then a real `kb serve`: time from start to its first
-answer, resident memory after warm-up, and warm HTTP latency of search and suggest with 1 and 8
+answer, resident memory after warm-up, and warm HTTP latency of search and suggest with 1, 8 and 32
 clients, each as a ratio to E. At the largest size a py-spy flame graph of the server under
 one client's searches. Writes bench/results/scale.json (or scale_<label>.json).
 
@@ -203,7 +203,12 @@ def _status(pid: int) -> dict[str, float]:
 
 
 def serve(
-    data_dir: Path, queries: list[str], code: Path, quick: bool, profile: Path | None
+    data_dir: Path,
+    queries: list[str],
+    code: Path,
+    quick: bool,
+    profile: Path | None,
+    clients: tuple[int, ...] = (1, 8, 32),
 ) -> dict[str, Any]:
     """Start `kb serve` on ``data_dir`` and measure it (see the module's docstring)."""
     with socket.socket() as s:
@@ -240,13 +245,14 @@ def serve(
         answer = f"{base}/api/v1/suggest"
         phases = [("search", 1, url, search)]
         if not quick:
-            phases += [("search", 8, url, search), ("suggest", 1, answer, suggest),
-                       ("suggest", 8, answer, suggest)]  # fmt: skip
+            phases += [("search", c, url, search) for c in clients if c > 1]
+            phases += [("suggest", c, answer, suggest) for c in clients]
         at = 40
-        for name, clients, target, body in phases:
-            count = n if clients == 1 else 2 * n
-            out[f"{name}_{clients}"] = run_load(
-                target, body(queries[at : at + count]), clients, key
+        for name, count_clients, target, body in phases:
+            # Each client sends several requests even at 32 clients (12 or 13 each).
+            count = n * {1: 1, 8: 2}.get(count_clients, 4)
+            out[f"{name}_{count_clients}"] = run_load(
+                target, body(queries[at : at + count]), count_clients, key
             )
             at += count
         out["rss_after_load_mib"] = _status(server.pid)
@@ -303,6 +309,7 @@ def main() -> None:
     parser.add_argument("--server-code", type=Path, default=Path(__file__).resolve().parents[1])
     parser.add_argument("--quick", action="store_true", help="start-up, memory, 1-client search")
     parser.add_argument("--update", action="store_true", help="keep other sizes of the file")
+    parser.add_argument("--clients", default="1,8,32", help="concurrent HTTP clients per phase")
     parser.add_argument("--load-probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--mmap", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -342,7 +349,10 @@ def main() -> None:
         profile = (
             args.out / "profile_search_100k.svg" if size == 100_000 and not args.quick else None
         )
-        entry["serve"] = serve(data_dir, queries[2000:], args.server_code, args.quick, profile)
+        clients = tuple(int(c) for c in args.clients.split(","))
+        entry["serve"] = serve(
+            data_dir, queries[2000:], args.server_code, args.quick, profile, clients
+        )
         ratios(entry["serve"], e_ms)
         results["sizes"][str(size)] = entry
         print(size, json.dumps(entry), flush=True)

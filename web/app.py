@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
-from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
+from kb.documents.jobs import fail_interrupted_jobs, resume_queued_jobs, shutdown_jobs
 from kb.settings import Settings
 from web.api import documents, embed, search, sources, suggest
 from web.auth import check_protected, install_auth
@@ -34,8 +34,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         load_secret_key(settings)
         kb = KnowledgeBase(settings)
         app.state.kb = kb
-        if interrupted := fail_interrupted_jobs(kb):
-            log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
+        if settings.workers == "inline":  # else `kb worker` processes own the queue
+            if interrupted := fail_interrupted_jobs(kb):
+                log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
+            if resumed := resume_queued_jobs(kb):
+                log.info("%d queued ingestion jobs resumed", resumed)
         if warm:
             _warm_up(kb)
         yield

@@ -245,11 +245,12 @@ def _run(
     def on_file(n: int, total: int, result: FileResult) -> None:
         nxt = f"parsing {names[n]}" if n < total else "indexing"
         _update(kb, job_id, done_files=n, stage=_stage(nxt), processed=result)
-        holding.check()
 
     last_shown = [-1]
 
     def on_index(done: int, total: int) -> None:
+        # Released only here: ingest_items then undoes the versions it stored, so the next
+        # attempt ingests them afresh (parsing a file is bounded by KB_PARSE_SECONDS).
         holding.check()
         # Embedding reports often; a row update per whole 5 % is enough for a 500 ms poll.
         step = done * 20 // max(total, 1)

@@ -147,6 +147,17 @@ def release(kb: KnowledgeBase, job_id: str, owner: str, stage: str) -> bool:
     return rows == 1
 
 
+def finish(kb: KnowledgeBase, job_id: str, status: str, *, error: str | None = None) -> None:
+    """End a job (``done`` or ``failed``, also its stage): its lease goes, its owner stays."""
+    with session_scope(kb.engine) as session:
+        job = session.get(IngestJob, job_id)
+        if job is None:
+            return
+        job.status, job.stage, job.error = status, status, error
+        job.finished_at, job.lease_until = utcnow(), None
+        session.add(job)
+
+
 def queue_depth(kb: KnowledgeBase, kinds: Sequence[str] = JOB_KINDS) -> int:
     """Jobs of ``kinds`` waiting for a worker (queued, or left by a dead one)."""
     with session_scope(kb.engine) as session:

@@ -213,11 +213,9 @@ class IngestJobBase(SQLModel):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
-    actor: str = Field(default="system", max_length=300)  # who started it (the audit log's actor)
     attempts: int = 0  # claims so far: a retry after a dead worker's lease expired adds one
     # Who holds the job (``host/pid/token``) until ``lease_until``; kept after the end: who ran it.
     lease_owner: str | None = Field(default=None, max_length=128)
-    lease_until: datetime | None = Field(default=None, index=True)
 
 
 class IngestJob(IngestJobBase, table=True):
@@ -232,6 +230,8 @@ class IngestJob(IngestJobBase, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actor: str = Field(default="system", max_length=300)  # who started it (the audit log's actor)
+    lease_until: datetime | None = Field(default=None, index=True)
 
 
 # --- accounts: people, their sessions, API keys, failed logins, the audit log ----------------

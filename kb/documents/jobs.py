@@ -201,7 +201,7 @@ def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
     percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
     code, error = job_error(job.error) if job.error else (None, None)
     return IngestJobPublic(
-        **job.model_dump(exclude={"results", "error"}),
+        **job.model_dump(exclude={"results", "error", "payload", "actor", "lease_until"}),
         error=error,
         error_code=code,
         results=[JobFileOut.model_validate(r) for r in job.results],

@@ -55,6 +55,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/documents/{document_id}"): "documents:write",
     ("PATCH", "/api/v1/documents/{document_id}"): "documents:write",
     ("POST", "/api/v1/documents/{document_id}/reviewed"): "documents:write",
+    ("GET", "/api/v1/jobs/{job_id}"): "documents:read",
     ("POST", "/api/v1/embed-tokens"): "key:embed",
     ("GET", "/kb/"): "manager",
     ("GET", "/kb/documents"): "manager",

@@ -120,7 +120,8 @@ def test_a_killed_workers_job_is_retried_by_another_without_re_embedding(
         kill(second)
 
     job = get_job(kb, job_id)
-    assert (job.status, job.attempts, job.actor) == ("done", 2, "manager@example.com")
+    assert (job.status, job.attempts) == ("done", 2)
+    assert the_job(kb, job_id).actor == "manager@example.com"  # the worker ingests as its starter
     assert job.lease_owner and job.lease_owner != killed.lease_owner
     assert job.lease_owner.split("/")[1] == str(second.pid)
     # The retry embedded only what the killed worker had not cached.

@@ -67,6 +67,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/kb/documents/{document_id}/ownership"): "manager",
     ("POST", "/kb/documents/{document_id}/reviewed"): "manager",
     ("GET", "/kb/documents/{document_id}/chunks/{chunk_id}"): "manager",
+    ("GET", "/kb/jobs"): "manager",
     ("GET", "/kb/jobs/{job_id}"): "manager",
     ("GET", "/kb/hit-test"): "manager",
     ("GET", "/kb/replies"): "manager",

@@ -325,6 +325,7 @@ def _update(
 
 # Every way a job's stage is stored (``_run``), so the UI can show it in its reader's language.
 STAGE_FORMS: tuple[Message, ...] = (
+    N_("queued"),
     N_("done"),
     N_("failed"),
     N_("indexing"),

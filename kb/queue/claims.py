@@ -158,6 +158,12 @@ def finish(kb: KnowledgeBase, job_id: str, status: str, *, error: str | None = N
         session.add(job)
 
 
+def set_stage(kb: KnowledgeBase, job_id: str, stage: str) -> None:
+    """Say what a running job is doing (one of kb.documents.jobs.STAGE_FORMS)."""
+    with kb.engine.begin() as connection:
+        connection.execute(update(IngestJob).where(col(IngestJob.id) == job_id).values(stage=stage))
+
+
 def queue_depth(kb: KnowledgeBase, kinds: Sequence[str] = JOB_KINDS) -> int:
     """Jobs of ``kinds`` waiting for a worker (queued, or left by a dead one)."""
     with session_scope(kb.engine) as session:

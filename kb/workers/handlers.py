@@ -18,7 +18,7 @@ from kb.documents.reasons import JOB_UNEXPECTED, UNKNOWN_JOB_ERROR, job_error_te
 from kb.errors import Message
 from kb.faults import as_domain_error
 from kb.models import IngestJob
-from kb.queue.claims import finish, held
+from kb.queue.claims import finish, held, set_stage
 from kb.retrieval.indexing import rebuild_index
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def run_reindex(kb: KnowledgeBase, job: IngestJob, owner: str, stopping: threadi
     """Rebuild the index of the job's collection (a vocabulary change re-cuts every token;
     embeddings come from the cache). A rebuild is short and atomic: it is not released."""
     with held(kb, job.id, owner, stopping):
+        set_stage(kb, job.id, "indexing")
         try:
             with kb.collection_lock(job.collection):
                 chunks = rebuild_index(kb, job.collection)

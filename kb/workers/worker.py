@@ -8,6 +8,7 @@ several workers on one host would otherwise have to share out.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.context import KnowledgeBase
-from kb.errors import Invalid
+from kb.documents.reasons import JOB_UNEXPECTED, UNKNOWN_JOB_ERROR, job_error_text
+from kb.errors import Invalid, Message
 from kb.models import IngestJob, utcnow
-from kb.queue.claims import Wakeup, claim, queue_depth, worker_name
+from kb.queue.claims import Wakeup, claim, finish, queue_depth, worker_name
 from kb.workers.handlers import HANDLERS
 
 log = logging.getLogger(__name__)
@@ -108,7 +110,11 @@ class Worker:
         try:
             while not self.stopping.is_set():
                 self._set(state="idle", current_job=None)
-                job = claim(self.kb, self.owner, self.kinds)
+                try:
+                    job = claim(self.kb, self.owner, self.kinds)
+                except Exception:  # the database is away: keep the worker, try again later
+                    log.exception("worker %s could not claim a job", self.owner)
+                    job = None
                 if job is None:
                     wakeup.wait(self.poll_seconds, self.stopping)
                     continue
@@ -125,7 +131,20 @@ class Worker:
         log.info("job %s (%s, attempt %d) taken", job.id, job.kind, job.attempts)
         self._set(state="running", current_job=job.id)
         before = self.kb.index_store.current_generation(job.collection)
-        outcome = HANDLERS[job.kind](self.kb, job, self.owner, self.release_now)
+        try:
+            outcome = HANDLERS[job.kind](self.kb, job, self.owner, self.release_now)
+        except BlockingIOError:
+            # Its lease ran out but its process on this host is alive (it holds the flock):
+            # that process finishes it; this claim lapses.
+            log.warning("job %s is still run by a live process; left to it", job.id)
+            outcome = "left"
+        except Exception as exc:  # a handler's own errors fail the job; anything else, here
+            log.exception("job %s: unexpected error", job.id)
+            detail = f"{type(exc).__name__}: {exc}"
+            error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
+            with contextlib.suppress(Exception):  # the database may be what failed
+                finish(self.kb, job.id, "failed", error=error)
+            outcome = "failed"
         log.info("job %s %s", job.id, outcome)
         meta = self.kb.index_store.current_meta(job.collection)
         with self._lock:
@@ -134,7 +153,7 @@ class Worker:
                 status.jobs_done += 1
             elif outcome == "released":
                 status.jobs_released += 1
-            else:
+            elif outcome == "failed":
                 status.jobs_failed += 1
             if meta is not None and meta.generation != before:
                 status.embedded_chunks += meta.embedded

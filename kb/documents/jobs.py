@@ -329,6 +329,7 @@ STAGE_FORMS: tuple[Message, ...] = (
     N_("done"),
     N_("failed"),
     N_("indexing"),
+    N_("querying"),  # an evaluation job (kb.retrieval.evaluation_jobs)
     N_("queued: {files} files"),
     N_("indexing {done}/{total}"),
     N_("parsing {file}"),

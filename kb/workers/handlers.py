@@ -1,9 +1,9 @@
 """What a worker does with each kind of job: the handlers it has, by kind.
 
 A handler runs a claimed job to its end and says how it ended: ``done``, ``failed`` or
-``released`` (given back to the queue because ``stopping`` was set). Kinds without a handler
-here (``evaluation``, ``merge``: kb.queue.claims.JobKind) cannot be given to a worker yet; a
-segment merge becomes a job by adding its handler to ``HANDLERS``.
+``released`` (given back to the queue because ``stopping`` was set). A kind without a handler
+here (``merge``: kb.queue.claims.JobKind) cannot be given to a worker yet; a background segment
+merge becomes a job by adding its handler to ``HANDLERS``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from kb.errors import Message
 from kb.faults import as_domain_error
 from kb.models import IngestJob
 from kb.queue.claims import finish, held, set_stage
+from kb.retrieval.evaluation_jobs import run_evaluation_job
 from kb.retrieval.indexing import rebuild_index
 
 log = logging.getLogger(__name__)
@@ -53,4 +54,5 @@ HANDLERS: dict[str, Handler] = {
     "upload": run_job,
     "reingest": run_job,
     "reindex": run_reindex,
+    "evaluation": run_evaluation_job,
 }

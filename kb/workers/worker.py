@@ -18,10 +18,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.context import KnowledgeBase
-from kb.documents.reasons import JOB_UNEXPECTED, UNKNOWN_JOB_ERROR, job_error_text
+from kb.documents.reasons import (
+    JOB_INTERRUPTED,
+    JOB_UNEXPECTED,
+    UNKNOWN_JOB_ERROR,
+    job_error_text,
+)
 from kb.errors import Invalid, Message
 from kb.models import IngestJob, utcnow
 from kb.queue.claims import Wakeup, claim, finish, queue_depth, worker_name
+from kb.queue.payloads import drop_inputs
 from kb.workers.handlers import HANDLERS
 
 log = logging.getLogger(__name__)
@@ -130,9 +136,15 @@ class Worker:
     def _handle(self, job: IngestJob) -> None:
         log.info("job %s (%s, attempt %d) taken", job.id, job.kind, job.attempts)
         self._set(state="running", current_job=job.id)
-        before = self.kb.index_store.current_generation(job.collection)
+        before = self._generation(job)
         try:
-            outcome = HANDLERS[job.kind](self.kb, job, self.owner, self.release_now)
+            if job.attempts > self.kb.settings.job_attempts:  # it took down every worker it met
+                error = job_error_text("interrupted", JOB_INTERRUPTED)
+                finish(self.kb, job.id, "failed", error=error)
+                drop_inputs(self.kb.settings, job.id)
+                outcome = "failed"
+            else:
+                outcome = HANDLERS[job.kind](self.kb, job, self.owner, self.release_now)
         except BlockingIOError:
             # Its lease ran out but its process on this host is alive (it holds the flock):
             # that process finishes it; this claim lapses.
@@ -146,7 +158,7 @@ class Worker:
                 finish(self.kb, job.id, "failed", error=error)
             outcome = "failed"
         log.info("job %s %s", job.id, outcome)
-        meta = self.kb.index_store.current_meta(job.collection)
+        meta = self.kb.index_store.current_meta(job.collection) if self._generation(job) else None
         with self._lock:
             status = self.status
             if outcome == "done":
@@ -160,6 +172,12 @@ class Worker:
                 status.embedding_seconds = round(status.embedding_seconds + meta.build_seconds, 3)
             if status.embedding_seconds:
                 status.embedding_rate = round(status.embedded_chunks / status.embedding_seconds, 2)
+
+    def _generation(self, job: IngestJob) -> str | None:
+        """The live generation of the job's collection (an evaluation job names none)."""
+        if not job.collection:
+            return None
+        return self.kb.index_store.current_generation(job.collection)
 
     def _set(self, **values: object) -> None:
         with self._lock:

@@ -23,14 +23,14 @@ from kb.workers.worker import Worker, read_statuses
 GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时。\n".encode()
 
 
-@pytest.mark.parametrize("kinds", [[], ["upload", "evaluation"], ["nope"]])
+@pytest.mark.parametrize("kinds", [[], ["upload", "merge"], ["nope"]])
 def test_a_worker_refuses_kinds_it_has_no_handler_for(
     make_kb: Callable[..., KnowledgeBase], kinds: list[str]
 ) -> None:
     with pytest.raises(Invalid) as caught:
         Worker(make_kb(), kinds)
     assert caught.value.field == "kinds"
-    assert "upload, reingest, reindex" in caught.value.message
+    assert "upload, reingest, reindex, evaluation" in caught.value.message
 
 
 def test_an_unexpected_error_fails_that_job_and_the_worker_goes_on(
@@ -75,3 +75,23 @@ def test_kb_workers_reads_every_status_file_newest_first(
     (folder / "b.json").write_text(json.dumps({"name": "b", "updated_at": "2026-02-01T00:00"}))
     (folder / "c.json").write_text("{half a file")
     assert [s["name"] for s in read_statuses(kb)] == ["b", "a"]
+
+
+def test_a_job_past_its_attempts_is_failed_as_interrupted_not_run(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    kb = make_kb(workers="external", job_attempts=2)
+    job_id = enqueue(kb, IngestJob(collection="default", kind="reindex", attempts=2))
+    worker = Worker(kb, ["reindex"], status_file=tmp_path / "w.json", poll_seconds=0.2)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not get_job(kb, job_id).finished:
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.1)
+    finally:
+        worker.request_stop()
+        thread.join(timeout=60)
+    job = get_job(kb, job_id)
+    assert (job.status, job.attempts, job.error_code) == ("failed", 3, "interrupted")

@@ -96,3 +96,34 @@ def test_jobs_of_other_teams_are_not_listed(
     sign_in(client, email="manuals@assistkb.test", collections=["manuals"])
     listed = rows(client.get("/kb/jobs").text, "data-job-id")
     assert [r["集合"] for r in listed] == ["manuals"]
+
+
+def test_with_workers_the_evaluation_page_shows_a_run_a_worker_measures(
+    client: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    import threading
+
+    from library_files import CORPUS, QUERIES
+
+    from kb.retrieval.evaluation_jobs import run_evaluation_job
+
+    sign_in(client)
+    files = {"corpus": ("my corpus.jsonl", CORPUS), "queries": ("q.jsonl", QUERIES)}
+    started = client.post("/kb/evaluation", files=files, follow_redirects=False)
+    assert started.status_code == 303
+    url = started.headers["location"]
+    waiting = client.get(url, headers={"HX-Request": "true"}).text
+    assert 'data-status="queued"' in waiting and "every 1s" in waiting  # polled until measured
+    listed = rows(client.get("/kb/jobs").text, "data-job-id")
+    assert [(r["类型"], r["状态"]) for r in listed] == [("评测", "排队中")]
+
+    kb = kb_of(client)
+    owner = worker_name("page-test")
+    job = claim(kb, owner, ["evaluation"])
+    assert job is not None and url.endswith(job.id)
+    assert run_evaluation_job(kb, job, owner, threading.Event()) == "done"
+
+    html = client.get(url, headers={"HX-Request": "true"}).text
+    assert 'data-status="done"' in html and "every 1s" not in html
+    assert re.search(r'<tr data-metric="recall@10">', html)
+    assert "my corpus.jsonl" in client.get("/kb/evaluation").text  # a recent run

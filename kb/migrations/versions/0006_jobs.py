@@ -25,9 +25,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("actor", sa.String(length=300), nullable=False, server_default="system")
         )
-        batch_op.add_column(
-            sa.Column("attempts", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("payload", sa.JSON(), nullable=True))

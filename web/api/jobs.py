@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api/v1/jobs", tags=["documents"])
     "/{job_id}",
     name="api_job",
     response_model=IngestJobPublic,
-    responses=error_responses(401, 403, 404, 429),
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[requires("documents:read")],
 )
 def job_route(job_id: str, kb: KBDep, principal: PrincipalDep) -> IngestJobPublic:

@@ -205,6 +205,7 @@ class FeedbackRecord(FeedbackBase, table=True):
 
 class IngestJobBase(SQLModel):
     collection: str = Field(max_length=64)
+    kind: str = Field(default="upload", max_length=32, index=True)  # kb.queue.JobKind
     status: str = Field(default="queued", max_length=16)  # queued|running|done|failed
     total_files: int = 0
     done_files: int = 0
@@ -212,10 +213,14 @@ class IngestJobBase(SQLModel):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = None
+    attempts: int = 0  # claims so far: a retry after a dead worker's lease expired adds one
+    # Who holds the job (``host/pid/token``) until ``lease_until``; kept after the end: who ran it.
+    lease_owner: str | None = Field(default=None, max_length=128)
 
 
 class IngestJob(IngestJobBase, table=True):
-    """A background ingestion run (console uploads): progress and per-file results."""
+    """A job in the one queue (kb.queue): an upload, re-ingest, re-index or evaluation run, its
+    progress and per-file results; ``payload`` names its input stored in the data directory."""
 
     __tablename__ = "ingest_job"
 
@@ -224,6 +229,9 @@ class IngestJob(IngestJobBase, table=True):
     results: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    payload: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    actor: str = Field(default="system", max_length=300)  # who started it (the audit log's actor)
+    lease_until: datetime | None = Field(default=None, index=True)
 
 
 # --- accounts: people, their sessions, API keys, failed logins, the audit log ----------------

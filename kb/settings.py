@@ -25,9 +25,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
-    data_dir: Path = Field(
-        Path("data"), description="Where the SQLite file, indexes and caches live."
-    )
+    data_dir: Path = Field(Path("data"), description="SQLite file, indexes, caches, job inputs.")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file `<data_dir>/assistkb.sqlite3`."
     )
@@ -181,9 +179,7 @@ class Settings(BaseSettings):
         50_000, ge=1, description="Collections with more chunks use an HNSW vector index."
     )
     user_dict: Path | None = Field(None, description="jieba user dictionary for BM25 tokens.")
-    synonyms: Path | None = Field(
-        None, description="Synonym sets file, one comma-separated set a line."
-    )
+    synonyms: Path | None = Field(None, description="Synonym sets: one comma-separated set a line.")
     default_collection: CollectionName = Field(
         "default", description="Collection used when none is given."
     )
@@ -219,6 +215,11 @@ class Settings(BaseSettings):
     max_turns: int = Field(200, ge=1, description="Most conversation turns accepted by /suggest.")
     upkeep_draft_days: int = Field(30, ge=1, le=366, description="A pending draft expires after.")
     upkeep_cluster_similarity: float = Field(0.45, ge=-1, le=1, description="Same-gap similarity.")
+    workers: Literal["inline", "external"] = Field(
+        "inline", description="Who runs jobs: `kb serve`'s threads, or `external` `kb worker`s."
+    )
+    job_lease_seconds: float = Field(30.0, gt=0, description="A running job's renewed lease.")
+    job_attempts: int = Field(3, ge=1, description="Claims of a job before it is failed.")
     frame_ancestors: str = Field(
         "'self'",
         description="CSP frame-ancestors for the assist panel, e.g. `'self' https://crm.example`.",

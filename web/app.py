@@ -11,11 +11,11 @@ from fastapi.responses import Response
 
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
-from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
+from kb.documents.jobs import fail_interrupted_jobs, resume_queued_jobs, shutdown_jobs
 from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
 from search.embedders.base import EmbedderUnavailableError
-from web.api import documents, embed, search, sources, suggest, upkeep
+from web.api import documents, embed, jobs, search, sources, suggest, upkeep
 from web.auth import check_protected, install_auth
 from web.docs import install_docs
 from web.errors import error_response, install_error_handlers
@@ -36,8 +36,11 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
         load_secret_key(settings)
         kb = KnowledgeBase(settings)
         app.state.kb = kb
-        if interrupted := fail_interrupted_jobs(kb):
-            log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
+        if settings.workers == "inline":  # else `kb worker` processes own the queue
+            if interrupted := fail_interrupted_jobs(kb):
+                log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
+            if resumed := resume_queued_jobs(kb):
+                log.info("%d queued ingestion jobs resumed", resumed)
         if warm:
             _warm_up(kb)
         # Other processes publish too: load their generations as soon as the poll sees them.
@@ -65,6 +68,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(search.router)
     app.include_router(sources.router)
     app.include_router(documents.router)
+    app.include_router(jobs.router)
     app.include_router(suggest.router)
     app.include_router(embed.router)
     app.include_router(upkeep.router)

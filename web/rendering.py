@@ -33,6 +33,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # Route names shown in the top bar.
 NAV_ITEMS = (
     ("kb_documents", N_("文档")),
+    ("kb_jobs", N_("任务")),
     ("kb_hit_test", N_("命中测试")),
     ("assist", N_("坐席助手")),
     ("kb_replies", N_("话术")),
@@ -65,6 +66,19 @@ LABELS = {
         "running": N_("进行中"),
         "done": N_("完成"),
         "failed": N_("失败"),
+    },
+    "job_kind": {
+        "upload": N_("上传"),
+        "reingest": N_("重新导入"),
+        "reindex": N_("重建索引"),
+        "evaluation": N_("评测"),
+        "merge": N_("合并分段"),
+    },
+    "doc_stage": {
+        "queued": N_("排队中"),
+        "parsing": N_("解析中"),
+        "indexing": N_("索引中"),
+        "live": N_("已上线"),
     },
     "file": {
         "queued": N_("等待"),

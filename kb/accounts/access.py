@@ -13,6 +13,7 @@ from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, get_document, list_documents
 from kb.documents.jobs import get_job
 from kb.documents.schemas import DocumentDetail, DocumentSummary, IngestJobPublic
+from kb.documents.stages import recent_jobs
 from kb.errors import Forbidden, NotFound
 from kb.retrieval.indexing import known_collections
 
@@ -99,3 +100,8 @@ def job_for(kb: KnowledgeBase, principal: Principal, job_id: str) -> IngestJobPu
     if not principal.may_read(job.collection):
         raise NotFound("no ingestion job with id {job_id!r}", field="job_id", job_id=job_id)
     return job
+
+
+def jobs_for(kb: KnowledgeBase, principal: Principal, limit: int = 100) -> list[IngestJobPublic]:
+    """The newest jobs into collections the caller may read."""
+    return recent_jobs(kb, principal.readable_collections, limit)

@@ -1,5 +1,5 @@
 """The ``kb`` command: ingest, search, documents, suggest, library, vocabulary, eval, db, serve,
-check, users, keys, audit, backup, restore.
+check, users, keys, audit, backup, restore, worker, workers.
 
 A composition root: it wires the domain's services to the terminal, and starts the web app by
 its import string (``kb.cli.server``), never by importing ``web``.
@@ -17,6 +17,7 @@ from kb.cli.library import replies_app, rules_app
 from kb.cli.maintenance import check_cmd
 from kb.cli.retrieval import eval_cmd, search_cmd, vocabulary_app
 from kb.cli.server import serve
+from kb.cli.worker import worker_cmd, workers_cmd
 
 app = Typer(
     help="AssistKB: an agent-assist knowledge base.",
@@ -28,6 +29,8 @@ app.command("search")(search_cmd)
 app.command("suggest")(suggest_cmd)
 app.command("eval")(eval_cmd)
 app.command()(serve)
+app.command("worker")(worker_cmd)
+app.command("workers")(workers_cmd)
 app.command("check")(check_cmd)
 app.add_typer(documents_app, name="documents")
 app.add_typer(index_app, name="index")

@@ -1,29 +1,33 @@
-"""Background ingestion jobs: an IngestJob row tracks a run of ``ingest_items`` in a worker thread.
-
-The executor belongs to the KnowledgeBase (attached on first use, never at import); the row is
-the only thing the console reads.
+"""Ingestion jobs (uploads and re-ingests): a row in the one queue (kb.queue), its files kept in
+the data directory, run by ``kb worker`` processes or, with ``KB_WORKERS=inline`` (the default),
+by this process's threads. The row is the only thing the console reads.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import IO, Any
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
 
 from kb.audit import SYSTEM_ACTOR
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import (
+    DocumentMeta,
     FileResult,
     IngestItem,
     check_upload_count,
     ingest_items,
     safe_name,
 )
-from kb.documents.leases import drop_dead_lease, lease_held, release_lease, take_lease
 from kb.documents.reasons import (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
@@ -34,26 +38,41 @@ from kb.documents.reasons import (
 from kb.documents.schemas import IngestJobPublic, JobFileOut
 from kb.errors import N_, Invalid, Message, NotFound, parsed
 from kb.faults import as_domain_error
-from kb.models import IngestJob, utcnow
+from kb.models import IngestJob, new_id, utcnow
+from kb.queue.claims import (
+    Holding,
+    JobKind,
+    Released,
+    claim,
+    enqueue,
+    held,
+    job_alive,
+    release,
+    worker_name,
+)
+from kb.queue.leases import drop_dead_lease, lease_held
+from kb.queue.payloads import drop_inputs, read_input, store_inputs
 from kb.types import collection_name
 
 log = logging.getLogger(__name__)
 
 _STAGE_CHARS = 64  # IngestJob.stage is VARCHAR(64) on PostgreSQL
+INGEST_KINDS: tuple[JobKind, ...] = ("upload", "reingest")
 
 
 @dataclass
 class _Runner:
     executor: ThreadPoolExecutor
-    futures: dict[str, Future[None]] = field(default_factory=dict)
+    owner: str
+    futures: dict[str, Future[str]] = field(default_factory=dict)
 
 
 def _new_runner(kb: KnowledgeBase) -> _Runner:
-    # Two workers: jobs on different collections run side by side; the same collection is
+    # Two threads: jobs on different collections run side by side; the same collection is
     # serialised by kb.collection_lock inside ingest_items.
     executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-ingest")
     weakref.finalize(kb, executor.shutdown, wait=False)
-    return _Runner(executor)
+    return _Runner(executor, worker_name("serve"))
 
 
 _RUNNER: Slot[_Runner] = Slot("documents.jobs", _new_runner)
@@ -69,36 +88,106 @@ def start_ingest_job(
     collection: str,
     *,
     actor: str = SYSTEM_ACTOR,
+    kind: JobKind = "upload",
 ) -> str:
-    """Record a queued job and ingest ``items`` in the background; returns the job id.
+    """Queue a job ingesting ``items`` (their bytes stored in the data directory); returns its id.
 
-    The worker ingests as ``actor``: the audit log names who started the job, not the thread.
+    It runs as ``actor``: the audit log names who started the job, not the worker. With
+    ``KB_WORKERS=inline`` this process runs it at once; with ``external``, a ``kb worker`` does.
     """
     collection_name(collection)
     if not items:
         raise Invalid("no files uploaded", field="files")
     check_upload_count(kb.settings, len(items))
+    job_id = new_id()
+    names = store_inputs(kb.settings, job_id, [i.data for i in items])
+    files = [
+        {"filename": i.filename, "input": name, "meta": _meta_json(i.meta)}
+        for i, name in zip(items, names, strict=True)
+    ]
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
-    with session_scope(kb.engine) as session:
-        job = IngestJob(
-            collection=collection,
-            total_files=len(items),
-            stage=_stage(f"queued: {len(items)} files"),
-            results=pending,
-        )
-        session.add(job)
-        job_id = job.id
-    # Held until the job ends: `kb check` and the next start-up tell a dead process's job by it.
-    lease = take_lease(kb, job_id)
-    runner = _runner(kb)
+    job = IngestJob(
+        id=job_id,
+        kind=kind,
+        collection=collection,
+        total_files=len(items),
+        stage=_stage(f"queued: {len(items)} files"),
+        results=pending,
+        payload={"files": files},
+        actor=actor,
+    )
     try:
-        runner.futures[job_id] = runner.executor.submit(
-            _leased_run, kb, job_id, list(items), collection, lease, actor
-        )
+        enqueue(kb, job)
     except BaseException:
-        release_lease(kb, job_id, lease)
+        drop_inputs(kb.settings, job_id)
         raise
+    if kb.settings.workers == "inline":
+        _submit(kb, job_id)
     return job_id
+
+
+def _submit(kb: KnowledgeBase, job_id: str) -> None:
+    runner = _runner(kb)
+    runner.futures[job_id] = runner.executor.submit(_run_inline, kb, job_id, runner.owner)
+
+
+def _run_inline(kb: KnowledgeBase, job_id: str, owner: str) -> str:
+    job = claim(kb, owner, INGEST_KINDS, job_id=job_id)
+    if job is None:  # a worker took it first
+        return "taken"
+    return run_job(kb, job, owner)
+
+
+def resume_queued_jobs(kb: KnowledgeBase) -> int:
+    """At an inline start-up: run the ingestion jobs left queued (their files are on disk)."""
+    with session_scope(kb.engine) as session:
+        ids = session.exec(
+            select(IngestJob.id).where(
+                col(IngestJob.status) == "queued",
+                col(IngestJob.kind).in_(INGEST_KINDS),
+                col(IngestJob.payload).is_not(None),
+            )
+        ).all()
+    for job_id in ids:
+        _submit(kb, job_id)
+    return len(ids)
+
+
+def run_job(
+    kb: KnowledgeBase, job: IngestJob, owner: str, stopping: threading.Event | None = None
+) -> str:
+    """Run a claimed ingestion job to its end: ``done``, ``failed`` or ``released`` (back to the
+    queue because ``stopping`` was set). Past ``KB_JOB_ATTEMPTS`` claims it is failed."""
+    if job.attempts > kb.settings.job_attempts or not job.payload:
+        _fail_interrupted(kb, job.id)
+        return "failed"
+    with held(kb, job.id, owner, stopping) as holding:
+        try:
+            items = _items(kb, job)
+        except FileNotFoundError:  # its input is gone (removed by hand): nothing to retry
+            _fail_interrupted(kb, job.id)
+            return "failed"
+        return _run(kb, job.id, items, job.collection, job.actor, holding)
+
+
+def _meta_json(meta: DocumentMeta) -> dict[str, Any]:
+    out = asdict(meta)
+    out["tags"] = list(meta.tags)
+    for key in ("valid_from", "valid_to"):
+        out[key] = out[key].isoformat() if out[key] else None
+    return out
+
+
+def _items(kb: KnowledgeBase, job: IngestJob) -> list[IngestItem]:
+    items = []
+    for entry in (job.payload or {}).get("files", []):
+        meta = dict(entry["meta"])
+        meta["tags"] = tuple(meta["tags"])
+        for key in ("valid_from", "valid_to"):
+            meta[key] = date.fromisoformat(meta[key]) if meta[key] else None
+        data = read_input(kb.settings, job.id, entry["input"])
+        items.append(IngestItem(entry["filename"], data, DocumentMeta(**meta)))
+    return items
 
 
 def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
@@ -112,7 +201,7 @@ def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
     percent = 100 if finished else int(90 * job.done_files / max(job.total_files, 1))
     code, error = job_error(job.error) if job.error else (None, None)
     return IngestJobPublic(
-        **job.model_dump(exclude={"results", "error"}),
+        **job.model_dump(exclude={"results", "error", "payload", "actor", "lease_until"}),
         error=error,
         error_code=code,
         results=[JobFileOut.model_validate(r) for r in job.results],
@@ -122,11 +211,17 @@ def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
 
 
 def wait_for_job(kb: KnowledgeBase, job_id: str, timeout: float | None = None) -> IngestJobPublic:
-    """Block until a job started by this process ends (CLI, tests); returns it as get_job does."""
+    """Block until a job ends (CLI, tests): this process's own by its future, a worker's by
+    polling its row; returns it as get_job does (TimeoutError past ``timeout``)."""
     future = _runner(kb).futures.get(job_id)
     if future is not None:
         future.result(timeout=timeout)
-    return get_job(kb, job_id)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not (job := get_job(kb, job_id)).finished:
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
+        time.sleep(0.2)
+    return job
 
 
 def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
@@ -136,23 +231,14 @@ def shutdown_jobs(kb: KnowledgeBase, *, wait: bool = True) -> None:
         runner.executor.shutdown(wait=wait, cancel_futures=not wait)
 
 
-def _leased_run(
+def _run(
     kb: KnowledgeBase,
     job_id: str,
     items: list[IngestItem],
     collection: str,
-    lease: IO[bytes],
     actor: str,
-) -> None:
-    try:
-        _run(kb, job_id, items, collection, actor)
-    finally:
-        release_lease(kb, job_id, lease)
-
-
-def _run(
-    kb: KnowledgeBase, job_id: str, items: list[IngestItem], collection: str, actor: str
-) -> None:
+    holding: Holding,
+) -> str:
     names = [safe_name(i.filename) for i in items]
     _update(kb, job_id, status="running", stage=_stage(f"parsing {names[0]}"))
 
@@ -163,6 +249,9 @@ def _run(
     last_shown = [-1]
 
     def on_index(done: int, total: int) -> None:
+        # Released only here: ingest_items then undoes the versions it stored, so the next
+        # attempt ingests them afresh (parsing a file is bounded by KB_PARSE_SECONDS).
+        holding.check()
         # Embedding reports often; a row update per whole 5 % is enough for a 500 ms poll.
         step = done * 20 // max(total, 1)
         if step != last_shown[0] or done == total:
@@ -173,6 +262,12 @@ def _run(
         results = ingest_items(
             kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor
         )
+    except Released:
+        # What it committed is completed by the next write of the collection (rebuild_if_stale);
+        # its files are still on disk for the worker that takes it next.
+        log.info("ingestion job %s released to the queue", job_id)
+        release(kb, job_id, holding.owner, _stage(f"queued: {len(items)} files"))
+        return "released"
     except Exception as exc:
         known = as_domain_error(exc)  # KBErrors, and faults such as a full disk
         if known is not None:
@@ -182,7 +277,8 @@ def _run(
             error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
         log.exception("ingestion job %s failed", job_id)
         _update(kb, job_id, status="failed", stage="failed", error=error, finished=True)
-        return
+        drop_inputs(kb.settings, job_id)
+        return "failed"
     _update(
         kb,
         job_id,
@@ -192,6 +288,8 @@ def _run(
         results=results,
         finished=True,
     )
+    drop_inputs(kb.settings, job_id)
+    return "done"
 
 
 def _update(
@@ -221,14 +319,17 @@ def _update(
             job.results = [asdict(r) for r in results]
         if finished:
             job.finished_at = utcnow()
+            job.lease_until = None  # the owner stays: who ran it
         session.add(job)
 
 
 # Every way a job's stage is stored (``_run``), so the UI can show it in its reader's language.
 STAGE_FORMS: tuple[Message, ...] = (
+    N_("queued"),
     N_("done"),
     N_("failed"),
     N_("indexing"),
+    N_("querying"),  # an evaluation job (kb.retrieval.evaluation_jobs)
     N_("queued: {files} files"),
     N_("indexing {done}/{total}"),
     N_("parsing {file}"),
@@ -245,30 +346,33 @@ def _stage(text: str) -> str:
 
 
 def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
-    """Jobs left queued or running by a process that died: no live process holds their lease."""
-    from sqlmodel import col, select
-
+    """Jobs left running by a process that died (see kb.queue.claims.job_alive), and queued
+    jobs of an older version, which kept no files and held a lease from the start."""
     with session_scope(kb.engine) as session:
-        ids = session.exec(
-            select(IngestJob.id).where(col(IngestJob.status).in_(("queued", "running")))
+        rows = session.exec(
+            select(IngestJob).where(col(IngestJob.status).in_(("queued", "running")))
         ).all()
-    return [get_job(kb, job_id) for job_id in ids if not lease_held(kb, job_id)]
+    dead = [
+        job.id
+        for job in rows
+        if (job.status == "running" and not job_alive(kb, job))
+        or (job.status == "queued" and job.payload is None and not lease_held(kb, job.id))
+    ]
+    return [get_job(kb, job_id) for job_id in dead]
 
 
 def fail_interrupted_jobs(kb: KnowledgeBase) -> int:
-    """At start-up (and ``kb check --repair``): abandoned jobs will never finish; say so.
-
-    A job whose lease a live process holds (another worker on this data directory) is left be.
-    """
+    """At an inline start-up (and ``kb check --repair``): abandoned jobs will never finish; say
+    so. A job a live process holds (a worker on this data directory) is left be; with external
+    workers, one of them retries a dead worker's job once its lease runs out instead."""
     stale = abandoned_jobs(kb)
     for job in stale:
-        drop_dead_lease(kb, job.id)
-        _update(
-            kb,
-            job.id,
-            status="failed",
-            stage="failed",
-            error=job_error_text("interrupted", JOB_INTERRUPTED),
-            finished=True,
-        )
+        _fail_interrupted(kb, job.id)
     return len(stale)
+
+
+def _fail_interrupted(kb: KnowledgeBase, job_id: str) -> None:
+    drop_dead_lease(kb, job_id)
+    drop_inputs(kb.settings, job_id)
+    error = job_error_text("interrupted", JOB_INTERRUPTED)
+    _update(kb, job_id, status="failed", stage="failed", error=error, finished=True)

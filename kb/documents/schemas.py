@@ -124,3 +124,12 @@ class IngestJobPublic(IngestJobBase):
     results: list[JobFileOut]
     finished: bool
     percent: int
+
+
+class JobAccepted(BaseModel):
+    """POST /api/v1/documents with ``KB_WORKERS=external``: the upload is a queued job; poll
+    ``status_url`` (GET /api/v1/jobs/{job_id}) until ``finished``."""
+
+    job_id: str
+    status_url: str
+    job: IngestJobPublic

@@ -104,6 +104,8 @@ class VocabularySaved(BaseModel):
     changed: bool
     collections: list[str]
     seconds: float
+    # With workers (KB_WORKERS=external) the re-indexing is one queued job per collection.
+    jobs: list[str] = []
 
 
 class VocabularyVersion(BaseModel):

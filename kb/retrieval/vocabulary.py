@@ -23,7 +23,8 @@ from kb.audit import SYSTEM_ACTOR, record
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import N_, Invalid, Message, parsed
-from kb.models import VocabularyRecord, as_utc
+from kb.models import IngestJob, VocabularyRecord, as_utc
+from kb.queue.claims import enqueue
 from kb.retrieval.indexing import known_collections, rebuild_index
 from kb.retrieval.schemas import VocabularySaved, VocabularyVersion
 from search.normalize import normalize
@@ -111,6 +112,10 @@ def save_vocabulary(
         record(session, actor=actor, action="vocabulary.save", target="vocabulary",
                detail=vocabulary_size(clean))  # fmt: skip
     collections = known_collections(kb)
+    if kb.settings.workers == "external":  # `kb worker`s re-index; queries cut as before till then
+        jobs = [enqueue(kb, IngestJob(kind="reindex", collection=c, stage="queued", actor=actor))
+                for c in collections]  # fmt: skip
+        return VocabularySaved(changed=True, collections=collections, seconds=0.0, jobs=jobs)
     for collection in collections:
         with kb.collection_lock(collection):
             rebuild_index(kb, collection)  # refreshes the tokenizer first

@@ -17,12 +17,13 @@ LONG_TITLE = "[/] 云舟 X1 扫地机器人使用说明书（2026 年版，适�
 MARKUP_NAME = "[draft] 云舟售后.md"
 
 # Commands that change something and print one line about it, or nothing but a file's own
-# format (YAML exports, a backup archive): no records to print as JSON.
+# format (YAML exports, a backup archive), or run until stopped (a worker): no records to print
+# as JSON.
 NO_RECORDS = {
     "serve", "backup", "restore", "index rebuild", "rules import", "rules export",
     "replies import", "replies export", "vocabulary set", "db upgrade", "db current",
     "db revision", "documents delete", "users add", "users disable", "users set-password",
-    "users ensure-admin", "keys revoke",
+    "users ensure-admin", "keys revoke", "worker",
 }  # fmt: skip
 
 

@@ -42,8 +42,12 @@ LATER_COLUMNS = {
     "suggestion": {"actor"},
     "feedback": {"actor"},
     "document": {"owner_id", "review_interval_days", "reviewed_at"},
+    "ingest_job": {"lease_owner", "lease_until", "payload"},
 }
-BACKFILLED = {"feedback": {"item_kind", "rank", "query", "collection"}}
+BACKFILLED = {
+    "feedback": {"item_kind", "rank", "query", "collection"},
+    "ingest_job": {"kind", "actor", "attempts"},  # 0006's server defaults
+}
 
 
 def all_rows(database: Path) -> dict[str, list[tuple[Any, ...]]]:

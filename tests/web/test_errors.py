@@ -146,6 +146,7 @@ def test_the_same_customer_without_the_surrogate_is_served(sample: TestClient) -
         ("get", "/api/v1/documents", {"401", "403", "422", "429"}),
         ("get", "/api/v1/documents/{document_id}", {"401", "403", "404", "422", "429"}),
         ("delete", "/api/v1/documents/{document_id}", {"401", "403", "404", "422", "429"}),
+        ("get", "/api/v1/jobs/{job_id}", {"401", "403", "404", "422", "429"}),
     ],
 )
 def test_openapi_documents_each_routes_error_answers_with_the_real_body(

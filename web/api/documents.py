@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 
 from kb.accounts.access import collection_for, document_for, documents_for
 from kb.documents.catalog import DocumentQuery, delete_document
@@ -16,6 +17,7 @@ from kb.documents.ingestion import (
     column_limit,
     ingest_items,
 )
+from kb.documents.jobs import get_job, start_ingest_job
 from kb.documents.ownership import OwnershipEdit, mark_reviewed, set_ownership
 from kb.documents.reasons import reason_message
 from kb.documents.schemas import (
@@ -25,6 +27,7 @@ from kb.documents.schemas import (
     DocumentPatch,
     FileResultOut,
     IngestResponse,
+    JobAccepted,
 )
 from kb.errors import Invalid
 from web.auth import PrincipalDep, requires
@@ -36,10 +39,19 @@ router = APIRouter(prefix="/api/v1/documents", tags=["documents"])
 READ, WRITE = [requires("documents:read")], [requires("documents:write")]
 
 
+_QUEUED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": JobAccepted,
+        "description": "With KB_WORKERS=external: the upload is queued for a `kb worker`; "
+        "`Location` and `status_url` name the job (GET /api/v1/jobs/{job_id}).",
+    }
+}
+
+
 @router.post(
     "",
     response_model=IngestResponse,
-    responses=error_responses(401, 403, 413, 422, 429),
+    responses={**_QUEUED, **error_responses(401, 403, 413, 422, 429)},
     dependencies=WRITE,
 )
 def upload_documents(
@@ -56,8 +68,9 @@ def upload_documents(
     language: Annotated[str | None, Form(max_length=column_limit("language"))] = None,
     valid_from: Annotated[date | None, Form()] = None,
     valid_to: Annotated[date | None, Form()] = None,
-) -> IngestResponse:
-    """Ingest the uploaded files; the result is per file (ingested / unchanged / failed: reason)."""
+) -> IngestResponse | JSONResponse:
+    """Ingest the uploaded files; the result is per file (ingested / unchanged / failed: reason).
+    With workers (KB_WORKERS=external) the files are queued instead: 202 and the job."""
     target = collection_for(kb, principal, collection)
     if not files:
         raise Invalid("no files uploaded", field="files")
@@ -73,6 +86,11 @@ def upload_documents(
     limit = kb.settings.max_upload_bytes
     # Read at most limit+1 bytes: enough to say "too large" without holding a huge upload.
     items = [IngestItem(f.filename or "unnamed", f.file.read(limit + 1), meta) for f in files]
+    if kb.settings.workers == "external":
+        job_id = start_ingest_job(kb, items, target, actor=principal.actor)
+        url = str(request.url_for("api_job", job_id=job_id))
+        body = JobAccepted(job_id=job_id, status_url=url, job=get_job(kb, job_id))
+        return JSONResponse(body.model_dump(mode="json"), 202, headers={"Location": url})
     results = ingest_items(kb, items, collection=target, actor=principal.actor)
     # A failed file's reason in the caller's language (Accept-Language), like an error's message.
     published = [

@@ -22,6 +22,7 @@ from kb.documents.catalog import DocumentQuery, delete_document, neighbourhood, 
 from kb.documents.jobs import get_job, start_ingest_job
 from kb.documents.ownership import OWNER_ROLES, mark_reviewed, set_ownership
 from kb.documents.schemas import DocumentDetail, DocumentPublic, IngestJobPublic
+from kb.documents.stages import document_stages
 from kb.errors import Forbidden, Invalid
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -206,7 +207,9 @@ def reingest(
 
     with form_errors("document.html", "reingest", refused):
         item = reingest_item(doc, file, kb.settings.max_upload_bytes)
-        job_id = start_ingest_job(kb, [item], doc.collection, actor=principal.actor)
+        job_id = start_ingest_job(
+            kb, [item], doc.collection, actor=principal.actor, kind="reingest"
+        )
     if not htmx.wants_fragment:
         return RedirectResponse(request.app.url_path_for("kb_job", job_id=job_id), status_code=303)
     context = _document_context(kb, doc, job=get_job(kb, job_id))
@@ -256,7 +259,8 @@ def _list_context(
 ) -> dict[str, Any]:
     found = documents_for(kb, principal, query)
     overdue = documents_for(kb, principal, DocumentQuery(overdue=True))
-    listing = {"documents": found, "filters": query, "deleted": "", "overdue": overdue}
+    listing = {"documents": found, "filters": query, "deleted": "", "overdue": overdue,
+               "stages": document_stages(kb, found)}  # fmt: skip
     return _upload_context(kb, principal, **{**listing, **extra})
 
 

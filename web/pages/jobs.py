@@ -1,11 +1,12 @@
-"""Ingestion job page: the progress panel that HTMX polls until the job ends."""
+"""Jobs: the list of every job (kind, stage, attempts, worker) and one upload's progress panel,
+each polled by HTMX while something is still at work."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kb.accounts.access import job_for
+from kb.accounts.access import job_for, jobs_for
 from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.rendering import RendererDep
@@ -24,3 +25,13 @@ def job_page(
     job = job_for(kb, principal, job_id)
     headers = {"HX-Trigger": DOCUMENTS_CHANGED} if job.finished else None
     return render.page(request, "job.html", {"job": job}, block="job", headers=headers)
+
+
+@router.get("/jobs", name="kb_jobs")
+def jobs_page(
+    request: Request, kb: KBDep, principal: PrincipalDep, render: RendererDep
+) -> Response:
+    """The newest jobs of collections the viewer may read; HTMX gets the table only."""
+    jobs = jobs_for(kb, principal)
+    context = {"jobs": jobs, "working": any(not j.finished for j in jobs)}
+    return render.page(request, "jobs.html", context, block="jobs")

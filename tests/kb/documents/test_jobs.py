@@ -130,3 +130,23 @@ def test_a_stored_job_error_reads_as_a_code_and_a_translatable_message(
 ) -> None:
     found_code, message = job_error(stored)
     assert (found_code, message.template, message.params) == (code, template, params)
+
+
+def test_an_inline_start_runs_the_jobs_left_queued(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    from kb.documents.jobs import resume_queued_jobs
+
+    queuing = make_db_kb(workers="external")  # a server that queued and stopped before running
+    job_id = start_ingest_job(queuing, [IngestItem("charge.md", GUIDE)], "default")
+    assert get_job(queuing, job_id).status == "queued"
+    settings = queuing.settings.model_copy(update={"workers": "inline"})
+    queuing.close()
+
+    kb = make_db_kb(**settings.model_dump(include={"data_dir", "database_url"}))
+    assert resume_queued_jobs(kb) == 1
+    job = wait_for_job(kb, job_id, timeout=120)
+    assert (job.status, job.attempts, [r.status for r in job.results]) == ("done", 1, ["ingested"])
+    assert not (kb.settings.data_dir / "jobs" / job_id).exists()
+    assert resume_queued_jobs(kb) == 0
+    shutdown_jobs(kb)

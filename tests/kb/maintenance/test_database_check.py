@@ -17,9 +17,9 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.catalog import DocumentQuery, list_documents
 from kb.documents.jobs import fail_interrupted_jobs
-from kb.documents.leases import release_lease, take_lease
 from kb.maintenance.check import run_check
 from kb.models import IngestJob
+from kb.queue.leases import release_lease, take_lease
 from kb.retrieval.searching import SearchRequest, search
 
 

@@ -83,3 +83,36 @@ def test_a_run_embeds_with_the_running_knowledge_base_s_embedder(
         assert len(set(counting.queries)) == 3  # each golden query, embedded once, here
     finally:
         kb.close()
+
+
+def test_with_workers_a_run_is_a_queued_job_a_worker_measures(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    import threading
+
+    from kb.errors import Conflict
+    from kb.queue.claims import claim, worker_name
+    from kb.retrieval.evaluation_jobs import begin_run, find_run, recent_runs, run_evaluation_job
+
+    kb = make_db_kb(workers="external")
+    run = begin_run(kb, CORPUS, "my corpus.jsonl", QUERIES, "q.jsonl", limited_to=frozenset({"hr"}))
+    assert (run.status, run.done, run.golden.passages) == ("queued", False, 4)
+    assert evaluation_runs(kb).recent() == []  # nothing runs in this process
+    with pytest.raises(Conflict):  # one at a time, across processes
+        begin_run(kb, CORPUS, "c.jsonl", QUERIES, "q.jsonl")
+
+    owner = worker_name("test")
+    job = claim(kb, owner, ["evaluation"])
+    assert job is not None and job.id == run.id
+    assert run_evaluation_job(kb, job, owner, threading.Event()) == "done"
+
+    measured = find_run(kb, run.id, frozenset({"hr", "manuals"}))
+    assert (measured.status, measured.percent, measured.error) == ("done", 100, None)
+    assert measured.corpus_name == "my corpus.jsonl"
+    assert measured.result and measured.result["queries"] == 3
+    assert [row["key"] for row in measured.rows()] == [key for key, _ in METRICS]
+    assert [r.id for r in recent_runs(kb, None)] == [run.id]
+    assert recent_runs(kb, frozenset({"manuals"})) == []  # its starter could read hr
+    with pytest.raises(NotFound):
+        find_run(kb, run.id, frozenset({"manuals"}))
+    assert not (kb.settings.data_dir / "jobs" / run.id).exists()

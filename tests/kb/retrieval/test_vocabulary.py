@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -152,3 +153,32 @@ def test_history_lists_saved_vocabularies_newest_first(kb: KnowledgeBase) -> Non
     assert edited_vocabulary(kb).user_dict == "包邮 50000\n运费险"
     assert [h.words for h in vocabulary_history(kb)] == [2, 1]
     assert _bm25_questions(kb, "退钱")[0] == "退款多久到账？"
+
+
+def test_with_workers_saving_queues_a_reindex_job_a_worker_runs(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    from kb.documents.jobs import get_job
+    from kb.queue.claims import claim, worker_name
+    from kb.workers.handlers import run_reindex
+
+    kb = make_db_kb(workers="external")
+    item = IngestItem("faq.csv", FAQ.encode(), DocumentMeta(doc_type="faq"))
+    ingest_items(kb, [item], collection="default")
+    generation_before = kb.index_store.current_generation("default")
+
+    done = save_vocabulary(kb, Vocabulary(user_dict="包邮 50000"), actor="manager@example.com")
+
+    assert (done.changed, done.collections, len(done.jobs)) == (True, ["default"], 1)
+    assert kb.index_store.current_generation("default") == generation_before  # not yet
+    queued = get_job(kb, done.jobs[0])
+    assert (queued.kind, queued.status, queued.collection) == ("reindex", "queued", "default")
+    owner = worker_name("test")
+    job = claim(kb, owner, ["reindex"])
+    assert job is not None and job.id == done.jobs[0]
+    assert run_reindex(kb, job, owner, threading.Event()) == "done"
+    assert (get_job(kb, job.id).status, get_job(kb, job.id).stage) == ("done", "done")
+    meta = kb.index_store.current_meta("default")
+    assert meta is not None and meta.generation != generation_before
+    assert meta.tokenizer_version == kb.tokenizer.version
+    assert _bm25_questions(kb, "满多少钱包邮")[0] == "满多少包邮？"

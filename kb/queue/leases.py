@@ -1,9 +1,8 @@
-"""Which ingestion jobs a live process is running: each holds an ``flock`` on its job's lease file.
+"""Which jobs a live process on this host is running: each holds an ``flock`` on its lease file.
 
 The operating system drops the lock when the process dies, however it dies (SIGKILL included),
-so a job still ``queued`` or ``running`` whose lease nobody holds will never finish. Leases are
-files beside the collection locks: this tells one host's processes apart, as the SQLite default
-needs; several hosts on PostgreSQL need a lease column (DESIGN.md, "Scale-out path").
+so a running job whose lock nobody holds is known dead at once, without waiting for its lease
+column (``kb.queue.claims``) to run out; the column is what tells another host's processes.
 """
 
 from __future__ import annotations

@@ -12,7 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 
+from sqlmodel import col, select
+
 from kb.context import KnowledgeBase, Slot
+from kb.db import session_scope
+from kb.models import IngestJob
+from kb.queue.claims import enqueue
 from kb.types import collection_name
 from search.index import GenerationMeta
 from search.merging import finish_merge, merge_lock, prepare_merge
@@ -91,7 +96,27 @@ def background_merges(kb: KnowledgeBase) -> BackgroundMerges:
 
 
 def request_merge(kb: KnowledgeBase, collection: str) -> bool:
-    """Merge ``collection`` in the background if its deltas are due; True if a merge started."""
+    """Merge ``collection`` in the background if its deltas are due; True if a merge started
+    (or, with ``KB_WORKERS=external``, was queued for a ``kb worker``: web processes then never
+    spend their cores on it)."""
     if not kb.index_store.merge_due(collection):
         return False
+    if kb.settings.workers == "external":
+        return queue_merge(kb, collection)
     return background_merges(kb).request(collection)
+
+
+def queue_merge(kb: KnowledgeBase, collection: str) -> bool:
+    """Queue a ``merge`` job for ``collection`` unless one is already waiting or running."""
+    with session_scope(kb.engine) as session:
+        waiting = session.exec(
+            select(IngestJob.id).where(
+                IngestJob.kind == "merge",
+                IngestJob.collection == collection,
+                col(IngestJob.status).in_(("queued", "running")),
+            )
+        ).first()
+    if waiting is not None:
+        return False
+    enqueue(kb, IngestJob(kind="merge", collection=collection, stage="queued"))
+    return True

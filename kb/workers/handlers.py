@@ -2,8 +2,7 @@
 
 A handler runs a claimed job to its end and says how it ended: ``done``, ``failed`` or
 ``released`` (given back to the queue because ``stopping`` was set). A kind without a handler
-here (``merge``: kb.queue.claims.JobKind) cannot be given to a worker yet; a background segment
-merge becomes a job by adding its handler to ``HANDLERS``.
+here cannot be given to a worker.
 """
 
 from __future__ import annotations
@@ -21,6 +20,7 @@ from kb.models import IngestJob
 from kb.queue.claims import finish, held, set_stage
 from kb.retrieval.evaluation_jobs import run_evaluation_job
 from kb.retrieval.indexing import rebuild_index
+from kb.retrieval.merging import merge_segments
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,36 @@ Handler = Callable[[KnowledgeBase, IngestJob, str, threading.Event], str]
 def run_reindex(kb: KnowledgeBase, job: IngestJob, owner: str, stopping: threading.Event) -> str:
     """Rebuild the index of the job's collection (a vocabulary change re-cuts every token;
     embeddings come from the cache). A rebuild is short and atomic: it is not released."""
+
+    def rebuild() -> int:
+        with kb.collection_lock(job.collection):
+            return rebuild_index(kb, job.collection)
+
+    return _run_indexing(kb, job, owner, stopping, rebuild)
+
+
+def run_merge(kb: KnowledgeBase, job: IngestJob, owner: str, stopping: threading.Event) -> str:
+    """Merge the job's collection's delta segments (their vectors are reused; nothing is
+    embedded). Killed mid-way, the previous generation serves and the retry merges again."""
+
+    def merge() -> int:
+        meta = merge_segments(kb, job.collection)
+        return meta.chunk_count if meta is not None else 0
+
+    return _run_indexing(kb, job, owner, stopping, merge)
+
+
+def _run_indexing(
+    kb: KnowledgeBase,
+    job: IngestJob,
+    owner: str,
+    stopping: threading.Event,
+    work: Callable[[], int],
+) -> str:
     with held(kb, job.id, owner, stopping):
         set_stage(kb, job.id, "indexing")
         try:
-            with kb.collection_lock(job.collection):
-                chunks = rebuild_index(kb, job.collection)
+            chunks = work()
         except Exception as exc:
             known = as_domain_error(exc)
             if known is not None:
@@ -42,10 +67,10 @@ def run_reindex(kb: KnowledgeBase, job: IngestJob, owner: str, stopping: threadi
             else:
                 detail = f"{type(exc).__name__}: {exc}"
                 error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
-            log.exception("re-index job %s failed", job.id)
+            log.exception("%s job %s failed", job.kind, job.id)
             finish(kb, job.id, "failed", error=error)
             return "failed"
-    log.info("re-index job %s: %r rebuilt with %d chunks", job.id, job.collection, chunks)
+    log.info("%s job %s: %r serves %d chunks", job.kind, job.id, job.collection, chunks)
     finish(kb, job.id, "done")
     return "done"
 
@@ -55,4 +80,5 @@ HANDLERS: dict[str, Handler] = {
     "reingest": run_job,
     "reindex": run_reindex,
     "evaluation": run_evaluation_job,
+    "merge": run_merge,
 }

@@ -6,18 +6,25 @@ are kept, and the database and the index stay one fact (``kb check`` finds nothi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from kb.cli import app
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.catalog import delete_document
 from kb.documents.ingestion import IngestItem, ingest_items
+from kb.documents.jobs import get_job
 from kb.maintenance.check import run_check
+from kb.models import IngestJob
 from kb.retrieval.indexing import ensure_fresh
 from kb.retrieval.merging import background_merges, merge_segments
 from kb.retrieval.searching import SearchRequest, search
+from kb.workers.worker import Worker
 from search.merging import finish_merge, merge_lock, prepare_merge
 from search.segments import MergePolicy
 
@@ -133,4 +140,34 @@ def test_uploads_and_deletions_during_a_merge_are_kept(
     gone = search(kb, SearchRequest("甲型 重置", limit=50, mode="bm25"))
     assert gone and docs[1] not in {h.chunk.document_id for h in gone}
     assert _segments(kb) == 2  # the merged main and the upload's delta
+    _consistent(kb)
+
+
+def test_with_external_workers_a_due_merge_is_a_job_a_worker_runs(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path
+) -> None:
+    kb = make_kb(workers="external")
+    kb.index_store.merge_policy = MergePolicy(max_deltas=1)
+    docs = [_ingest(kb, "guide.csv", GUIDE), _ingest(kb, "a.csv", _faq("甲型"))]
+    docs.append(_ingest(kb, "b.csv", _faq("乙型")))  # past the limits: queued, not merged here
+    docs.append(_ingest(kb, "c.csv", _faq("丙型")))  # still due: no second merge job
+    assert not background_merges(kb).running("default")
+    with session_scope(kb.engine) as session:
+        merges = session.exec(select(IngestJob).where(IngestJob.kind == "merge")).all()
+    assert [(j.collection, j.status) for j in merges] == [("default", "queued")]
+    assert _segments(kb) == 4 and _found(kb, "丙型 重置") == docs[-1]
+
+    worker = Worker(kb, ["merge"], status_file=tmp_path / "w.json", poll_seconds=0.2)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 300
+        while get_job(kb, merges[0].id).status != "done":
+            assert time.monotonic() < deadline, get_job(kb, merges[0].id)
+            time.sleep(0.2)
+    finally:
+        worker.request_stop()
+        thread.join(timeout=60)
+    assert _segments(kb) == 1 and not kb.index_store.merge_due("default")
+    assert [_found(kb, f"{m} 重置") for m in ("甲型", "乙型", "丙型")] == docs[1:]
     _consistent(kb)

@@ -23,14 +23,14 @@ from kb.workers.worker import Worker, read_statuses
 GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时。\n".encode()
 
 
-@pytest.mark.parametrize("kinds", [[], ["upload", "merge"], ["nope"]])
+@pytest.mark.parametrize("kinds", [[], ["upload", "merges"], ["nope"]])
 def test_a_worker_refuses_kinds_it_has_no_handler_for(
     make_kb: Callable[..., KnowledgeBase], kinds: list[str]
 ) -> None:
     with pytest.raises(Invalid) as caught:
         Worker(make_kb(), kinds)
     assert caught.value.field == "kinds"
-    assert "upload, reingest, reindex, evaluation" in caught.value.message
+    assert "upload, reingest, reindex, evaluation, merge" in caught.value.message
 
 
 def test_an_unexpected_error_fails_that_job_and_the_worker_goes_on(

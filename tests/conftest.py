@@ -294,3 +294,10 @@ def postgres_server() -> Iterator[str]:
     finally:
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Milvus Lite for the session: a file whose server runs inside this process (started
+    by the first client, stopped at exit); every Milvus test shares it, by collection names."""
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")

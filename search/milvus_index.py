@@ -92,7 +92,16 @@ class MilvusBackend:
         with self._guard:
             if self._client is None:
                 uri, token = self.config.uri, self.config.token
-                self._client = self.call(lambda: MilvusClient(uri=uri, token=token or ""))
+                try:
+                    self._client = self.call(lambda: MilvusClient(uri=uri, token=token or ""))
+                except VectorEngineError as exc:
+                    if not uri.endswith(".db"):
+                        raise
+                    raise VectorEngineError(
+                        uri,
+                        f"{exc.reason}; a Milvus Lite file serves one process, so another (kb "
+                        "serve, kb ingest) may hold it: several processes need a Milvus server",
+                    ) from exc
             return self._client
 
     def call(self, action: Callable[[], T]) -> T:

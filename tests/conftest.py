@@ -298,6 +298,9 @@ def postgres_server() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A real Milvus Lite for the session: a file whose server runs inside this process (started
-    by the first client, stopped at exit); every Milvus test shares it, by collection names."""
+    """A real Milvus: $KB_TEST_MILVUS_SERVER (a server's URI), or a Milvus Lite for the session,
+    a file whose server runs inside this process (started by the first client, stopped at
+    exit). Every Milvus test shares it, apart by collection names and prefixes."""
+    if server := os.environ.get("KB_TEST_MILVUS_SERVER"):
+        return server
     return str(tmp_path_factory.mktemp("milvus") / "milvus.db")

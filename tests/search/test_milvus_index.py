@@ -214,11 +214,12 @@ def test_an_unreachable_server_is_an_engine_error_not_a_crash() -> None:
     assert isinstance(caught.value, OSError)  # answered as a fault (503), never a bare 500
 
 
-def test_a_milvus_lite_file_open_in_another_process_says_so(milvus: MilvusBackend) -> None:
-    milvus.client  # noqa: B018  # this process holds the session's Lite file
+def test_a_milvus_lite_file_open_in_another_process_says_so(tmp_path: Path) -> None:
+    held = MilvusBackend(MilvusConfig(str(tmp_path / "held.db")))
+    held.client  # noqa: B018  # this process holds the Lite file now
     script = (
         "from search.milvus_index import MilvusBackend, MilvusConfig\n"
-        f"MilvusBackend(MilvusConfig({milvus.config.uri!r})).client\n"
+        f"MilvusBackend(MilvusConfig({held.config.uri!r})).client\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120

@@ -1,13 +1,12 @@
 """The VectorIndex contract: what every vector backend must do, parametrised over the backends.
 
 A backend adds itself to BACKENDS (FAISS, built in the test) or ENGINES (Milvus: a real Milvus
-Lite started once per session) and passes every test here unchanged. Real indexes on random
-unit vectors, checked against exact numpy cosines.
+Lite started once per session, or a server) and passes every test here unchanged. Real indexes
+on random unit vectors, checked against exact numpy cosines.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
@@ -40,12 +39,9 @@ BACKENDS: dict[str, tuple[Build, Load]] = {
 }
 
 
-# Milvus, exact (FLAT) and HNSW, by the HNSW threshold each is built with: on the session's
-# Milvus Lite, and on a Milvus server too when $KB_TEST_MILVUS_SERVER names one.
+# Milvus, exact (FLAT) and HNSW, by the HNSW threshold each is built with, on the session's
+# Milvus (tests/conftest.py: Milvus Lite, or the server $KB_TEST_MILVUS_SERVER names).
 ENGINES = {"milvus-flat": 10**9, "milvus-hnsw": 1}
-SERVER = os.environ.get("KB_TEST_MILVUS_SERVER")
-if SERVER:
-    ENGINES |= {"milvus-server-flat": 10**9, "milvus-server-hnsw": 1}
 
 
 def milvus_backend(uri: str, hnsw_threshold: int) -> tuple[Build, Load]:
@@ -75,8 +71,7 @@ def exact(stored: np.ndarray, query: np.ndarray, k: int, allowed: np.ndarray) ->
 @pytest.fixture(params=[*BACKENDS, *ENGINES])
 def backend(request: pytest.FixtureRequest) -> tuple[Build, Load]:
     if request.param in ENGINES:
-        uri = SERVER if "server" in request.param else request.getfixturevalue("milvus_uri")
-        return milvus_backend(str(uri), ENGINES[request.param])
+        return milvus_backend(request.getfixturevalue("milvus_uri"), ENGINES[request.param])
     return BACKENDS[request.param]
 
 

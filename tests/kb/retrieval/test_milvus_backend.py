@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import uuid4
 
-import pytest
-
 from kb.context import KnowledgeBase
 from kb.documents.catalog import delete_document
 from kb.documents.ingestion import IngestItem, ingest_items
@@ -39,17 +37,24 @@ def _ingest(kb: KnowledgeBase) -> dict[str, str]:
 
 
 def _hits(kb: KnowledgeBase, query: str, mode: str) -> list[tuple[str, float]]:
+    """The hits, best first, in text order within a tie."""
     found = search(kb, SearchRequest(query, limit=5, mode=mode))  # type: ignore[arg-type]
-    return [(hit.chunk.text, round(hit.score, 5)) for hit in found]
+    return sorted(((hit.chunk.text, round(hit.score, 4)) for hit in found), key=_by_score)
+
+
+def _by_score(hit: tuple[str, float]) -> tuple[float, str]:
+    return (-hit[1], hit[0])
 
 
 def _same_answers(mine: KnowledgeBase, theirs: KnowledgeBase) -> None:
     for query in QUERIES:
         for mode in ("hybrid", "vector"):
             a, b = _hits(mine, query, mode), _hits(theirs, query, mode)
-            assert a, (query, mode)
-            assert [text for text, _ in a] == [text for text, _ in b], (query, mode)
-            assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-4)
+            assert a and a[0][1] > 0, (query, mode)
+            # Which chunks fill the list with a fused 0 (neither side found them relevant) is
+            # arbitrary on any backend: the scored ones must be the same, in the same order.
+            assert len(a) == len(b), (query, mode)
+            assert [h for h in a if h[1] > 0] == [h for h in b if h[1] > 0], (query, mode)
 
 
 def test_a_milvus_knowledge_base_answers_as_the_faiss_one(
@@ -87,6 +92,6 @@ def test_changing_the_backend_rebuilds_the_index_on_the_next_start(
     meta = reopened.index_store.current_meta("default")
     assert meta is not None and meta.vector_index == "milvus-flat" and meta.embedded == 0
     after = {q: _hits(reopened, q, "hybrid") for q in QUERIES}
-    assert {q: [t for t, _ in h] for q, h in after.items()} == {
-        q: [t for t, _ in h] for q, h in before.items()
+    assert {q: [h for h in hits if h[1] > 0] for q, hits in after.items()} == {
+        q: [h for h in hits if h[1] > 0] for q, hits in before.items()
     }

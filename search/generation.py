@@ -124,7 +124,8 @@ class SegmentCache:
                 found = Segment(path, self.backend)
             except FileNotFoundError as exc:
                 raise IndexNotFoundError(
-                    f"segment {path.name!r} of collection {collection!r} is missing"
+                    f"segment {path.name!r} of collection {collection!r} is missing ({exc}); "
+                    "rebuild the index"
                 ) from exc
             with self._guard:
                 self._loaded[path] = found

@@ -78,11 +78,15 @@ def _body_too_large(request: Request, message: str) -> Response:
 
 def _warm_up(kb: KnowledgeBase) -> None:
     from kb.retrieval.indexing import ensure_fresh, known_collections
+    from search.index import SearchIndexError
 
     for collection in known_collections(kb):
         if ensure_fresh(kb, collection):
             log.warning("index of %r was stale and has been rebuilt", collection)
-        kb.searchers.get(collection)
+        try:
+            kb.searchers.get(collection)
+        except SearchIndexError as exc:  # searches answer 409 saying so until it is rebuilt
+            log.warning("index of %r cannot be loaded: %s (kb check --repair)", collection, exc)
     kb.embedder.embed_queries(["warm up"])
     from kb.assist.matching import warm_up
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import uuid4
 
+import pytest
+
 from kb.context import KnowledgeBase
 from kb.documents.catalog import delete_document
 from kb.documents.ingestion import IngestItem, ingest_items
+from kb.errors import Conflict
 from kb.maintenance.check import run_check
-from kb.retrieval.indexing import ensure_fresh
+from kb.retrieval.indexing import ensure_fresh, rebuild_index
 from kb.retrieval.searching import SearchRequest, search
 
 FAQ = (
@@ -95,3 +98,27 @@ def test_changing_the_backend_rebuilds_the_index_on_the_next_start(
     assert {q: [h for h in hits if h[1] > 0] for q, hits in after.items()} == {
         q: [h for h in hits if h[1] > 0] for q, hits in before.items()
     }
+
+
+def test_an_index_whose_milvus_collections_are_gone_says_rebuild_until_rebuilt(
+    make_kb: Callable[..., KnowledgeBase], milvus_uri: str
+) -> None:
+    prefix = f"e2e{uuid4().hex[:12]}"
+    kb = make_kb(vector_backend="milvus", milvus_uri=milvus_uri, milvus_prefix=prefix)
+    _ingest(kb)
+    client = kb.vector_backend.client  # type: ignore[attr-defined]
+    for name in client.list_collections():  # as a restore onto another Milvus finds them
+        if name.startswith(f"{prefix}_"):
+            client.drop_collection(name)
+    data_dir = kb.settings.data_dir
+    kb.close()
+    reopened = make_kb(
+        data_dir=data_dir, vector_backend="milvus", milvus_uri=milvus_uri, milvus_prefix=prefix
+    )
+    with pytest.raises(Conflict, match=r"is missing .*rebuild the index") as refused:
+        search(reopened, SearchRequest("退货运费", limit=3))
+    assert refused.value.status_code == 409  # not a 500
+    assert [f.kind for f in run_check(reopened).findings] == ["generation-broken"]
+    rebuild_index(reopened, "default")
+    assert _hits(reopened, "退货运费", "hybrid")[0][1] > 0
+    assert run_check(reopened).findings == []

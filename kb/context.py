@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from search.index import IndexStore
     from search.registry import SearcherCache
     from search.tokenize import Tokenizer
+    from search.vectorindex import VectorBackend
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,27 @@ class KnowledgeBase:
             hnsw_threshold=self.settings.hnsw_threshold,
             # Other hosts may still map a replaced generation: far longer than a poll and a load.
             keep_superseded_seconds=SHARED_KEEP_SECONDS if self.settings.shared else 0.0,
+            vector_backend=self.vector_backend,
+        )
+
+    @cached_property
+    def vector_backend(self) -> VectorBackend:
+        """Where index segments keep their vectors (``KB_VECTOR_BACKEND``)."""
+        settings = self.settings
+        if settings.vector_backend == "faiss":
+            from search.vectorindex import FaissBackend
+
+            return FaissBackend(settings.hnsw_threshold)
+        from search.milvus_index import MilvusBackend, MilvusConfig
+
+        token = settings.milvus_token
+        return MilvusBackend(
+            MilvusConfig(
+                uri=settings.milvus_uri or str((settings.data_dir / "milvus.db").resolve()),
+                token=token.get_secret_value() if token else None,
+                prefix=settings.milvus_prefix,
+                hnsw_threshold=settings.hnsw_threshold,
+            )
         )
 
     @cached_property
@@ -218,4 +240,7 @@ class KnowledgeBase:
         return self.catalog.lease(collection, wait=wait)
 
     def close(self) -> None:
+        backend = self.__dict__.get("vector_backend")
+        if backend is not None and hasattr(backend, "close"):
+            backend.close()
         self.engine.dispose()

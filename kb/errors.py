@@ -174,3 +174,17 @@ class EmbedderUnavailable(Unavailable):
         template = _EMBEDDER_PROBLEMS.get(kind, _EMBEDDER_PROBLEMS["garbage"])
         super().__init__(Message(template, url=url, reason=reason), field="embedder")
         self.kind = kind
+
+
+class VectorEngineUnavailable(Unavailable):
+    """The vector engine (``KB_VECTOR_BACKEND=milvus``) is down, refused the request, or its
+    Milvus Lite file is held by another process; ``reason`` says how, as the client saw it."""
+
+    code = "vector_engine_unavailable"
+
+    def __init__(self, *, uri: str, reason: str) -> None:
+        template = N_(
+            "the vector engine {uri} cannot be used ({reason}); start it or correct "
+            "KB_MILVUS_URI, then try again"
+        )
+        super().__init__(Message(template, uri=uri, reason=reason), field="vector_backend")

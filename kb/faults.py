@@ -16,9 +16,18 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from kb.errors import N_, EmbedderUnavailable, KBError, Message, StorageFull, Unavailable
+from kb.errors import (
+    N_,
+    EmbedderUnavailable,
+    KBError,
+    Message,
+    StorageFull,
+    Unavailable,
+    VectorEngineUnavailable,
+)
 from kb.settings import Settings
 from search.embedders.remote import EmbeddingServerError
+from search.vectorindex import VectorEngineError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,9 @@ def as_domain_error(exc: BaseException) -> KBError | None:
         return exc
     if isinstance(exc, EmbeddingServerError):
         return _embedding_server_error(exc)
+    if isinstance(exc, VectorEngineError):  # before OSError: it is one (a lost connection)
+        log.warning("%s", exc)
+        return VectorEngineUnavailable(uri=exc.uri, reason=exc.reason)
     if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
         if exc.filename:
             name = Path(exc.filename).name

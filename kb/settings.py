@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from ingest.chunking import DEFAULT_MAX_CHARS
 from ingest.fence import DEFAULT_MEMORY_MB, DEFAULT_SECONDS, ParseLimits
 from ingest.pipeline import DEFAULT_MAX_CHUNKS
 from kb.types import CollectionName
+from kb.vector_settings import VectorSettings
 from search.decisive import SkipRule
 from search.fusion import FusionConfig
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from search.embedders.remote import RemoteConfig
 
 
-class Settings(BaseSettings):
+class Settings(VectorSettings):
     """Every knob of AssistKB. The README documents each field (a test enforces it)."""
 
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")

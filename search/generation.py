@@ -25,7 +25,7 @@ from search.segmented import Part, SegmentedBM25, SegmentedVectors
 from search.segments import Manifest, SegmentDocuments
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import VectorIndex, load_vector_index
+from search.vectorindex import FaissBackend, VectorBackend, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +103,10 @@ class Generation:
 class Segment:
     """One segment's files in memory, shared by the generations that serve it (never changed)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, backend: VectorBackend) -> None:
         self.path = path
         self.chunks = load_chunks(path)
-        self.vectors = load_vector_index(path / VECTORS_FILE)
+        self.vectors = backend.load(path / VECTORS_FILE)
         self.documents = SegmentDocuments.load(path)
         self.cjk_share = load_shares(path, self.chunks)
         self._postings: Postings | None = None
@@ -120,7 +120,8 @@ class Segment:
 class SegmentCache:
     """Loaded segments, by path, while some generation in use holds them."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: VectorBackend | None = None) -> None:
+        self.backend: VectorBackend = backend or FaissBackend()
         self._loaded: weakref.WeakValueDictionary[Path, Segment] = weakref.WeakValueDictionary()
         self._guard = threading.Lock()
 
@@ -129,10 +130,11 @@ class SegmentCache:
             found = self._loaded.get(path)
         if found is None:
             try:
-                found = Segment(path)
+                found = Segment(path, self.backend)
             except FileNotFoundError as exc:
                 raise IndexNotFoundError(
-                    f"segment {path.name!r} of collection {collection!r} is missing"
+                    f"segment {path.name!r} of collection {collection!r} is missing ({exc}); "
+                    "rebuild the index"
                 ) from exc
             with self._guard:
                 self._loaded[path] = found

@@ -69,7 +69,7 @@ from search.segments import (
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import build_vector_index
+from search.vectorindex import FaissBackend, VectorBackend
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class IndexStore:
         bm25_b: float = 0.75,
         merge_policy: MergePolicy | None = None,
         keep_superseded_seconds: float = 0.0,
+        vector_backend: VectorBackend | None = None,
     ) -> None:
         self.root = root
         self.keep_superseded_seconds = keep_superseded_seconds
@@ -101,11 +102,11 @@ class IndexStore:
         self.tokenizer = tokenizer or Tokenizer()
         # jieba's dictionary is ~50 MB per tokenizer: generations with one vocabulary share one.
         self._tokenizers: dict[str, Tokenizer] = {}
-        self.hnsw_threshold = hnsw_threshold
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
         self.merge_policy = merge_policy or MergePolicy()
-        self._segments = SegmentCache()
+        self.vector_backend: VectorBackend = vector_backend or FaissBackend(hnsw_threshold)
+        self._segments = SegmentCache(self.vector_backend)
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
@@ -202,8 +203,10 @@ class IndexStore:
         if given is None:
             embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
             given, computed = embedded.vectors, embedded.computed
-        vectors = build_vector_index(
-            given, dim=self.embedder.dim, hnsw_threshold=self.hnsw_threshold
+        # Staged as .<name>.tmp by _publish, or as <name> aside by a merge (search/merging.py).
+        segment = staging.name.removeprefix(".").removesuffix(".tmp")
+        vectors = self.vector_backend.build(
+            given, dim=self.embedder.dim, collection=staging.parent.name, segment=segment
         )
         vectors.save(staging / VECTORS_FILE)
         tokens = [tokenizer.tokenize(t) for t in texts]
@@ -355,6 +358,9 @@ class IndexStore:
                 f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
                 f"this build reads formats {readable} (writes {FORMAT_VERSION}); rebuild the index"
             )
+        if not self.vector_backend.reads(meta.vector_index):
+            where, backend = f"{meta.collection}/{meta.generation}", self.vector_backend.name
+            raise IndexMismatchError(f"index {where} is not one of {backend}'s: rebuild the index")
         theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
         try:
             mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
@@ -379,6 +385,7 @@ class IndexStore:
         The segments the kept ones serve are kept with them."""
         keep = keep | superseded(base, self.keep_superseded_seconds)
         keep = set().union(*(referenced(base / name) for name in keep))
+        self.vector_backend.sweep(base.name, keep)
         for entry in base.iterdir():
             if entry.name in keep or entry.name == CURRENT_FILE:
                 continue

@@ -1,9 +1,11 @@
 """The vector index port: what a searcher and an index build need from any vector backend.
 
 Rows are chunk positions in a generation (row ``i`` of the vectors is chunk ``i``), so a backend
-keeps no id map of its own. FAISS (``search/vectorstore.py``) is the first backend; a later one
-(Milvus) must pass the same contract suite (``tests/search/test_vector_index.py``). Modules
-outside ``search/`` never read a backend's files: they ask the port.
+keeps no id map of its own. FAISS (``search/vectorstore.py``) is the default backend, Milvus
+(``search/milvus_index.py``) the one for corpora beyond one machine's memory; both pass the same
+contract suite (``tests/search/test_vector_index.py``). A :class:`VectorBackend` builds and
+loads one kind for an :class:`~search.index.IndexStore`. Modules outside ``search/`` never read
+a backend's files: they ask the port.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from search.vectorstore import DEFAULT_HNSW_THRESHOLD, FaissVectorStore
 
 RowFilter = np.ndarray  # boolean mask over rows: True where a row may be returned
 Ranked = list[tuple[int, float]]  # (row, cosine), best first, ties by row
+
+
+class VectorEngineError(ConnectionError):
+    """The engine holding the vectors (a Milvus server, a Milvus Lite file another process has
+    open) cannot be reached or refused a request. An ``OSError``, as a lost disk would be."""
+
+    def __init__(self, uri: str, reason: str) -> None:
+        super().__init__(f"the vector engine at {uri} failed: {reason}")
+        self.uri = uri
+        self.reason = reason
 
 
 class VectorIndex(Protocol):
@@ -50,15 +62,61 @@ class VectorIndex(Protocol):
         ...
 
 
+class VectorBackend(Protocol):
+    """Where a build keeps its vectors and how a saved index is found again: FAISS files in the
+    generation (:class:`FaissBackend`), or a vector engine the files only point to (Milvus)."""
+
+    name: str  # faiss | milvus
+
+    def reads(self, kind: str) -> bool:
+        """Whether an index of ``kind`` (a generation meta's ``vector_index``) is this backend's."""
+        ...
+
+    def build(self, vectors: np.ndarray, *, dim: int, collection: str, segment: str) -> VectorIndex:
+        """A new index of ``vectors`` (n, dim) for ``segment`` of ``collection``."""
+        ...
+
+    def load(self, path: Path) -> VectorIndex:
+        """The index :meth:`VectorIndex.save` wrote under ``path``."""
+        ...
+
+    def sweep(self, collection: str, keep: set[str]) -> None:
+        """Forget what ``collection``'s segments other than ``keep`` hold outside their files
+        (the caller holds the collection's writer lease and deletes their directories). Best
+        effort: an engine that is down is logged, and the next sweep tries again."""
+        ...
+
+
+class FaissBackend:
+    """FAISS files inside each segment's directory: exact below ``hnsw_threshold``, HNSW above."""
+
+    name = "faiss"
+
+    def __init__(self, hnsw_threshold: int = DEFAULT_HNSW_THRESHOLD) -> None:
+        self.hnsw_threshold = hnsw_threshold
+
+    def reads(self, kind: str) -> bool:
+        return kind in ("flat", "hnsw")
+
+    def build(self, vectors: np.ndarray, *, dim: int, collection: str, segment: str) -> VectorIndex:
+        return build_vector_index(vectors, dim=dim, hnsw_threshold=self.hnsw_threshold)
+
+    def load(self, path: Path) -> VectorIndex:
+        return load_vector_index(path)
+
+    def sweep(self, collection: str, keep: set[str]) -> None:
+        """Nothing outside the files: deleting a segment's directory deletes its vectors."""
+
+
 def build_vector_index(
     vectors: np.ndarray, *, dim: int, hnsw_threshold: int | None = None
 ) -> VectorIndex:
-    """A new index of ``vectors`` (n, dim) with the configured backend (FAISS, the only one)."""
+    """A new FAISS index of ``vectors`` (n, dim)."""
     threshold = DEFAULT_HNSW_THRESHOLD if hnsw_threshold is None else hnsw_threshold
     return FaissVectorStore.build(vectors, dim=dim, hnsw_threshold=threshold)
 
 
 def load_vector_index(path: Path, *, mmap: bool = True) -> VectorIndex:
-    """The index :meth:`VectorIndex.save` wrote under ``path``, memory-mapped unless ``mmap``
-    is False (the backend copies it into memory before it first grows)."""
+    """The FAISS index :meth:`VectorIndex.save` wrote under ``path``, memory-mapped unless
+    ``mmap`` is False (the backend copies it into memory before it first grows)."""
     return FaissVectorStore.load(path, mmap=mmap)

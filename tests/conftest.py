@@ -294,3 +294,13 @@ def postgres_server() -> Iterator[str]:
     finally:
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Milvus: $KB_TEST_MILVUS_SERVER (a server's URI), or a Milvus Lite for the session,
+    a file whose server runs inside this process (started by the first client, stopped at
+    exit). Every Milvus test shares it, apart by collection names and prefixes."""
+    if server := os.environ.get("KB_TEST_MILVUS_SERVER"):
+        return server
+    return str(tmp_path_factory.mktemp("milvus") / "milvus.db")

@@ -90,6 +90,7 @@ def _body_too_large(request: Request, message: str) -> Response:
 def _warm_up(kb: KnowledgeBase) -> None:
     from kb.assist.matching import warm_up
     from kb.retrieval.indexing import ensure_fresh, known_collections
+    from search.index import SearchIndexError
 
     try:
         for collection in known_collections(kb):
@@ -97,7 +98,10 @@ def _warm_up(kb: KnowledgeBase) -> None:
             # lease: a web process starting beside them only reads, and serves what they published.
             if not kb.shared and ensure_fresh(kb, collection):
                 log.warning("index of %r was stale and has been rebuilt", collection)
-            kb.searchers.get(collection)
+            try:
+                kb.searchers.get(collection)
+            except SearchIndexError as exc:  # searches answer 409 saying so until it is rebuilt
+                log.warning("index of %r cannot be loaded: %s (kb check --repair)", collection, exc)
         kb.embedder.embed_queries(["warm up"])
         warm_up(kb)
     except EmbedderUnavailableError as exc:

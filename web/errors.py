@@ -68,7 +68,8 @@ _MEANINGS = {
     422: "Invalid input: `error.field` names the field, `problems` lists every one with its "
     "`loc` and a stable `type` (pydantic's: `missing`, `string_too_long`, …).",
     429: "Over the rate limit of this key or person: wait the `Retry-After` seconds.",
-    503: "The database cannot be reached; the message says why. Retry later.",
+    503: "A service it needs (the database, the embedding server, the vector engine) cannot be "
+    "reached; the message says why. Retry later.",
     507: "The disk of the database or the index is full; nothing was changed.",
 }
 

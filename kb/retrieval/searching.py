@@ -20,7 +20,7 @@ from kb.retrieval.schemas import (
 )
 from kb.review import due_for_review
 from kb.types import SearchMode, collection_name
-from search.index import IndexMismatchError, SearchIndexError
+from search.index import IndexMismatchError, IndexNotFoundError, SearchIndexError
 from search.normalize import normalize
 from search.types import Hit, SearchFilters, SearchResult
 
@@ -74,7 +74,7 @@ def search_result(kb: KnowledgeBase, request: SearchRequest) -> SearchResult:
     complete_pending_switch(kb, collection)
     try:
         searcher = kb.searchers.get(collection)
-    except IndexMismatchError as exc:
+    except (IndexMismatchError, IndexNotFoundError) as exc:  # e.g. its Milvus segment is gone
         raise Conflict("{exc} with `kb index rebuild`", field="collection", exc=exc) from exc
     if searcher is None:
         raise NotFound(

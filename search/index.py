@@ -31,13 +31,12 @@ import numpy as np
 from search.bm25 import BM25Index
 from search.cache import EmbeddingCache, embed_passages_cached
 from search.chunktable import write_table
+from search.compatibility import check_compatible
 from search.durable import sync_directory, sync_tree
-from search.embedders.base import Embedder, EmbedderUnavailableError
+from search.embedders.base import Embedder
 from search.generation import (
     BM25_DIR,
-    FORMAT_VERSION,
     META_FILE,
-    READABLE_FORMATS,
     VECTORS_FILE,
     VOCABULARY_FILE,
     Generation,
@@ -352,30 +351,7 @@ class IndexStore:
 
     def check_compatible(self, meta: GenerationMeta) -> None:
         """Raise :class:`IndexMismatchError` unless ``meta`` matches this format and embedder."""
-        if meta.format_version not in READABLE_FORMATS:
-            readable = ", ".join(map(str, READABLE_FORMATS))
-            raise IndexMismatchError(
-                f"index {meta.collection}/{meta.generation} has format {meta.format_version}, "
-                f"this build reads formats {readable} (writes {FORMAT_VERSION}); rebuild the index"
-            )
-        if not self.vector_backend.reads(meta.vector_index):
-            where, backend = f"{meta.collection}/{meta.generation}", self.vector_backend.name
-            raise IndexMismatchError(f"index {where} is not one of {backend}'s: rebuild the index")
-        theirs = (meta.embedder_name, meta.embedder_version, meta.dim)
-        try:
-            mine = (self.embedder.name, self.embedder.version, self.embedder.dim)
-        except EmbedderUnavailableError as exc:
-            if self.embedder.name != meta.embedder_name:
-                raise
-            # A server that is down cannot say which model it runs: an index built for the
-            # configured model serves by keywords meanwhile. Writes check again once it answers.
-            return logger.warning("%s; serving %s by keywords meanwhile", exc, meta.collection)
-        if mine != theirs:
-            raise IndexMismatchError(
-                f"index {meta.collection}/{meta.generation} was built with embedder "
-                f"{theirs[0]} {theirs[1]} (dim {theirs[2]}), but the configured embedder is "
-                f"{mine[0]} {mine[1]} (dim {mine[2]}); rebuild the index"
-            )
+        check_compatible(meta, self.embedder, self.vector_backend)
 
     def _prune(self, base: Path, *, keep: set[str]) -> None:
         """Delete every generation but ``keep`` (the live one and its predecessor, which

@@ -20,11 +20,14 @@ from search.normalize import normalize
 from search.types import Hit
 
 
-def query_vector(kb: KnowledgeBase, text: str) -> np.ndarray | None:
-    """The vector of a query the QueryEncoder already holds, or None: never embeds."""
+def query_vector(kb: KnowledgeBase, text: str, *, embed: bool = False) -> np.ndarray | None:
+    """The vector of a query the QueryEncoder already holds, or None; ``embed``: embed it
+    when it does not (a manager naming an intent by a query, not a search)."""
     folded = normalize(text)
     encoder = kb.encoder
-    return encoder.encode(folded) if folded and encoder.has(folded) else None
+    if not folded or not (embed or encoder.has(folded)):
+        return None
+    return encoder.encode(folded)
 
 
 def rerank(

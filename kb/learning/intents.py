@@ -148,17 +148,6 @@ def assign_intent(
     return intent
 
 
-def intent_labels(kb: KnowledgeBase, intent_ids: set[str]) -> dict[str, LearningIntent]:
-    """The stored intents of those ids (for the console and the API)."""
-    if not intent_ids:
-        return {}
-    with session_scope(kb.engine) as session:
-        rows = session.exec(select(LearningIntent).where(LearningIntent.id.in_(intent_ids))).all()  # type: ignore[attr-defined]
-        for row in rows:
-            session.expunge(row)
-        return {row.id: row for row in rows}
-
-
 def forget_cached(kb: KnowledgeBase) -> None:
     """Read every collection's intents again on next use."""
     state = kb.state(_INTENTS)

@@ -13,7 +13,7 @@ from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
 from kb.documents.jobs import fail_interrupted_jobs, shutdown_jobs
 from kb.settings import Settings
-from web.api import documents, embed, search, sources, suggest
+from web.api import documents, embed, learning, search, sources, suggest
 from web.auth import check_protected, install_auth
 from web.docs import install_docs
 from web.errors import error_response, install_error_handlers
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(documents.router)
     app.include_router(suggest.router)
     app.include_router(embed.router)
+    app.include_router(learning.router)
     install_pages(app)
 
     @app.get("/healthz", tags=["health"])

@@ -29,6 +29,7 @@ PYTHON_SOURCES = (
     "kb/documents",
     "kb/library",
     "kb/insight",
+    "kb/learning",
     "kb/retrieval/searching.py",
     "kb/retrieval/vocabulary.py",
     "kb/types.py",

@@ -19,6 +19,7 @@ from web.pages import (
     evaluation,
     hit_test,
     jobs,
+    learning,
     login,
     replies,
     rules,
@@ -43,7 +44,17 @@ def install_pages(app: FastAPI) -> None:
     app.include_router(assist_feedback.router, dependencies=[requires_role("agent")])
     app.include_router(sources.router, dependencies=[requires_role("agent")])
     app.include_router(account.router, dependencies=[requires_role("agent")])
-    for module in (documents, jobs, hit_test, replies, rules, vocabulary, analytics, evaluation):
+    for module in (
+        documents,
+        jobs,
+        hit_test,
+        replies,
+        rules,
+        vocabulary,
+        analytics,
+        evaluation,
+        learning,
+    ):
         app.include_router(module.router, dependencies=[requires_role("manager")])
     for module in (admin_users, admin_keys, admin_audit):
         app.include_router(module.router, dependencies=[requires_role("admin")])

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from learning_faq import AGENTS, FAQ, ask, faq_kb, ranking, use
+import pytest
+from learning_faq import AGENTS, FAQ, QUESTION, ask, faq_kb, ranking, use
 
 from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
@@ -14,6 +15,8 @@ from kb.documents.ingestion import IngestItem, ingest_items
 from kb.learning import refresh
 from kb.learning.adjustments import CAP, model
 from kb.learning.intents import known_intent
+from kb.retrieval.schemas import SearchBody
+from kb.retrieval.searching import search_body
 
 
 def test_with_no_events_suggestions_equal_learning_off(
@@ -82,3 +85,23 @@ def test_a_new_version_of_the_document_starts_afresh(
     refresh(kb, "default")
     learned = model(kb, "default")
     assert learned.adjustments == {} and learned.evidence == []
+
+
+def test_search_applies_what_agents_taught_for_a_query_of_a_known_intent(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = faq_kb(make_db_kb)
+    body = SearchBody(query=QUESTION, limit=5)
+    before = {h.id: h.score for h in search_body(kb, body).hits}
+    item = use(kb, 3, AGENTS, times=2)
+    [moves] = model(kb, "default").adjustments.values()
+    after = {h.id: h.score for h in search_body(kb, body).hits}
+    assert after[item] == pytest.approx(before[item] + moves[item], abs=1e-3)
+    assert {k: v for k, v in after.items() if k != item} == {
+        k: v for k, v in before.items() if k != item
+    }
+    # A query of no intent agents met is searched as before: nothing is stored for it.
+    unrelated = SearchBody(query="发票怎么开", limit=5)
+    assert search_body(kb, unrelated).hits[0].question == "发票怎么开？"
+    kb.settings = kb.settings.model_copy(update={"learning": False})
+    assert {h.id: h.score for h in search_body(kb, body).hits} == before

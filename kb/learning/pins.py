@@ -77,7 +77,8 @@ def create_pin(
         assert logged_query is not None
         vector = query_vector(kb, logged_query, embed=True)
         intent_id = assign_intent(kb, collection, logged_query, vector)
-        assert intent_id is not None  # a vector always finds or makes an intent
+        if intent_id is None:  # nothing to embed in it (a query of spaces and symbols)
+            raise Invalid("query {query!r} names no intent", field="query", query=logged_query)
     with session_scope(kb.engine) as session:
         intent = intent_for(session, intent_id, {collection})
         document_id, version = _current_answer(session, collection, item_id)

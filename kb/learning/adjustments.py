@@ -43,7 +43,7 @@ CAP = 0.05
 REFRESH_SECONDS = 60.0
 # Evidence older than this is not read at all (it has decayed to under 2 % by then).
 HORIZON_DAYS = 180
-# A pinned answer leads the best other hit by this much (and earlier pins lead later ones).
+# A pinned answer leads the best other hit by this much (the newest of several pins first).
 PIN_LEAD = 0.01
 
 
@@ -137,20 +137,6 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
                 )
             ).all()
         )
-        logs = (
-            session.exec(
-                select(
-                    SuggestionLog.id,
-                    SuggestionLog.query,
-                    SuggestionLog.answers,
-                    SuggestionLog.created_at,
-                ).where(
-                    SuggestionLog.collection == collection, col(SuggestionLog.created_at) >= since
-                )
-            ).all()
-            if intents
-            else []
-        )
         feedback = (
             session.exec(
                 select(FeedbackRecord).where(
@@ -177,6 +163,21 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
                         as_utc(f.created_at),
                     )
                 )
+        # The impressions matter only where agents acted: without events the log is not read.
+        logs = (
+            session.exec(
+                select(
+                    SuggestionLog.id,
+                    SuggestionLog.query,
+                    SuggestionLog.answers,
+                    SuggestionLog.created_at,
+                ).where(
+                    SuggestionLog.collection == collection, col(SuggestionLog.created_at) >= since
+                )
+            ).all()
+            if events
+            else []
+        )
         resets = [
             ev.Reset(r.intent_id, r.item_id, as_utc(r.at))
             for r in session.exec(

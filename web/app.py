@@ -15,7 +15,7 @@ from kb.documents.jobs import fail_interrupted_jobs, resume_queued_jobs, shutdow
 from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
 from search.embedders.base import EmbedderUnavailableError
-from web.api import documents, embed, jobs, search, sources, suggest, upkeep
+from web.api import documents, embed, jobs, learning, search, sources, suggest, upkeep
 from web.auth import check_protected, install_auth
 from web.docs import install_docs
 from web.errors import error_response, install_error_handlers
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
     app.include_router(suggest.router)
     app.include_router(embed.router)
     app.include_router(upkeep.router)
+    app.include_router(learning.router)
     install_pages(app)
 
     @app.get("/healthz", tags=["health"])

@@ -30,6 +30,7 @@ PYTHON_SOURCES = (
     "kb/library",
     "kb/insight",
     "kb/upkeep",
+    "kb/learning",
     "kb/retrieval/searching.py",
     "kb/retrieval/vocabulary.py",
     "kb/types.py",

@@ -42,6 +42,7 @@ NAV_ITEMS = (
     ("kb_analytics", N_("分析")),
     ("kb_upkeep", N_("维护")),
     ("kb_evaluation", N_("评测")),
+    ("kb_learning", N_("学习")),
 )
 # The role each top-bar item needs; the others are the console's, for managers (base.html shows
 # a viewer only what they may open, so an agent's error page offers no console).

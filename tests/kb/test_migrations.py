@@ -67,6 +67,7 @@ LATER_TABLES = {
     "user_account", "user_session", "api_key", "login_failure", "audit_log",  # 0002
     "index_generation", "rate_window",  # 0006_published
     "upkeep_draft",  # 0007_upkeep
+    "learning_intent", "learning_query", "learning_pin", "learning_reset",  # 0009_learning
 }  # fmt: skip
 # Columns later revisions added to 040a051's tables: nullable, so its rows stay valid (0003,
 # 0005).

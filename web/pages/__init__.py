@@ -19,6 +19,7 @@ from web.pages import (
     evaluation,
     hit_test,
     jobs,
+    learning,
     login,
     replies,
     rules,
@@ -54,6 +55,7 @@ def install_pages(app: FastAPI) -> None:
         analytics,
         upkeep,
         evaluation,
+        learning,
     ):
         app.include_router(module.router, dependencies=[requires_role("manager")])
     for module in (admin_users, admin_keys, admin_audit):

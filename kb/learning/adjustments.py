@@ -25,14 +25,12 @@ import kb.learning.evidence as ev
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.learning.intents import query_key
+from kb.learning_models import LearningPin, LearningQuery, LearningReset
 from kb.models import (
     ChunkRecord,
     Document,
     DocumentVersion,
     FeedbackRecord,
-    LearningPin,
-    LearningQuery,
-    LearningReset,
     SuggestionLog,
     as_utc,
     utcnow,

@@ -20,7 +20,8 @@ from sqlmodel import Session, select
 
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
-from kb.models import LearningIntent, LearningQuery, utcnow
+from kb.learning_models import LearningIntent, LearningQuery
+from kb.models import utcnow
 from search.normalize import normalize
 
 # Cosine (e5-small, normalised query vectors) at or above which two queries are one intent

@@ -17,7 +17,8 @@ from kb.db import session_scope
 from kb.errors import NotFound
 from kb.learning.adjustments import model, refresh
 from kb.learning.schemas import AdjustmentOut, ResetOut
-from kb.models import ChunkRecord, Document, LearningIntent, LearningReset
+from kb.learning_models import LearningIntent, LearningReset
+from kb.models import ChunkRecord, Document
 
 
 @dataclass(frozen=True)

@@ -19,15 +19,8 @@ from kb.learning.adjustments import refresh
 from kb.learning.intents import assign_intent, known_intent
 from kb.learning.overview import intent_for, intent_labels, item_info
 from kb.learning.schemas import PinPublic
-from kb.models import (
-    ChunkRecord,
-    Document,
-    DocumentVersion,
-    LearningPin,
-    SuggestionLog,
-    as_utc,
-    utcnow,
-)
+from kb.learning_models import LearningPin
+from kb.models import ChunkRecord, Document, DocumentVersion, SuggestionLog, as_utc, utcnow
 
 
 def list_pins(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from kb.models import LearningPinBase
+from kb.learning_models import LearningPinBase
 from kb.types import CollectionName
 
 MAX_PIN_DAYS = 366

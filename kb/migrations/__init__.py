@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from kb import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from kb import learning_models, models  # noqa: F401  (register the tables on SQLModel.metadata)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 BASELINE = "0001"  # the schema of release 040a051

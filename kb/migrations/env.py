@@ -13,7 +13,7 @@ from sqlalchemy import DateTime
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from kb import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from kb import learning_models, models  # noqa: F401  (register the tables on SQLModel.metadata)
 
 
 def render_item(kind: str, value: Any, _context: Any) -> str | Literal[False]:

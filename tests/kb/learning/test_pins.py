@@ -21,7 +21,8 @@ from kb.learning.adjustments import model
 from kb.learning.intents import known_intent
 from kb.learning.overview import list_adjustments, reset
 from kb.learning.pins import approve_pin, create_pin, delete_pin, list_pins, propose_pin
-from kb.models import AuditEntry, LearningPin, utcnow
+from kb.learning_models import LearningPin
+from kb.models import AuditEntry, utcnow
 
 MANAGER = "user:manager@assistkb.test"
 

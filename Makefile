@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_DATA ?= ../shared/bench/data
 
-.PHONY: setup run test lint format eval bench bench-100k clean
+.PHONY: setup run test lint format eval bench bench-100k bench-learning clean
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,14 @@ BENCH_CACHE ?= $(DATA)/bench-cache
 bench-100k: setup
 	nice $(BIN)/python bench/build_large.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --cache $(BENCH_CACHE)
 	nice $(BIN)/python bench/scale.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --out bench/results
+
+# Learning from feedback replayed offline (README, "Learning from feedback, replayed"): simulated
+# agents click through the real suggest and feedback paths on tara_dingtalk; MRR@10 on held-apart
+# paraphrases against 10 to 10,000 events per scenario. Under 30 minutes on 2 cores with a warm
+# embedding cache in REPLAY_CACHE (a copy of one that holds tara_dingtalk's passages).
+REPLAY_CACHE ?= $(DATA)/replay-cache
+bench-learning: setup
+	nice $(BIN)/python bench/replay_learning.py --data $(BENCH_DATA) --cache $(REPLAY_CACHE) --out bench/results --plot docs/learning_replay.svg
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -190,6 +190,7 @@ class Settings(BaseSettings):
         None, description="Embedding cache directory; default `<data_dir>/cache`. Shareable."
     )
     max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
+    learning: bool = Field(True, description="Re-rank from agents' feedback; pins (kb/learning).")
 
     confidence_high_margin: float = Field(
         0.075, description="Suggestion-score lead over the next answer for high confidence."

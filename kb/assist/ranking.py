@@ -26,7 +26,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kb.assist.conversation import QueryPlan
+from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
+from kb.learning import rerank
 from kb.library.replies import detect_language
 from kb.retrieval.searching import SearchRequest, search
 from search.cache import embed_passages_cached
@@ -87,6 +89,10 @@ def rank_answers(
         hits = combine(full, asked, QUESTION_WEIGHT)
     wanted = detect_language(plan.question or plan.query)
     hits = prefer_language(hits, wanted, OTHER_LANGUAGE, OTHER_LANGUAGE_MARGIN)
+    # What agents taught for this query's intent (kb/learning), keyed to the query as the log
+    # and the feedback keep it (redacted); after fusion, before one answer stands for its twins.
+    where = collection or kb.settings.default_collection
+    hits = rerank(kb, where, redact(plan.query), hits, searched=plan.query)
     groups = group_twins(kb, hits)
     out = [_present(group, wanted, display_script) for group in groups]
     return out[:limit]

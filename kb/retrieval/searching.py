@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from kb.context import KnowledgeBase
 from kb.errors import Conflict, Invalid, NotFound
+from kb.learning import rerank
 from kb.retrieval.indexing import ensure_fresh
 from kb.retrieval.schemas import (
     MAX_SEARCH_LIMIT,
@@ -117,7 +118,11 @@ def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
     filters = body.filters.to_search_filters()
     request = SearchRequest(body.query, body.collection, body.limit, filters, body.mode)
     result = search_result(kb, request)
-    hits = search_hits(kb, result.hits)
+    # What agents taught for the query's intent, when it is one they met (nothing is stored for
+    # a search: its query is not logged; the vector is the one the search used, if it embedded).
+    collection = collection_name(body.collection or kb.settings.default_collection)
+    learned = rerank(kb, collection, body.query, result.hits, create=False)
+    hits = search_hits(kb, learned)
     took = round((time.perf_counter() - start) * 1000, 2)
     return SearchResponse(
         query=body.query,

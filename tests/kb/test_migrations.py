@@ -63,7 +63,10 @@ def make_040a051(engine: Engine, data_dir: Path) -> None:
 
 
 # Tables that revisions after the 0001 baseline create (0002: accounts).
-LATER_TABLES = {"user_account", "user_session", "api_key", "login_failure", "audit_log"}
+LATER_TABLES = {
+    *("user_account", "user_session", "api_key", "login_failure", "audit_log"),  # 0002
+    *("learning_intent", "learning_query", "learning_pin", "learning_reset"),  # 0006_learning
+}
 # Columns later revisions added to 040a051's tables: nullable, so its rows stay valid (0003,
 # 0005).
 LATER_COLUMNS = {

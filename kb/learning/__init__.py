@@ -1,0 +1,62 @@
+"""Learning from agents' feedback: per-intent, capped, decaying adjustments and pinned answers.
+
+Public entry points (stable: the replay benchmark drives them):
+
+- ``rerank(kb, collection, logged_query, hits)``: the hits of a query as its intent's
+  adjustments and pins order them (unchanged when learning is off or nothing applies).
+- ``refresh(kb, collection=None)``: recompute the learned state from the database now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from kb.context import KnowledgeBase
+from kb.learning import adjustments
+from kb.learning.intents import assign_intent, forget_cached, nearest_intent
+from search.normalize import normalize
+from search.types import Hit
+
+
+def query_vector(kb: KnowledgeBase, text: str, *, embed: bool = False) -> np.ndarray | None:
+    """The vector of a query the QueryEncoder already holds, or None; ``embed``: embed it
+    when it does not (a manager naming an intent by a query, not a search)."""
+    folded = normalize(text)
+    encoder = kb.encoder
+    if not folded or not (embed or encoder.has(folded)):
+        return None
+    return encoder.encode(folded)
+
+
+def rerank(
+    kb: KnowledgeBase,
+    collection: str,
+    logged_query: str,
+    hits: Sequence[Hit],
+    *,
+    searched: str | None = None,
+    create: bool = True,
+) -> list[Hit]:
+    """``hits`` reordered by what agents taught for the intent of ``logged_query`` (the query
+    as the suggestion log keeps it, redacted). ``searched``: the text whose vector the encoder
+    holds, when it differs (unredacted). ``create``: a query of no stored intent starts one
+    (suggestions); False: only known intents apply (search)."""
+    if not kb.settings.learning or not hits:
+        return list(hits)
+    vector = query_vector(kb, searched or logged_query)
+    if create:
+        intent = assign_intent(kb, collection, logged_query, vector)
+    else:
+        intent = None if vector is None else nearest_intent(kb, collection, logged_query, vector)
+    return adjustments.apply(kb, collection, intent, hits)
+
+
+def refresh(kb: KnowledgeBase, collection: str | None = None) -> None:
+    """Recompute the learned state of ``collection`` (every collection: drop it all) now."""
+    if collection is None:
+        adjustments.forget(kb)
+        forget_cached(kb)
+    else:
+        adjustments.refresh(kb, collection)

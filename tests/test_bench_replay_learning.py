@@ -109,6 +109,9 @@ def test_a_seeded_run_repeats_itself_and_measuring_feeds_nothing(replay: Replay)
     assert runs[0]["points"][-1]["feedback"] > 0
     # Nobody clicked the unseen intent: its rankings are exactly the baseline's.
     assert all(p["unseen_rankings_changed"] == 0 for p in runs[0]["points"])
+    # The same logs with KB_LEARNING off rank as before any event.
+    off = runs[0]["learning_off_at_end"]
+    assert off["events"] == 20 and off["paraphrases"] == runs[0]["points"][0]["paraphrases"]
     kb = replay.open(replay.base)
     try:
         with session_scope(kb.engine) as session:

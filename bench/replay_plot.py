@@ -33,8 +33,9 @@ def svg(result: dict[str, Any]) -> str:
         for name, s in scenarios.items()
     }
     values = [v for rows in series.values() for _, a, b in rows for v in (a, b)] or [0.0, 1.0]
-    low = math.floor(min(values) * 10 - 0.5) / 10
-    high = min(1.0, math.ceil(max(values) * 10 + 0.5) / 10)
+    # Lifts are a few hundredths: the axis spans the data with a tick every .02.
+    low = math.floor((min(values) - 0.01) * 50) / 50
+    high = min(1.0, math.ceil((max(values) + 0.01) * 50) / 50)
     most = max((e for rows in series.values() for e, _, _ in rows), default=10)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
@@ -44,12 +45,12 @@ def svg(result: dict[str, Any]) -> str:
         f"({escape(str(result.get('set', '')))}, learning {escape(str(result.get('learning')))})"
         "</text>",
     ]
-    for tick in range(round(low * 10), round(high * 10) + 1):
-        y = _y(tick / 10, low, high)
+    for tick in range(round(low * 50), round(high * 50) + 1):
+        y = _y(tick / 50, low, high)
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
         )
-        out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{tick / 10:.1f}</text>')
+        out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{tick / 50:.2f}</text>')
     for power in range(0, int(math.log10(max(most, 10))) + 1):
         x = _x(10**power, most)
         label = "0" if power == 0 else f"{10**power:,}"

@@ -178,10 +178,11 @@ def run_scenario(
     cut: list[int] = []
     done = feedback = 0
     start = time.perf_counter()
-    agent_s = 0.0
+    agent_s = measure_s = 0.0
     for goal in checkpoints:
         rate = agent_s / done if done else 0.02
-        if time.perf_counter() - start + (goal - done) * rate > budget_s:
+        ahead = (goal - done) * rate + measure_s  # the turns, then measuring the checkpoint
+        if time.perf_counter() - start + ahead > budget_s:
             cut.append(goal)
             continue
         kb = replay.open(work)
@@ -192,7 +193,9 @@ def run_scenario(
         finally:
             kb.close()
         agent_s += time.perf_counter() - began
+        began = time.perf_counter()
         points.append(point(done, feedback, replay.measure(work), baseline))
+        measure_s = time.perf_counter() - began
         print(f"  {scenario.name} {_summary(points[-1])}", flush=True)
     result: dict[str, Any] = {
         "agents": {"honest": scenario.honest, "attackers": scenario.adversaries},
@@ -304,6 +307,25 @@ def replay(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
     }
 
 
+def merge(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from runs of different scenarios with the same set, seed, intents and
+    checkpoints (``make bench-learning`` runs the scenarios side by side)."""
+    same = ("set", "seed", "learning", "intents", "chunks", "depth", "checkpoints")
+    first = parts[0]
+    for part in parts[1:]:
+        differ = [key for key in same if part.get(key) != first.get(key)]
+        if differ:
+            raise ValueError(f"cannot merge runs that differ in {', '.join(differ)}")
+    scenarios = {name: run for part in parts for name, run in part["scenarios"].items()}
+    order = [name for name in SCENARIOS if name in scenarios]
+    return {
+        **first,
+        "scenarios": {name: scenarios[name] for name in order},
+        "wall_s": max(part["wall_s"] for part in parts),
+        "runs_side_by_side": len(parts),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/bench/data"))
@@ -312,15 +334,24 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=Path("docs/learning_replay.svg"))
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument(
-        "--intents", type=int, nargs=2, default=(200, 100), metavar=("SEEN", "UNSEEN")
+        "--intents", type=int, nargs=2, default=(50, 50), metavar=("SEEN", "UNSEEN")
     )
     parser.add_argument("--events", type=int, nargs="+", default=list(CHECKPOINTS))
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), choices=list(SCENARIOS))
     parser.add_argument("--budget-minutes", type=float, default=30.0)
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="combine the results of runs of other scenarios (run side by side) instead",
+    )
     args = parser.parse_args()
     args.events = sorted(set(args.events))
-    with tempfile.TemporaryDirectory(prefix="kb-replay-") as scratch:
-        result = replay(args, Path(scratch))
+    if args.merge:
+        result = merge([json.loads(path.read_text("utf-8")) for path in args.merge])
+    else:
+        with tempfile.TemporaryDirectory(prefix="kb-replay-") as scratch:
+            result = replay(args, Path(scratch))
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "learning_replay.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -17,6 +17,7 @@ from bench.replay_agents import SCENARIOS, Agents, build_intents, split_intents,
 from bench.replay_learning import (
     Replay,
     ingest_base,
+    merge,
     queries_of,
     run_scenario,
     work_through,
@@ -141,3 +142,17 @@ def test_the_plot_is_an_svg_with_a_line_per_scenario() -> None:
     lines = root.findall("{http://www.w3.org/2000/svg}polyline")
     assert len(lines) == 4  # paraphrases and unseen intents, per scenario
     assert "t<ara>" in "".join(root.itertext())  # escaped, then parsed back
+
+
+def test_runs_of_other_scenarios_merge_in_scenario_order_and_only_when_alike() -> None:
+    common = {"set": "s", "seed": 1, "learning": "on", "intents": {"seen": 2}, "chunks": 6}
+    common |= {"depth": 10, "checkpoints": [10]}
+    parts = [
+        {**common, "scenarios": {"colluders": {"points": []}}, "wall_s": 5.0},
+        {**common, "scenarios": {"clean": {"points": []}}, "wall_s": 7.0},
+    ]
+    merged = merge(parts)
+    assert list(merged["scenarios"]) == ["clean", "colluders"]
+    assert merged["wall_s"] == 7.0 and merged["runs_side_by_side"] == 2
+    with pytest.raises(ValueError, match="seed"):
+        merge([parts[0], {**parts[1], "seed": 2}])

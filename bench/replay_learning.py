@@ -300,7 +300,7 @@ def replay(args: argparse.Namespace, scratch: Path) -> dict[str, Any]:
         "chunks": len(passages),
         "depth": DEPTH,
         "checkpoints": list(args.events),
-        "budget_minutes": args.budget_minutes,
+        "budget_minutes_per_scenario": round(args.budget_minutes / len(args.scenarios), 1),
         "scenarios": scenarios,
         "wall_s": round(time.perf_counter() - start, 1),
         "machine": machine_info(),

@@ -54,7 +54,7 @@ from search.embedders.base import Embedder
 
 COLLECTION = "replay"
 DEPTH = 10
-CHECKPOINTS = (10, 100, 1_000, 10_000)
+CHECKPOINTS = (10, 100, 1_000, 3_000, 10_000)
 MEASURER = "user:measure@replay.test"
 # The product recomputes what it learned once a minute (kb.learning.adjustments.REFRESH_SECONDS);
 # agents working a busy queue take ~100 turns a minute, so the replay recomputes every 100 turns

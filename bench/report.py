@@ -335,12 +335,63 @@ def _pair(delta: dict[str, Any], full: dict[str, Any], key: str) -> str:
     return f"{delta[key]:.2f} / {full[key]:.2f} s" if key in delta else ""
 
 
+def learning() -> str:
+    """The learning replay (bench/replay_learning.py): MRR@10 against events per scenario."""
+    run = _load("learning_replay")
+    if run is None:
+        return "No learning replay yet: run `make bench-learning`."
+    out = [
+        "| scenario | events | feedback | paraphrases MRR@10 | rewrite / script | training "
+        "queries | unseen intents MRR@10 (rankings changed) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, sc in run["scenarios"].items():
+        base = sc["points"][0]["paraphrases"]["mrr@10"]
+        for p in sc["points"]:
+            if p["events"] == 0 and out[-1] != "|---|---|---|---|---|---|---|":
+                continue  # every scenario starts from the same knowledge base: one row
+            kinds = p["paraphrases_by_kind"]
+            mrr = p["paraphrases"]["mrr@10"]
+            cells = [
+                name if p["events"] else "all, before any event",
+                f"{p['events']:,}",
+                f"{p['feedback']:,}",
+                f"**{mrr:.3f}** ({mrr - base:+.3f})",
+                f"{kinds['rewrite']['mrr@10']:.3f} / {kinds['script']['mrr@10']:.3f}",
+                f"{p['training']['mrr@10']:.3f}",
+                f"{p['unseen']['mrr@10']:.3f} ({p['unseen_rankings_changed']})",
+            ]
+            out.append("| " + " | ".join(cells) + " |")
+        if off := sc.get("learning_off_at_end"):
+            cells = [name, f"{off['events']:,}, `KB_LEARNING=off`", f"{off['feedback']:,}"]
+            cells += [f"{off['paraphrases']['mrr@10']:.3f}", "", f"{off['training']['mrr@10']:.3f}"]
+            cells.append(f"{off['unseen']['mrr@10']:.3f} ({off['unseen_rankings_changed']})")
+            out.append("| " + " | ".join(cells) + " |")
+    cut = {name: sc["cut_for_time"] for name, sc in run["scenarios"].items() if sc["cut_for_time"]}
+    intents = run["intents"]
+    out.append(
+        f"\n{intents['seen']} intents worked on ({intents['training_queries']} training queries, "
+        f"{intents['paraphrases']} held-apart paraphrases), {intents['unseen']} never clicked "
+        f"({intents['unseen_queries']} queries); seed {run['seed']}. "
+        + (
+            "Cut by the time budget ({:g} minutes a scenario): {}. ".format(
+                run["budget_minutes_per_scenario"],
+                "; ".join(f"{n} at {', '.join(f'{e:,}' for e in ev)}" for n, ev in cut.items()),
+            )
+            if cut
+            else ""
+        )
+        + f"Measured on {_machine(run['machine'])}."
+    )
+    return "\n".join(out)
+
+
 def main() -> None:
     readme = ROOT / "README.md"
     text = readme.read_text("utf-8")
     sections = (("quality", quality()), ("speed", speed()), ("scale", scale()),
                 ("compare", compare()), ("clients", clients()),
-                ("ingest", ingest_sizes()))  # fmt: skip
+                ("ingest", ingest_sizes()), ("learning", learning()))  # fmt: skip
     for name, body in sections:
         pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
         if not pattern.search(text):

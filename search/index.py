@@ -51,6 +51,9 @@ from search.generation import (
     CHUNKS_DIR as CHUNKS_DIR,  # re-exported, as the other names of a generation's files
 )
 from search.generation import (
+    FORMAT_VERSION as FORMAT_VERSION,  # re-exported: the format this build writes
+)
+from search.generation import (
     SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
 )
 from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog, superseded

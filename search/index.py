@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
@@ -106,6 +107,10 @@ class IndexStore:
         self.bm25_b = bm25_b
         self.merge_policy = merge_policy or MergePolicy()
         self._segments = SegmentCache()
+        # What this process's own builds embedded and took (a worker's metrics): the live meta
+        # may be another process's build on a shared index.
+        self.built_here: tuple[int, float] = (0, 0.0)
+        self._built_lock = threading.Lock()
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
@@ -271,6 +276,9 @@ class IndexStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.switch_to(collection, name)
+        with self._built_lock:
+            embedded, seconds = self.built_here
+            self.built_here = (embedded + meta.embedded, seconds + meta.build_seconds)
         logger.info(
             "built %s/%s: %d chunks, %d embedded, %.1fs",
             collection,

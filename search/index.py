@@ -107,8 +107,8 @@ class IndexStore:
         self.bm25_b = bm25_b
         self.merge_policy = merge_policy or MergePolicy()
         self._segments = SegmentCache()
-        # What this process's own builds embedded and took (a worker's metrics): the live meta
-        # may be another process's build on a shared index.
+        # This process's own builds' embedded passages and seconds (a shared index's live meta
+        # may be another process's): a worker's metrics.
         self.built_here: tuple[int, float] = (0, 0.0)
         self._built_lock = threading.Lock()
 

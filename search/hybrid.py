@@ -12,7 +12,6 @@ from search.bm25 import lucene_idf, top_positive
 from search.chunkcolumns import NO_DATE, chunk_columns
 from search.decisive import SkipRule, is_decisive, keyword_evidence
 from search.embedders.base import Embedder, EmbedderUnavailableError
-from search.encoder import QueryEncoder
 from search.fusion import FusionConfig, Signals, fuse
 from search.highlight import highlight
 from search.index import Generation
@@ -108,7 +107,9 @@ class HybridSearcher:
         # A search asking for more hits than the depth takes that many candidates from each side.
         config = self.config if limit <= self.config.depth else replace(self.config, depth=limit)
         wanted = may_skip and mode == "hybrid"
-        skip = self.skip if wanted and not self._vector_at_hand(text) else None
+        # Never "unless the vector is memoised": the memo is this process's, and a query must rank
+        # alike in every process and at every time (a caller that wants fusion says may_skip).
+        skip = self.skip if wanted else None
         degraded = None if may_embed or mode != "hybrid" else "embedder_unavailable"
         try:
             signals = self.signals(text, config.depth, mask, "bm25" if degraded else mode, skip)
@@ -151,11 +152,6 @@ class HybridSearcher:
             for chunk, row, score in picked
         ]
         return SearchResult(hits, embedding_skipped=signals.skipped, degraded=degraded)
-
-    def _vector_at_hand(self, text: str) -> bool:
-        # A caller that already embedded the text (a suggestion prefetches its texts for the
-        # reply and rule matching) gets the full hybrid ranking: the vector costs nothing more.
-        return isinstance(self.embedder, QueryEncoder) and self.embedder.has(text)
 
     def signals(
         self,

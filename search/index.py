@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
@@ -109,6 +110,10 @@ class IndexStore:
         self.merge_policy = merge_policy or MergePolicy()
         self.vector_backend: VectorBackend = vector_backend or FaissBackend(hnsw_threshold)
         self._segments = SegmentCache(self.vector_backend)
+        # This process's own builds' embedded passages and seconds (a shared index's live meta
+        # may be another process's): a worker's metrics.
+        self.built_here: tuple[int, float] = (0, 0.0)
+        self._built_lock = threading.Lock()
 
     def collection_dir(self, collection: str) -> Path:
         """Directory of ``collection``; the name must be a plain identifier, never a path."""
@@ -276,6 +281,9 @@ class IndexStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.switch_to(collection, name)
+        with self._built_lock:
+            embedded, seconds = self.built_here
+            self.built_here = (embedded + meta.embedded, seconds + meta.build_seconds)
         logger.info(
             "built %s/%s: %d chunks, %d embedded, %.1fs",
             collection,

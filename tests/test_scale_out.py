@@ -1,26 +1,32 @@
-"""Many web processes on one published index (issue 18, point 5), as real processes.
+"""Many web processes on one published index with workers (issue 18, point 5), as real processes.
 
 A throw-away PostgreSQL, one index directory, two ``kb serve`` processes on two ports
-(``KB_SHARED``), and writers started beside them while clients search and suggest through both:
-one writer is SIGKILLed mid-job (its versions committed, the index not switched, its lease
-held) and run again, as a queue retries a job whose worker died. Every request is answered
+(``KB_SHARED``, ``KB_WORKERS=external``) and two ``kb worker`` processes. Documents are uploaded
+through both web processes' API (202 and a status URL, polled until done) while clients search
+and suggest through both. One worker is SIGKILLed mid-embedding; the other retries its job once
+the lease runs out, embedding only what the killed one had not cached. Every request is answered
 without a 5xx, every document is ingested exactly once, and once the last generation is
 published both processes answer every query alike.
 
-The writers are ``kb ingest`` processes today; ``start_writer`` is the one place that says so,
-so that two ``kb worker`` processes taking jobs can stand in for them.
+It replaces a version whose writers were ``kb ingest`` processes: what those covered (a writer
+killed holding the writer's lease, two writers at once) is here too, since each worker's job
+takes the same lease; the CLI path itself is tested in tests/kb/maintenance.
 """
 
 from __future__ import annotations
 
+import json
+import signal
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,35 +41,62 @@ from kb.settings import Settings
 pytestmark = pytest.mark.postgres
 
 POLL = 0.5  # KB_INDEX_POLL_SECONDS: how soon each web process looks for a new generation
+LEASE = 3.0  # KB_JOB_LEASE_SECONDS: how soon a dead worker's job may be taken again
+BATCH = 32  # passages per embedding batch: the killed worker dies after caching the first
 FILES = {  # one question each that only its own file answers
     "seed.csv": "问题,答案\n发什么快递？,默认顺丰快递，偏远地区用邮政。\n",
     "returns.csv": "问题,答案\n退货运费谁出？,非质量问题退货由顾客承担运费。\n",
     "battery.csv": "问题,答案\n电池保修多久？,电池保修两年，整机保修一年。\n",
     "invoice.csv": "问题,答案\n怎么开发票？,在订单详情页申请电子发票。\n",
 }
-QUERIES = ["快递用哪家", "退货运费", "电池保修", "开发票"]
-WRITERS = [["returns.csv"], ["battery.csv"]]  # two writers at once
-KILLED = ["invoice.csv"]  # killed after its commit, before its switch; then run again
+KILLED = "gadgets.csv"  # its worker is killed mid-embedding; more than one batch of passages
+QUERIES = ["快递用哪家", "退货运费", "电池保修", "开发票", "reset gadget model"]
 ENOUGH = 300  # seconds any one phase may take on two shared cores
 
 
-def start_writer(
-    settings: Settings, files: list[Path], pause_file: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """A process that ingests ``files`` into the shared index; with ``pause_file`` it stops for
-    good after committing its versions (holding the writer's lease) and says so in the file."""
-    extra = {"KB_PAUSE_AT": "after-commit", "KB_PAUSE_FILE": str(pause_file)} if pause_file else {}
-    return subprocess.Popen(
-        [sys.executable, "-m", "kb.cli", "ingest", *map(str, files)],
-        env=kb_env(settings, extra),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+ROWS = range(BATCH + 6)  # the killed worker's FAQ: one passage a row, more than a batch
 
 
-def finish(writer: subprocess.Popen[bytes]) -> None:
-    _, stderr = writer.communicate(timeout=ENOUGH)
-    assert writer.returncode == 0, stderr.decode(errors="replace")[-2000:]
+def gadgets_csv() -> str:
+    """The killed worker's FAQ sheet, new text in every run (so none of it is cached yet)."""
+    token = uuid.uuid4().hex[:10]
+    lines = ["question,answer"]
+    lines += [f"How do I reset gadget model {i}?,Hold the power button of model {i} for "
+              f"{i + 5} seconds. Ticket {token}-{i}." for i in ROWS]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def built(settings: Settings) -> tuple[int, int, str]:
+    """The live generation's chunks, how many of them its build embedded (not cached), and
+    its name."""
+    kb = KnowledgeBase(settings)
+    try:
+        meta = kb.index_store.current_meta(kb.settings.default_collection)
+        return (meta.chunk_count, meta.embedded, meta.generation) if meta else (0, 0, "")
+    finally:
+        kb.close()
+
+
+def start_worker(
+    settings: Settings, tmp_path: Path, name: str, *, pause: bool = False
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """``kb worker`` on ``settings``' data; with ``pause`` it stops for good after caching its
+    first batch of passages and writes ``<name>.paused``. Returns it and its status file."""
+    extra = {"KB_JOB_LEASE_SECONDS": str(LEASE), "KB_WORKERS": "external"}
+    if pause:
+        extra |= {"KB_PAUSE_AT": "mid-embedding", "KB_PAUSE_FILE": str(tmp_path / f"{name}.paused")}
+    status = tmp_path / f"{name}.json"
+    command = [sys.executable, "-m", "kb.cli", "worker", "--status-file", str(status),
+               "--poll", "0.3", "--grace", "0"]  # fmt: skip
+    with open(tmp_path / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(command, env=kb_env(settings, extra), stdout=log, stderr=log)
+    return process, status
+
+
+def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout=120)
 
 
 class Clients:
@@ -90,6 +123,10 @@ class Clients:
         for thread in self._threads:
             thread.join(timeout=ENOUGH)
 
+    def count(self, status: int | str) -> None:
+        with self._lock:
+            self.statuses[status] += 1
+
     def _run(self, server: Server, kind: str) -> None:
         client = server.client()
         n = 0
@@ -106,8 +143,7 @@ class Clients:
                     ).status_code
             except httpx.TransportError as exc:
                 status = type(exc).__name__
-            with self._lock:
-                self.statuses[status] += 1
+            self.count(status)
             time.sleep(0.05)  # a steady trickle, not a load test: two cores are shared
 
 
@@ -121,30 +157,53 @@ def _checker(server: Server) -> httpx.Client:
     return _CHECKERS[server.url]
 
 
+def upload(server: Server, name: str, data: bytes, clients: Clients) -> str:
+    """Upload one file through ``server``'s API; the job's status URL."""
+    response = server.upload(_checker(server), name, data)
+    clients.count(response.status_code)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert response.headers["location"] == body["status_url"]
+    assert body["status_url"].startswith(server.url)  # the process that took the upload
+    return str(body["status_url"])
+
+
+def job_at(server: Server, url: str, clients: Clients) -> dict[str, Any]:
+    response = _checker(server).get(url.removeprefix(server.url))
+    clients.count(response.status_code)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + ENOUGH
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {ENOUGH} s: {what}"
+        time.sleep(0.2)  # polling an HTTP status or a file a child writes
+
+
 def answers(server: Server, query: str) -> list[tuple[str, float]]:
     response = server.search(_checker(server), query)
     assert response.status_code == 200, response.text
     return [(hit["id"], round(hit["score"], 6)) for hit in response.json()["hits"]]
 
 
-def catalogued(settings: Settings) -> tuple[list[Document], int, int]:
-    """Every document in the database, how many versions they have between them, and the
-    requests the rate limiter counted there (the last minutes')."""
+def catalogued(settings: Settings) -> tuple[list[Document], int, int, int]:
+    """Every document in the database, how many versions they have between them, the requests
+    the rate limiter counted there (the last minutes') and the embedding cache's size."""
     kb = KnowledgeBase(settings)
     try:
         with session_scope(kb.engine) as session:
             docs = list(session.exec(select(Document)).all())
             versions = len(session.exec(select(DocumentVersion.id)).all())
             counted = sum(session.exec(select(RateWindow.hits)).all())
-        return docs, versions, counted
+        return docs, versions, counted, kb.embedding_cache.count()
     finally:
         kb.close()
 
 
 @pytest.fixture
 def shared(postgres_url: str, tmp_path: Path, embedding_cache_dir: Path) -> Iterator[Settings]:
-    for name, text in FILES.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
     yield Settings(
         data_dir=tmp_path / "shared",  # the index directory every process reads and writes
         cache_dir=embedding_cache_dir,
@@ -154,65 +213,82 @@ def shared(postgres_url: str, tmp_path: Path, embedding_cache_dir: Path) -> Iter
     )
 
 
-def test_two_web_processes_serve_what_killed_and_concurrent_writers_published(
+@pytest.mark.timeout(900)
+def test_two_web_processes_and_two_workers_one_killed_serve_every_upload_once(
     shared: Settings, tmp_path: Path
 ) -> None:
-    finish(start_writer(shared, [tmp_path / "seed.csv"]))
+    files = {name: text.encode() for name, text in FILES.items()} | {KILLED: gadgets_csv().encode()}
     # A limit far above the trickle, so that every request is counted in PostgreSQL but none
     # is refused: a 429 here would hide what this test is about.
-    env = {"KB_RATE_LIMIT_KEY_PER_MINUTE": "100000"}
+    env = {"KB_RATE_LIMIT_KEY_PER_MINUTE": "100000", "KB_WORKERS": "external"}
     with ExitStack() as stack:
         servers = [stack.enter_context(serving(shared, env=env)) for _ in range(2)]
+        doomed, _ = start_worker(shared, tmp_path, "doomed", pause=True)
+        stack.callback(stop, doomed, signal.SIGKILL)
+        cached = catalogued(shared)[3]
         with Clients(servers) as clients:
-            marker = tmp_path / "killed.pause"
-            doomed = start_writer(shared, [tmp_path / f for f in KILLED], pause_file=marker)
-            writers = [start_writer(shared, [tmp_path / f for f in files]) for files in WRITERS]
-            _wait_for(marker, doomed)
-            doomed.kill()  # SIGKILL: its versions are committed, its generation never switched
-            doomed.communicate(timeout=60)  # reaped, its pipe closed
-            for writer in writers:
-                finish(writer)
-            finish(start_writer(shared, [tmp_path / f for f in KILLED]))  # the retry
-            published, names = time.monotonic(), docs_by(shared)
-            # Within seconds of the last writer's exit both processes serve its generation: the
-            # retried file's question finds it first on each (one search each per look).
-            last = QUERIES[list(FILES).index(KILLED[0])]
+            urls = {KILLED: upload(servers[0], KILLED, files[KILLED], clients)}
+            marker = tmp_path / "doomed.paused"
+            wait_until(lambda: marker.exists() or doomed.poll() is not None, "the doomed pause")
+            assert doomed.poll() is None, (tmp_path / "doomed.log").read_text()[-2000:]
+            survivor, status_file = start_worker(shared, tmp_path, "survivor")
+            stack.callback(stop, survivor, signal.SIGKILL)
+            wait_until(status_file.exists, "the survivor is up")  # both workers run now
+            # SIGKILL mid-embedding: no clean-up; its leases go with its connection and time.
+            assert stop(doomed, signal.SIGKILL) == -signal.SIGKILL
+            assert catalogued(shared)[3] - cached == BATCH  # what it embedded is cached
+            # Its version is committed, its switch not made: the first to take the writer's
+            # lease finishes it (a searching web process at once, or the survivor's retry once
+            # the job's lease ran out), embedding only the passages the cache lacks.
+            wait_until(lambda: built(shared)[0] == len(ROWS), "the dead writer's switch")
+            _, embedded, completed = built(shared)
+            assert embedded == len(ROWS) - BATCH
+            for i, name in enumerate(FILES):  # through both web processes, in turn
+                urls[name] = upload(servers[i % 2], name, files[name], clients)
+            jobs: dict[str, dict[str, Any]] = {}
+
+            def all_finished() -> bool:
+                for i, (name, url) in enumerate(urls.items()):  # each job through both
+                    jobs[name] = job_at(servers[i % 2], url, clients)
+                    assert job_at(servers[(i + 1) % 2], url, clients)["id"] == jobs[name]["id"]
+                return all(job["finished"] for job in jobs.values())
+
+            wait_until(all_finished, "every job finishes")
+            published = time.monotonic()
+            names = {d.id: d.source_name for d in catalogued(shared)[0]}
+            # Within seconds of the last job's end both processes serve its generation: each
+            # file's question finds that file first on each (one search each per look).
             while time.monotonic() < published + ENOUGH and any(
-                names.get(_top_document(server, last)) != KILLED[0] for server in servers
+                [names.get(_top_document(s, q)) for q in QUERIES] != list(files) for s in servers
             ):
                 time.sleep(POLL / 5)  # the processes' polls are what we wait for
             noticed = time.monotonic() - published
         served = [{q: answers(server, q) for q in QUERIES} for server in servers]
-        tops = [[_top_document(server, q) for q in QUERIES] for server in servers]
+        tops = [[names.get(_top_document(server, q)) for q in QUERIES] for server in servers]
+        assert stop(survivor) == 0  # SIGTERM while idle: a graceful stop
+    assert {name: (job["status"], job["attempts"]) for name, job in jobs.items()} == {
+        name: ("done", 2 if name == KILLED else 1) for name in files
+    }  # the killed worker's job was retried once, by the survivor; every other job ran once
+    assert all(str(survivor.pid) in job["lease_owner"] for job in jobs.values()), jobs
     assert served[0] == served[1]  # the same hits, in the same order, with the same scores
+    assert tops == [list(files)] * 2  # each document served, by both, for its own question
     assert noticed < 20 * POLL
     logs = "\n".join(s.log for s in servers)
     unanswered = {s: n for s, n in clients.statuses.items() if not isinstance(s, int) or s >= 500}
     assert unanswered == {}, (clients.statuses, logs[-3000:])
     assert clients.statuses[200] > 20, clients.statuses  # the clients did run throughout
-    docs, versions, counted = catalogued(shared)
+    docs, versions, counted, cached_now = catalogued(shared)
     assert counted > 0  # both processes count their callers in PostgreSQL, not in memory
-    assert sorted(d.source_name for d in docs) == sorted(FILES)
-    assert versions == len(FILES) and {d.current_version for d in docs} == {1}  # once each
-    # Each document is served, by both processes, for the question only it answers.
-    assert [[names[t] for t in top] for top in tops] == [list(FILES)] * 2
-
-
-def docs_by(settings: Settings) -> dict[str, str]:
-    """Document id → file name."""
-    return {d.id: d.source_name for d in catalogued(settings)[0]}
+    assert sorted(d.source_name for d in docs) == sorted(files)
+    assert versions == len(files) and {d.current_version for d in docs} == {1}  # once each
+    # The survivor embedded the new files' passages, and of the killed worker's job's only
+    # those the cache lacked, had it finished the switch itself (not a web process).
+    status = json.loads(status_file.read_text())
+    by_survivor = f"built default/{completed}:" in (tmp_path / "survivor.log").read_text()
+    assert (status["state"], status["jobs_done"], status["jobs_failed"]) == ("stopped", 5, 0)
+    assert status["embedded_chunks"] == cached_now - cached - len(ROWS) + by_survivor * embedded
 
 
 def _top_document(server: Server, query: str) -> str:
     hits = server.search(_checker(server), query).json()["hits"]
     return str(hits[0]["source"]["document_id"]) if hits else ""
-
-
-def _wait_for(marker: Path, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + ENOUGH
-    while not marker.exists():
-        if process.poll() is not None:
-            _, stderr = process.communicate()
-            raise AssertionError(f"the writer exited before its pause: {stderr.decode()[-2000:]}")
-        assert time.monotonic() < deadline, "the writer never reached its pause point"
-        time.sleep(0.2)  # polling for a file the child writes

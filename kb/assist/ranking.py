@@ -80,7 +80,10 @@ def rank_answers(
     depth = max(DEPTH, 2 * limit)
 
     def request(text: str) -> SearchRequest:
-        return SearchRequest(text, collection, limit=depth, filters=filters, may_embed=may_embed)
+        # A suggestion embedded its texts already (for replies and rules): it always fuses.
+        return SearchRequest(
+            text, collection, limit=depth, filters=filters, may_skip=False, may_embed=may_embed
+        )
 
     full = search(kb, request(plan.query))
     hits = full

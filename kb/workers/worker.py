@@ -136,7 +136,7 @@ class Worker:
     def _handle(self, job: IngestJob) -> None:
         log.info("job %s (%s, attempt %d) taken", job.id, job.kind, job.attempts)
         self._set(state="running", current_job=job.id)
-        before = self._generation(job)
+        before = self.kb.index_store.built_here
         try:
             if job.attempts > self.kb.settings.job_attempts:  # it took down every worker it met
                 error = job_error_text("interrupted", JOB_INTERRUPTED)
@@ -158,7 +158,9 @@ class Worker:
                 finish(self.kb, job.id, "failed", error=error)
             outcome = "failed"
         log.info("job %s %s", job.id, outcome)
-        meta = self.kb.index_store.current_meta(job.collection) if self._generation(job) else None
+        # Its own builds only: on a shared index the live generation may be another process's.
+        after = self.kb.index_store.built_here
+        embedded, seconds = after[0] - before[0], after[1] - before[1]
         with self._lock:
             status = self.status
             if outcome == "done":
@@ -167,17 +169,10 @@ class Worker:
                 status.jobs_released += 1
             elif outcome == "failed":
                 status.jobs_failed += 1
-            if meta is not None and meta.generation != before:
-                status.embedded_chunks += meta.embedded
-                status.embedding_seconds = round(status.embedding_seconds + meta.build_seconds, 3)
+            status.embedded_chunks += embedded
+            status.embedding_seconds = round(status.embedding_seconds + seconds, 3)
             if status.embedding_seconds:
                 status.embedding_rate = round(status.embedded_chunks / status.embedding_seconds, 2)
-
-    def _generation(self, job: IngestJob) -> str | None:
-        """The live generation of the job's collection (an evaluation job names none)."""
-        if not job.collection:
-            return None
-        return self.kb.index_store.current_generation(job.collection)
 
     def _set(self, **values: object) -> None:
         with self._lock:

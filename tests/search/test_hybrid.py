@@ -272,14 +272,24 @@ def test_a_query_bm25_does_not_settle_is_embedded(
     ]
 
 
-def test_a_vector_already_at_hand_is_used(skipping: tuple[HybridSearcher, _Counting]) -> None:
+def test_a_memoised_vector_does_not_change_a_decisive_ranking(
+    skipping: tuple[HybridSearcher, _Counting],
+) -> None:
+    # The memo is one process's: were it to decide, two web processes (or one, before and after
+    # a suggestion) would rank the same query differently (tests/test_scale_out.py saw it).
     skipper, counting = skipping
     query = "打印机卡纸"
+    before = skipper.run(query, limit=5)
     assert isinstance(skipper.embedder, QueryEncoder)
-    skipper.embedder.encode(normalize(query))  # a suggestion prefetched it
-    result = skipper.run(query, limit=5)
-    assert not result.embedding_skipped and counting.embedded == [normalize(query)]
-    assert result.hits[0].vector_score is not None
+    skipper.embedder.encode(normalize(query))  # another caller embedded it meanwhile
+    after = skipper.run(query, limit=5)
+    assert before.embedding_skipped and after.embedding_skipped
+    assert [(h.chunk.chunk_id, h.score) for h in after.hits] == [
+        (h.chunk.chunk_id, h.score) for h in before.hits
+    ]
+    assert counting.embedded == [normalize(query)]  # only the explicit encode
+    fused = skipper.run(query, limit=5, may_skip=False)  # a caller that wants both signals
+    assert not fused.embedding_skipped and fused.hits[0].vector_score is not None
 
 
 def test_only_hybrid_searches_skip(skipping: tuple[HybridSearcher, _Counting]) -> None:

@@ -6,17 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from kb.context import KnowledgeBase
-from kb.documents.ingestion import IngestItem
+from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.jobs import get_job, start_ingest_job
 from kb.errors import Invalid
 from kb.models import IngestJob
-from kb.queue.claims import enqueue
+from kb.queue.claims import enqueue, finish
 from kb.workers import handlers
 from kb.workers.worker import Worker, read_statuses
 
@@ -95,3 +96,35 @@ def test_a_job_past_its_attempts_is_failed_as_interrupted_not_run(
         thread.join(timeout=60)
     job = get_job(kb, job_id)
     assert (job.status, job.attempts, job.error_code) == ("failed", 3, "interrupted")
+
+
+def test_a_worker_counts_only_what_its_own_builds_embedded(
+    make_kb: Callable[..., KnowledgeBase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kb = make_kb(workers="external")
+    other = make_kb(data_dir=kb.settings.data_dir)  # another process on the same index
+    fresh = f"# 第3章 保修\n\n电池保修两年，编号 {uuid.uuid4().hex}。\n".encode()
+
+    def others_build_meanwhile(kb: KnowledgeBase, job: IngestJob, *_: object) -> str:
+        # A job of this worker that builds nothing, while another process switches in a build.
+        assert ingest_items(other, [IngestItem("warranty.md", fresh)], collection="default")
+        finish(kb, job.id, "done")
+        return "done"
+
+    monkeypatch.setitem(handlers.HANDLERS, "reindex", others_build_meanwhile)
+    job_id = enqueue(kb, IngestJob(collection="default", kind="reindex"))
+    worker = Worker(kb, ["reindex"], status_file=tmp_path / "w.json", poll_seconds=0.2)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not get_job(kb, job_id).finished:
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.1)
+    finally:
+        worker.request_stop()
+        thread.join(timeout=60)
+    meta = other.index_store.current_meta("default")
+    assert meta is not None and meta.embedded > 0  # the other process did embed
+    status = json.loads((tmp_path / "w.json").read_text())
+    assert (status["jobs_done"], status["embedded_chunks"], status["embedding_rate"]) == (1, 0, 0)

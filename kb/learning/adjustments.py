@@ -169,11 +169,12 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
         # The impressions matter only where agents acted: without events the log is not read.
         logs = (
             session.exec(
-                select(
+                select(  # type: ignore[call-overload]  # sqlmodel types up to four columns
                     SuggestionLog.id,
                     SuggestionLog.query,
                     SuggestionLog.answers,
                     SuggestionLog.created_at,
+                    SuggestionLog.actor,
                 ).where(
                     SuggestionLog.collection == collection, col(SuggestionLog.created_at) >= since
                 )
@@ -197,13 +198,14 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
             for p in pin_rows
         ]
         impressions = []
-        for sid, query, answers, at in logs:
+        for sid, query, answers, at, actor in logs:
             # A suggestion of a query no feedback gave an intent still tells the click model
             # how often agents use each rank ("": it is evidence for no intent).
             intent = intents.get(query_key(query), "")
             shown = [str(a.get("id")) for a in answers if not a.get("draft")]
             impressions += [
-                ev.Impression(sid, intent, item, n + 1, as_utc(at)) for n, item in enumerate(shown)
+                ev.Impression(sid, intent, item, n + 1, as_utc(at), actor)
+                for n, item in enumerate(shown)
             ]
         found, rates = ev.gather(impressions, events, resets, now)
         versions = item_versions(session, {item for _, item in found} | {p[1] for p in pins})

@@ -99,10 +99,14 @@ class Replay:
         shutil.copytree(data_dir, snapshot, dirs_exist_ok=True)
         kb = self.open(snapshot, learning=learning)
         try:
-            paraphrases = [
-                (p.kind, self._rank_of(kb, p.text, i)) for i in self.seen for p in i.paraphrases
+            said = [
+                (p.kind, p.text, self._rank_of(kb, p.text, i))
+                for i in self.seen
+                for p in i.paraphrases
             ]
-            training = [self._rank_of(kb, q, i) for i in self.seen for q in i.training]
+            paraphrases = [(kind, rank) for kind, _, rank in said]
+            asked = [(q, self._rank_of(kb, q, i)) for i in self.seen for q in i.training]
+            training = [rank for _, rank in asked]
             unseen = {
                 q: self.ranked(kb, q, MEASURER)[2] for i in self.unseen for q in queries_of(i)
             }
@@ -120,6 +124,12 @@ class Replay:
                 first_relevant(ranked, i.relevant) for i, ranked in _each(self, unseen)
             ),
             "unseen_rankings": unseen,
+            # Each query's first relevant rank (None: not in the top 10), so a change in MRR
+            # can be traced to the queries that moved.
+            "ranks": {
+                "paraphrases": {text: rank for _, text, rank in said},
+                "training": dict(asked),
+            },
         }
 
     def _rank_of(self, kb: KnowledgeBase, query: str, intent: Intent) -> int | None:

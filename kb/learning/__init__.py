@@ -4,7 +4,8 @@ Public entry points (stable: the replay benchmark drives them):
 
 - ``rerank(kb, collection, logged_query, hits)``: the hits of a query as its intent's
   adjustments and pins order them (unchanged when learning is off or nothing applies).
-- ``refresh(kb, collection=None)``: recompute the learned state from the database now.
+- ``refresh(kb, collection=None)``: recompute the learned state from the database now (giving
+  the queries agents gave feedback on their intents).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from kb.context import KnowledgeBase
 from kb.learning import adjustments
-from kb.learning.intents import assign_intent, forget_cached, nearest_intent
+from kb.learning.intents import forget_cached, intent_of
 from search.normalize import normalize
 from search.types import Hit
 
@@ -37,19 +38,15 @@ def rerank(
     hits: Sequence[Hit],
     *,
     searched: str | None = None,
-    create: bool = True,
 ) -> list[Hit]:
     """``hits`` reordered by what agents taught for the intent of ``logged_query`` (the query
     as the suggestion log keeps it, redacted). ``searched``: the text whose vector the encoder
-    holds, when it differs (unredacted). ``create``: a query of no stored intent starts one
-    (suggestions); False: only known intents apply (search)."""
+    holds, when it differs (unredacted). Reads only: a query of no stored intent takes the
+    nearest one that means the same, and nothing is stored for it (see kb.learning.intents)."""
     if not kb.settings.learning or not hits:
         return list(hits)
     vector = query_vector(kb, searched or logged_query)
-    if create:
-        intent = assign_intent(kb, collection, logged_query, vector)
-    else:
-        intent = None if vector is None else nearest_intent(kb, collection, logged_query, vector)
+    intent = intent_of(kb, collection, logged_query, vector)
     return adjustments.apply(kb, collection, intent, hits)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 import kb.learning.evidence as ev
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
-from kb.learning.intents import query_key
+from kb.learning.intents import assign_intents, forget_cached, query_key
 from kb.learning_models import LearningPin, LearningQuery, LearningReset
 from kb.models import (
     ChunkRecord,
@@ -35,6 +36,7 @@ from kb.models import (
     as_utc,
     utcnow,
 )
+from search.embedders.base import EmbedderUnavailableError
 from search.types import Hit
 
 CAP = 0.05
@@ -85,7 +87,9 @@ def model(kb: KnowledgeBase, collection: str) -> Model:
 
 
 def refresh(kb: KnowledgeBase, collection: str) -> Model:
-    """Recompute the collection's adjustments and pins from the database now."""
+    """Recompute the collection's adjustments and pins from the database now; the intents
+    suggestions read are read again with them."""
+    forget_cached(kb, collection)
     fresh = compute(kb, collection)
     state = kb.state(_MODELS)
     with state.guard:
@@ -127,6 +131,7 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
     """The collection's model from its logs, intents, resets, documents and pins."""
     now = utcnow()
     since = now - timedelta(days=HORIZON_DAYS)
+    assign_feedback_intents(kb, collection, since)
     with session_scope(kb.engine) as session:
         intents = dict(
             session.exec(
@@ -164,11 +169,12 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
         # The impressions matter only where agents acted: without events the log is not read.
         logs = (
             session.exec(
-                select(
+                select(  # type: ignore[call-overload]  # sqlmodel types up to four columns
                     SuggestionLog.id,
                     SuggestionLog.query,
                     SuggestionLog.answers,
                     SuggestionLog.created_at,
+                    SuggestionLog.actor,
                 ).where(
                     SuggestionLog.collection == collection, col(SuggestionLog.created_at) >= since
                 )
@@ -192,13 +198,14 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
             for p in pin_rows
         ]
         impressions = []
-        for sid, query, answers, at in logs:
-            intent = intents.get(query_key(query))
-            if intent is None:
-                continue
+        for sid, query, answers, at, actor in logs:
+            # A suggestion of a query no feedback gave an intent still tells the click model
+            # how often agents use each rank ("": it is evidence for no intent).
+            intent = intents.get(query_key(query), "")
             shown = [str(a.get("id")) for a in answers if not a.get("draft")]
             impressions += [
-                ev.Impression(sid, intent, item, n + 1, as_utc(at)) for n, item in enumerate(shown)
+                ev.Impression(sid, intent, item, n + 1, as_utc(at), actor)
+                for n, item in enumerate(shown)
             ]
         found, rates = ev.gather(impressions, events, resets, now)
         versions = item_versions(session, {item for _, item in found} | {p[1] for p in pins})
@@ -219,6 +226,24 @@ def compute(kb: KnowledgeBase, collection: str) -> Model:
         learned.pins.setdefault(intent, []).append(item)
     learned.evidence.sort(key=lambda e: -abs(e.score))
     return learned
+
+
+def assign_feedback_intents(kb: KnowledgeBase, collection: str, since: datetime) -> None:
+    """Give the queries agents gave feedback on since ``since`` their intents (suggestions never
+    write one). An embedder that is down leaves them for the next refresh."""
+    with session_scope(kb.engine) as session:
+        asked = session.exec(
+            select(FeedbackRecord.query)
+            .where(
+                FeedbackRecord.collection == collection,
+                FeedbackRecord.item_kind == "answer",
+                col(FeedbackRecord.rank).is_not(None),
+                col(FeedbackRecord.created_at) >= since,
+            )
+            .distinct()
+        ).all()
+    with suppress(EmbedderUnavailableError):
+        assign_intents(kb, collection, [q for q in asked if q])
 
 
 def item_versions(session: Session, items: set[str]) -> dict[str, ItemVersion]:

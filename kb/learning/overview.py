@@ -18,7 +18,7 @@ from kb.errors import NotFound
 from kb.learning.adjustments import model, refresh
 from kb.learning.schemas import AdjustmentOut, ResetOut
 from kb.learning_models import LearningIntent, LearningReset
-from kb.models import ChunkRecord, Document
+from kb.models import ChunkRecord, Document, FeedbackRecord
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,20 @@ class ItemInfo:
 
 
 def learned_collections(kb: KnowledgeBase, readable: Collection[str] | None) -> list[str]:
-    """The collections with stored intents that the caller may read, sorted."""
+    """The collections with stored intents, or feedback on answers that will give its queries
+    theirs, that the caller may read, sorted."""
     with session_scope(kb.engine) as session:
-        names = session.exec(select(LearningIntent.collection).distinct()).all()
-    return sorted(c for c in names if readable is None or c in readable)
+        names: set[str | None] = set(
+            session.exec(select(LearningIntent.collection).distinct()).all()
+        )
+        names |= set(
+            session.exec(
+                select(FeedbackRecord.collection)
+                .where(FeedbackRecord.item_kind == "answer", col(FeedbackRecord.rank).is_not(None))
+                .distinct()
+            ).all()
+        )
+    return sorted(c for c in names if c and (readable is None or c in readable))
 
 
 def list_adjustments(

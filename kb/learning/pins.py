@@ -126,11 +126,12 @@ def propose_pin(
                 suggestion_id=suggestion_id,
             )
         collection, query = row.collection, row.query
-    intent_id = known_intent(kb, collection, query)
-    if intent_id is None:
-        raise Invalid(
-            "that suggestion's query has no intent (learning was off)", field="suggestion_id"
-        )
+    # Suggestions store no intent: the query is given its own now, as feedback's are.
+    intent_id = known_intent(kb, collection, query) or assign_intent(
+        kb, collection, query, query_vector(kb, query, embed=True)
+    )
+    if intent_id is None:  # nothing to embed in it (a query of spaces and symbols)
+        raise Invalid("query {query!r} names no intent", field="suggestion_id", query=query)
     with session_scope(kb.engine) as session:
         document_id, version = _current_answer(session, collection, item_id)
         pending = session.exec(

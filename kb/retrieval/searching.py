@@ -121,7 +121,7 @@ def search_body(kb: KnowledgeBase, body: SearchBody) -> SearchResponse:
     # What agents taught for the query's intent, when it is one they met (nothing is stored for
     # a search: its query is not logged; the vector is the one the search used, if it embedded).
     collection = collection_name(body.collection or kb.settings.default_collection)
-    learned = rerank(kb, collection, body.query, result.hits, create=False)
+    learned = rerank(kb, collection, body.query, result.hits)
     hits = search_hits(kb, learned)
     took = round((time.perf_counter() - start) * 1000, 2)
     return SearchResponse(

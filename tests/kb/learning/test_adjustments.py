@@ -8,13 +8,17 @@ from collections.abc import Callable
 
 import pytest
 from learning_faq import AGENTS, FAQ, QUESTION, ask, faq_kb, ranking, use
+from sqlalchemy import func
+from sqlmodel import select
 
 from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
+from kb.db import session_scope
 from kb.documents.ingestion import IngestItem, ingest_items
-from kb.learning import refresh
+from kb.learning import query_vector, refresh
 from kb.learning.adjustments import CAP, model
-from kb.learning.intents import known_intent
+from kb.learning.intents import intent_of, known_intent
+from kb.learning_models import LearningIntent, LearningQuery
 from kb.retrieval.schemas import SearchBody
 from kb.retrieval.searching import search_body
 
@@ -24,11 +28,42 @@ def test_with_no_events_suggestions_equal_learning_off(
 ) -> None:
     kb = faq_kb(make_db_kb)
     on = ask(kb)
-    assert known_intent(kb, "default", redact(on.query)) is not None  # the intent was stored
     kb.settings = kb.settings.model_copy(update={"learning": False})
     off = ask(kb)
     assert ranking(on) == ranking(off)
     assert [a.confidence for a in on.answers] == [a.confidence for a in off.answers]
+
+
+def stored_intents(kb: KnowledgeBase) -> tuple[int, int]:
+    with session_scope(kb.engine) as session:
+        intents = session.exec(select(func.count()).select_from(LearningIntent)).one()
+        queries = session.exec(select(func.count()).select_from(LearningQuery)).one()
+    return intents, queries
+
+
+def test_a_suggestion_only_reads_feedback_gives_its_query_an_intent(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    """Suggestions write nothing for learning (they did: one intent per new query, ~28 ms
+    each); the query agents gave feedback on gets its intent as the learned state is read, and
+    a paraphrase then finds that intent, read only, and its adjustment with it."""
+    kb = faq_kb(make_db_kb)
+    for text in (QUESTION, "我想退", "发票怎么开"):  # half-typed drafts among them
+        ask(kb, text)
+    assert stored_intents(kb) == (0, 0)
+    item = use(kb, 3, AGENTS, times=2)
+    assert stored_intents(kb) == (1, 1)
+    intent = known_intent(kb, "default", redact(QUESTION))
+    assert intent is not None
+    paraphrase = "退货的运费谁出？"
+    made = ask(kb, paraphrase)
+    assert stored_intents(kb) == (1, 1)  # the paraphrase was read, not stored
+    assert intent_of(kb, "default", redact(paraphrase), query_vector(kb, paraphrase)) == intent
+    moves = model(kb, "default").adjustments[intent]
+    assert set(moves) == {item}
+    kb.settings = kb.settings.model_copy(update={"learning": False})
+    plain = dict(ranking(ask(kb, paraphrase)))
+    assert dict(ranking(made))[item] == round(plain[item] + moves[item], 4)
 
 
 def test_what_enough_agents_use_rises_by_its_capped_adjustment(

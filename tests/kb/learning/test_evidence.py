@@ -140,3 +140,50 @@ def test_rejections_by_enough_agents_bury_an_answer_within_the_cap() -> None:
     assert found is not None and found.score < 0
     assert -CAP <= ev.adjustment(found.score, CAP) < 0
     assert ev.adjustment(1e9, CAP) == pytest.approx(CAP)
+
+
+EIGHT = [f"user:e{n}@t" for n in range(8)]
+
+
+def used(n: int, item: str, rank: int, agents: list[str], *, click: bool = True) -> tuple:
+    """``n`` suggestions shown to each of ``agents`` with ``item`` at ``rank``, each used."""
+    imps, events = [], []
+    for agent in agents:
+        for s in range(n):
+            sid = f"{item}-{agent}-{rank}-{s}"
+            imps += [ev.Impression(sid, "i1", f"o{r}", r, NOW, agent) for r in range(1, rank)]
+            imps.append(ev.Impression(sid, "i1", item, rank, NOW, agent))
+            if click:
+                events.append(ev.Event(sid, "i1", item, rank, "copied", agent, NOW))
+    return imps, events
+
+
+def background() -> tuple[list[ev.Impression], list[ev.Event]]:
+    """Another intent's log: the first answer is used in half of 200 suggestions."""
+    imps = [ev.Impression(f"bg{s}", "i0", "bg", 1, NOW, EIGHT[s % 8]) for s in range(200)]
+    events = [ev.Event(f"bg{s}", "i0", "bg", 1, "copied", EIGHT[s % 8], NOW) for s in range(100)]
+    return imps, events
+
+
+@pytest.mark.parametrize("per_agent", [2, 10, 50])
+def test_an_answer_used_every_time_at_rank_1_never_sinks_however_often(per_agent: int) -> None:
+    """The replay's clean scenario at 3,000 events: eight agents use the answer every time it
+    leads. Capping their clicks but not what was expected of them buried it (16 clicks against
+    41 expected); capped alike, it keeps a positive score at every volume."""
+    bg_imps, bg_events = background()
+    imps, events = used(per_agent, "x", 1, EIGHT)
+    found = score(bg_imps + imps, bg_events + events)
+    assert found is not None and found.agents == 8
+    assert found.clicks == pytest.approx(8 * min(per_agent, ev.AGENT_CAP))
+    assert found.clicks > found.expected and found.score > 0
+
+
+def test_an_account_that_only_looks_cannot_bury_an_answer() -> None:
+    bg_imps, bg_events = background()
+    imps, events = used(2, "x", 2, EIGHT[:3])
+    before = score(bg_imps + imps, bg_events + events)
+    looked, _ = used(500, "x", 2, ["user:looker@t"], click=False)
+    after = score(bg_imps + imps + looked, bg_events + events)
+    assert before is not None and after is not None
+    assert before.score > 0 and after.score > 0
+    assert after.clicks == pytest.approx(before.clicks)

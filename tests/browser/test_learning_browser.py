@@ -52,10 +52,20 @@ def test_reset_pin_and_approve_in_place(page: Page, live_server: LiveServer) -> 
     expect(proposed).to_contain_text("待批准")
     proposed.get_by_role("button", name="批准").click()
     expect(page.get_by_role("status")).to_contain_text("已批准")
+    _settled(page)
     expect(page.locator(f'#pins tr[data-pin="{proposal.id}"]')).to_contain_text("生效中")
     page.locator(f'#adjustments tr[data-item="{item}"]').get_by_role("button", name="置顶").click()
     expect(page.get_by_role("status")).to_contain_text("已置顶")
+    _settled(page)
     page.locator(f'#adjustments tr[data-item="{item}"]').get_by_role("button", name="重置").click()
     expect(page.get_by_role("status")).to_contain_text("已重置")
     expect(page.locator(f'#adjustments tr[data-item="{item}"]')).to_have_count(0)
     assert page.url.endswith("/kb/learning")  # swapped in place, no navigation
+
+
+def _settled(page: Page) -> None:
+    """Until htmx has swapped, settled and processed the new block: a button clicked before
+    htmx has bound it posts as a plain form (a person cannot click that fast; Playwright can)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )

@@ -23,7 +23,7 @@ NO_RECORDS = {
     "serve", "backup", "restore", "index rebuild", "rules import", "rules export",
     "replies import", "replies export", "vocabulary set", "db upgrade", "db current",
     "db revision", "documents delete", "users add", "users disable", "users set-password",
-    "users ensure-admin", "keys revoke", "worker",
+    "users ensure-admin", "keys revoke", "worker", "index merge",
 }  # fmt: skip
 
 

@@ -21,8 +21,9 @@ from kb.settings import Settings
 from web.app import create_app
 
 SignIn = Callable[..., Any]
-CONSOLE = {"/kb/documents", "/kb/hit-test", "/kb/replies", "/kb/rules", "/kb/vocabulary",
-           "/kb/analytics", "/kb/evaluation"}  # fmt: skip
+CONSOLE = {"/kb/documents", "/kb/jobs", "/kb/hit-test", "/kb/replies", "/kb/rules",
+           "/kb/vocabulary", "/kb/analytics", "/kb/upkeep", "/kb/learning",
+           "/kb/evaluation"}  # fmt: skip
 ADMIN = {"/kb/admin/users", "/kb/admin/keys", "/kb/admin/audit"}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from search.framing import META as _META
 from search.sentences import CLAUSES, SENTENCES, join_units, last_words
 
 _WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
@@ -62,12 +63,6 @@ _PROBLEM_EN = frozenset(
      "offline", "flashing", "flashes", "blinking", "spilled", "wet", "wrong", "smell", "smells",
      "burnt", "late", "charged", "refund", "return", "replace", "replacement", "cancel"}
 )  # fmt: skip
-# Asking for speed, thanks, apologies: no words about the problem.
-_META = re.compile(
-    "麻烦|麻煩|尽快|盡快|回复|回覆|谢谢|謝謝|感谢|感謝|辛苦|拜托|拜託|"
-    r"\bplease\b|\bthanks?\b|\bthank you\b|\blet me know\b|\basap\b|\bquickly\b|\bsorry\b",
-    re.I,
-)
 
 
 def words(text: str) -> int:

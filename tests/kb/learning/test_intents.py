@@ -58,6 +58,21 @@ def test_paraphrases_share_an_intent_and_other_questions_do_not(
         other.close()
 
 
+def test_questions_asked_in_one_chat_framing_keep_their_own_intents(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    """Renewing a membership and redeeming points are close by embedding (.90) and, framed
+    alike, shared 40 % of their bigrams through "您好，想咨询一下" alone: they were one intent,
+    so what agents taught for one moved the other. The framing no longer counts."""
+    kb = make_db_kb()
+    renew, redeem = "您好，想咨询一下会员怎么续费？", "您好，想咨询一下积分怎么兑换？"
+    first = assign_intent(kb, "default", renew, vector(kb, renew))
+    second = assign_intent(kb, "default", redeem, vector(kb, redeem))
+    assert None not in (first, second) and first != second
+    # The framing still costs nothing when the question is the same.
+    assert assign_intent(kb, "default", "会员怎么续费？", vector(kb, "会员怎么续费？")) == first
+
+
 def test_learning_never_embeds_a_query_the_search_did_not(
     make_db_kb: Callable[..., KnowledgeBase],
 ) -> None:

@@ -1,4 +1,8 @@
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from search.highlight import highlight
 
@@ -43,3 +47,43 @@ def test_the_same_terms_reuse_one_compiled_pattern() -> None:
     first = _pattern(["退款", "app", "退款"])
     assert first is not None and first is _pattern(["app", "退款"])
     assert _pattern([" ", ""]) is None
+
+
+def _bounded_alternation(terms: list[str]) -> re.Pattern[str]:
+    """The pattern highlighting compiled before: each term with lookarounds at a Latin or digit
+    end. Correct, but ~2.4 ms to compile per Latin term."""
+    letter = r"[^\W\d_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+
+    def bound(char: str) -> str | None:
+        return r"\d" if char.isdigit() else letter if re.fullmatch(letter, char) else None
+
+    def one(term: str) -> str:
+        before, after = bound(term[0]), bound(term[-1])
+        return (
+            (f"(?<!{before})" if before else "")
+            + re.escape(term)
+            + (f"(?!{after})" if after else "")
+        )
+
+    unique = sorted({t for t in terms if t.strip()}, key=lambda t: (-len(t), t))
+    return re.compile("|".join(one(t) for t in unique))
+
+
+_PIECES = st.sampled_from(["a", "b", "ab", "é", "1", "12", "²", "中", "文", "中文", "-", " "])
+
+
+@given(
+    st.lists(_PIECES, min_size=1, max_size=12).map("".join),
+    st.lists(st.lists(_PIECES, min_size=1, max_size=3).map("".join), min_size=1, max_size=5),
+)
+def test_terms_are_found_where_the_bounded_alternation_finds_them(
+    text: str, terms: list[str]
+) -> None:
+    from search.highlight import _pattern
+
+    terms = [t for t in terms if t.strip()]
+    matcher = _pattern(terms)
+    if matcher is None:
+        return
+    expected = [m.span() for m in _bounded_alternation(terms).finditer(text)]
+    assert list(matcher.finditer(text)) == expected

@@ -32,6 +32,7 @@ from kb.errors import Conflict, Forbidden, Invalid, NotFound
 from kb.models import ChunkRecord, FeedbackRecord, ReplyRecord, UpkeepDraft, as_utc, utcnow
 from kb.types import DRAFT_STATUSES, collection_name
 from kb.upkeep.gaps import Gap
+from kb.upkeep.pinning import check_pinnable, pin_for_gap
 from kb.upkeep.schemas import MAX_ANSWER, MAX_QUESTION, DraftPublic, ReviewStats
 
 USED_AND_HELPFUL = ("inserted", "helpful")
@@ -221,9 +222,13 @@ def accept_draft(
     answer: str | None = None,
     readable: frozenset[str] | None = None,
     actor: str = SYSTEM_ACTOR,
+    pin: bool = False,
 ) -> DraftPublic:
     """Publish a pending draft (with the manager's last edits) as a FAQ document in
-    ``collection`` (default: the draft's), searchable when this returns."""
+    ``collection`` (default: the draft's), searchable when this returns; with ``pin``, also
+    pinned for the intents of its gap's queries (kb/upkeep/pinning.py)."""
+    if pin:
+        check_pinnable(kb)
     current = get_draft(kb, draft_id, readable=readable)
     target = collection_name(collection or current.collection)
     if readable is not None and target not in readable:
@@ -260,7 +265,10 @@ def accept_draft(
         session.add(draft)
         record(session, actor=actor, action="upkeep.draft.accept", target=draft.id,
                detail={"document_id": result.document_id, "collection": target})  # fmt: skip
-        return DraftPublic.model_validate(draft.model_dump())
+        accepted = DraftPublic.model_validate(draft.model_dump())
+    if pin:
+        accepted.pins = pin_for_gap(kb, target, result.document_id, accepted.queries, actor)
+    return accepted
 
 
 def _pending(session: Session, draft_id: str) -> UpkeepDraft:

@@ -15,6 +15,10 @@ MAX_ANSWER = 5000
 
 class DraftPublic(UpkeepDraftBase):
     id: str
+    pins: list[str] = Field(
+        default_factory=list,
+        description="Pins made when it was accepted with pin: one per intent of its gap's queries.",
+    )
 
 
 class DraftEdit(BaseModel):
@@ -27,6 +31,11 @@ class DraftEdit(BaseModel):
 class DraftAccept(DraftEdit):
     collection: str | None = Field(
         default=None, description="Where the FAQ entry goes; default: the draft's collection."
+    )
+    pin: bool = Field(
+        default=False,
+        description="Also pin the new answer for the intents of the gap's queries: it leads "
+        "them until the FAQ changes or the pin expires (422 when KB_LEARNING is off).",
     )
 
 

@@ -129,3 +129,25 @@ def test_overlaps_keep_to_readable_collections(site: dict[str, Any]) -> None:
     assert site["hr"].get("/api/v1/upkeep/overlaps?collection=finance").status_code == 403
     bad = site["boss"].get("/api/v1/upkeep/overlaps?collection=用户")
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "collection"
+
+
+def test_the_console_accepts_a_draft_pinned_for_its_gap(site: dict[str, Any]) -> None:
+    boss: TestClient = site["boss"]
+    wordings = ("住宿费报销上限是多少", "出差住酒店能报多少钱", "出差住宿每晚能报多少")
+    log_gap(site["kb"], "finance", wordings)
+    made = boss.post("/api/v1/upkeep/drafts", json={"gap": gap_key(boss, wordings[0])})
+    assert made.status_code == 201, made.text
+    page = boss.get("/kb/upkeep?collection=finance")
+    assert 'name="pin"' in page.text  # learning is on: the box is offered
+    answer = "出差住宿按城市分档报销，一线城市每晚上限五百元，其他城市三百五十元。"
+    done = boss.post(f"/kb/upkeep/drafts/{made.json()['id']}/accept",
+                     data={"answer": answer, "target": "finance", "pin": "true",
+                           "collection": "finance"}, follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303 and "done=pinned" in done.headers["location"]
+    assert "并已置顶" in boss.get(done.headers["location"]).text
+    [accepted] = boss.get("/api/v1/upkeep/drafts?status=accepted&collection=finance").json()[
+        "drafts"
+    ]
+    pins = boss.get("/api/v1/learning/pins?collection=finance").json()
+    assert pins and all(p["active"] and p["document_id"] == accepted["document_id"] for p in pins)
+    assert site["hr"].get("/api/v1/learning/pins?collection=finance").status_code == 403

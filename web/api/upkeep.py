@@ -131,12 +131,13 @@ def accept_route(
     draft_id: str, body: DraftAccept, kb: KBDep, principal: PrincipalDep
 ) -> DraftPublic:
     """Publish a pending draft (with these last edits) as its own FAQ document in
-    ``collection`` (default: the draft's); searchable when the call returns."""
+    ``collection`` (default: the draft's); searchable when the call returns. With ``pin``, the
+    new answer is also pinned for the intents of the gap's queries (see ``pins``)."""
     if body.collection is not None:
         readable(principal, body.collection)
     return accept_draft(kb, draft_id, collection=body.collection, question=body.question,
                         answer=body.answer, readable=principal.readable_collections,
-                        actor=principal.actor)  # fmt: skip
+                        actor=principal.actor, pin=body.pin)  # fmt: skip
 
 
 @router.post(

@@ -99,15 +99,17 @@ def accept(
     answer: Answer = None,
     target: Annotated[str, Form()] = "",
     collection: Annotated[str, Form()] = "",
+    pin: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Publish the draft (as edited in the form) as a FAQ document in the chosen collection."""
+    """Publish the draft (as edited in the form) as a FAQ document in the chosen collection,
+    pinned for its gap's intents when the manager ticked the box."""
     if target:
         readable(principal, target)
     within = principal.readable_collections
     with _refused(kb, principal, collection, draft_id):
         accept_draft(kb, draft_id, collection=target or None, question=question, answer=answer,
-                     readable=within, actor=principal.actor)  # fmt: skip
-    return _back(request, collection, "accepted")
+                     readable=within, actor=principal.actor, pin=pin)  # fmt: skip
+    return _back(request, collection, "pinned" if pin else "accepted")
 
 
 @router.post("/upkeep/drafts/{draft_id}/reject", name="kb_upkeep_reject")
@@ -162,6 +164,7 @@ def _context(
     return {
         "collection": chosen or "",
         "collections": readable_collections(kb, principal),
+        "learning": kb.settings.learning,  # pins on acceptance apply only with learning on
         "overlap_collection": where,
         "gaps": gaps,
         "drafted": {g.key for g in gaps if drafted & set(g.normalized)},  # a draft is pending

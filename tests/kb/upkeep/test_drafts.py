@@ -16,6 +16,9 @@ from kb.db import session_scope
 from kb.documents.catalog import get_document
 from kb.errors import Conflict, Forbidden, Invalid, NotFound
 from kb.insight.feedback import record_feedback
+from kb.learning import rerank
+from kb.learning.intents import known_intent
+from kb.learning.pins import list_pins
 from kb.models import Document, UpkeepDraft, utcnow
 from kb.retrieval.searching import SearchRequest, search
 from kb.upkeep.drafts import (
@@ -143,3 +146,35 @@ def test_drafts_of_a_collection_the_caller_may_not_read_are_not_found(
             act(kb, draft.id, readable=other)
     with pytest.raises(Forbidden):  # nor into a collection they may not read
         accept_draft(kb, draft.id, collection="billing", readable=frozenset({"default"}))
+
+
+def test_an_accepted_draft_can_be_pinned_for_the_intents_of_its_gap(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    """The two loops meet: the gap's wordings get learning intents, and the new answer is
+    pinned for each, active on the learning page; a later query of the gap leads with it."""
+    kb = tiny_kb(make_db_kb)
+    draft = draft_from_gap(kb, charging_gap(kb))
+
+    accepted = accept_draft(kb, draft.id, pin=True, actor="user:boss@assistkb.test")
+
+    pins = list_pins(kb, None, collection="default")
+    assert accepted.pins and sorted(accepted.pins) == sorted(p.id for p in pins)
+    assert all(p.active and p.document_id == accepted.document_id for p in pins)
+    intents = {known_intent(kb, "default", q) for q in CHARGING}
+    assert None not in intents and {p.intent_id for p in pins} == intents
+    hits = search(kb, SearchRequest(query=CHARGING[0], collection="default"))
+    assert rerank(kb, "default", CHARGING[0], hits)[0].chunk.document_id == accepted.document_id
+
+
+def test_pinning_with_learning_off_is_refused_before_anything_is_published(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    kb = tiny_kb(lambda **kw: make_db_kb(learning=False, **kw))
+    draft = draft_from_gap(kb, charging_gap(kb))
+    before = documents(kb)
+    with pytest.raises(Invalid) as refused:
+        accept_draft(kb, draft.id, pin=True)
+    assert refused.value.field == "pin"
+    assert documents(kb) == before and [d.id for d in list_drafts(kb)] == [draft.id]
+    assert accept_draft(kb, draft.id).pins == []  # without the pin it is accepted as before

@@ -22,6 +22,7 @@ import numpy as np
 from kb.assist.matching import ReplyMatcher
 from kb.context import KnowledgeBase
 from kb.types import collection_name
+from kb.upkeep.contradictions import Difference, contradiction
 from search.normalize import normalize
 from search.types import IndexedChunk
 
@@ -58,6 +59,7 @@ class Overlap:
     second: Entry
     question_similarity: float
     answer_similarity: float
+    difference: Difference | None = None  # a conflict's differing phrases, when one is found
 
 
 def answer_similarity(a: str, b: str) -> float:
@@ -68,17 +70,27 @@ def answer_similarity(a: str, b: str) -> float:
 
 def classify(question_similarity: float, a: str, b: str, threshold: float) -> OverlapKind | None:
     """What two entries are, given how alike their questions are and their answers' texts:
-    on one question, answers stating different numbers or barely sharing words conflict, and
+    on one question, answers that state different numbers, contradict each other (who pays,
+    allowed or not, free or not, days or working days) or barely share words conflict, and
     answers alike with the same numbers are duplicates; a pair in between is neither."""
     if question_similarity < threshold:
         return None
-    numbers_a, numbers_b = _numbers(a), _numbers(b)
-    if numbers_a and numbers_b and numbers_a != numbers_b:
+    if difference(a, b) is not None:
         return "conflict"
     dice = answer_similarity(a, b)
-    if dice >= SAME_ANSWER and numbers_a == numbers_b:
+    if dice >= SAME_ANSWER and _numbers(a) == _numbers(b):
         return "duplicate"
     return "conflict" if dice < DIFFERENT_ANSWER else None
+
+
+def difference(a: str, b: str) -> Difference | None:
+    """Where two answers to one question disagree: the numbers only one of them states, else
+    a contradiction (``kb.upkeep.contradictions``); None when neither is found."""
+    numbers_a, numbers_b = _numbers(a), _numbers(b)
+    if numbers_a and numbers_b and numbers_a != numbers_b:
+        first = ", ".join(sorted(numbers_a - numbers_b, key=float))
+        return Difference("numbers", first, ", ".join(sorted(numbers_b - numbers_a, key=float)))
+    return contradiction(a, b)
 
 
 def find_overlaps(kb: KnowledgeBase, collection: str, *, limit: int = LIMIT) -> list[Overlap]:
@@ -116,7 +128,8 @@ def _add(found: list[Overlap], a: Entry, b: Entry, similarity: float, threshold:
     kind = classify(similarity, a.answer, b.answer, threshold)
     if kind is not None:
         score = round(answer_similarity(a.answer, b.answer), 3)
-        found.append(Overlap(kind, a, b, round(similarity, 3), score))
+        differs = difference(a.answer, b.answer) if kind == "conflict" else None
+        found.append(Overlap(kind, a, b, round(similarity, 3), score, differs))
 
 
 def _faq(chunk: IndexedChunk) -> Entry:

@@ -210,4 +210,4 @@ def _object(text: str, at: int, *, latin: bool) -> tuple[str, int]:
         start = filler.end()
     width = 4 if text[start : start + 2] in _GENERIC_VERB else 2
     head = text[start : start + width]
-    return (head, start + width) if _TWO_CHARS.match(head) else ("", at)
+    return (head, start + len(head)) if _TWO_CHARS.match(head) else ("", at)

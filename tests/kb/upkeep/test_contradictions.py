@@ -82,6 +82,12 @@ def test_answers_that_agree_or_only_add_a_case(a: str, b: str) -> None:
     assert contradiction(a, b) is None
 
 
+def test_a_generic_verb_at_the_end_is_read_to_the_end() -> None:
+    # Found by the properties: 申请 wants four characters, and the text ended after two.
+    assert contradiction("可以申请", "退货") is None
+    assert contradiction("可以申请", "无法申请") == Difference("permission", "可以申请", "无法申请")
+
+
 def test_a_payer_slot_naming_both_sides_holds_both() -> None:
     found = claims("运费由商家和您各承担一半。")
     assert set(found[(0, "")]) == {"customer", "company"}

@@ -36,13 +36,13 @@ _COMPANY = r"我们|我司|本公司|公司|商家|卖家|本店|店铺|平台|�
 _BEAR = r"承担|负担|支付|承付|买单|负责(?=\w{0,3}费)"
 _YOU_PAY = (
     r"\b(?:you|the customer|customers?|the buyer|buyers?)"
-    r"(?: (?:will|would|must|need to|needs to|have to|has to|should|also))* "
+    r"(?: (?:will|would|must|need to|needs to|have to|has to|should|also)){0,3} "
     r"(?:pay|pays|cover|covers|bear|bears)\b"
     r"|\bat your (?:own )?(?:expense|cost)\b"
     r"|\b(?:paid|covered|borne) by (?:you|the customer)\b"
 )
 _WE_PAY = (
-    r"\b(?:we|the company|our company|the seller|the store)(?: (?:will|would|also))* "
+    r"\b(?:we|the company|our company|the seller|the store)(?: (?:will|would|also)){0,3} "
     r"(?:pay|cover|bear)\b|\bat our (?:own )?(?:expense|cost)\b|\b(?:paid|covered|borne) by us\b"
 )
 _MUST = r"需要|需|须|要|得|应|来|将|会|自行|自己"
@@ -50,9 +50,9 @@ _NOT_NEEDED = re.compile(r"(?:无需|无须|不需要?|不用|不必|免)$")
 _PAYER_PATTERNS: tuple[tuple[str | None, re.Pattern[str]], ...] = (
     (None, re.compile(rf"由(?!于)(?P<who>[^由]{{1,8}}?)(?:来|全额|全部|自行|自己)?(?:{_BEAR})")),
     (None, re.compile(rf"由(?P<who>{_CUSTOMER}|{_COMPANY})来?出(?![货库发现售具])")),
-    ("customer", re.compile(rf"(?:{_CUSTOMER})(?:{_MUST})*(?:{_BEAR})")),
+    ("customer", re.compile(rf"(?:{_CUSTOMER})(?:{_MUST}){{0,3}}(?:{_BEAR})")),
     ("customer", re.compile(r"自行(?:承担|支付|负担)|自费|自付")),
-    ("company", re.compile(rf"(?:{_COMPANY})(?:会|将|来|全额|负责)*(?:{_BEAR}|报销)")),
+    ("company", re.compile(rf"(?:{_COMPANY})(?:会|将|来|全额|负责){{0,3}}(?:{_BEAR}|报销)")),
     ("customer", re.compile(_YOU_PAY)),
     ("company", re.compile(_WE_PAY)),
 )
@@ -97,7 +97,10 @@ _UNITS: dict[str, str] = {
     "分钟": "minute", "minutes": "minute",
 }  # fmt: skip
 _UNIT = re.compile(
-    r"(?<![\d.])(?P<numbers>\d+(?:\.\d+)?(?: ?(?:至|到|或|to|or)? ?\d+(?:\.\d+)?)*) ?"
+    # Numbers of a range are apart by a word or one space, never nothing: optional both, a long
+    # run of digits could be split in exponentially many ways (found by the properties); and a
+    # range has a few numbers, so a long list of them is read in linear time.
+    r"(?<![\d.])(?P<numbers>\d+(?:\.\d+)?(?:(?: ?(?:至|到|或|to|or) ?| )\d+(?:\.\d+)?){0,3}) ?"
     r"(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")"
     r"(?![a-z])"
 )

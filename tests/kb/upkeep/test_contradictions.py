@@ -5,6 +5,7 @@ re-punctuation or other script)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given
@@ -86,6 +87,16 @@ def test_a_generic_verb_at_the_end_is_read_to_the_end() -> None:
     # Found by the properties: 申请 wants four characters, and the text ended after two.
     assert contradiction("可以申请", "退货") is None
     assert contradiction("可以申请", "无法申请") == Difference("permission", "可以申请", "无法申请")
+
+
+@pytest.mark.parametrize(
+    "text", ["9" * 30, "1 " * 2500, "1到" * 2500, "需要" * 2500 + "x", "您" * 5000]
+)
+def test_long_runs_are_read_in_linear_time(text: str) -> None:
+    # Found by the properties: 30 digits took seconds (a range's separators were optional).
+    started = time.perf_counter()
+    assert contradiction(text, "1/0") is None
+    assert time.perf_counter() - started < 0.5
 
 
 def test_a_payer_slot_naming_both_sides_holds_both() -> None:

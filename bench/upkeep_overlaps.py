@@ -62,6 +62,15 @@ SYNTHETIC_ZH: list[tuple[str, str, str | None]] = [
     ("可以预约上门取件，费用由云舟承担。", "上门取件免费。", None),
     ("拆封后不能无理由退货，但质量问题可以换货。", "拆封后无法无理由退货。", None),
     ("会员可享受免费维修。", "非会员维修需收费。", None),
+    # written after the first measurement, before 恕不, 自理 and Chinese numerals were added
+    ("定制商品恕不退货。", "定制商品支持退货。", "permission"),
+    ("配送时间为三天。", "配送时间为三个工作日。", "unit"),
+    ("安装材料费用自理。", "安装材料费用由我们承担。", "payer"),
+    ("旧机回收不收费。", "旧机回收要收费。", "charge"),
+    ("三天内发货。", "3 天内发货。", None),
+    ("一天内回复您。", "二十四小时内回复您。", None),
+    ("已使用的商品恕不退换，一个月内未使用的可以退换。",
+     "一个月内未使用的可以退换，已使用的不行。", None),
 ]  # fmt: skip
 SYNTHETIC_EN: list[tuple[str, str, str | None]] = [
     ("You pay the return shipping for change-of-mind returns.",
@@ -88,6 +97,8 @@ SYNTHETIC_EN: list[tuple[str, str, str | None]] = [
     ("You don't pay anything for repairs under warranty.",
      "We cover repairs under warranty.", None),
     ("Members get free repairs.", "Non-members are charged for repairs.", None),
+    # written after the first measurement
+    ("You cannot return opened items.", "Opened items may be returned.", "permission"),
 ]  # fmt: skip
 
 

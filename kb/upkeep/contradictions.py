@@ -51,7 +51,7 @@ _PAYER_PATTERNS: tuple[tuple[str | None, re.Pattern[str]], ...] = (
     (None, re.compile(rf"由(?!于)(?P<who>[^由]{{1,8}}?)(?:来|全额|全部|自行|自己)?(?:{_BEAR})")),
     (None, re.compile(rf"由(?P<who>{_CUSTOMER}|{_COMPANY})来?出(?![货库发现售具])")),
     ("customer", re.compile(rf"(?:{_CUSTOMER})(?:{_MUST}){{0,3}}(?:{_BEAR})")),
-    ("customer", re.compile(r"自行(?:承担|支付|负担)|自费|自付")),
+    ("customer", re.compile(r"自行(?:承担|支付|负担)|自费|自付|自理")),
     ("company", re.compile(rf"(?:{_COMPANY})(?:会|将|来|全额|负责){{0,3}}(?:{_BEAR}|报销)")),
     ("customer", re.compile(_YOU_PAY)),
     ("company", re.compile(_WE_PAY)),
@@ -59,7 +59,9 @@ _PAYER_PATTERNS: tuple[tuple[str | None, re.Pattern[str]], ...] = (
 
 # Allowed or not: the modal with what follows it. Longest first, so 不可以 is not read as 可以;
 # 可 and 能 only where they are the modal, not part of 可能, 认可, 功能 …
-_NEGATIVE = r"不可以|不能够|不能|不可|无法|没法|没有办法|不允许|不支持|不接受|不予|不提供|不会|不得"
+_NEGATIVE = (
+    r"恕不|不可以|不能够|不能|不可|无法|没法|没有办法|不允许|不支持|不接受|不予|不提供|不会|不得"
+)
 _POSITIVE = (
     r"可以|能够|允许|支持|接受|提供|"
     r"(?<![机社开大约协工聚学体理])会(?![员议场计话儿])|"
@@ -83,7 +85,8 @@ _CHARGE = re.compile(
     r"|\bcharged\b|\b(?:a|an extra|extra) (?:fee|charge)\b|\bcosts extra\b|\bnot free\b)"
 )
 
-# A number's unit of time; a range (3–5 个工作日) gives its unit to each of its numbers.
+# A number's unit of time (digits or Chinese numerals, compared as written); a range (3–5 个工作日)
+# gives its unit to each of its numbers.
 _UNITS: dict[str, str] = {
     "个工作日": "business_day", "工作日": "business_day", "个工作天": "business_day",
     "工作天": "business_day", "business days": "business_day", "business day": "business_day",
@@ -96,15 +99,17 @@ _UNITS: dict[str, str] = {
     "年": "year", "years": "year", "year": "year",
     "分钟": "minute", "minutes": "minute",
 }  # fmt: skip
+_NUMERALS = "零一二两三四五六七八九十百"  # 七天, 十五个工作日
+_NUM = rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}]+)"
 _UNIT = re.compile(
     # Numbers of a range are apart by a word or one space, never nothing: optional both, a long
     # run of digits could be split in exponentially many ways (found by the properties); and a
     # range has a few numbers, so a long list of them is read in linear time.
-    r"(?<![\d.])(?P<numbers>\d+(?:\.\d+)?(?:(?: ?(?:至|到|或|to|or) ?| )\d+(?:\.\d+)?){0,3}) ?"
+    rf"(?<![\d.{_NUMERALS}])(?P<numbers>{_NUM}(?:(?: ?(?:至|到|或|to|or) ?| ){_NUM}){{0,3}}) ?"
     r"(?P<unit>" + "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True)) + r")"
     r"(?![a-z])"
 )
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(_NUM)
 
 
 @dataclass(frozen=True)

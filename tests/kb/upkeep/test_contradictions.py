@@ -49,6 +49,10 @@ CONTRADICTING = [
      "3–5 個工作天"),
     ("The refund arrives within 5 days.", "The refund arrives within 5 business days.", "unit",
      "5 days", "5 business days"),
+    # added after the first measurement's misses
+    ("已拆封的商品恕不退换。", "已拆封的商品可以退换。", "permission", "恕不退换", "可以退换"),
+    ("寄回运费需自理。", "寄回运费由云舟承担。", "payer", "自理", "由云舟承担"),
+    ("十五天內到帳。", "十五個工作天內到帳。", "unit", "十五天", "十五個工作天"),
 ]  # fmt: skip
 
 AGREEING = [

@@ -5,7 +5,9 @@ Question similarity is the cosine of vectors the index already holds: each FAQ c
 vector (``VectorIndex.vectors``) and each reply's cue vectors (``ReplyMatcher``); nothing is
 re-embedded. Answer similarity is lexical, on folded text (Dice of character bigrams), because
 what makes two answers disagree is often one number ("7 天" against "15 天"), which embeddings
-barely see: answers that state different numbers are never duplicates. Thresholds are measured
+barely see: answers that state different numbers, or contradict each other in who pays, what
+is allowed, what is free or in which unit (``kb.upkeep.contradictions``), are never
+duplicates but conflicts, with the differing phrases. Thresholds are measured
 on the sample knowledge base (README, Knowledge upkeep). Entries are compared within one
 collection and one language family: Chinese entries in either script reach the same agents
 (the panel converts them), English ones others.

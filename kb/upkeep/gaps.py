@@ -8,25 +8,20 @@ agents met them, each event weighing less as it ages (half-life ``HALF_LIFE_DAYS
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import numpy as np
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 
-from kb.context import KnowledgeBase, Slot
+from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.documents.samples import SAMPLE_DIR
 from kb.insight.analytics import GAP_CONFIDENCE
 from kb.models import FeedbackRecord, SuggestionLog, UpkeepDraft, as_utc, utcnow
 from kb.upkeep.clustering import average_link, center, medoid, similarity
+from kb.upkeep.reference import query_vectors, reference_mean
 from search.normalize import normalize
 
 WINDOW_DAYS = 90  # gaps are the suggestions of this many days (older ones weigh < 1/80 anyway)
@@ -62,29 +57,6 @@ class Gap:
     last_seen: datetime
     score: float  # events weighted by recency
     suggestion_ids: tuple[str, ...]
-
-
-def reference_questions(root: Path = SAMPLE_DIR) -> list[str]:
-    """The bundled sample's FAQ questions (Simplified, Traditional, English): ordinary customer
-    questions on many subjects, whose mean query vector is the direction all of them share."""
-    questions = []
-    for path in sorted((root / "faq").iterdir()):
-        if path.suffix == ".csv":
-            rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-            questions += [row[0] for row in rows[1:] if row]
-        elif path.suffix == ".jsonl":
-            lines = path.read_text(encoding="utf-8").splitlines()
-            questions += [json.loads(line)["question"] for line in lines if line.strip()]
-    return questions
-
-
-def _reference_mean(kb: KnowledgeBase) -> np.ndarray:
-    vectors = kb.encoder.embed_queries(reference_questions())
-    return np.asarray(vectors, dtype=np.float64).mean(axis=0)
-
-
-# Embedded once per process with the embedder in use (so it follows KB_EMBEDDER).
-_REFERENCE: Slot[np.ndarray] = Slot("upkeep.reference_mean", _reference_mean)
 
 
 def gap_events(
@@ -187,7 +159,7 @@ def _cluster(kb: KnowledgeBase, events: list[GapEvent], now: datetime) -> list[G
         by_query[normalize(event.query)].append(event)
     keys = sorted(by_query, key=lambda k: (-len(by_query[k]), k))[:MAX_QUERIES]
     wordings = [Counter(e.query.strip() for e in by_query[k]).most_common(1)[0][0] for k in keys]
-    vectors = center(kb.encoder.embed_queries(wordings), kb.state(_REFERENCE))
+    vectors = center(query_vectors(kb, wordings), reference_mean(kb))
     tokens = [frozenset(kb.tokenizer.tokenize(text)) for text in wordings]
     sim = similarity(vectors, tokens)
     weights = [float(len(by_query[k])) for k in keys]

@@ -5,7 +5,9 @@ Question similarity is the cosine of vectors the index already holds: each FAQ c
 vector (``VectorIndex.vectors``) and each reply's cue vectors (``ReplyMatcher``); nothing is
 re-embedded. Answer similarity is lexical, on folded text (Dice of character bigrams), because
 what makes two answers disagree is often one number ("7 天" against "15 天"), which embeddings
-barely see: answers that state different numbers are never duplicates. Thresholds are measured
+barely see: answers that state different numbers, or contradict each other in who pays, what
+is allowed, what is free or in which unit (``kb.upkeep.contradictions``), are never
+duplicates but conflicts, with the differing phrases. Thresholds are measured
 on the sample knowledge base (README, Knowledge upkeep). Entries are compared within one
 collection and one language family: Chinese entries in either script reach the same agents
 (the panel converts them), English ones others.
@@ -22,6 +24,7 @@ import numpy as np
 from kb.assist.matching import ReplyMatcher
 from kb.context import KnowledgeBase
 from kb.types import collection_name
+from kb.upkeep.contradictions import Difference, contradiction
 from search.normalize import normalize
 from search.types import IndexedChunk
 
@@ -58,6 +61,7 @@ class Overlap:
     second: Entry
     question_similarity: float
     answer_similarity: float
+    difference: Difference | None = None  # a conflict's differing phrases, when one is found
 
 
 def answer_similarity(a: str, b: str) -> float:
@@ -68,17 +72,27 @@ def answer_similarity(a: str, b: str) -> float:
 
 def classify(question_similarity: float, a: str, b: str, threshold: float) -> OverlapKind | None:
     """What two entries are, given how alike their questions are and their answers' texts:
-    on one question, answers stating different numbers or barely sharing words conflict, and
+    on one question, answers that state different numbers, contradict each other (who pays,
+    allowed or not, free or not, days or working days) or barely share words conflict, and
     answers alike with the same numbers are duplicates; a pair in between is neither."""
     if question_similarity < threshold:
         return None
-    numbers_a, numbers_b = _numbers(a), _numbers(b)
-    if numbers_a and numbers_b and numbers_a != numbers_b:
+    if difference(a, b) is not None:
         return "conflict"
     dice = answer_similarity(a, b)
-    if dice >= SAME_ANSWER and numbers_a == numbers_b:
+    if dice >= SAME_ANSWER and _numbers(a) == _numbers(b):
         return "duplicate"
     return "conflict" if dice < DIFFERENT_ANSWER else None
+
+
+def difference(a: str, b: str) -> Difference | None:
+    """Where two answers to one question disagree: the numbers only one of them states, else
+    a contradiction (``kb.upkeep.contradictions``); None when neither is found."""
+    numbers_a, numbers_b = _numbers(a), _numbers(b)
+    if numbers_a and numbers_b and numbers_a != numbers_b:
+        first = ", ".join(sorted(numbers_a - numbers_b, key=float))
+        return Difference("numbers", first, ", ".join(sorted(numbers_b - numbers_a, key=float)))
+    return contradiction(a, b)
 
 
 def find_overlaps(kb: KnowledgeBase, collection: str, *, limit: int = LIMIT) -> list[Overlap]:
@@ -116,7 +130,8 @@ def _add(found: list[Overlap], a: Entry, b: Entry, similarity: float, threshold:
     kind = classify(similarity, a.answer, b.answer, threshold)
     if kind is not None:
         score = round(answer_similarity(a.answer, b.answer), 3)
-        found.append(Overlap(kind, a, b, round(similarity, 3), score))
+        differs = difference(a.answer, b.answer) if kind == "conflict" else None
+        found.append(Overlap(kind, a, b, round(similarity, 3), score, differs))
 
 
 def _faq(chunk: IndexedChunk) -> Entry:

@@ -20,6 +20,11 @@ from web.app import create_app
 
 HR = "问题,答案\n年假有几天？,入职满一年的员工每年有十天带薪年假。\n"
 FINANCE = "问题,答案\n报销多久到账？,审批通过后五个工作日内打款到工资卡。\n"
+RETURNS = (
+    "问题,答案\n"
+    "换货的来回运费谁出？,签收后十五天内换货，来回运费由<i>您</i>承担。\n"
+    "换货的来回运费由谁出？,签收后十五天内换货，来回运费由云舟承担。\n"
+)
 HOSTILE = '<img src=x onerror="alert(1)">年假能拆开休吗'
 HR_GAP = (HOSTILE, "年假可以分几次休吗", "年假能不能分开请")
 FINANCE_GAP = ("差旅补贴标准是多少", "出差每天补贴多少钱")
@@ -48,7 +53,7 @@ def site(
     app = create_app(Settings(data_dir=data, cache_dir=embedding_cache_dir), warm=False)
     with TestClient(app) as boss, TestClient(app) as hr, TestClient(app) as agent:
         kb: KnowledgeBase = app.state.kb
-        for name, text in (("hr", HR), ("finance", FINANCE)):
+        for name, text in (("hr", HR), ("finance", FINANCE), ("returns", RETURNS)):
             [result] = ingest_items(kb, [IngestItem(f"{name}.csv", text.encode())], collection=name)
             assert result.status == "ingested"
         log_gap(kb, "hr", HR_GAP)
@@ -151,3 +156,18 @@ def test_the_console_accepts_a_draft_pinned_for_its_gap(site: dict[str, Any]) ->
     pins = boss.get("/api/v1/learning/pins?collection=finance").json()
     assert pins and all(p["active"] and p["document_id"] == accepted["document_id"] for p in pins)
     assert site["hr"].get("/api/v1/learning/pins?collection=finance").status_code == 403
+def test_a_conflict_shows_the_phrase_that_differs_escaped_and_translated(
+    site: dict[str, Any],
+) -> None:
+    body = site["boss"].get("/api/v1/upkeep/overlaps?collection=returns").json()
+    [conflict] = body["conflicts"]
+    assert body["duplicates"] == []  # worded alike, but one has the customer pay
+    assert conflict["difference"] == {
+        "kind": "payer", "first": "由<i>您</i>承担", "second": "由云舟承担"
+    }  # fmt: skip
+    page = site["boss"].get("/kb/upkeep?collection=returns").text
+    assert "<i>您</i>" not in page
+    assert "<mark>由&lt;i&gt;您&lt;/i&gt;承担</mark>" in page and "<mark>由云舟承担</mark>" in page
+    assert 'data-kind="payer">由谁承担费用不同' in page
+    english = site["boss"].get("/kb/upkeep?collection=returns", headers={"Accept-Language": "en"})
+    assert "different party pays" in english.text

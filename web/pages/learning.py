@@ -17,7 +17,7 @@ from kb.learning.pins import approve_pin, create_pin, delete_pin, list_pins
 from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import form_errors
-from web.rendering import RendererDep
+from web.rendering import Renderer, RendererDep
 
 router = APIRouter(prefix="/kb", include_in_schema=False)
 Field = Annotated[str, Form(max_length=128)]
@@ -27,7 +27,7 @@ Field = Annotated[str, Form(max_length=128)]
 def learning_page(
     request: Request, kb: KBDep, principal: PrincipalDep, render: RendererDep
 ) -> Response:
-    return render.page(request, "learning.html", _context(kb, principal), block="learning")
+    return _page(request, kb, principal, render)
 
 
 @router.post("/learning/reset", name="kb_learning_reset")
@@ -43,8 +43,7 @@ def reset_evidence(
     with _guard(kb, principal):
         reset(kb, readable=principal.readable_collections, intent_id=intent_id,
               item_id=item_id or None, actor=principal.actor)  # fmt: skip
-    done = Message("已重置：之前的反馈不再计入")
-    return render.page(request, "learning.html", _context(kb, principal, done), block="learning")
+    return _page(request, kb, principal, render, done=Message("已重置：之前的反馈不再计入"))
 
 
 @router.post("/learning/pins", name="kb_learning_pin")
@@ -65,8 +64,9 @@ def pin(
             )
         create_pin(kb, collection=collection, item_id=item_id, intent_id=intent_id,
                    actor=principal.actor)  # fmt: skip
-    done = Message("已置顶：该意图的查询会先看到这条答案")
-    return render.page(request, "learning.html", _context(kb, principal, done), block="learning")
+    return _page(
+        request, kb, principal, render, done=Message("已置顶：该意图的查询会先看到这条答案")
+    )
 
 
 @router.post("/learning/pins/{pin_id}/approve", name="kb_learning_approve")
@@ -76,8 +76,7 @@ def approve(
     with _guard(kb, principal):
         approve_pin(kb, readable=principal.readable_collections, pin_id=pin_id,
                     actor=principal.actor)  # fmt: skip
-    done = Message("已批准：建议的答案现已置顶")
-    return render.page(request, "learning.html", _context(kb, principal, done), block="learning")
+    return _page(request, kb, principal, render, done=Message("已批准：建议的答案现已置顶"))
 
 
 @router.post("/learning/pins/{pin_id}/delete", name="kb_learning_unpin")
@@ -87,7 +86,14 @@ def unpin(
     with _guard(kb, principal):
         delete_pin(kb, readable=principal.readable_collections, pin_id=pin_id,
                    actor=principal.actor)  # fmt: skip
-    done = Message("已取消置顶")
+    return _page(request, kb, principal, render, done=Message("已取消置顶"))
+
+
+def _page(
+    request: Request, kb: KnowledgeBase, principal: Principal, render: Renderer, done: str = ""
+) -> Response:
+    """The page (its ``learning`` block for HTMX) as the manager now sees it, with ``done``
+    confirming what just changed."""
     return render.page(request, "learning.html", _context(kb, principal, done), block="learning")
 
 

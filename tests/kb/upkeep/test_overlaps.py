@@ -12,7 +12,8 @@ from kb.db import session_scope
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.errors import Invalid
 from kb.models import ReplyRecord
-from kb.upkeep.overlaps import answer_similarity, classify, find_overlaps
+from kb.upkeep.contradictions import Difference
+from kb.upkeep.overlaps import answer_similarity, classify, difference, find_overlaps
 
 FAQ = (
     "question,answer\n"
@@ -21,6 +22,8 @@ FAQ = (
     "退款多久能到账？,仓库检测无误后，退款在 3–5 个工作日内原路退回。\n"
     "退款要多久才能到账？,仓库检测无误后，退款在 10 个工作日内原路退回。\n"
     "空气净化器的滤网多久换一次？,建议每 6 个月更换一次滤网。\n"
+    "换货的来回运费谁出？,签收后十五天内换货，来回运费由您承担。\n"
+    "换货的来回运费由谁出？,签收后十五天内换货，来回运费由云舟承担。\n"
 ).encode()
 
 
@@ -32,10 +35,29 @@ FAQ = (
         (0.99, "请联系客服处理。", "保修期内免费维修，过保按价目收费。", "conflict"),
         (0.90, "退款 3–5 个工作日内到账。", "退款 10 个工作日内到账。", None),  # other questions
         (0.99, "{name}您好，退款 3–5 天到账。", "退款 3–5 天到账。", "duplicate"),
+        # Worded alike, Dice high, no number apart: these were duplicates before.
+        (0.99, "换货的来回运费由您承担。", "换货的来回运费由云舟承担。", "conflict"),
+        (0.99, "拆封后可以申请退货。", "拆封后无法申请退货。", "conflict"),
+        (0.99, "Repairs under warranty are free of charge.", "Repairs are charged.", "conflict"),
+        (0.99, "退款 7 天内到账。", "退款 7 个工作日内到账。", "conflict"),
+        (0.99, "退款 3–5 个工作日内到账。", "退款 3–5 個工作天內到帳。", "duplicate"),
+        (0.90, "换货的来回运费由您承担。", "换货的来回运费由云舟承担。", None),
     ],
 )
 def test_classify(similarity: float, a: str, b: str, kind: str | None) -> None:
     assert classify(similarity, a, b, 0.96) == kind
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("退款 3–5 个工作日到账。", "退款 10 个工作日到账。", Difference("numbers", "3, 5", "10")),
+        ("运费由您承担。", "运费由云舟承担。", Difference("payer", "由您承担", "由云舟承担")),
+        ("退款 3–5 个工作日到账。", "退款会在 3–5 个工作日内到账。", None),
+    ],
+)
+def test_difference_names_what_disagrees(a: str, b: str, expected: Difference | None) -> None:
+    assert difference(a, b) == expected
 
 
 def test_answer_similarity_folds_scripts() -> None:
@@ -48,10 +70,15 @@ def test_duplicates_and_conflicts_in_a_tiny_faq(make_kb: Callable[..., Knowledge
     [result] = ingest_items(kb, [IngestItem("faq.csv", FAQ)], collection="default")
     assert result.status == "ingested"
 
-    found = {(o.kind, o.first.question, o.second.question) for o in find_overlaps(kb, "default")}
+    overlaps = find_overlaps(kb, "default")
+    found = {(o.kind, o.first.question, o.second.question) for o in overlaps}
 
     assert ("duplicate", "退货的运费谁出？", "退货运费要我自己出吗？") in found
     assert ("conflict", "退款多久能到账？", "退款要多久才能到账？") in found
+    assert ("conflict", "换货的来回运费谁出？", "换货的来回运费由谁出？") in found
+    differs = {o.difference for o in overlaps if o.kind == "conflict"}
+    assert Difference("payer", "由您承担", "由云舟承担") in differs
+    assert Difference("numbers", "3, 5", "10") in differs
     assert not any("滤网" in q for _, *pair in found for q in pair)
     assert find_overlaps(kb, "nothing-here") == []
     with pytest.raises(Invalid):  # found by fuzzing: was a 500

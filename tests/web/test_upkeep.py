@@ -156,6 +156,8 @@ def test_the_console_accepts_a_draft_pinned_for_its_gap(site: dict[str, Any]) ->
     pins = boss.get("/api/v1/learning/pins?collection=finance").json()
     assert pins and all(p["active"] and p["document_id"] == accepted["document_id"] for p in pins)
     assert site["hr"].get("/api/v1/learning/pins?collection=finance").status_code == 403
+
+
 def test_a_conflict_shows_the_phrase_that_differs_escaped_and_translated(
     site: dict[str, Any],
 ) -> None:

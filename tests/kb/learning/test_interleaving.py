@@ -83,9 +83,7 @@ def test_an_item_known_by_any_of_its_keys_is_picked_once() -> None:
         (["a1", "a1", "b1"], "tie"),  # copied then inserted: one item, one credit
     ],
 )
-def test_the_team_whose_items_agents_used_more_wins(
-    used: list[str], expected: str | None
-) -> None:
+def test_the_team_whose_items_agents_used_more_wins(used: list[str], expected: str | None) -> None:
     teams = {"a1": "A", "a2": "A", "b1": "B", "b2": "B"}
     assert outcome(teams, used) == expected  # type: ignore[arg-type]
 

@@ -102,8 +102,9 @@ def rank_answers(
     # What agents taught for this query's intent (kb/learning), keyed to the query as the log
     # and the feedback keep it (redacted); after fusion, before one answer stands for its twins.
     where = collection or kb.settings.default_collection
-    taught = learned(kb, where, redact(plan.query), hits, searched=plan.query)
-    vectors: dict[str, np.ndarray] = {}
+    pins = interleave is not None
+    taught = learned(kb, where, redact(plan.query), hits, searched=plan.query, pins=pins)
+    vectors: dict[str, np.ndarray] | None = {} if interleave is not None else None
     out = _answers(kb, taught.hits, wanted, display_script, vectors)
     if interleave is not None and _ids(taught.hits) != _ids(hits):
         plain = _answers(kb, hits, wanted, display_script, vectors)
@@ -138,7 +139,7 @@ def _answers(
     hits: Sequence[Hit],
     wanted: str,
     display_script: str | None,
-    vectors: dict[str, np.ndarray],
+    vectors: dict[str, np.ndarray] | None,
 ) -> list[Answer]:
     groups = group_twins(kb, hits, vectors)
     return [_present(group, wanted, display_script) for group in groups]

@@ -63,15 +63,17 @@ def learned(
     hits: Sequence[Hit],
     *,
     searched: str | None = None,
+    pins: bool = False,
 ) -> Learned:
-    """``rerank``'s order with the pinned answers named (an interleaving keeps them first)."""
+    """``rerank``'s order, and with ``pins`` the pinned answers named (an interleaving keeps
+    them first)."""
     if not kb.settings.learning or not hits:
         return Learned(list(hits))
     vector = query_vector(kb, searched or logged_query)
     intent = intent_of(kb, collection, logged_query, vector)
+    ordered = adjustments.apply(kb, collection, intent, hits)
     return Learned(
-        adjustments.apply(kb, collection, intent, hits),
-        adjustments.pinned(kb, collection, intent, hits),
+        ordered, adjustments.pinned(kb, collection, intent, hits) if pins else frozenset()
     )
 
 

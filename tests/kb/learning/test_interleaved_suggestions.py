@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from learning_faq import AGENTS, QUESTION, ask, faq_kb, use
+from pydantic import ValidationError
 from sqlmodel import select
 
 from kb.assist.conversation import Turn
@@ -18,6 +20,7 @@ from kb.db import session_scope
 from kb.learning.interleaving import takes_part
 from kb.learning.pins import create_pin
 from kb.learning_models import LearningInterleave
+from kb.settings import Settings
 
 
 def recorded(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
@@ -90,6 +93,21 @@ def test_the_share_is_chosen_by_suggestion_id_and_a_draft_keeps_its_record(
     again = suggest(kb, SuggestInput(conversation=turn, limit=5, supersedes=first))
     assert again.suggestion_id == first
     assert set(recorded(kb)[first]) == {a.id for a in again.answers}
+    # ... and a draft that became a question learning knows nothing of compares nothing.
+    other = [Turn(role="customer", text="发票怎么开？")]
+    last = suggest(kb, SuggestInput(conversation=other, limit=5, supersedes=first))
+    assert last.suggestion_id == first and first not in recorded(kb)
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "half"])
+def test_a_bad_share_stops_start_up_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("KB_LEARNING_INTERLEAVE", value)
+    with pytest.raises(ValidationError, match="learning_interleave"):
+        Settings()
+    monkeypatch.setenv("KB_LEARNING_INTERLEAVE", "0.25")
+    assert Settings().learning_interleave == 0.25
 
 
 def test_off_by_the_share_or_by_learning_nothing_is_recorded_and_rankings_stay(

@@ -131,16 +131,23 @@ def test_off_by_the_share_or_by_learning_the_api_records_nothing(
         assert listed == []
 
 
-def test_bad_periods_get_clear_errors(make_kb: Callable[..., KnowledgeBase]) -> None:
+def test_bad_periods_get_clear_errors(
+    make_kb: Callable[..., KnowledgeBase], sign_in: Callable[..., Any]
+) -> None:
     kb = make_kb()
     finance = key(kb, "finance")
     with TestClient(create_app(kb.settings)) as client:
+        sign_in(client, "manager")
+        last = "range=custom&start=9999-12-31&end=9999-12-31"  # the page's period too
+        page = client.get(f"/kb/analytics?{last}", headers={"Accept-Language": "en"})
+        assert page.status_code == 422 and "the period ends too late" in page.text
         for query, field in (
             ("start=2026-01-01", "end"),
             ("days=0", "days"),
             ("days=400", "days"),
             ("start=2026-02-01&end=2026-01-01", "end"),
             ("start=yesterday&end=2026-01-01", "start"),
+            ("start=9999-12-31&end=9999-12-31", "end"),  # its end would be year 10000
         ):
             answer = client.get(f"/api/v1/learning/interleaving?{query}", headers=finance)
             assert answer.status_code == 422, (query, answer.text)

@@ -69,6 +69,10 @@ def learned(
     them first)."""
     if not kb.settings.learning or not hits:
         return Learned(list(hits))
+    # The learned state before the intent: reading it (at most once a minute) gives the queries
+    # agents gave feedback on their intents, a collection's first ones too; looked up only once
+    # an intent was found, they waited for a manager to open the learning page.
+    adjustments.model(kb, collection)
     vector = query_vector(kb, searched or logged_query)
     intent = intent_of(kb, collection, logged_query, vector)
     ordered = adjustments.apply(kb, collection, intent, hits)

@@ -1,4 +1,4 @@
-"""SQL tables of learning from feedback (kb/learning/): query intents, pins, resets.
+"""SQL tables of learning from feedback (kb/learning/): query intents, pins, resets, interleaving.
 
 Apart from kb/models.py only to keep both modules readable; kb.migrations imports both, so every
 table is on ``SQLModel.metadata`` wherever the schema is made or compared.
@@ -75,3 +75,15 @@ class LearningReset(SQLModel, table=True):
     item_id: str | None = Field(default=None, max_length=128)  # None: every item of the intent
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=300)
+
+
+class LearningInterleave(SQLModel, table=True):
+    """A suggestion whose answers interleaved the learned ranking (team A) with the unlearned
+    one (team B): which team picked each answer shown (kb/learning/interleaving.py)."""
+
+    __tablename__ = "learning_interleave"
+
+    suggestion_id: str = Field(primary_key=True, max_length=32)
+    collection: str = Field(index=True, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    teams: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

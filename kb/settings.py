@@ -127,6 +127,15 @@ class Settings(VectorSettings, EmbedderSettings):
     )
     max_query_chars: int = Field(2000, ge=10, description="Longest search query accepted.")
     learning: bool = Field(True, description="Re-rank from agents' feedback; pins (kb/learning).")
+    learning_interleave: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of suggestions (0-1, by suggestion id) whose answers are a team-draft "
+            "interleaving of the learned and the unlearned ranking: the online check of learning."
+        ),
+    )
 
     confidence_high_margin: float = Field(
         0.075, description="Suggestion-score lead over the next answer for high confidence."

@@ -19,7 +19,7 @@ Three steps on top of the plain hybrid search, all measured on the conversation 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 
@@ -28,7 +28,8 @@ import numpy as np
 from kb.assist.conversation import QueryPlan
 from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
-from kb.learning import rerank
+from kb.learning import learned
+from kb.learning.interleaving import Team, team_draft
 from kb.library.replies import detect_language
 from kb.retrieval.searching import SearchRequest, search
 from search.cache import embed_passages_cached
@@ -63,6 +64,7 @@ class Answer:
 
     hit: Hit
     twins: tuple[Hit, ...] = ()
+    team: Team | None = None  # interleaved: the ranking that picked it (kb.learning.interleaving)
 
 
 def rank_answers(
@@ -74,9 +76,14 @@ def rank_answers(
     limit: int,
     display_script: str | None,
     may_embed: bool = True,
+    interleave: str | None = None,
 ) -> list[Answer]:
     """The answers for ``plan``, best first, at most ``limit``, twins collapsed; by keywords
-    alone unless ``may_embed`` (False: the embedder is known to be down)."""
+    alone unless ``may_embed`` (False: the embedder is known to be down).
+
+    ``interleave``: a suggestion id; the answers are then a team-draft interleaving of the
+    learned ranking (A) and the fused one (B), each naming its team, unless the two show the
+    same (see ``interleaved``). B is the same hits before learning: no second search."""
     depth = max(DEPTH, 2 * limit)
 
     def request(text: str) -> SearchRequest:
@@ -95,10 +102,60 @@ def rank_answers(
     # What agents taught for this query's intent (kb/learning), keyed to the query as the log
     # and the feedback keep it (redacted); after fusion, before one answer stands for its twins.
     where = collection or kb.settings.default_collection
-    hits = rerank(kb, where, redact(plan.query), hits, searched=plan.query)
-    groups = group_twins(kb, hits)
-    out = [_present(group, wanted, display_script) for group in groups]
+    pins = interleave is not None
+    taught = learned(kb, where, redact(plan.query), hits, searched=plan.query, pins=pins)
+    vectors: dict[str, np.ndarray] | None = {} if interleave is not None else None
+    out = _answers(kb, taught.hits, wanted, display_script, vectors)
+    if interleave is not None and _ids(taught.hits) != _ids(hits):
+        plain = _answers(kb, hits, wanted, display_script, vectors)
+        return interleaved(out, plain, limit, taught.pinned, interleave)
     return out[:limit]
+
+
+def interleaved(
+    a: Sequence[Answer], b: Sequence[Answer], limit: int, pinned: Collection[str], seed: str
+) -> list[Answer]:
+    """At most ``limit`` answers of ranking ``a`` and ``b`` interleaved team-draft (seeded by
+    ``seed``), each with its team, an answer of ``b`` carrying its score in ``a``. Pinned
+    answers lead as in ``a``, in no team: a manager's decision, not the experiment's. When the
+    two rankings show the same answers in the same order there is nothing to compare: ``a``'s
+    top, in no team."""
+    lead = [x for x in a if not _keys(x).isdisjoint(pinned)][:limit]
+    rest_a = [x for x in a if _keys(x).isdisjoint(pinned)]
+    rest_b = [x for x in b if _keys(x).isdisjoint(pinned)]
+    room = limit - len(lead)
+    if _shown(rest_a[:room]) == _shown(rest_b[:room]):
+        return list(a[:limit])
+    learned_score = {key: x.hit.score for x in rest_a for key in _keys(x)}
+    drafted = []
+    for answer, team in team_draft(rest_a, rest_b, room, seed, keys=_keys):
+        score = learned_score.get(answer.hit.chunk.chunk_id, answer.hit.score)
+        drafted.append(replace(answer, hit=replace(answer.hit, score=score), team=team))
+    return lead + drafted
+
+
+def _answers(
+    kb: KnowledgeBase,
+    hits: Sequence[Hit],
+    wanted: str,
+    display_script: str | None,
+    vectors: dict[str, np.ndarray] | None,
+) -> list[Answer]:
+    groups = group_twins(kb, hits, vectors)
+    return [_present(group, wanted, display_script) for group in groups]
+
+
+def _keys(answer: Answer) -> frozenset[str]:
+    """The chunks one answer stands for: shown in either ranking, it is one pick."""
+    return frozenset([answer.hit.chunk.chunk_id, *(h.chunk.chunk_id for h in answer.twins)])
+
+
+def _ids(hits: Sequence[Hit]) -> list[str]:
+    return [h.chunk.chunk_id for h in hits]
+
+
+def _shown(answers: Sequence[Answer]) -> list[str]:
+    return [a.hit.chunk.chunk_id for a in answers]
 
 
 def combine(full: Sequence[Hit], asked: Sequence[Hit], weight: float) -> list[Hit]:
@@ -151,13 +208,16 @@ def prefer_language(
     return out
 
 
-def group_twins(kb: KnowledgeBase, hits: Sequence[Hit]) -> list[list[Hit]]:
-    """Hits in order, each group holding the entries of one answer (best first)."""
+def group_twins(
+    kb: KnowledgeBase, hits: Sequence[Hit], known: dict[str, np.ndarray] | None = None
+) -> list[list[Hit]]:
+    """Hits in order, each group holding the entries of one answer (best first). ``known``:
+    passage vectors by chunk id, read first and filled (the same hits in another order)."""
     faq = [i for i, h in enumerate(hits) if h.chunk.kind == "faq"]
     vectors = None
     # A passage the cache lacks while the embedder is down: each FAQ entry is its own answer.
     with suppress(EmbedderUnavailableError):
-        vectors = _passage_vectors(kb, [hits[i] for i in faq]) if len(faq) > 1 else None
+        vectors = _faq_vectors(kb, [hits[i] for i in faq], known) if len(faq) > 1 else None
     row = {i: n for n, i in enumerate(faq)}
     groups: list[list[int]] = []
     for i in range(len(hits)):
@@ -180,6 +240,18 @@ def _same_answer(
     if a.kind != b.kind or a.document_id == b.document_id or vectors is None:
         return False
     return float(vectors[row[i]] @ vectors[row[j]]) >= TWIN_COSINE
+
+
+def _faq_vectors(
+    kb: KnowledgeBase, hits: Sequence[Hit], known: dict[str, np.ndarray] | None
+) -> np.ndarray:
+    ids = [h.chunk.chunk_id for h in hits]
+    if known is not None and all(i in known for i in ids):
+        return np.stack([known[i] for i in ids])
+    vectors = _passage_vectors(kb, hits)
+    if known is not None:
+        known.update(zip(ids, vectors, strict=True))
+    return vectors
 
 
 def _passage_vectors(kb: KnowledgeBase, hits: Sequence[Hit]) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kb.assist.schemas import SuggestResponse
 from search.normalize import converter
 
 # Phrase-level Taiwan conversions, so 软件 is shown as 軟體 and back, not only per character.
@@ -14,3 +15,20 @@ def convert(text: str, script: str) -> str:
     if script not in _CONFIGS:
         raise ValueError(f"display_script must be one of {', '.join(SCRIPTS)}, not {script!r}")
     return converter(_CONFIGS[script]).convert(text) if text else text
+
+
+def convert_body(body: SuggestResponse, script: str) -> None:
+    """Every text of a suggestion an agent reads, in ``script``."""
+    for answer in body.answers:
+        answer.title = convert(answer.title, script)
+        answer.text = convert(answer.text, script)
+        answer.highlight = convert(answer.highlight, script)
+        answer.source.title = convert(answer.source.title, script)
+        answer.source.section = [convert(s, script) for s in answer.source.section]
+    for reply in body.replies:
+        reply.title = convert(reply.title, script)
+        reply.text = convert(reply.text, script)
+    esc = body.escalation
+    esc.steps = [convert(s, script) for s in esc.steps]
+    if esc.reply:
+        esc.reply.text = convert(esc.reply.text, script)

@@ -7,11 +7,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, select
 
+from kb.assist import interleave
 from kb.assist.conversation import Turn, build_query
+from kb.assist.handling import handling_tier
 from kb.assist.matching import ReplyMatcher, has_examples, similarity_function
 from kb.assist.offered import offered_replies
 from kb.assist.ranking import rank_answers
@@ -25,11 +28,12 @@ from kb.assist.schemas import (
     SuggestBody,
     SuggestResponse,
 )
-from kb.assist.script import convert
+from kb.assist.script import convert_body
 from kb.assist.sentiment import SentimentResult, analyse
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.errors import Invalid
+from kb.learning.interleaving import Team, takes_part
 from kb.library.escalation import (
     EscalationContext,
     EscalationDecision,
@@ -39,18 +43,16 @@ from kb.library.escalation import (
 )
 from kb.library.replies import fill, make_reply
 from kb.library.store import active_rules
-from kb.models import FeedbackRecord, SuggestionLog, as_utc, utcnow
+from kb.models import FeedbackRecord, SuggestionLog, as_utc, new_id, utcnow
 from kb.retrieval.confidence import Confidence, grade
 from kb.retrieval.schemas import Degraded
 from kb.retrieval.searching import citation, prefetch_queries
 from kb.review import due_for_review
-from kb.types import DisplayScript, Handling
+from kb.types import DisplayScript
 from search.embedders.base import EmbedderUnavailableError
 from search.types import Hit, SearchFilters
 
 log = logging.getLogger(__name__)
-EXPERT_LEVELS = {"tier3", "supervisor", "legal"}
-SENSITIVE = {"legal", "regulator", "safety"}
 MAX_ID_CHARS = 32  # SuggestionLog.id
 # The escalation reply is offered (and rated through feedback) under this fixed item id.
 ESCALATION_REPLY_ID = "escalation-reply"
@@ -100,6 +102,10 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     latest = (plan.latest.strip() or customer_text.strip()) if has_examples(rules) else ""
     matcher, similarity = _by_meaning(kb, [plan.query, plan.question, latest], rules)
     degraded: Degraded | None = None if matcher else "embedder_unavailable"
+    # The online check of learning: this suggestion's id, known now, decides whether it is one
+    # of the interleaved share (nothing of it runs while the share is 0).
+    share = interleave.share(kb.settings)
+    planned = _planned_id(kb, request) if share else None
     ranked = rank_answers(
         kb,
         plan,
@@ -108,15 +114,18 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         limit=request.limit,
         display_script=request.display_script,
         may_embed=not degraded,
+        interleave=planned if planned and takes_part(planned, share) else None,
     )
     hits = [answer.hit for answer in ranked]
+    teams = {a.hit.chunk.chunk_id: a.team for a in ranked if a.team is not None}
     s = kb.settings
-    grades = grade(
-        hits,
+    graded = partial(
+        grade,
         high_margin=s.confidence_high_margin,
         medium_margin=s.confidence_medium_margin,
         min_cosine=s.confidence_min_cosine,
     )
+    grades = interleave.graded_as_ranked(hits, graded) if teams else graded(hits)
     answers = [_answer(hit, confidence) for hit, confidence in zip(hits, grades, strict=True)]
     due = due_for_review(kb, {answer.source.document_id for answer in answers})
     for answer in answers:
@@ -145,7 +154,7 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
     covered = bool(hits) and (hits[0].vector_score or 0.0) >= s.confidence_min_cosine
     if degraded:
         covered = bool(hits)  # no cosine to judge by: keyword answers are the agent's to check
-    handling = _handling(answers, covered, decision, feeling)
+    handling = handling_tier(answers, covered, decision, feeling)
     body = SuggestResponse(
         suggestion_id="",
         query=plan.query,
@@ -158,9 +167,9 @@ def suggest(kb: KnowledgeBase, request: SuggestInput) -> SuggestResponse:
         degraded=degraded,
     )
     if request.display_script:
-        _convert_body(body, request.display_script)
+        convert_body(body, request.display_script)
     body.took_ms = round((time.perf_counter() - start) * 1000, 2)
-    body.suggestion_id = _log(kb, request, body, best)
+    body.suggestion_id = _log(kb, request, body, best, planned, teams)
     return body
 
 
@@ -261,55 +270,13 @@ def _escalation(
     )
 
 
-def _handling(
-    answers: list[AnswerOut],
-    covered: bool,
-    decision: EscalationDecision,
-    feeling: SentimentResult,
-) -> Handling:
-    """Tiered service: a definite FAQ answer self-serves; the agent handles what the knowledge
-    base answers, sure or not (a low badge tells them to check it); an expert takes what the
-    rules send up (expert handling, tier3/supervisor/legal), legal, regulator and safety cues,
-    and turns nothing relevant answers (no answer, or the top one below the cosine floor).
-
-    A low grade alone is a photo finish between answers, not an unanswerable question: sending
-    every such turn to an expert would have agents escalate a third of their conversations.
-    """
-    if decision.handling == "expert" or (decision.recommended and decision.level in EXPERT_LEVELS):
-        return "expert"
-    if feeling.categories & SENSITIVE:
-        return "expert"
-    if not answers or not covered:
-        return "expert"
-    top = answers[0]
-    if (
-        top.kind == "faq"
-        and top.confidence == "high"
-        and not decision.recommended
-        and feeling.label != "negative"
-    ):
-        return "self_service"
-    return "agent"
-
-
-def _convert_body(body: SuggestResponse, script: str) -> None:
-    for answer in body.answers:
-        answer.title = convert(answer.title, script)
-        answer.text = convert(answer.text, script)
-        answer.highlight = convert(answer.highlight, script)
-        answer.source.title = convert(answer.source.title, script)
-        answer.source.section = [convert(s, script) for s in answer.source.section]
-    for reply in body.replies:
-        reply.title = convert(reply.title, script)
-        reply.text = convert(reply.text, script)
-    esc = body.escalation
-    esc.steps = [convert(s, script) for s in esc.steps]
-    if esc.reply:
-        esc.reply.text = convert(esc.reply.text, script)
-
-
 def _log(
-    kb: KnowledgeBase, request: SuggestInput, body: SuggestResponse, best: Confidence | None
+    kb: KnowledgeBase,
+    request: SuggestInput,
+    body: SuggestResponse,
+    best: Confidence | None,
+    planned: str | None = None,
+    teams: Mapping[str, Team] | None = None,
 ) -> str:
     """Personal data is redacted before anything is written.
 
@@ -321,6 +288,9 @@ def _log(
     holds, or the agent rated it while the next draft was on its way): the items it offered stay
     in the row's answers, marked ``draft``, so feedback on what the agent saw is recorded
     (kb/insight/feedback.py accepts only offered items).
+
+    ``planned``: the id chosen before ranking (while interleaving is on), and ``teams`` the
+    interleaved answers' teams, stored with it (a draft's replaced, or dropped).
     """
     values: dict[str, Any] = {
         "created_at": utcnow(),
@@ -343,13 +313,29 @@ def _log(
     with session_scope(kb.engine) as session:
         record = _draft(kb, session, request)
         if record is None:
+            # The planned id is the draft's when the draft was still one at ranking time; acted
+            # on since, it is kept, and this suggestion takes a new id.
+            if planned and planned != request.supersedes:
+                values["id"] = planned
             record = SuggestionLog(**values)
         else:
             values["answers"] = [*values["answers"], *_shown_before(record, values)]
             for key, value in values.items():
                 setattr(record, key, value)
         session.add(record)
+        if teams or (planned is not None and record.id == request.supersedes):
+            session.flush()  # the suggestion row first: PostgreSQL orders nothing for us
+            interleave.record_teams(session, record.id, record.collection, teams or {})
         return record.id
+
+
+def _planned_id(kb: KnowledgeBase, request: SuggestInput) -> str:
+    """The id the log will give this suggestion: the draft's it overwrites, or a new one."""
+    if not request.supersedes:
+        return new_id()
+    with session_scope(kb.engine) as session:
+        draft = _draft(kb, session, request)
+        return draft.id if draft is not None else new_id()
 
 
 def _shown_before(draft: SuggestionLog, values: Mapping[str, Any]) -> list[dict[str, Any]]:

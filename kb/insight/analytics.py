@@ -45,6 +45,8 @@ class Period:
     tz: tzinfo = UTC
 
     def __post_init__(self) -> None:
+        if self.end >= date.max:  # its end is the next midnight, which does not exist
+            raise Invalid("the period ends too late ({end})", field="end", end=self.end)
         if self.end < self.start:
             raise Invalid(
                 "the period ends ({end}) before it starts ({start})",

@@ -4,6 +4,7 @@ Public entry points (stable: the replay benchmark drives them):
 
 - ``rerank(kb, collection, logged_query, hits)``: the hits of a query as its intent's
   adjustments and pins order them (unchanged when learning is off or nothing applies).
+- ``learned(kb, collection, logged_query, hits)``: the same order, and which hits are pinned.
 - ``refresh(kb, collection=None)``: recompute the learned state from the database now (giving
   the queries agents gave feedback on their intents).
 """
@@ -11,6 +12,7 @@ Public entry points (stable: the replay benchmark drives them):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +33,14 @@ def query_vector(kb: KnowledgeBase, text: str, *, embed: bool = False) -> np.nda
     return encoder.encode(folded)
 
 
+@dataclass(frozen=True)
+class Learned:
+    """Hits as learning orders them, and the pinned ones among them (they lead)."""
+
+    hits: list[Hit]
+    pinned: frozenset[str] = frozenset()
+
+
 def rerank(
     kb: KnowledgeBase,
     collection: str,
@@ -43,11 +53,32 @@ def rerank(
     as the suggestion log keeps it, redacted). ``searched``: the text whose vector the encoder
     holds, when it differs (unredacted). Reads only: a query of no stored intent takes the
     nearest one that means the same, and nothing is stored for it (see kb.learning.intents)."""
+    return learned(kb, collection, logged_query, hits, searched=searched).hits
+
+
+def learned(
+    kb: KnowledgeBase,
+    collection: str,
+    logged_query: str,
+    hits: Sequence[Hit],
+    *,
+    searched: str | None = None,
+    pins: bool = False,
+) -> Learned:
+    """``rerank``'s order, and with ``pins`` the pinned answers named (an interleaving keeps
+    them first)."""
     if not kb.settings.learning or not hits:
-        return list(hits)
+        return Learned(list(hits))
+    # The learned state before the intent: reading it (at most once a minute) gives the queries
+    # agents gave feedback on their intents, a collection's first ones too; looked up only once
+    # an intent was found, they waited for a manager to open the learning page.
+    adjustments.model(kb, collection)
     vector = query_vector(kb, searched or logged_query)
     intent = intent_of(kb, collection, logged_query, vector)
-    return adjustments.apply(kb, collection, intent, hits)
+    ordered = adjustments.apply(kb, collection, intent, hits)
+    return Learned(
+        ordered, adjustments.pinned(kb, collection, intent, hits) if pins else frozenset()
+    )
 
 
 def refresh(kb: KnowledgeBase, collection: str | None = None) -> None:

@@ -127,6 +127,16 @@ def apply(
     return out
 
 
+def pinned(
+    kb: KnowledgeBase, collection: str, intent_id: str | None, hits: Sequence[Hit]
+) -> frozenset[str]:
+    """The answers among ``hits`` that ``apply`` leads with as the intent's pins."""
+    if intent_id is None or not kb.settings.learning or not hits:
+        return frozenset()
+    pins = model(kb, collection).pins.get(intent_id, [])
+    return frozenset(pins) & {h.chunk.chunk_id for h in hits}
+
+
 def compute(kb: KnowledgeBase, collection: str) -> Model:
     """The collection's model from its logs, intents, resets, documents and pins."""
     now = utcnow()

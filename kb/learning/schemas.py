@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -74,3 +74,23 @@ class ResetOut(BaseModel):
     intent_id: str
     item_id: str | None
     at: datetime
+
+
+class InterleavingOut(BaseModel):
+    """The online check of learning for one collection and period (team-draft interleaving)."""
+
+    collection: str
+    start: date
+    end: date
+    suggestions: int = Field(
+        description="Interleaved suggestions (the learned and the unlearned ranking differed)."
+    )
+    compared: int = Field(description="Of them, those whose answers agents used (a comparison).")
+    wins_a: int = Field(description="Agents used more answers of ranking A (with learning).")
+    wins_b: int = Field(description="Agents used more answers of ranking B (without learning).")
+    ties: int
+    preference: float = Field(
+        description="Δ = (wins A − wins B) / (wins A + wins B + ties); above 0 agents prefer A."
+    )
+    p_value: float = Field(description="Two-sided binomial sign test on the wins (ties left out).")
+    significant: bool = Field(description="p < 0.05.")

@@ -68,6 +68,7 @@ LATER_TABLES = {
     "index_generation", "rate_window",  # 0006_published
     "upkeep_draft",  # 0007_upkeep
     "learning_intent", "learning_query", "learning_pin", "learning_reset",  # 0009_learning
+    "learning_interleave",  # 0010_interleave
 }  # fmt: skip
 # Columns later revisions added to 040a051's tables: nullable, so its rows stay valid (0003,
 # 0005).

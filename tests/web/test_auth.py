@@ -68,6 +68,7 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/learning/adjustments"): "documents:read",
     ("POST", "/api/v1/learning/resets"): "documents:write",
     ("GET", "/api/v1/learning/pins"): "documents:read",
+    ("GET", "/api/v1/learning/interleaving"): "documents:read",
     ("POST", "/api/v1/learning/pins"): "documents:write",
     ("POST", "/api/v1/learning/pins/{pin_id}/approve"): "documents:write",
     ("DELETE", "/api/v1/learning/pins/{pin_id}"): "documents:write",

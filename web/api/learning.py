@@ -1,4 +1,5 @@
-"""Learning from feedback: the active adjustments with their evidence, resets, pins, proposals.
+"""Learning from feedback: the active adjustments with their evidence, resets, pins, proposals,
+and the online check of learning (team-draft interleaving: which ranking agents preferred).
 
 Reading needs `documents:read`, changing `documents:write` (a manager, or a CRM's key that
 manages the collection's content); proposing an answer needs `feedback` (an agent). Every
@@ -7,16 +8,21 @@ path is limited to the caller's collections: another team's intents and pins are
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
 from kb.accounts.access import collection_for, readable
 from kb.assist.redaction import redact
+from kb.errors import Invalid
+from kb.insight.analytics import MAX_DAYS, Period
+from kb.insight.interleaving import interleaving
 from kb.learning.overview import list_adjustments, reset
 from kb.learning.pins import approve_pin, create_pin, delete_pin, list_pins, propose_pin
 from kb.learning.schemas import (
     AdjustmentOut,
+    InterleavingOut,
     PinBody,
     PinPublic,
     ProposalBody,
@@ -148,3 +154,30 @@ def learning_propose(body: ProposalBody, kb: KBDep, principal: PrincipalDep) -> 
         item_id=body.item_id,
         actor=principal.actor,
     )
+
+
+@router.get(
+    "/interleaving",
+    response_model=list[InterleavingOut],
+    responses=error_responses(401, 403, 422, 429),
+    dependencies=READ,
+)
+def learning_interleaving(
+    kb: KBDep,
+    principal: PrincipalDep,
+    collection: Collection = None,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="The last days, today in.")] = 30,
+    start: Annotated[date | None, Query(description="First day (UTC); with `end`.")] = None,
+    end: Annotated[date | None, Query(description="Last day (UTC), included.")] = None,
+) -> list[InterleavingOut]:
+    """Per collection, the suggestions that interleaved the learned ranking (A) with the
+    unlearned one (B) (`KB_LEARNING_INTERLEAVE`), wins of each by what agents used, ties, the
+    preference Δ and a sign test's p: the online check that learning helps."""
+    if collection is not None:
+        readable(principal, collection)
+    if (start is None) != (end is None):
+        raise Invalid(
+            "give both start and end, or neither", field="start" if start is None else "end"
+        )
+    period = Period(start, end) if start and end else Period.last(days)
+    return interleaving(kb, period, collection=collection, readable=principal.readable_collections)

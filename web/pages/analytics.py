@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from kb.accounts.access import readable
 from kb.errors import N_, Invalid
 from kb.insight.analytics import Period, Report, report
+from kb.insight.interleaving import interleaving
+from kb.learning.schemas import InterleavingOut
 from web.auth import PrincipalDep
 from web.deps import KBDep
 from web.pages.forms import Errors, FormError, parse_date
@@ -108,15 +110,18 @@ def analytics_page(
     form = PeriodForm(span, start, end)
     period, errors = form.parse()
     result: Report | None = None
+    online: list[InterleavingOut] = []
     if period is not None:
         within = principal.readable_collections
         result = report(kb, period, collection=collection or None, readable=within)
+        online = interleaving(kb, period, collection=collection or None, readable=within)
     context: dict[str, Any] = {
         "form": form,
         "ranges": RANGES,
         "collection": collection,
         "errors": errors,
         "report": result,
+        "interleaving": online,
         "handling": parts(result.totals.handling, HANDLING_LABELS) if result else [],
         "feedback": parts(result.totals.feedback, FEEDBACK_LABELS) if result else [],
         "today": date.today().isoformat(),

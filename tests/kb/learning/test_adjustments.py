@@ -15,6 +15,7 @@ from kb.assist.redaction import redact
 from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import IngestItem, ingest_items
+from kb.insight.feedback import record_feedback
 from kb.learning import query_vector, refresh
 from kb.learning.adjustments import CAP, model
 from kb.learning.intents import intent_of, known_intent
@@ -140,3 +141,19 @@ def test_search_applies_what_agents_taught_for_a_query_of_a_known_intent(
     assert search_body(kb, unrelated).hits[0].question == "发票怎么开？"
     kb.settings = kb.settings.model_copy(update={"learning": False})
     assert {h.id: h.score for h in search_body(kb, body).hits} == before
+
+
+def test_a_collections_first_lessons_apply_without_anyone_refreshing(
+    make_db_kb: Callable[..., KnowledgeBase],
+) -> None:
+    """Feedback is read into the learned state by the suggestions themselves (at most once a
+    minute), the collection's first intent too: it used to wait for the learning page."""
+    kb = faq_kb(make_db_kb)
+    before = ranking(ask(kb))
+    for agent in AGENTS:
+        for _ in range(2):
+            made = ask(kb, actor=agent)
+            record_feedback(kb, suggestion_id=made.suggestion_id, item_id=made.answers[2].id,
+                            action="inserted", actor=agent)  # fmt: skip
+    restarted = make_db_kb(data_dir=kb.settings.data_dir, database_url=kb.settings.database_url)
+    assert ranking(ask(restarted)) != before

@@ -45,7 +45,7 @@ from search.generation import (
     IndexMismatchError,
     IndexNotFoundError,
     SegmentCache,
-    load_segmented,
+    load_generation,
     tokenizer_of,
 )
 from search.generation import (
@@ -66,13 +66,15 @@ from search.segments import (
     Manifest,
     MergePolicy,
     SegmentDocuments,
+    awaiting_vectors,
     combine,
+    mark_unembedded,
     plan_delta,
     referenced,
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import FaissBackend, VectorBackend
+from search.vectorindex import FaissBackend, MissingVectors, VectorBackend
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -152,10 +154,13 @@ class IndexStore:
         documents: Collection[str],
         chunks: Sequence[IndexedChunk],
         progress: Callable[[int, int], None] | None = None,
+        *,
+        embed: bool = True,
     ) -> GenerationMeta | None:
         """Serve ``chunks`` as the live chunks of ``documents`` (none: deleted) in a delta
         generation and make it the live one; the work is in proportion to ``chunks``, not the
-        collection.
+        collection. Without ``embed`` their segment has no vectors: keyword-findable at once,
+        until a later update of the same documents replaces its rows (:meth:`awaiting_vectors`).
 
         None, writing nothing, when the live generation cannot take a delta (none yet, another
         embedder or vocabulary, or built before segments kept their maps) or when the merge
@@ -179,7 +184,9 @@ class IndexStore:
         def write(staging: Path) -> GenerationMeta:
             segments, shares, embedded = list(plan.segments), list(plan.live_shares), 0
             if ordered:
-                embedded, _ = self._write_segment(staging, ordered, tokenizer, progress, main=False)
+                embedded, _ = self._write_segment(
+                    staging, ordered, tokenizer, progress, main=False, embed=embed
+                )
                 added = SegmentDocuments.of(ordered)
                 assert added is not None  # sorted by document
                 shares += [rows.share for rows in added.documents.values()]
@@ -189,9 +196,17 @@ class IndexStore:
                 staging, collection, name, tokenizer, started,
                 chunk_count=plan.live_rows + len(ordered), fingerprint=combine(shares),
                 vector_index=meta.vector_index, embedded=embedded,
+                unembedded=plan.unembedded_rows + (0 if embed else len(ordered)),
             )  # fmt: skip
 
         return self._publish(collection, name, write)
+
+    def awaiting_vectors(self, collection: str) -> set[str]:
+        """Documents the live generation serves by keywords only (their vectors not yet in)."""
+        meta = self.current_meta(collection)
+        if meta is None or not meta.unembedded:
+            return set()
+        return awaiting_vectors(self.collection_dir(collection), meta.generation)
 
     def _write_segment(
         self,
@@ -202,20 +217,27 @@ class IndexStore:
         *,
         main: bool,
         given: np.ndarray | None = None,
+        embed: bool = True,
     ) -> tuple[int, str]:
         """Write a segment of ``chunks``; returns how many were embedded and the vector kind.
-        With ``given`` vectors (a merge: the segments' own), nothing is embedded."""
+        With ``given`` vectors (a merge: the segments' own), nothing is embedded; without
+        ``embed``, nothing either and the segment has no vectors (a marker says so)."""
         texts = [normalize(c.index_text) for c in chunks]
         computed = 0
-        if given is None:
-            embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
-            given, computed = embedded.vectors, embedded.computed
-        # Staged as .<name>.tmp by _publish, or as <name> aside by a merge (search/merging.py).
-        segment = staging.name.removeprefix(".").removesuffix(".tmp")
-        vectors = self.vector_backend.build(
-            given, dim=self.embedder.dim, collection=staging.parent.name, segment=segment
-        )
-        vectors.save(staging / VECTORS_FILE)
+        kind = MissingVectors.kind
+        if not embed:
+            mark_unembedded(staging, len(chunks), self.embedder.dim)
+        else:
+            if given is None:
+                found = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+                given, computed = found.vectors, found.computed
+            # Staged as .<name>.tmp by _publish, or as <name> aside by a merge (merging.py).
+            segment = staging.name.removeprefix(".").removesuffix(".tmp")
+            vectors = self.vector_backend.build(
+                given, dim=self.embedder.dim, collection=staging.parent.name, segment=segment
+            )
+            vectors.save(staging / VECTORS_FILE)
+            kind = vectors.kind
         tokens = [tokenizer.tokenize(t) for t in texts]
         if main:  # a main segment alone is scored by bm25s's precomputed scores
             BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
@@ -225,7 +247,7 @@ class IndexStore:
         documents = SegmentDocuments.of(chunks)
         if documents is not None:  # else the generation cannot take deltas: changes rebuild
             documents.save(staging)
-        return computed, vectors.kind
+        return computed, kind
 
     def _write_meta(
         self,
@@ -239,6 +261,7 @@ class IndexStore:
         fingerprint: str,
         vector_index: str,
         embedded: int,
+        unembedded: int = 0,
     ) -> GenerationMeta:
         vocabulary = {"user_dict": tokenizer.user_dict_text, "synonyms": tokenizer.synonyms_text}
         (staging / VOCABULARY_FILE).write_text(
@@ -259,6 +282,7 @@ class IndexStore:
             embedded=embedded,
             bm25_k1=self.bm25_k1,
             bm25_b=self.bm25_b,
+            unembedded=unembedded,
         )
         (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
         return meta
@@ -284,14 +308,9 @@ class IndexStore:
         with self._built_lock:
             embedded, seconds = self.built_here
             self.built_here = (embedded + meta.embedded, seconds + meta.build_seconds)
-        logger.info(
-            "built %s/%s: %d chunks, %d embedded, %.1fs",
-            collection,
-            name,
-            meta.chunk_count,
-            meta.embedded,
-            meta.build_seconds,
-        )
+        m = meta
+        logger.info("built %s/%s: %d chunks, %d embedded, %d without vectors, %.1fs", collection,
+                    name, m.chunk_count, m.embedded, m.unembedded, m.build_seconds)  # fmt: skip
         return meta
 
     def switch_to(self, collection: str, name: str) -> None:
@@ -339,22 +358,7 @@ class IndexStore:
             ) from exc
         self.check_compatible(meta)
         tokenizer = self._tokenizer_of(path, meta)
-        manifest = Manifest.load(path)
-        if manifest is not None:
-            return load_segmented(self._segments, collection, path, meta, manifest, tokenizer)
-        segment = self._segments.get(collection, path)
-        bm25 = BM25Index.load(path / BM25_DIR)
-        chunks, vectors = segment.chunks, segment.vectors
-        if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
-            raise IndexMismatchError(
-                f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "
-                f"in meta, {len(chunks)} stored, {bm25.doc_count} in BM25, {len(vectors)} vectors"
-            )
-        if vectors.dim != meta.dim:
-            raise IndexMismatchError(
-                f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
-            )
-        return Generation(meta, path, chunks, bm25, vectors, tokenizer, 1, segment.cjk_share)
+        return load_generation(self._segments, collection, path, meta, tokenizer)
 
     def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
         """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""

@@ -12,7 +12,6 @@ import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlmodel import col, select
@@ -21,17 +20,19 @@ from kb.audit import SYSTEM_ACTOR
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import (
-    DocumentMeta,
     FileResult,
     IngestItem,
     check_upload_count,
     ingest_items,
     safe_name,
 )
+from kb.documents.payload import job_items, meta_json
 from kb.documents.reasons import (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
+    JOB_VECTORS_FAILED,
     UNKNOWN_JOB_ERROR,
+    VECTORS_FAILED,
     job_error,
     job_error_text,
 )
@@ -51,7 +52,8 @@ from kb.queue.claims import (
     worker_name,
 )
 from kb.queue.leases import drop_dead_lease, lease_held
-from kb.queue.payloads import drop_inputs, read_input, store_inputs
+from kb.queue.payloads import drop_inputs, store_inputs
+from kb.retrieval.vectorfill import fill_vectors
 from kb.types import collection_name
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,7 @@ def start_ingest_job(
     job_id = new_id()
     names = store_inputs(kb.settings, job_id, [i.data for i in items])
     files = [
-        {"filename": i.filename, "input": name, "meta": _meta_json(i.meta)}
+        {"filename": i.filename, "input": name, "meta": meta_json(i.meta)}
         for i, name in zip(items, names, strict=True)
     ]
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
@@ -163,31 +165,11 @@ def run_job(
         return "failed"
     with held(kb, job.id, owner, stopping) as holding:
         try:
-            items = _items(kb, job)
+            items = job_items(kb, job)
         except FileNotFoundError:  # its input is gone (removed by hand): nothing to retry
             _fail_interrupted(kb, job.id)
             return "failed"
         return _run(kb, job.id, items, job.collection, job.actor, holding)
-
-
-def _meta_json(meta: DocumentMeta) -> dict[str, Any]:
-    out = asdict(meta)
-    out["tags"] = list(meta.tags)
-    for key in ("valid_from", "valid_to"):
-        out[key] = out[key].isoformat() if out[key] else None
-    return out
-
-
-def _items(kb: KnowledgeBase, job: IngestJob) -> list[IngestItem]:
-    items = []
-    for entry in (job.payload or {}).get("files", []):
-        meta = dict(entry["meta"])
-        meta["tags"] = tuple(meta["tags"])
-        for key in ("valid_from", "valid_to"):
-            meta[key] = date.fromisoformat(meta[key]) if meta[key] else None
-        data = read_input(kb.settings, job.id, entry["input"])
-        items.append(IngestItem(entry["filename"], data, DocumentMeta(**meta)))
-    return items
 
 
 def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
@@ -258,13 +240,20 @@ def _run(
             last_shown[0] = step
             _update(kb, job_id, stage=_stage(f"indexing {done}/{total}"))
 
+    switched = False  # past phase 1: the new versions are live, by keyword at least
     try:
         results = ingest_items(
-            kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor
-        )
+            kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor,
+            keywords_first=True,
+        )  # fmt: skip
+        # Switched in: findable by keyword now. The files' results show while vectors come.
+        _update(kb, job_id, done_files=len(items), results=results)
+        switched = True
+        _fill(kb, job_id, collection, holding)
     except Released:
-        # What it committed is completed by the next write of the collection (rebuild_if_stale);
-        # its files are still on disk for the worker that takes it next.
+        # What it committed is completed by the next write of the collection (rebuild_if_stale),
+        # vectors still missing by whoever fills next; its files are still on disk for the
+        # worker that takes it next (whose re-run finds them unchanged).
         log.info("ingestion job %s released to the queue", job_id)
         release(kb, job_id, holding.owner, _stage(f"queued: {len(items)} files"))
         return "released"
@@ -275,21 +264,31 @@ def _run(
         else:
             detail = f"{type(exc).__name__}: {exc}"
             error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
+        if switched:
+            # Phase 2 failed: the documents stay findable by keyword, and say why they wait.
+            detail = f"{type(exc).__name__}: {exc}"
+            error = job_error_text(VECTORS_FAILED, Message(JOB_VECTORS_FAILED, detail=detail))
         log.exception("ingestion job %s failed", job_id)
         _update(kb, job_id, status="failed", stage="failed", error=error, finished=True)
         drop_inputs(kb.settings, job_id)
         return "failed"
-    _update(
-        kb,
-        job_id,
-        status="done",
-        stage="done",
-        done_files=len(items),
-        results=results,
-        finished=True,
-    )
+    _update(kb, job_id, status="done", stage="done", finished=True)
     drop_inputs(kb.settings, job_id)
     return "done"
+
+
+def _fill(kb: KnowledgeBase, job_id: str, collection: str, holding: Holding) -> None:
+    """Phase 2: embed what was switched in by keywords only, then switch its vectors in."""
+    last_shown = [-1]
+
+    def on_embed(done: int, total: int) -> None:
+        holding.check()  # released here, the versions stay: they are live, by keyword
+        step = done * 20 // max(total, 1)
+        if step != last_shown[0] or done == total:
+            last_shown[0] = step
+            _update(kb, job_id, stage=_stage(f"findable by keyword, {done}/{total} embedded"))
+
+    fill_vectors(kb, collection, progress=on_embed)
 
 
 def _update(
@@ -333,6 +332,7 @@ STAGE_FORMS: tuple[Message, ...] = (
     N_("queued: {files} files"),
     N_("indexing {done}/{total}"),
     N_("parsing {file}"),
+    N_("findable by keyword, {done}/{total} embedded"),
 )
 
 
@@ -343,6 +343,19 @@ def stage_message(stage: str) -> Message:
 
 def _stage(text: str) -> str:
     return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
+
+
+def ingesting(kb: KnowledgeBase, collection: str) -> bool:
+    """Whether an ingestion job of ``collection`` is queued or running (and will fill vectors)."""
+    with session_scope(kb.engine) as session:
+        found = session.exec(
+            select(IngestJob.id).where(
+                col(IngestJob.collection) == collection,
+                col(IngestJob.status).in_(("queued", "running")),
+                col(IngestJob.kind).in_(INGEST_KINDS),
+            )
+        ).first()
+    return found is not None
 
 
 def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:

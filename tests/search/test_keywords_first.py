@@ -39,7 +39,9 @@ def _bm25_by_id(store: IndexStore, collection: str, query: str) -> dict[str, flo
     return {c.chunk_id: float(s) for c, s in zip(generation.chunks, scores, strict=True)}
 
 
-def _same_as_rebuild(store: IndexStore, live: list[IndexedChunk], *, modes: tuple[str, ...]) -> None:
+def _same_as_rebuild(
+    store: IndexStore, live: list[IndexedChunk], *, modes: tuple[str, ...]
+) -> None:
     store.build("rebuilt", live)
     for query in QUERIES:
         mine, theirs = _bm25_by_id(store, "kb", query), _bm25_by_id(store, "rebuilt", query)
@@ -106,9 +108,7 @@ def test_a_delete_or_replace_while_vectors_wait_wins(
     meta = store.update("kb", {"doc-x9"}, replaced, embed=False)
     assert meta is not None and meta.unembedded == 1  # the first keyword-only delta is dropped
     assert store.load("kb").segments == 2
-    assert {c.chunk_id for c in store.load("kb").chunks if c.document_id == "doc-x9"} == {
-        "x9-2-0"
-    }
+    assert {c.chunk_id for c in store.load("kb").chunks if c.document_id == "doc-x9"} == {"x9-2-0"}
     meta = store.update("kb", {"doc-x9"}, [])
     assert meta is not None and meta.unembedded == 0 and meta.chunk_count == len(corpus)
     assert store.awaiting_vectors("kb") == set()

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -55,6 +55,7 @@ from kb.queue.leases import drop_dead_lease, lease_held
 from kb.queue.payloads import drop_inputs, store_inputs
 from kb.retrieval.vectorfill import fill_vectors
 from kb.types import collection_name
+from search.pause import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,11 @@ def start_ingest_job(
 def _submit(kb: KnowledgeBase, job_id: str) -> None:
     runner = _runner(kb)
     runner.futures[job_id] = runner.executor.submit(_run_inline, kb, job_id, runner.owner)
+
+
+def run_in_background(kb: KnowledgeBase, task: Callable[..., object], *args: object) -> None:
+    """Run ``task(*args)`` on this process's ingestion threads (shut down with the jobs)."""
+    _runner(kb).executor.submit(task, *args)
 
 
 def _run_inline(kb: KnowledgeBase, job_id: str, owner: str) -> str:
@@ -249,6 +255,7 @@ def _run(
         # Switched in: findable by keyword now. The files' results show while vectors come.
         _update(kb, job_id, done_files=len(items), results=results)
         switched = True
+        pause_point("keyword-findable")
         _fill(kb, job_id, collection, holding)
     except Released:
         # What it committed is completed by the next write of the collection (rebuild_if_stale),
@@ -345,19 +352,6 @@ def _stage(text: str) -> str:
     return text if len(text) <= _STAGE_CHARS else text[: _STAGE_CHARS - 1] + "…"
 
 
-def ingesting(kb: KnowledgeBase, collection: str) -> bool:
-    """Whether an ingestion job of ``collection`` is queued or running (and will fill vectors)."""
-    with session_scope(kb.engine) as session:
-        found = session.exec(
-            select(IngestJob.id).where(
-                col(IngestJob.collection) == collection,
-                col(IngestJob.status).in_(("queued", "running")),
-                col(IngestJob.kind).in_(INGEST_KINDS),
-            )
-        ).first()
-    return found is not None
-
-
 def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
     """Jobs left running by a process that died (see kb.queue.claims.job_alive), and queued
     jobs of an older version, which kept no files and held a lease from the start."""
@@ -369,7 +363,12 @@ def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
         job.id
         for job in rows
         if (job.status == "running" and not job_alive(kb, job))
-        or (job.status == "queued" and job.payload is None and not lease_held(kb, job.id))
+        or (
+            job.status == "queued"
+            and job.kind in INGEST_KINDS  # a queued merge job keeps no files, rightly
+            and job.payload is None
+            and not lease_held(kb, job.id)
+        )
     ]
     return [get_job(kb, job_id) for job_id in dead]
 

@@ -8,7 +8,8 @@ indexes them), the jobs, and last each collection's index.
 from __future__ import annotations
 
 from kb.context import KnowledgeBase
-from kb.documents.jobs import abandoned_jobs, fail_interrupted_jobs, ingesting
+from kb.documents.backfill import ingesting
+from kb.documents.jobs import abandoned_jobs, fail_interrupted_jobs
 from kb.maintenance.cache import check_cache
 from kb.maintenance.database import check_database
 from kb.maintenance.generations import check_generations, indexed_collections

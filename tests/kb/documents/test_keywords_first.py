@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kb.assist.conversation import Turn
+from kb.assist.suggest import SuggestInput, suggest
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, list_documents
 from kb.documents.ingestion import IngestItem, ingest_items
@@ -116,6 +118,9 @@ def test_an_upload_is_keyword_findable_while_embedding_then_findable_by_meaning(
         assert hit.vector_score is None and hit.bm25_score  # ranked by its keywords alone
         # Not findable by meaning: vector search never returns a row without a vector.
         assert doc not in {d for d, _ in _ids(kb, "扫地机器人的刷子多久换一次", "vector")}
+        # A suggestion (search, escalation rules, replies) serves it too, nothing breaks.
+        answer = suggest(kb, SuggestInput([Turn("customer", f"X9{token} 的滚刷多久更换一次？")]))
+        assert doc in {a.source.document_id for a in answer.answers}
         _until(gated.waiting.is_set, "phase 2 waiting at the encoder")
         job = get_job(kb, job_id)
         assert job.status == "running" and job.stage.startswith("findable by keyword, 0/")

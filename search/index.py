@@ -11,19 +11,21 @@ the folder); searchers that already loaded the old generation keep it in memory,
 searches in flight finish on it.
 
 Changing a few documents (:meth:`IndexStore.update`) writes a *delta* generation instead: only
-their chunks, plus a manifest naming the segments it serves and the rows they no longer serve
-(``search/segments.py``); until too many deltas pile up, when the caller rebuilds (merges).
+their chunks (without vectors at first if the caller wants them keyword-findable at once), and a
+manifest of the segments it serves and their dead rows (``search/segments.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import shutil
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,15 +50,11 @@ from search.generation import (
     load_generation,
     tokenizer_of,
 )
-from search.generation import (
-    CHUNKS_DIR as CHUNKS_DIR,  # re-exported, as the other names of a generation's files
-)
-from search.generation import (
-    FORMAT_VERSION as FORMAT_VERSION,  # re-exported: the format this build writes
-)
-from search.generation import (
-    SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
-)
+
+# Re-exported: callers import these from here.
+from search.generation import CHUNKS_DIR as CHUNKS_DIR
+from search.generation import FORMAT_VERSION as FORMAT_VERSION
+from search.generation import SearchIndexError as SearchIndexError
 from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog, superseded
 from search.normalize import normalize
 from search.pause import pause_point
@@ -176,7 +174,9 @@ class IndexStore:
             return None
         ordered = sorted(chunks, key=lambda c: c.document_id)  # a document's rows consecutive
         base = self.collection_dir(collection)
-        plan = plan_delta(base, live, set(documents), len(ordered), self.merge_policy)
+        # Keywords first never waits for a rebuild (it would embed): the vectors' delta may.
+        policy = self.merge_policy if embed else replace(self.merge_policy, ceiling=math.inf)
+        plan = plan_delta(base, live, set(documents), len(ordered), policy)
         if plan is None:
             return None
         name = _new_name()

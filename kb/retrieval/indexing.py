@@ -163,6 +163,11 @@ def reindex_documents(
     store = kb.index_store
     texts = [normalize(c.index_text) for c in chunks] if keywords_first else []
     embed = not texts or not uncached(store.embedder, store.cache, texts)
+    if not embed and store.current_meta(collection) is None:
+        with session_scope(kb.engine) as session:
+            alone = len(live_lines(session, collection)) == len(chunks)
+        if alone:  # a new collection: an empty main, then its documents by keyword at once
+            store.build(collection, [], fingerprint=combine([]))
     meta = store.update(collection, documents, chunks, progress=progress, embed=embed)
     if meta is None:
         return rebuild_index(kb, collection, progress)

@@ -203,3 +203,31 @@ def test_when_the_embedder_fails_the_document_stays_keyword_findable_and_repair_
     assert _ids(kb, "扫地机器人的刷子多久换一次", "vector")[0][0] == doc
     shutdown_jobs(kb)
     kb.close()
+
+
+def test_the_first_upload_of_a_new_collection_is_keyword_findable_too(
+    tmp_path: Path, embedding_cache_dir: Path, e5: Embedder
+) -> None:
+    """No main segment to put a delta beside (nor one big enough for the merge policy): an
+    empty main, and the upload by keyword on it; its vectors then rebuild from the cache."""
+    kb, gated = _kb(tmp_path, embedding_cache_dir, e5)
+    token = uuid.uuid4().hex[:8]
+    gated.gate.clear()
+    job_id = start_ingest_job(kb, [IngestItem("x9.md", _manual(token))], "fresh")
+    request = SearchRequest(f"X9{token} 滚刷", collection="fresh", limit=3)
+    try:
+        _until(lambda: kb.index_store.current_meta("fresh") is not None, "the collection")
+        _until(lambda: bool(search(kb, request)), "keyword-findable in a new collection")
+        meta = kb.index_store.current_meta("fresh")
+        assert meta is not None and meta.unembedded == meta.chunk_count > 0
+        _until(gated.waiting.is_set, "phase 2 waiting at the encoder")
+    finally:
+        gated.gate.set()
+    assert wait_for_job(kb, job_id, timeout=300).status == "done"
+    meta = kb.index_store.current_meta("fresh")
+    assert meta is not None and meta.unembedded == 0
+    vector = SearchRequest("扫地机器人的刷子多久换一次", collection="fresh", mode="vector")
+    assert search(kb, vector)  # by meaning now
+    assert run_check(kb).findings == []
+    shutdown_jobs(kb)
+    kb.close()

@@ -116,8 +116,7 @@ class IndexStore:
         self._built_lock = threading.Lock()
 
     def collection_dir(self, collection: str) -> Path:
-        """Directory of ``collection``; the name must be a plain identifier, never a path."""
-        return self.files.collection_dir(collection)
+        return self.files.collection_dir(collection)  # a plain identifier, never a path
 
     def build(
         self,
@@ -305,13 +304,17 @@ class IndexStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.switch_to(collection, name)
-        with self._built_lock:
-            embedded, seconds = self.built_here
-            self.built_here = (embedded + meta.embedded, seconds + meta.build_seconds)
+        self.count_built(meta.embedded, meta.build_seconds)
         m = meta
         logger.info("built %s/%s: %d chunks, %d embedded, %d without vectors, %.1fs", collection,
                     name, m.chunk_count, m.embedded, m.unembedded, m.build_seconds)  # fmt: skip
         return meta
+
+    def count_built(self, embedded: int, seconds: float) -> None:
+        """Add to :attr:`built_here` (a build's, or passages embedded for a later one)."""
+        with self._built_lock:
+            done, spent = self.built_here
+            self.built_here = (done + embedded, spent + seconds)
 
     def switch_to(self, collection: str, name: str) -> None:
         """Make generation ``name`` (in place and on disk) the live one; prune the older ones."""
@@ -323,11 +326,9 @@ class IndexStore:
 
     def merge_due(self, collection: str) -> bool:
         """True when the live generation's deltas are past the merge policy's limits."""
-        live = self.current_generation(collection)
-        if live is None:
-            return False
-        plan = plan_delta(self.collection_dir(collection), live, set(), 0, self.merge_policy)
-        return plan is not None and plan.merge_due
+        live, base = self.current_generation(collection), self.collection_dir(collection)
+        plan = live and plan_delta(base, live, set(), 0, self.merge_policy)
+        return bool(plan and plan.merge_due)
 
     def current_generation(self, collection: str) -> str | None:
         """Name of the live generation, or None if the collection was never built."""

@@ -11,6 +11,7 @@ a replacement's new passages are embedded by whoever fills next.
 from __future__ import annotations
 
 import logging
+import time
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
@@ -36,7 +37,10 @@ def embed_awaiting(kb: KnowledgeBase, collection: str, progress: Progress | None
         chunks = live_chunks(session, collection, waiting)
     store = kb.index_store
     texts = [normalize(c.index_text) for c in chunks]
-    return embed_passages_cached(store.embedder, store.cache, texts, progress=progress).computed
+    started = time.perf_counter()
+    computed = embed_passages_cached(store.embedder, store.cache, texts, progress=progress).computed
+    store.count_built(computed, time.perf_counter() - started)  # a worker's embedding metrics
+    return computed
 
 
 def complete_vectors(kb: KnowledgeBase, collection: str, progress: Progress | None = None) -> int:

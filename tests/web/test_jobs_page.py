@@ -184,6 +184,7 @@ def test_a_document_shows_keyword_while_its_vectors_are_embedded_then_live(
         assert documents["new.md"]["阶段"].startswith("关键词可检索")
         assert re.search(r"已向量化 0/\d+ 段", documents["new.md"]["阶段"])
         assert documents["base.md"]["阶段"] == "已上线"
+        assert "every 2s" in client.get("/kb/documents").text  # polled until live
         listed = {d["source_name"]: d for d in client.get("/api/v1/documents").json()["documents"]}
         new = listed["new.md"]
         assert (new["stage"], new["embedded"]) == ("keyword", 0) and new["to_embed"] >= 2
@@ -195,6 +196,7 @@ def test_a_document_shows_keyword_while_its_vectors_are_embedded_then_live(
         running.join(timeout=300)
     documents = _documents(client)
     assert documents["new.md"]["阶段"] == "已上线"
+    assert "every 2s" not in client.get("/kb/documents").text
     shown = client.get(f"/api/v1/documents/{new['id']}").json()
     assert (shown["stage"], shown["embedded"], shown["to_embed"]) == ("live", None, None)
     worker.close()

@@ -1,6 +1,7 @@
 """Vectors a stopped process left missing: a job killed between its two phases (or whose
 embedder failed) left documents findable by keyword only; an inline start-up embeds them in the
-background, embedding only what the cache lacks (``kb check --repair`` does it in the foreground).
+background, a ``kb worker`` when it starts, embedding only what the cache lacks (``kb check
+--repair`` does it in the foreground).
 """
 
 from __future__ import annotations
@@ -20,16 +21,21 @@ from kb.retrieval.vectorfill import fill_vectors
 log = logging.getLogger(__name__)
 
 
-def resume_vectors(kb: KnowledgeBase) -> list[str]:
-    """Start filling every collection whose live generation waits for vectors and that no job
-    is ingesting (that job fills them); returns those collections."""
-    waiting = [
+def waiting_collections(kb: KnowledgeBase) -> list[str]:
+    """Collections whose live generation waits for vectors and that no job is ingesting (that
+    job fills them)."""
+    return [
         c
         for c in known_collections(kb)
         if kb.index_store.awaiting_vectors(c) and not ingesting(kb, c)
     ]
+
+
+def resume_vectors(kb: KnowledgeBase) -> list[str]:
+    """At an inline start-up: fill :func:`waiting_collections` on the ingestion threads."""
+    waiting = waiting_collections(kb)
     for collection in waiting:
-        run_in_background(kb, _fill, kb, collection)
+        run_in_background(kb, fill_missing, kb, collection)
     return waiting
 
 
@@ -46,7 +52,8 @@ def ingesting(kb: KnowledgeBase, collection: str) -> bool:
     return any(job.status == "queued" or job_alive(kb, job) for job in found)
 
 
-def _fill(kb: KnowledgeBase, collection: str) -> None:
+def fill_missing(kb: KnowledgeBase, collection: str) -> None:
+    """:func:`~kb.retrieval.vectorfill.fill_vectors`, logging a failure instead of raising."""
     try:
         done = fill_vectors(kb, collection)
     except Exception:  # the embedder is down again: kb check --repair, or the next start

@@ -22,7 +22,7 @@ from kb.assist.suggest import SuggestInput, suggest
 from kb.context import KnowledgeBase
 from kb.documents.catalog import DocumentQuery, list_documents
 from kb.documents.ingestion import IngestItem, ingest_items
-from kb.documents.jobs import get_job, shutdown_jobs, start_ingest_job, wait_for_job
+from kb.documents.jobs import get_job, run_job, shutdown_jobs, start_ingest_job, wait_for_job
 from kb.documents.stages import document_progress, with_stages
 from kb.maintenance.check import run_check
 from kb.retrieval.searching import SearchRequest, search
@@ -230,4 +230,36 @@ def test_the_first_upload_of_a_new_collection_is_keyword_findable_too(
     assert search(kb, vector)  # by meaning now
     assert run_check(kb).findings == []
     shutdown_jobs(kb)
+    kb.close()
+
+
+def test_with_workers_a_worker_that_starts_embeds_what_a_failed_upload_left(
+    tmp_path: Path, embedding_cache_dir: Path, e5: Embedder
+) -> None:
+    from kb.queue.claims import claim, worker_name
+    from kb.workers.worker import Worker
+
+    gated = Gated(e5)
+    settings = Settings(data_dir=tmp_path, cache_dir=embedding_cache_dir, workers="external")
+    kb = KnowledgeBase(settings, embedder=gated)
+    ingest_items(kb, [IngestItem("base.md", BASE)], collection="default")
+    token = uuid.uuid4().hex[:8]
+    job_id = start_ingest_job(kb, [IngestItem("x9.md", _manual(token))], "default")
+    gated.fail = True
+    owner = worker_name("test")
+    job = claim(kb, owner, ["upload"])
+    assert job is not None and run_job(kb, job, owner) == "failed"
+    assert get_job(kb, job_id).error_code == "vectors_failed"
+    doc = _doc(kb, "x9.md")
+    assert kb.index_store.awaiting_vectors("default") == {doc}
+    gated.fail = False
+    worker = Worker(kb, ["upload", "reingest"], status_file=tmp_path / "w.json", poll_seconds=0.2)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        _until(lambda: not kb.index_store.awaiting_vectors("default"), "the worker's fill", 120)
+    finally:
+        worker.request_stop()
+        thread.join(timeout=60)
+    assert _ids(kb, "扫地机器人的刷子多久换一次", "vector")[0][0] == doc
     kb.close()

@@ -96,6 +96,8 @@ def document_progress(
         if d.id in waiting[d.collection]:
             # Its version is live by keyword: a job at work brings the vectors, else none will.
             stage = "keyword" if (d.collection, d.source_name) in at_work else "failed"
+        elif stage == "indexing" and counts is not None:
+            stage = "live"  # its job is past the keyword switch and its vectors are in
         out[d.id] = (stage, counts if stage == "keyword" else None)
     return out
 

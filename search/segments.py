@@ -152,14 +152,18 @@ def unembedded(directory: Path) -> bool:
 
 
 def awaiting_vectors(base: Path, generation: str) -> set[str]:
-    """The documents whose rows ``generation`` (in ``base``) serves without vectors."""
-    manifest = Manifest.load(base / generation) or Manifest([generation], {})
+    """The documents whose rows ``generation`` (in ``base``) serves without vectors; none when
+    its files cannot be read (loading it says why: ``kb check`` reports a broken generation)."""
     waiting: set[str] = set()
-    for segment in manifest.segments:
-        if unembedded(base / segment):
-            found = SegmentDocuments.load(base / segment)
-            if found is not None:
-                waiting |= found.documents.keys() - set(manifest.deleted.get(segment, ()))
+    try:
+        manifest = Manifest.load(base / generation) or Manifest([generation], {})
+        for segment in manifest.segments:
+            if unembedded(base / segment):
+                found = SegmentDocuments.load(base / segment)
+                if found is not None:
+                    waiting |= found.documents.keys() - set(manifest.deleted.get(segment, ()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
     return waiting
 
 

@@ -11,6 +11,7 @@ stage read from the jobs still at work on it and from the live index:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import TypeVar
@@ -27,6 +28,7 @@ from kb.models import IngestJob
 DOCUMENT_STAGES: tuple[DocumentStage, ...] = (
     "queued", "parsing", "indexing", "keyword", "live", "failed",
 )  # fmt: skip
+log = logging.getLogger(__name__)
 D = TypeVar("D", bound=DocumentPublic)
 _EMBEDDED = re.compile(r"findable by keyword, (\d+)/(\d+) embedded")
 
@@ -81,7 +83,7 @@ def document_progress(
             )
             .order_by(col(IngestJob.created_at))
         ).all()
-    waiting = {c: kb.index_store.awaiting_vectors(c) for c in collections}
+    waiting = {c: _waiting(kb, c) for c in collections}
     at_work: dict[tuple[str, str], tuple[DocumentStage, tuple[int, int] | None]] = {}
     for job in active:
         found = _EMBEDDED.fullmatch(job.stage)
@@ -100,6 +102,16 @@ def document_progress(
             stage = "live"  # its job is past the keyword switch and its vectors are in
         out[d.id] = (stage, counts if stage == "keyword" else None)
     return out
+
+
+def _waiting(kb: KnowledgeBase, collection: str) -> set[str]:
+    # For display only: an index that cannot be read (kb check says why) hides no stage behind
+    # an error page; its documents show the jobs' stages, else live.
+    try:
+        return kb.index_store.awaiting_vectors(collection)
+    except Exception:
+        log.warning("stages of %r shown without the index", collection, exc_info=True)
+        return set()
 
 
 def _file_stage(job: IngestJob, name: str, status: str) -> DocumentStage:

@@ -212,3 +212,20 @@ def test_the_openapi_schema_names_every_document_stage(
         assert {"keyword", "live", "failed"} <= set(stage["anyOf"][0]["enum"]), name
         assert "findable by keyword" in stage["description"]
         assert {"embedded", "to_embed"} <= schemas[name]["properties"].keys()
+
+
+def test_an_unreadable_index_never_turns_the_document_list_into_an_error(
+    client: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(client)
+    kb = kb_of(client)
+    start_ingest_job(kb, [IngestItem("guide.md", GUIDE.encode())], "default")
+    run_next(kb)
+    live = kb.index_store.current_generation("default")
+    assert live is not None
+    (kb.index_store.collection_dir("default") / live / "meta.json").write_text("{not json")
+    page = client.get("/kb/documents")
+    assert page.status_code == 200
+    assert [d["阶段"] for d in rows(page.text, "data-document-id")] == ["已上线"]
+    listed = client.get("/api/v1/documents")
+    assert listed.status_code == 200 and listed.json()["documents"][0]["stage"] == "live"

@@ -20,9 +20,10 @@ from crashing import COLLECTION, FAQ_ROWS, child_env, faq_csv, kill, new_corpus,
 
 from kb.context import KnowledgeBase
 from kb.db import session_scope
-from kb.documents.catalog import DocumentQuery, list_documents
+from kb.documents.catalog import DocumentQuery, get_document, list_documents
 from kb.documents.ingestion import IngestItem, ingest_items
 from kb.documents.jobs import get_job, start_ingest_job
+from kb.documents.stages import with_stages
 from kb.maintenance.check import run_check
 from kb.models import IngestJob
 from kb.retrieval.searching import SearchRequest, search
@@ -112,6 +113,8 @@ def test_a_kill_between_or_in_the_second_phase_keeps_the_upload_keyword_findable
         by_meaning = search(after, SearchRequest(query, collection=COLLECTION, mode="vector"))
         assert sheet_id not in {h.chunk.document_id for h in by_meaning}
         assert after.index_store.awaiting_vectors(COLLECTION) == {sheet_id}
+        # `kb documents show` says so (its job still looks at work until kb check fails it).
+        assert with_stages(after, [get_document(after, sheet_id)])[0].stage == "keyword"
         meta = after.index_store.current_meta(COLLECTION)
         assert meta is not None and meta.unembedded == FAQ_ROWS
         assert {f.kind for f in run_check(after).findings} == {"job-stuck", "vectors-missing"}
@@ -136,6 +139,7 @@ def test_a_kill_between_or_in_the_second_phase_keeps_the_upload_keyword_findable
         meta = after.index_store.current_meta(COLLECTION)
         assert meta is not None and meta.unembedded == 0
         assert after.index_store.awaiting_vectors(COLLECTION) == set()
+        assert with_stages(after, [get_document(after, sheet_id)])[0].stage == "live"
         hits = search(after, SearchRequest(query, collection=COLLECTION, may_skip=False))
         assert hits[0].chunk.document_id == sheet_id and hits[0].vector_score is not None
         by_meaning = search(after, SearchRequest(query, collection=COLLECTION, mode="vector"))

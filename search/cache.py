@@ -135,6 +135,13 @@ class CachedEmbeddings:
     computed: int  # how many distinct texts had to be embedded
 
 
+def uncached(embedder: Embedder, cache: EmbeddingCache, texts: Sequence[str]) -> int:
+    """How many distinct ``texts`` (normalised) the cache holds no vector of for ``embedder``."""
+    namespace = embedder_key(embedder)
+    keys = {(namespace, text_hash(t)) for t in texts}
+    return len(keys) - len(cache.get_many(keys))
+
+
 def embed_passages_cached(
     embedder: Embedder,
     cache: EmbeddingCache,

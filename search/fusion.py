@@ -7,7 +7,7 @@ defaults), so a setting measured by the tuner is exactly the setting served.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -78,6 +78,8 @@ class Signals:
     reach: dict[int, float]  # share of each candidate written in the query's scripts
     evidence: KeywordEvidence | None = None  # how decisive the keyword side is (None: not run)
     skipped: bool = False  # BM25 was decisive: the query was not embedded, ``dense`` is empty
+    # Candidates without a vector yet (a document just uploaded): ranked by their keyword score.
+    keyword_only: frozenset[int] = frozenset()
 
 
 def fuse(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:
@@ -87,6 +89,9 @@ def fuse(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:
     depth (the tuner's) rank exactly as a search at ``config.depth`` would.
     """
     keyword, dense = signals.keyword[: config.depth], signals.dense[: config.depth]
+    cosine: Mapping[int, float] = signals.cosine
+    if signals.keyword_only:
+        dense, cosine = _stand_in(keyword, dense, cosine, signals.keyword_only)
     if config.method == "rrf":
         fused = rrf(
             [[row for row, _ in keyword], [row for row, _ in dense]],
@@ -97,13 +102,35 @@ def fuse(signals: Signals, config: FusionConfig) -> list[tuple[int, float]]:
         rows = {row for row, _ in keyword} | {row for row, _ in dense}
         fused = convex(
             {row: signals.bm25[row] for row in rows if row in signals.bm25},
-            {row: signals.cosine[row] for row in rows if row in signals.cosine},
+            {row: cosine[row] for row in rows if row in cosine},
             config.alpha,
             signals.bm25_ceiling if config.bm25_scale == "ceiling" else None,
             {row: signals.reach[row] for row in rows} if config.reach else None,
             config.vector_width if config.vector_scale == "width" else None,
         )
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _stand_in(
+    keyword: Sequence[tuple[int, float]],
+    dense: Sequence[tuple[int, float]],
+    cosine: Mapping[int, float],
+    keyword_only: Collection[int],
+) -> tuple[list[tuple[int, float]], dict[int, float]]:
+    """The vector side with a stand-in for each keyword-only row (no vector yet): the cosine
+    found at its keyword rank on the vector side, so its place comes from keyword evidence
+    alone (the k-th keyword match stands as the k-th meaning match would) instead of 0, which
+    would bury a just-uploaded document under every row that has a vector."""
+    found = sorted((cosine[row] for row, _ in dense if row in cosine), reverse=True)
+    if not found:
+        return list(dense), dict(cosine)
+    stand_in = dict(cosine)
+    for rank, (row, _) in enumerate(keyword):
+        if row in keyword_only:
+            stand_in[row] = found[min(rank, len(found) - 1)]
+    rows = {row for row, _ in dense} | {row for row, _ in keyword if row in keyword_only}
+    ranked = sorted(((row, stand_in[row]) for row in rows), key=lambda item: (-item[1], item[0]))
+    return ranked, stand_in
 
 
 def min_max(scores: Mapping[int, float]) -> dict[int, float]:

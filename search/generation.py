@@ -22,10 +22,10 @@ from search.chunktable import LEGACY_FILE, TABLE_DIR, ChunkRows, load_chunks
 from search.postings import Postings
 from search.scripts import load_shares
 from search.segmented import Part, SegmentedBM25, SegmentedVectors
-from search.segments import Manifest, SegmentDocuments
+from search.segments import UNEMBEDDED_FILE, Manifest, SegmentDocuments, unembedded
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import FaissBackend, VectorBackend, VectorIndex
+from search.vectorindex import FaissBackend, MissingVectors, VectorBackend, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class GenerationMeta:
     bm25_k1: float
     bm25_b: float
     format_version: int = FORMAT_VERSION
+    unembedded: int = 0  # rows served by keywords only, their vectors not written yet
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -98,6 +99,7 @@ class Generation:
     tokenizer: Tokenizer  # the one the BM25 state was built with: cut queries with it
     segments: int = 1  # the main, and the deltas beside it
     cjk_share: np.ndarray | None = None  # per live row (search/scripts.py); None: not loaded
+    unembedded: np.ndarray | None = None  # per live row: True where it has no vector yet
 
 
 class Segment:
@@ -106,7 +108,12 @@ class Segment:
     def __init__(self, path: Path, backend: VectorBackend) -> None:
         self.path = path
         self.chunks = load_chunks(path)
-        self.vectors = backend.load(path / VECTORS_FILE)
+        self.embedded = not unembedded(path)
+        self.vectors: VectorIndex = (
+            backend.load(path / VECTORS_FILE)
+            if self.embedded
+            else MissingVectors(len(self.chunks), _marked_dim(path))
+        )
         self.documents = SegmentDocuments.load(path)
         self.cjk_share = load_shares(path, self.chunks)
         self._postings: Postings | None = None
@@ -141,6 +148,28 @@ class SegmentCache:
         return found
 
 
+def load_generation(
+    segments: SegmentCache, collection: str, path: Path, meta: GenerationMeta, tokenizer: Tokenizer
+) -> Generation:
+    """The generation in ``path``: a main segment alone, or one with deltas (its manifest)."""
+    manifest = Manifest.load(path)
+    if manifest is not None:
+        return load_segmented(segments, collection, path, meta, manifest, tokenizer)
+    segment = segments.get(collection, path)
+    bm25 = BM25Index.load(path / BM25_DIR)
+    chunks, vectors, name = segment.chunks, segment.vectors, path.name
+    if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
+        raise IndexMismatchError(
+            f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "
+            f"in meta, {len(chunks)} stored, {bm25.doc_count} in BM25, {len(vectors)} vectors"
+        )
+    if vectors.dim != meta.dim:
+        raise IndexMismatchError(
+            f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
+        )
+    return Generation(meta, path, chunks, bm25, vectors, tokenizer, 1, segment.cjk_share)
+
+
 def load_segmented(
     segments: SegmentCache,
     collection: str,
@@ -153,6 +182,7 @@ def load_segmented(
     parts: list[Part] = []
     chunks: list[tuple[Sequence[IndexedChunk], np.ndarray | None]] = []
     shares: list[np.ndarray] = []
+    missing: list[np.ndarray] = []
     for name in manifest.segments:
         segment = segments.get(collection, path.parent / name)
         documents, rows = segment.documents, len(segment.chunks)
@@ -170,6 +200,7 @@ def load_segmented(
         parts.append(Part(live, rows, postings, segment.vectors))
         chunks.append((segment.chunks, None if live.size == rows else live))
         shares.append(segment.cjk_share if live.size == rows else segment.cjk_share[live])
+        missing.append(np.full(live.size, not segment.embedded, dtype=bool))
     served = ChunkRows(chunks)
     if len(served) != meta.chunk_count:
         raise IndexMismatchError(
@@ -179,7 +210,15 @@ def load_segmented(
     bm25 = SegmentedBM25(parts, k1=meta.bm25_k1, b=meta.bm25_b)
     vectors = SegmentedVectors(parts, dim=meta.dim, kind=meta.vector_index)
     share = np.concatenate(shares) if shares else np.zeros(0, dtype=np.float32)
-    return Generation(meta, path, served, bm25, vectors, tokenizer, len(parts), share)
+    without = np.concatenate(missing) if missing else np.zeros(0, dtype=bool)
+    return Generation(
+        meta, path, served, bm25, vectors, tokenizer, len(parts), share,
+        without if without.any() else None,
+    )  # fmt: skip
+
+
+def _marked_dim(path: Path) -> int:
+    return int(json.loads((path / UNEMBEDDED_FILE).read_text(encoding="utf-8"))["dim"])
 
 
 _KEPT_TOKENIZERS = 2

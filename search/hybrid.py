@@ -207,8 +207,14 @@ class HybridSearcher:
             query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
             sims = self.generation.vectors.vectors(candidates) @ query
             cosine = dict(zip(rows, sims.tolist(), strict=True))
+        without = self.generation.unembedded  # rows whose vectors are not written yet
+        keyword_only = frozenset(r for r in rows if without is not None and without[r])
+        for row in keyword_only:
+            cosine.pop(row, None)
         reach = self._reach(text, candidates)
-        return Signals(terms, keyword, dense, raw, cosine, ceiling, reach, evidence, skipped)
+        return Signals(
+            terms, keyword, dense, raw, cosine, ceiling, reach, evidence, skipped, keyword_only
+        )
 
     def _reach(self, text: str, candidates: np.ndarray) -> dict[int, float]:
         """How much of each candidate BM25 can read with the query's words, by script.

@@ -11,19 +11,21 @@ the folder); searchers that already loaded the old generation keep it in memory,
 searches in flight finish on it.
 
 Changing a few documents (:meth:`IndexStore.update`) writes a *delta* generation instead: only
-their chunks, plus a manifest naming the segments it serves and the rows they no longer serve
-(``search/segments.py``); until too many deltas pile up, when the caller rebuilds (merges).
+their chunks (without vectors at first if the caller wants them keyword-findable at once), and a
+manifest of the segments it serves and their dead rows (``search/segments.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import secrets
 import shutil
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,18 +47,14 @@ from search.generation import (
     IndexMismatchError,
     IndexNotFoundError,
     SegmentCache,
-    load_segmented,
+    load_generation,
     tokenizer_of,
 )
-from search.generation import (
-    CHUNKS_DIR as CHUNKS_DIR,  # re-exported, as the other names of a generation's files
-)
-from search.generation import (
-    FORMAT_VERSION as FORMAT_VERSION,  # re-exported: the format this build writes
-)
-from search.generation import (
-    SearchIndexError as SearchIndexError,  # re-exported: callers import it from here
-)
+
+# Re-exported: callers import these from here.
+from search.generation import CHUNKS_DIR as CHUNKS_DIR
+from search.generation import FORMAT_VERSION as FORMAT_VERSION
+from search.generation import SearchIndexError as SearchIndexError
 from search.generations import CURRENT_FILE, FileGenerationCatalog, GenerationCatalog, superseded
 from search.normalize import normalize
 from search.pause import pause_point
@@ -66,13 +64,15 @@ from search.segments import (
     Manifest,
     MergePolicy,
     SegmentDocuments,
+    awaiting_vectors,
     combine,
+    mark_unembedded,
     plan_delta,
     referenced,
 )
 from search.tokenize import Tokenizer
 from search.types import IndexedChunk
-from search.vectorindex import FaissBackend, VectorBackend
+from search.vectorindex import FaissBackend, MissingVectors, VectorBackend
 from search.vectorstore import DEFAULT_HNSW_THRESHOLD
 
 logger = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ class IndexStore:
         self._built_lock = threading.Lock()
 
     def collection_dir(self, collection: str) -> Path:
-        """Directory of ``collection``; the name must be a plain identifier, never a path."""
-        return self.files.collection_dir(collection)
+        return self.files.collection_dir(collection)  # a plain identifier, never a path
 
     def build(
         self,
@@ -152,10 +151,13 @@ class IndexStore:
         documents: Collection[str],
         chunks: Sequence[IndexedChunk],
         progress: Callable[[int, int], None] | None = None,
+        *,
+        embed: bool = True,
     ) -> GenerationMeta | None:
         """Serve ``chunks`` as the live chunks of ``documents`` (none: deleted) in a delta
         generation and make it the live one; the work is in proportion to ``chunks``, not the
-        collection.
+        collection. Without ``embed`` their segment has no vectors: keyword-findable at once,
+        until a later update of the same documents replaces its rows (:meth:`awaiting_vectors`).
 
         None, writing nothing, when the live generation cannot take a delta (none yet, another
         embedder or vocabulary, or built before segments kept their maps) or when the merge
@@ -171,7 +173,9 @@ class IndexStore:
             return None
         ordered = sorted(chunks, key=lambda c: c.document_id)  # a document's rows consecutive
         base = self.collection_dir(collection)
-        plan = plan_delta(base, live, set(documents), len(ordered), self.merge_policy)
+        # Keywords first never waits for a rebuild (it would embed): the vectors' delta may.
+        policy = self.merge_policy if embed else replace(self.merge_policy, ceiling=math.inf)
+        plan = plan_delta(base, live, set(documents), len(ordered), policy)
         if plan is None:
             return None
         name = _new_name()
@@ -179,7 +183,9 @@ class IndexStore:
         def write(staging: Path) -> GenerationMeta:
             segments, shares, embedded = list(plan.segments), list(plan.live_shares), 0
             if ordered:
-                embedded, _ = self._write_segment(staging, ordered, tokenizer, progress, main=False)
+                embedded, _ = self._write_segment(
+                    staging, ordered, tokenizer, progress, main=False, embed=embed
+                )
                 added = SegmentDocuments.of(ordered)
                 assert added is not None  # sorted by document
                 shares += [rows.share for rows in added.documents.values()]
@@ -189,9 +195,17 @@ class IndexStore:
                 staging, collection, name, tokenizer, started,
                 chunk_count=plan.live_rows + len(ordered), fingerprint=combine(shares),
                 vector_index=meta.vector_index, embedded=embedded,
+                unembedded=plan.unembedded_rows + (0 if embed else len(ordered)),
             )  # fmt: skip
 
         return self._publish(collection, name, write)
+
+    def awaiting_vectors(self, collection: str) -> set[str]:
+        """Documents the live generation serves by keywords only (their vectors not yet in)."""
+        meta = self.current_meta(collection)
+        if meta is None or not meta.unembedded:
+            return set()
+        return awaiting_vectors(self.collection_dir(collection), meta.generation)
 
     def _write_segment(
         self,
@@ -202,20 +216,27 @@ class IndexStore:
         *,
         main: bool,
         given: np.ndarray | None = None,
+        embed: bool = True,
     ) -> tuple[int, str]:
         """Write a segment of ``chunks``; returns how many were embedded and the vector kind.
-        With ``given`` vectors (a merge: the segments' own), nothing is embedded."""
+        With ``given`` vectors (a merge: the segments' own), nothing is embedded; without
+        ``embed``, nothing either and the segment has no vectors (a marker says so)."""
         texts = [normalize(c.index_text) for c in chunks]
         computed = 0
-        if given is None:
-            embedded = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
-            given, computed = embedded.vectors, embedded.computed
-        # Staged as .<name>.tmp by _publish, or as <name> aside by a merge (search/merging.py).
-        segment = staging.name.removeprefix(".").removesuffix(".tmp")
-        vectors = self.vector_backend.build(
-            given, dim=self.embedder.dim, collection=staging.parent.name, segment=segment
-        )
-        vectors.save(staging / VECTORS_FILE)
+        kind = MissingVectors.kind
+        if not embed:
+            mark_unembedded(staging, len(chunks), self.embedder.dim)
+        else:
+            if given is None:
+                found = embed_passages_cached(self.embedder, self.cache, texts, progress=progress)
+                given, computed = found.vectors, found.computed
+            # Staged as .<name>.tmp by _publish, or as <name> aside by a merge (merging.py).
+            segment = staging.name.removeprefix(".").removesuffix(".tmp")
+            vectors = self.vector_backend.build(
+                given, dim=self.embedder.dim, collection=staging.parent.name, segment=segment
+            )
+            vectors.save(staging / VECTORS_FILE)
+            kind = vectors.kind
         tokens = [tokenizer.tokenize(t) for t in texts]
         if main:  # a main segment alone is scored by bm25s's precomputed scores
             BM25Index.build(tokens, k1=self.bm25_k1, b=self.bm25_b).save(staging / BM25_DIR)
@@ -225,7 +246,7 @@ class IndexStore:
         documents = SegmentDocuments.of(chunks)
         if documents is not None:  # else the generation cannot take deltas: changes rebuild
             documents.save(staging)
-        return computed, vectors.kind
+        return computed, kind
 
     def _write_meta(
         self,
@@ -239,6 +260,7 @@ class IndexStore:
         fingerprint: str,
         vector_index: str,
         embedded: int,
+        unembedded: int = 0,
     ) -> GenerationMeta:
         vocabulary = {"user_dict": tokenizer.user_dict_text, "synonyms": tokenizer.synonyms_text}
         (staging / VOCABULARY_FILE).write_text(
@@ -259,6 +281,7 @@ class IndexStore:
             embedded=embedded,
             bm25_k1=self.bm25_k1,
             bm25_b=self.bm25_b,
+            unembedded=unembedded,
         )
         (staging / META_FILE).write_text(meta.to_json(), encoding="utf-8")
         return meta
@@ -281,18 +304,17 @@ class IndexStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         self.switch_to(collection, name)
-        with self._built_lock:
-            embedded, seconds = self.built_here
-            self.built_here = (embedded + meta.embedded, seconds + meta.build_seconds)
-        logger.info(
-            "built %s/%s: %d chunks, %d embedded, %.1fs",
-            collection,
-            name,
-            meta.chunk_count,
-            meta.embedded,
-            meta.build_seconds,
-        )
+        self.count_built(meta.embedded, meta.build_seconds)
+        m = meta
+        logger.info("built %s/%s: %d chunks, %d embedded, %d without vectors, %.1fs", collection,
+                    name, m.chunk_count, m.embedded, m.unembedded, m.build_seconds)  # fmt: skip
         return meta
+
+    def count_built(self, embedded: int, seconds: float) -> None:
+        """Add to :attr:`built_here` (a build's, or passages embedded for a later one)."""
+        with self._built_lock:
+            done, spent = self.built_here
+            self.built_here = (done + embedded, spent + seconds)
 
     def switch_to(self, collection: str, name: str) -> None:
         """Make generation ``name`` (in place and on disk) the live one; prune the older ones."""
@@ -304,11 +326,9 @@ class IndexStore:
 
     def merge_due(self, collection: str) -> bool:
         """True when the live generation's deltas are past the merge policy's limits."""
-        live = self.current_generation(collection)
-        if live is None:
-            return False
-        plan = plan_delta(self.collection_dir(collection), live, set(), 0, self.merge_policy)
-        return plan is not None and plan.merge_due
+        live, base = self.current_generation(collection), self.collection_dir(collection)
+        plan = live and plan_delta(base, live, set(), 0, self.merge_policy)
+        return bool(plan and plan.merge_due)
 
     def current_generation(self, collection: str) -> str | None:
         """Name of the live generation, or None if the collection was never built."""
@@ -339,22 +359,7 @@ class IndexStore:
             ) from exc
         self.check_compatible(meta)
         tokenizer = self._tokenizer_of(path, meta)
-        manifest = Manifest.load(path)
-        if manifest is not None:
-            return load_segmented(self._segments, collection, path, meta, manifest, tokenizer)
-        segment = self._segments.get(collection, path)
-        bm25 = BM25Index.load(path / BM25_DIR)
-        chunks, vectors = segment.chunks, segment.vectors
-        if not len(chunks) == meta.chunk_count == bm25.doc_count == len(vectors):
-            raise IndexMismatchError(
-                f"generation {name!r} of {collection!r} is inconsistent: {meta.chunk_count} chunks "
-                f"in meta, {len(chunks)} stored, {bm25.doc_count} in BM25, {len(vectors)} vectors"
-            )
-        if vectors.dim != meta.dim:
-            raise IndexMismatchError(
-                f"vector index of {collection!r} has dim {vectors.dim}, meta says {meta.dim}"
-            )
-        return Generation(meta, path, chunks, bm25, vectors, tokenizer, 1, segment.cjk_share)
+        return load_generation(self._segments, collection, path, meta, tokenizer)
 
     def _tokenizer_of(self, path: Path, meta: GenerationMeta) -> Tokenizer:
         """The tokenizer ``meta``'s generation was built with, rebuilt from its vocabulary."""

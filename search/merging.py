@@ -80,6 +80,9 @@ def prepare_merge(store: IndexStore, collection: str) -> PreparedMerge | None:
     manifest = Manifest.load(store.collection_dir(collection) / live)
     if manifest is None:
         return None  # a main segment alone: nothing to merge
+    meta = store.current_meta(collection)
+    if meta is not None and meta.unembedded:
+        return None  # rows without vectors yet: merged after the delta that brings them
     generation = store.load(collection, live)
     chunks = list(generation.chunks)
     # By document, stably: a document's rows consecutive, as a main segment keeps them.

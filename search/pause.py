@@ -25,6 +25,7 @@ PausePoint = Literal[
     "merge-staged",  # a merge's main segment written aside, the writer's lease not yet taken
     "before-switch",  # the new generation is in place, CURRENT still names the old one
     "after-switch",  # CURRENT names the new generation, older ones not pruned yet
+    "keyword-findable",  # an upload switched in by keyword (phase 1), its vectors not embedded
 ]
 PAUSE_POINTS: tuple[PausePoint, ...] = PausePoint.__args__  # type: ignore[attr-defined]
 

@@ -27,6 +27,9 @@ from search.types import IndexedChunk
 
 MANIFEST_FILE = "segments.json"
 DOCUMENTS_FILE = "documents.json"
+# A segment written before its passages were embedded holds this instead of a vector index:
+# keyword-findable at once, its vectors come as a delta that replaces its rows (search/index.py).
+UNEMBEDDED_FILE = "unembedded.json"
 _MOD = 1 << 128
 
 
@@ -138,6 +141,32 @@ class Manifest:
         return cls(list(data["segments"]), {k: list(v) for k, v in data["deleted"].items()})
 
 
+def mark_unembedded(directory: Path, rows: int, dim: int) -> None:
+    text = json.dumps({"rows": rows, "dim": dim}, separators=(",", ":"))
+    (directory / UNEMBEDDED_FILE).write_text(text, encoding="utf-8")
+
+
+def unembedded(directory: Path) -> bool:
+    """True for a segment written without vectors (keyword-findable only)."""
+    return (directory / UNEMBEDDED_FILE).is_file()
+
+
+def awaiting_vectors(base: Path, generation: str) -> set[str]:
+    """The documents whose rows ``generation`` (in ``base``) serves without vectors; none when
+    its files cannot be read (loading it says why: ``kb check`` reports a broken generation)."""
+    waiting: set[str] = set()
+    try:
+        manifest = Manifest.load(base / generation) or Manifest([generation], {})
+        for segment in manifest.segments:
+            if unembedded(base / segment):
+                found = SegmentDocuments.load(base / segment)
+                if found is not None:
+                    waiting |= found.documents.keys() - set(manifest.deleted.get(segment, ()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    return waiting
+
+
 def referenced(generation_dir: Path) -> set[str]:
     """The generation directories ``generation_dir`` reads: itself and the segments it serves."""
     manifest = Manifest.load(generation_dir)
@@ -163,6 +192,7 @@ class DeltaPlan:
     live_shares: list[int]  # each live document's fingerprint share
     live_rows: int  # rows served, the new delta's excluded
     merge_due: bool = False  # past the policy's limits: merge in the background
+    unembedded_rows: int = 0  # of ``live_rows``, those served without vectors
 
 
 def plan_delta(
@@ -192,15 +222,17 @@ def plan_delta(
     if count > policy.max_deltas * policy.ceiling or churn > limit * policy.ceiling:
         return None
     shares: list[int] = []
-    live_rows = 0
+    live_rows = without = 0
     for segment in segments:
+        keywords_only = unembedded(base / segment)
         for doc, rows in maps[segment].documents.items():
             if doc not in deleted[segment]:
                 shares.append(rows.share)
                 live_rows += rows.count
+                without += rows.count if keywords_only else 0
     kept = {s: sorted(deleted[s]) for s in segments if deleted[s]}
     due = count > policy.max_deltas or churn > limit
-    return DeltaPlan(segments, kept, shares, live_rows, due)
+    return DeltaPlan(segments, kept, shares, live_rows, due, without)
 
 
 # --- chunks.json ------------------------------------------------------------------------------

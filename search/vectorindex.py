@@ -108,6 +108,37 @@ class FaissBackend:
         """Nothing outside the files: deleting a segment's directory deletes its vectors."""
 
 
+class MissingVectors:
+    """The vectors of a segment written before its passages were embedded (keyword-findable at
+    once, ``search/index.py``): ``rows`` rows, none with a vector, so a search finds none of them
+    and :meth:`vectors` gives zeros (callers ask :attr:`~search.generation.Generation.unembedded`
+    which rows those are)."""
+
+    kind = "none"
+
+    def __init__(self, rows: int, dim: int) -> None:
+        self.rows = rows
+        self.dim = dim
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def add(self, vectors: np.ndarray) -> np.ndarray:
+        raise NotImplementedError("a segment without vectors is replaced, never added to")
+
+    def remove(self, rows: np.ndarray) -> None:
+        raise NotImplementedError("a segment without vectors is replaced, never changed")
+
+    def search(self, queries: np.ndarray, k: int, allowed: RowFilter | None = None) -> list[Ranked]:
+        return [[] for _ in range(np.asarray(queries).reshape(-1, self.dim).shape[0])]
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return np.zeros((np.asarray(rows).size, self.dim), dtype=np.float32)
+
+    def save(self, path: Path) -> None:
+        raise NotImplementedError("a segment without vectors writes its marker, not an index")
+
+
 def build_vector_index(
     vectors: np.ndarray, *, dim: int, hnsw_threshold: int | None = None
 ) -> VectorIndex:

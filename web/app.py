@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from kb.accounts.secret import load_secret_key
 from kb.context import KnowledgeBase
+from kb.documents.backfill import resume_vectors
 from kb.documents.jobs import fail_interrupted_jobs, resume_queued_jobs, shutdown_jobs
 from kb.retrieval.following import GenerationFollower
 from kb.settings import Settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None, *, warm: bool = True) -> FastAP
                 log.warning("%d ingestion jobs were interrupted by a restart", interrupted)
             if resumed := resume_queued_jobs(kb):
                 log.info("%d queued ingestion jobs resumed", resumed)
+            if waiting := resume_vectors(kb):
+                log.info("embedding what %s serve by keyword only", ", ".join(waiting))
         if warm:
             _warm_up(kb)
         # Other processes publish too: load their generations as soon as the poll sees them.

@@ -79,7 +79,9 @@ LABELS = {
         "queued": N_("排队中"),
         "parsing": N_("解析中"),
         "indexing": N_("索引中"),
+        "keyword": N_("关键词可检索"),
         "live": N_("已上线"),
+        "failed": N_("向量化失败"),
     },
     "file": {
         "queued": N_("等待"),

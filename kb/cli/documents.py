@@ -30,6 +30,7 @@ from kb.documents.ingestion import DocumentMeta, FileResult, IngestItem, ingest_
 from kb.documents.ownership import OwnershipEdit, mark_reviewed, set_ownership
 from kb.documents.samples import load_sample
 from kb.documents.schemas import DocumentDetail, FileResultOut
+from kb.documents.stages import with_stages
 from kb.library.store import import_sample
 from kb.retrieval.indexing import rebuild_index
 from kb.retrieval.merging import merge_segments
@@ -151,7 +152,8 @@ def documents_list(
 ) -> None:
     """All documents with their current version, chunk count, owner and review date."""
     query = DocumentQuery(collection=collection, overdue=overdue)
-    docs = list_documents(open_kb(data_dir), query)
+    kb = open_kb(data_dir)
+    docs = with_stages(kb, list_documents(kb, query))
     if as_json:
         out.print_json(data=[d.model_dump(mode="json") for d in docs])
         return
@@ -173,8 +175,9 @@ def documents_show(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Metadata, versions and every chunk with its text, heading path and page."""
-    doc = get_document(open_kb(data_dir), document_id)
+    """Metadata, stage, versions and every chunk with its text, heading path and page."""
+    kb = open_kb(data_dir)
+    doc = with_stages(kb, [get_document(kb, document_id)])[0]
     if as_json:
         out.print_json(data=doc.model_dump(mode="json"))
         return
@@ -187,6 +190,8 @@ def documents_show(
     )  # fmt: skip
     for key, value in shown.items():
         out.print(f"  {key}: {value}")
+    embedded = f" ({doc.embedded}/{doc.to_embed} embedded)" if doc.to_embed else ""
+    out.print(f"  stage: {doc.stage}{embedded}")
     for v in doc.versions:
         out.print(
             f"  version {v.number}: {v.format}, {v.size_bytes} bytes, "

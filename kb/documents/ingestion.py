@@ -127,11 +127,14 @@ def ingest_items(
     on_file: FileProgress | None = None,
     on_index: Progress | None = None,
     actor: str = SYSTEM_ACTOR,
+    keywords_first: bool = False,
 ) -> list[FileResult]:
     """Ingest each file independently; one failure never stops or corrupts the others.
 
     Each new version is audited as ``document.ingest`` by ``actor`` in the transaction that
-    stores it; an unchanged or failed file records nothing.
+    stores it; an unchanged or failed file records nothing. With ``keywords_first``, passages
+    not in the embedding cache are switched in without vectors: the caller then brings them
+    (``kb.retrieval.vectorfill.fill_vectors``).
     """
     collection_name(collection)  # before anything is written: the index takes the same names
     results: list[FileResult] = []
@@ -152,7 +155,9 @@ def ingest_items(
                 if r.document_id and (r.status == "ingested" or r.metadata_changed)
             }
             try:
-                reindex_documents(kb, collection, touched, progress=on_index)
+                reindex_documents(
+                    kb, collection, touched, progress=on_index, keywords_first=keywords_first
+                )
             except Exception:  # e.g. a full disk: the old generation stays live, so must its rows
                 stored = [(r.document_id, r.version) for r in results if r.status == "ingested"]
                 undo_versions(kb, [(d, v) for d, v in stored if d and v], actor=actor)

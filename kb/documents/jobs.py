@@ -9,10 +9,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from typing import Any
 
 from sqlmodel import col, select
@@ -21,17 +20,19 @@ from kb.audit import SYSTEM_ACTOR
 from kb.context import KnowledgeBase, Slot
 from kb.db import session_scope
 from kb.documents.ingestion import (
-    DocumentMeta,
     FileResult,
     IngestItem,
     check_upload_count,
     ingest_items,
     safe_name,
 )
+from kb.documents.payload import job_items, meta_json
 from kb.documents.reasons import (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
+    JOB_VECTORS_FAILED,
     UNKNOWN_JOB_ERROR,
+    VECTORS_FAILED,
     job_error,
     job_error_text,
 )
@@ -51,8 +52,10 @@ from kb.queue.claims import (
     worker_name,
 )
 from kb.queue.leases import drop_dead_lease, lease_held
-from kb.queue.payloads import drop_inputs, read_input, store_inputs
+from kb.queue.payloads import drop_inputs, store_inputs
+from kb.retrieval.vectorfill import fill_vectors
 from kb.types import collection_name
+from search.pause import pause_point
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +105,7 @@ def start_ingest_job(
     job_id = new_id()
     names = store_inputs(kb.settings, job_id, [i.data for i in items])
     files = [
-        {"filename": i.filename, "input": name, "meta": _meta_json(i.meta)}
+        {"filename": i.filename, "input": name, "meta": meta_json(i.meta)}
         for i, name in zip(items, names, strict=True)
     ]
     pending = [{"filename": safe_name(i.filename), "status": "queued"} for i in items]
@@ -129,6 +132,11 @@ def start_ingest_job(
 def _submit(kb: KnowledgeBase, job_id: str) -> None:
     runner = _runner(kb)
     runner.futures[job_id] = runner.executor.submit(_run_inline, kb, job_id, runner.owner)
+
+
+def run_in_background(kb: KnowledgeBase, task: Callable[..., object], *args: object) -> None:
+    """Run ``task(*args)`` on this process's ingestion threads (shut down with the jobs)."""
+    _runner(kb).executor.submit(task, *args)
 
 
 def _run_inline(kb: KnowledgeBase, job_id: str, owner: str) -> str:
@@ -163,31 +171,11 @@ def run_job(
         return "failed"
     with held(kb, job.id, owner, stopping) as holding:
         try:
-            items = _items(kb, job)
+            items = job_items(kb, job)
         except FileNotFoundError:  # its input is gone (removed by hand): nothing to retry
             _fail_interrupted(kb, job.id)
             return "failed"
         return _run(kb, job.id, items, job.collection, job.actor, holding)
-
-
-def _meta_json(meta: DocumentMeta) -> dict[str, Any]:
-    out = asdict(meta)
-    out["tags"] = list(meta.tags)
-    for key in ("valid_from", "valid_to"):
-        out[key] = out[key].isoformat() if out[key] else None
-    return out
-
-
-def _items(kb: KnowledgeBase, job: IngestJob) -> list[IngestItem]:
-    items = []
-    for entry in (job.payload or {}).get("files", []):
-        meta = dict(entry["meta"])
-        meta["tags"] = tuple(meta["tags"])
-        for key in ("valid_from", "valid_to"):
-            meta[key] = date.fromisoformat(meta[key]) if meta[key] else None
-        data = read_input(kb.settings, job.id, entry["input"])
-        items.append(IngestItem(entry["filename"], data, DocumentMeta(**meta)))
-    return items
 
 
 def get_job(kb: KnowledgeBase, job_id: str) -> IngestJobPublic:
@@ -258,13 +246,21 @@ def _run(
             last_shown[0] = step
             _update(kb, job_id, stage=_stage(f"indexing {done}/{total}"))
 
+    switched = False  # past phase 1: the new versions are live, by keyword at least
     try:
         results = ingest_items(
-            kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor
-        )
+            kb, items, collection=collection, on_file=on_file, on_index=on_index, actor=actor,
+            keywords_first=True,
+        )  # fmt: skip
+        # Switched in: findable by keyword now. The files' results show while vectors come.
+        _update(kb, job_id, done_files=len(items), results=results)
+        switched = True
+        pause_point("keyword-findable")
+        _fill(kb, job_id, collection, holding)
     except Released:
-        # What it committed is completed by the next write of the collection (rebuild_if_stale);
-        # its files are still on disk for the worker that takes it next.
+        # What it committed is completed by the next write of the collection (rebuild_if_stale),
+        # vectors still missing by whoever fills next; its files are still on disk for the
+        # worker that takes it next (whose re-run finds them unchanged).
         log.info("ingestion job %s released to the queue", job_id)
         release(kb, job_id, holding.owner, _stage(f"queued: {len(items)} files"))
         return "released"
@@ -275,21 +271,31 @@ def _run(
         else:
             detail = f"{type(exc).__name__}: {exc}"
             error = job_error_text(UNKNOWN_JOB_ERROR, Message(JOB_UNEXPECTED, detail=detail))
+        if switched:
+            # Phase 2 failed: the documents stay findable by keyword, and say why they wait.
+            detail = f"{type(exc).__name__}: {exc}"
+            error = job_error_text(VECTORS_FAILED, Message(JOB_VECTORS_FAILED, detail=detail))
         log.exception("ingestion job %s failed", job_id)
         _update(kb, job_id, status="failed", stage="failed", error=error, finished=True)
         drop_inputs(kb.settings, job_id)
         return "failed"
-    _update(
-        kb,
-        job_id,
-        status="done",
-        stage="done",
-        done_files=len(items),
-        results=results,
-        finished=True,
-    )
+    _update(kb, job_id, status="done", stage="done", finished=True)
     drop_inputs(kb.settings, job_id)
     return "done"
+
+
+def _fill(kb: KnowledgeBase, job_id: str, collection: str, holding: Holding) -> None:
+    """Phase 2: embed what was switched in by keywords only, then switch its vectors in."""
+    last_shown = [-1]
+
+    def on_embed(done: int, total: int) -> None:
+        holding.check()  # released here, the versions stay: they are live, by keyword
+        step = done * 20 // max(total, 1)
+        if step != last_shown[0] or done == total:
+            last_shown[0] = step
+            _update(kb, job_id, stage=_stage(f"findable by keyword, {done}/{total} embedded"))
+
+    fill_vectors(kb, collection, progress=on_embed)
 
 
 def _update(
@@ -333,6 +339,7 @@ STAGE_FORMS: tuple[Message, ...] = (
     N_("queued: {files} files"),
     N_("indexing {done}/{total}"),
     N_("parsing {file}"),
+    N_("findable by keyword, {done}/{total} embedded"),
 )
 
 
@@ -356,7 +363,12 @@ def abandoned_jobs(kb: KnowledgeBase) -> list[IngestJobPublic]:
         job.id
         for job in rows
         if (job.status == "running" and not job_alive(kb, job))
-        or (job.status == "queued" and job.payload is None and not lease_held(kb, job.id))
+        or (
+            job.status == "queued"
+            and job.kind in INGEST_KINDS  # a queued merge job keeps no files, rightly
+            and job.payload is None
+            and not lease_held(kb, job.id)
+        )
     ]
     return [get_job(kb, job_id) for job_id in dead]
 

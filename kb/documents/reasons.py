@@ -124,6 +124,12 @@ def reason_message(reason: str) -> Message:
 JOB_INTERRUPTED = N_("the process running this job stopped before it finished; upload again")
 JOB_UNEXPECTED = N_("an unexpected error stopped the job ({detail}); the server log has details")
 
+JOB_VECTORS_FAILED = N_(
+    "the documents are findable by keyword, but their passages could not be embedded "
+    "({detail}); the next start-up or kb check --repair embeds them"
+)
+VECTORS_FAILED = "vectors_failed"  # the code of that error
+
 JOB_ERROR_FORMS: tuple[Message, ...] = (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
@@ -133,6 +139,7 @@ JOB_ERROR_FORMS: tuple[Message, ...] = (
     DATABASE_SERVER_DISK_FULL,
     DISK_FULL,
     DATABASE_UNAVAILABLE,
+    JOB_VECTORS_FAILED,
 )
 
 # Codes a stored error may start with: ours and every KBError's (kb/errors.py).

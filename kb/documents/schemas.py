@@ -33,6 +33,18 @@ class IngestResponse(BaseModel):
     files: list[FileResultOut]
 
 
+# Where a document stands (kb/documents/stages.py): its new version queued, being parsed, stored
+# but not switched in, findable by keyword while its vectors are embedded, findable by meaning
+# too, or findable by keyword only because its vectors failed.
+DocumentStage = Literal["queued", "parsing", "indexing", "keyword", "live", "failed"]
+_STAGE_DOC = (
+    "Where the document stands: queued, parsing, indexing (stored, the previous version still "
+    "answers), keyword (findable by keyword, its vectors being embedded), live (findable by "
+    "meaning too), failed (findable by keyword only: its vectors could not be embedded; the "
+    "next start-up or kb check --repair embeds them)."
+)
+
+
 class DocumentPublic(DocumentBase):
     id: str
     current_version: int
@@ -45,6 +57,11 @@ class DocumentPublic(DocumentBase):
         "or the current version, whichever is later; none without an interval.",
     )
     due_for_review: bool = Field(False, description="True once ``review_due`` is past.")
+    stage: DocumentStage | None = Field(None, description=_STAGE_DOC)
+    embedded: int | None = Field(
+        None, description="At stage keyword: passages of its job embedded so far (of to_embed)."
+    )
+    to_embed: int | None = Field(None, description="At stage keyword: its job's passages.")
 
 
 class DocumentSummary(DocumentPublic):

@@ -1,16 +1,20 @@
 """Where each job and each document stands, for the console: the job list, and a document's
-stage (queued, parsing, indexing, live) read from the jobs that are still at work on it.
+stage read from the jobs still at work on it and from the live index:
 
-Today a job's new versions switch into the index together when it has embedded them, so a
-document being indexed still answers with its previous version ("indexing"), and is "live" once
-the job is done. Stages between the two (findable by keyword before its vectors exist) belong
-here once the index has them.
+- queued, parsing: a job has its file and has not stored its new version yet;
+- indexing: stored, not switched in yet (the previous version still answers);
+- keyword: switched in, findable by keyword, its vectors being embedded (a job at work);
+- live: findable by meaning too;
+- failed: findable by keyword only and no job at work on its vectors (the embedder failed, or
+  the process was killed): the next start-up or ``kb check --repair`` embeds them.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
-from typing import Literal
+from typing import TypeVar
 
 from sqlmodel import col, select
 
@@ -18,11 +22,15 @@ from kb.context import KnowledgeBase
 from kb.db import session_scope
 from kb.documents.ingestion import safe_name
 from kb.documents.jobs import get_job
-from kb.documents.schemas import DocumentSummary, IngestJobPublic
+from kb.documents.schemas import DocumentPublic, DocumentStage, IngestJobPublic
 from kb.models import IngestJob
 
-DocumentStage = Literal["queued", "parsing", "indexing", "live"]
-DOCUMENT_STAGES: tuple[DocumentStage, ...] = ("queued", "parsing", "indexing", "live")
+DOCUMENT_STAGES: tuple[DocumentStage, ...] = (
+    "queued", "parsing", "indexing", "keyword", "live", "failed",
+)  # fmt: skip
+log = logging.getLogger(__name__)
+D = TypeVar("D", bound=DocumentPublic)
+_EMBEDDED = re.compile(r"findable by keyword, (\d+)/(\d+) embedded")
 
 
 def recent_jobs(
@@ -39,9 +47,28 @@ def recent_jobs(
 
 
 def document_stages(
-    kb: KnowledgeBase, documents: Iterable[DocumentSummary]
+    kb: KnowledgeBase, documents: Iterable[DocumentPublic]
 ) -> dict[str, DocumentStage]:
-    """Each document's stage by id: what an unfinished job is doing with its file, else live."""
+    """Each document's stage by id (see the module's docstring)."""
+    return {doc_id: stage for doc_id, (stage, _) in document_progress(kb, documents).items()}
+
+
+def with_stages(kb: KnowledgeBase, documents: list[D]) -> list[D]:
+    """``documents`` with their ``stage`` (and, while embedded, ``embedded`` of ``to_embed``)."""
+    found = document_progress(kb, documents)
+    out = []
+    for d in documents:
+        stage, counts = found.get(d.id, ("live", None))
+        done, total = counts if counts else (None, None)
+        out.append(d.model_copy(update={"stage": stage, "embedded": done, "to_embed": total}))
+    return out
+
+
+def document_progress(
+    kb: KnowledgeBase, documents: Iterable[DocumentPublic]
+) -> dict[str, tuple[DocumentStage, tuple[int, int] | None]]:
+    """Each document's stage by id, and for one being embedded its job's (embedded, total)
+    passages when the job has said."""
     docs = list(documents)
     collections = sorted({d.collection for d in docs})
     if not collections:
@@ -56,12 +83,35 @@ def document_stages(
             )
             .order_by(col(IngestJob.created_at))
         ).all()
-    at_work: dict[tuple[str, str], DocumentStage] = {}
+    waiting = {c: _waiting(kb, c) for c in collections}
+    at_work: dict[tuple[str, str], tuple[DocumentStage, tuple[int, int] | None]] = {}
     for job in active:
+        found = _EMBEDDED.fullmatch(job.stage)
+        counts = (int(found[1]), int(found[2])) if found else None
         for result in job.results:
             name = safe_name(str(result.get("filename", "")))
-            at_work[(job.collection, name)] = _file_stage(job, name, str(result.get("status")))
-    return {d.id: at_work.get((d.collection, d.source_name), "live") for d in docs}
+            stage = _file_stage(job, name, str(result.get("status")))
+            at_work[(job.collection, name)] = (stage, counts if stage == "indexing" else None)
+    out: dict[str, tuple[DocumentStage, tuple[int, int] | None]] = {}
+    for d in docs:
+        stage, counts = at_work.get((d.collection, d.source_name), ("live", None))
+        if d.id in waiting[d.collection]:
+            # Its version is live by keyword: a job at work brings the vectors, else none will.
+            stage = "keyword" if (d.collection, d.source_name) in at_work else "failed"
+        elif stage == "indexing" and counts is not None:
+            stage = "live"  # its job is past the keyword switch and its vectors are in
+        out[d.id] = (stage, counts if stage == "keyword" else None)
+    return out
+
+
+def _waiting(kb: KnowledgeBase, collection: str) -> set[str]:
+    # For display only: an index that cannot be read (kb check says why) hides no stage behind
+    # an error page; its documents show the jobs' stages, else live.
+    try:
+        return kb.index_store.awaiting_vectors(collection)
+    except Exception:
+        log.warning("stages of %r shown without the index", collection, exc_info=True)
+        return set()
 
 
 def _file_stage(job: IngestJob, name: str, status: str) -> DocumentStage:

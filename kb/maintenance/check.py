@@ -8,11 +8,14 @@ indexes them), the jobs, and last each collection's index.
 from __future__ import annotations
 
 from kb.context import KnowledgeBase
+from kb.documents.backfill import ingesting
 from kb.documents.jobs import abandoned_jobs, fail_interrupted_jobs
 from kb.maintenance.cache import check_cache
 from kb.maintenance.database import check_database
 from kb.maintenance.generations import check_generations, indexed_collections
 from kb.maintenance.schemas import CheckReport, Finding
+from kb.retrieval.vectorfill import fill_vectors
+from search.index import SearchIndexError
 
 _UNUSABLE_CACHE = ("cache-unreadable", "cache-format-newer")
 
@@ -38,7 +41,30 @@ def _pass(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:
         return findings
     for collection in indexed_collections(kb):
         findings += check_generations(kb, collection, repair=repair)
+        findings += _missing_vectors(kb, collection, repair=repair)
     return findings
+
+
+def _missing_vectors(kb: KnowledgeBase, collection: str, *, repair: bool) -> list[Finding]:
+    """Documents switched in by keyword whose vectors no job is bringing (the embedder failed,
+    or the process was killed between the phases); the repair embeds what the cache lacks."""
+    try:
+        waiting = kb.index_store.awaiting_vectors(collection)
+    except SearchIndexError:
+        return []  # the generation's own findings say what is wrong
+    if not waiting or ingesting(kb, collection):
+        return []
+    finding = Finding(
+        kind="vectors-missing",
+        subject=f"collection {collection}",
+        detail=f"{len(waiting)} documents are findable by keyword only: "
+        + ", ".join(sorted(waiting)[:5]),
+        repairable=True,
+    )
+    if repair:
+        done = fill_vectors(kb, collection)
+        finding.repaired = f"embedded the passages of {done} documents"
+    return [finding]
 
 
 def _stuck_jobs(kb: KnowledgeBase, *, repair: bool) -> list[Finding]:

@@ -23,6 +23,7 @@ FindingKind = Literal[
     "staging-leftover",  # a half-written generation or pointer left by a killed build
     "generation-abandoned",  # neither live nor the one before it (never switched in, or old)
     "collection-busy",  # another process writes the collection: its index was not checked
+    "vectors-missing",  # documents served by keyword only, and no job at work on their vectors
     # jobs
     "job-stuck",  # queued or running, and no live process holds its lease
     # embedding cache

@@ -13,7 +13,9 @@ from kb.db import session_scope
 from kb.models import ChunkRecord, Document, DocumentVersion
 from kb.retrieval.merging import request_merge
 from kb.types import collection_name
+from search.cache import uncached
 from search.index import GenerationMeta, IndexMismatchError
+from search.normalize import normalize
 from search.segments import chunk_digest, chunk_line, combine, fingerprint_line, line_digest
 from search.types import IndexedChunk
 
@@ -143,17 +145,30 @@ def reindex_documents(
     collection: str,
     documents: Collection[str],
     progress: Progress | None = None,
+    *,
+    keywords_first: bool = False,
 ) -> int:
     """Switch the index to the database's live chunks of ``documents`` (all their chunks gone
     when deleted), writing only those chunks as a delta generation; a full rebuild when the
     live generation cannot take one or its deltas are past the merge policy's ceiling. A delta
     that takes them past its limits starts a background merge (``kb/retrieval/merging.py``)
-    once written: this write does not wait for it. Returns the chunks served."""
+    once written: this write does not wait for it. Returns the chunks served.
+
+    With ``keywords_first``, chunks the embedding cache lacks are switched in without vectors
+    (findable by keyword at once); ``kb/retrieval/vectorfill.py`` brings their vectors."""
     collection_name(collection)
     with session_scope(kb.engine) as session:
         chunks = live_chunks(session, collection, documents)
     kb.refresh_tokenizer()
-    meta = kb.index_store.update(collection, documents, chunks, progress=progress)
+    store = kb.index_store
+    texts = [normalize(c.index_text) for c in chunks] if keywords_first else []
+    embed = not texts or not uncached(store.embedder, store.cache, texts)
+    if not embed and store.current_meta(collection) is None:
+        with session_scope(kb.engine) as session:
+            alone = len(live_lines(session, collection)) == len(chunks)
+        if alone:  # a new collection: an empty main, then its documents by keyword at once
+            store.build(collection, [], fingerprint=combine([]))
+    meta = store.update(collection, documents, chunks, progress=progress, embed=embed)
     if meta is None:
         return rebuild_index(kb, collection, progress)
     log.info("index for %r: %d chunks of %d documents as a delta", collection, len(chunks),

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.context import KnowledgeBase
+from kb.documents.backfill import fill_missing, waiting_collections
 from kb.documents.reasons import (
     JOB_INTERRUPTED,
     JOB_UNEXPECTED,
@@ -40,7 +41,7 @@ class WorkerStatus:
     name: str
     pid: int
     kinds: list[str]
-    state: str = "starting"  # starting | idle | running | stopping | stopped
+    state: str = "starting"  # starting | embedding | idle | running | stopping | stopped
     started_at: str = field(default_factory=lambda: utcnow().isoformat())
     updated_at: str = ""
     current_job: str | None = None
@@ -114,6 +115,7 @@ class Worker:
         beat.start()
         wakeup = Wakeup(self.kb)
         try:
+            self._fill_missing()
             while not self.stopping.is_set():
                 self._set(state="idle", current_job=None)
                 try:
@@ -132,6 +134,19 @@ class Worker:
             self._set(state="stopped", current_job=None)
             self._write()
         return self.status
+
+    def _fill_missing(self) -> None:
+        """Vectors a failed or killed upload left missing (no job brings them any more)."""
+        if "upload" not in self.kinds and "reingest" not in self.kinds:
+            return
+        try:
+            waiting = waiting_collections(self.kb)
+        except Exception:  # the database is away: the jobs wait for it too
+            log.exception("worker %s could not look for missing vectors", self.owner)
+            return
+        for collection in waiting:
+            self._set(state="embedding", current_job=None)
+            fill_missing(self.kb, collection)
 
     def _handle(self, job: IngestJob) -> None:
         log.info("job %s (%s, attempt %d) taken", job.id, job.kind, job.attempts)

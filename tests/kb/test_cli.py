@@ -50,10 +50,15 @@ def test_ingest_search_documents(env: Path) -> None:
     [doc] = json.loads(output)
     assert doc["source_name"] == "manual.md" and doc["chunk_count"] == 1
 
+    assert doc["stage"] == "live"
+
     code, output = run("documents", "show", doc["id"], "--json", "--data-dir", data)
     shown = json.loads(output)
     assert shown["chunks"][0]["heading_path"] == ["第1章 安装", "1.1 连接 Wi-Fi"]
     assert shown["versions"][0]["number"] == 1
+    assert shown["stage"] == "live"
+    code, output = run("documents", "show", doc["id"], "--data-dir", data)
+    assert code == 0 and "stage: live" in output
 
 
 def test_documents_owner_reviewed_and_overdue(env: Path) -> None:

@@ -217,3 +217,24 @@ def test_fusion_config_has_no_defaults_of_its_own() -> None:
     with pytest.raises(TypeError):
         FusionConfig()  # type: ignore[call-arg]
     assert all(f.default is MISSING for f in fields(FusionConfig))
+
+
+def test_a_row_without_a_vector_stands_on_the_vector_side_at_its_keyword_rank() -> None:
+    """Row 9 has no vector yet (keyword_only): it takes the cosine the vector side has at its
+    keyword rank (1st: the best), so it is not buried under rows that have vectors."""
+    signals = Signals(
+        terms=[],
+        keyword=[(9, 4.0), (1, 3.8)],
+        dense=[(1, 0.9), (2, 0.85)],
+        bm25={9: 4.0, 1: 3.8, 2: 0.0},
+        cosine={1: 0.9, 2: 0.85},
+        bm25_ceiling=5.0,
+        reach={9: 1.0, 1: 1.0, 2: 1.0},
+        keyword_only=frozenset({9}),
+    )
+    counted_as_zero = replace(signals, keyword_only=frozenset())
+    convex_config = replace(FUSION, method="convex")
+    assert fuse(signals, convex_config)[0][0] == 9
+    assert fuse(counted_as_zero, convex_config)[0][0] == 1
+    rrf_config = replace(FUSION, method="rrf")
+    assert dict(fuse(signals, rrf_config))[9] > dict(fuse(counted_as_zero, rrf_config))[9]

@@ -20,5 +20,5 @@ def test_a_point_not_named_returns_at_once(
 
 
 def test_every_point_is_listed_once() -> None:
-    assert len(PAUSE_POINTS) == len(set(PAUSE_POINTS)) == 8
+    assert len(PAUSE_POINTS) == len(set(PAUSE_POINTS)) == 9
     assert "mid-embedding" in PAUSE_POINTS

@@ -4,6 +4,9 @@ left for workers (KB_WORKERS=external) so that a test can look while they wait."
 from __future__ import annotations
 
 import re
+import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kb.context import KnowledgeBase
-from kb.documents.ingestion import IngestItem
-from kb.documents.jobs import run_job, start_ingest_job
+from kb.documents.ingestion import IngestItem, ingest_items
+from kb.documents.jobs import get_job, run_job, start_ingest_job
 from kb.queue.claims import claim, worker_name
 from kb.settings import Settings
+from search.embedders.factory import make_embedder
 from web.app import create_app
 
 GUIDE = "# 第2章 充电\n\n## 2.1 充电时间\n\n电池充满约需两小时。\n"
@@ -127,3 +131,101 @@ def test_with_workers_the_evaluation_page_shows_a_run_a_worker_measures(
     assert 'data-status="done"' in html and "every 1s" not in html
     assert re.search(r'<tr data-metric="recall@10">', html)
     assert "my corpus.jsonl" in client.get("/kb/evaluation").text  # a recent run
+
+
+class _Gated:
+    """A worker's real e5 embedder whose passages wait for ``gate`` (a cold, slow embedder)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.version, self.dim = inner, inner.name, inner.version, inner.dim
+        self.gate = threading.Event()
+
+    def embed_queries(self, texts: list[str]) -> Any:
+        return self.inner.embed_queries(texts)
+
+    def embed_passages(self, texts: list[str]) -> Any:
+        self.gate.wait(timeout=300)
+        return self.inner.embed_passages(texts)
+
+
+def _documents(client: TestClient) -> dict[str, dict[str, str]]:
+    return {d["文件"]: d for d in rows(client.get("/kb/documents").text, "data-document-id")}
+
+
+def test_a_document_shows_keyword_while_its_vectors_are_embedded_then_live(
+    client: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(client)
+    kb = kb_of(client)
+    gated = _Gated(make_embedder("e5-small"))
+    worker = KnowledgeBase(kb.settings, embedder=gated)  # a worker process's own knowledge base
+    gated.gate.set()
+    base = "".join(f"## 第{i}节\n\n第{i}节说明：保修、退货与配送规则。\n\n" for i in range(8))
+    ingest_items(
+        worker, [IngestItem("base.md", f"# 总则\n\n{base}".encode())], collection="default"
+    )
+    gated.gate.clear()
+    token = uuid.uuid4().hex[:8]
+    text = f"# 新品{token}\n\n## 滚刷\n\n新品{token}的滚刷每三个月更换。\n\n## 尘盒\n\n请清空。\n"
+    start_ingest_job(kb, [IngestItem("new.md", text.encode())], "default")
+    owner = worker_name("page-test")
+    job = claim(worker, owner, ["upload", "reingest"])
+    assert job is not None
+    running = threading.Thread(target=run_job, args=(worker, job, owner))
+    running.start()
+    try:
+        deadline = time.monotonic() + 120
+        while "findable by keyword" not in (the := get_job(kb, job.id)).stage:
+            assert time.monotonic() < deadline, the.stage
+            time.sleep(0.1)  # polling the job row the worker writes
+        documents = {
+            d["文件"]: d for d in rows(client.get("/kb/documents").text, "data-document-id")
+        }
+        assert documents["new.md"]["阶段"].startswith("关键词可检索")
+        assert re.search(r"已向量化 0/\d+ 段", documents["new.md"]["阶段"])
+        assert documents["base.md"]["阶段"] == "已上线"
+        assert "every 2s" in client.get("/kb/documents").text  # polled until live
+        listed = {d["source_name"]: d for d in client.get("/api/v1/documents").json()["documents"]}
+        new = listed["new.md"]
+        assert (new["stage"], new["embedded"]) == ("keyword", 0) and new["to_embed"] >= 2
+        assert listed["base.md"]["stage"] == "live"
+        jobs = rows(client.get("/kb/jobs").text, "data-job-id")
+        assert jobs[0]["阶段"].startswith("关键词可检索，已向量化 0/")
+    finally:
+        gated.gate.set()
+        running.join(timeout=300)
+    documents = _documents(client)
+    assert documents["new.md"]["阶段"] == "已上线"
+    assert "every 2s" not in client.get("/kb/documents").text
+    shown = client.get(f"/api/v1/documents/{new['id']}").json()
+    assert (shown["stage"], shown["embedded"], shown["to_embed"]) == ("live", None, None)
+    worker.close()
+
+
+def test_the_openapi_schema_names_every_document_stage(
+    client: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(client)
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("DocumentSummary", "DocumentDetail"):
+        stage = schemas[name]["properties"]["stage"]
+        assert {"keyword", "live", "failed"} <= set(stage["anyOf"][0]["enum"]), name
+        assert "findable by keyword" in stage["description"]
+        assert {"embedded", "to_embed"} <= schemas[name]["properties"].keys()
+
+
+def test_an_unreadable_index_never_turns_the_document_list_into_an_error(
+    client: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    sign_in(client)
+    kb = kb_of(client)
+    start_ingest_job(kb, [IngestItem("guide.md", GUIDE.encode())], "default")
+    run_next(kb)
+    live = kb.index_store.current_generation("default")
+    assert live is not None
+    (kb.index_store.collection_dir("default") / live / "meta.json").write_text("{not json")
+    page = client.get("/kb/documents")
+    assert page.status_code == 200
+    assert [d["阶段"] for d in rows(page.text, "data-document-id")] == ["已上线"]
+    listed = client.get("/api/v1/documents")
+    assert listed.status_code == 200 and listed.json()["documents"][0]["stage"] == "live"

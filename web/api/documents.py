@@ -29,6 +29,7 @@ from kb.documents.schemas import (
     IngestResponse,
     JobAccepted,
 )
+from kb.documents.stages import with_stages
 from kb.errors import Invalid
 from web.auth import PrincipalDep, requires
 from web.deps import KBDep
@@ -122,7 +123,7 @@ def list_route(
     """Documents with their current version, chunk count, owner and review date."""
     query = DocumentQuery(collection, doc_type, tag, q, overdue=overdue)
     found = documents_for(kb, principal, query)
-    return DocumentList(documents=found)
+    return DocumentList(documents=with_stages(kb, found))
 
 
 @router.get(
@@ -132,8 +133,8 @@ def list_route(
     dependencies=READ,
 )
 def show_route(document_id: str, kb: KBDep, principal: PrincipalDep) -> DocumentDetail:
-    """Metadata, versions and the chunks of the current version."""
-    return document_for(kb, principal, document_id)
+    """Metadata, versions, the chunks of the current version, and its stage."""
+    return with_stages(kb, [document_for(kb, principal, document_id)])[0]
 
 
 @router.patch(

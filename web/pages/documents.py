@@ -22,7 +22,7 @@ from kb.documents.catalog import DocumentQuery, delete_document, neighbourhood, 
 from kb.documents.jobs import get_job, start_ingest_job
 from kb.documents.ownership import OWNER_ROLES, mark_reviewed, set_ownership
 from kb.documents.schemas import DocumentDetail, DocumentPublic, IngestJobPublic
-from kb.documents.stages import document_stages
+from kb.documents.stages import with_stages
 from kb.errors import Forbidden, Invalid
 from web.auth import PrincipalDep
 from web.deps import KBDep
@@ -259,8 +259,8 @@ def _list_context(
 ) -> dict[str, Any]:
     found = documents_for(kb, principal, query)
     overdue = documents_for(kb, principal, DocumentQuery(overdue=True))
-    listing = {"documents": found, "filters": query, "deleted": "", "overdue": overdue,
-               "stages": document_stages(kb, found)}  # fmt: skip
+    listing = {"documents": with_stages(kb, found), "filters": query, "deleted": "",
+               "overdue": overdue}  # fmt: skip
     return _upload_context(kb, principal, **{**listing, **extra})
 
 

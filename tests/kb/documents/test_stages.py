@@ -31,6 +31,8 @@ def summary(doc_id: str, name: str, collection: str = "default") -> DocumentSumm
         ("running", "parsing other.md", "queued", "queued"),  # waits for the file before it
         ("running", "indexing 32/40", "ingested", "indexing"),
         ("running", "indexing", "unchanged", "indexing"),
+        # Its job embeds, but not this document's passages (its vectors are in): live.
+        ("running", "findable by keyword, 3/30 embedded", "ingested", "live"),
         ("done", "done", "ingested", "live"),
         ("failed", "failed", "failed", "live"),  # the previous version still answers
     ],

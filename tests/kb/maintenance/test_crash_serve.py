@@ -1,9 +1,10 @@
 """Crash safety of ``kb serve``: real server processes SIGKILLed during uploads.
 
-First a console upload (a background job) is killed mid-embedding: the job is left running with
-no process, which `kb check` finds and the next start-up marks failed, while that start-up also
-finishes the interrupted index switch from the cache. Then an API upload is killed after its
-version is committed; the next ingest of the same file completes it.
+First a console upload (a background job) is killed mid-embedding, after its keyword switch: the
+job is left running with no process and the new version served by keyword only, which `kb check`
+finds; the next start-up marks the job failed and embeds the rest in the background. Then an
+API upload is killed after its version is committed; the next ingest of the same file completes
+it.
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ def test_server_killed_during_uploads_recovers_on_its_next_start(
         kill(server)
     after = KnowledgeBase(kb.settings)
     try:
-        assert _kinds(after) == {"job-stuck", "generation-stale", "staging-leftover"}
-        assert _served_versions(after, faq) == {1}  # the previous version is what searches get
+        assert _kinds(after) == {"job-stuck", "vectors-missing"}
+        # Switched in by keyword before the kill (phase 1): the new version is what is served.
+        assert _served_versions(after, faq) == {2}
+        assert after.index_store.awaiting_vectors(COLLECTION) == {faq}
         cached = after.embedding_cache.count()
     finally:
         after.close()
@@ -109,6 +112,14 @@ def test_server_killed_during_uploads_recovers_on_its_next_start(
     corpus.write_second_version(third)
     server = start_server(data_dir, embedding_cache_dir, port, "after-commit", marker, log)
     try:
+        watcher = KnowledgeBase(kb.settings)
+        try:  # the start-up embeds what the killed job left, in the background
+            deadline = _deadline()
+            while (meta := watcher.index_store.current_meta(COLLECTION)) and meta.unembedded:
+                assert time.monotonic() < deadline, "the start-up did not fill the vectors"
+                time.sleep(0.2)  # polling the index the server writes
+        finally:
+            watcher.close()
         search = httpx.post(
             f"{base}/api/v1/search",
             json={"query": f"ticket code {corpus.token}-7", "collection": COLLECTION, "limit": 1},
@@ -131,8 +142,8 @@ def test_server_killed_during_uploads_recovers_on_its_next_start(
             (job,) = session.exec(select(IngestJob)).all()
             assert job.status == "failed" and "interrupted" in (job.error or "")
         meta = after.index_store.current_meta(COLLECTION)
-        assert meta is not None and meta.embedded == FAQ_ROWS - BATCH  # only what was missing
-        assert after.embedding_cache.count() - cached == FAQ_ROWS - BATCH
+        assert meta is not None and meta.unembedded == 0
+        assert after.embedding_cache.count() - cached == FAQ_ROWS - BATCH  # only what was missing
         assert _kinds(after) == {"generation-stale"}
         assert _served_versions(after, faq) == {2}
 

@@ -50,14 +50,16 @@ bench: setup
 
 # 1k/10k/30k/100k-chunk knowledge bases from the bench corpora (real vectors where the
 # embedding cache has them, labelled stand-ins elsewhere), then speed, memory and start-up at
-# each size with a py-spy profile at 100k, an in-process flame graph at 10k and the growth plot
-# (README, "Speed"). About 40 minutes on 2 cores.
+# each size with a py-spy profile at 100k, an in-process flame graph at 10k, keyword- and
+# meaning-findable after an upload at 100k, and the growth plot
+# (README, "Speed"). About 10 minutes on 2 cores with the embedding cache warm, 40 on a busy machine.
 BENCH_LARGE ?= $(DATA)/bench-large
 BENCH_CACHE ?= $(DATA)/bench-cache
 bench-100k: setup
 	nice $(BIN)/python bench/build_large.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --cache $(BENCH_CACHE)
 	nice $(BIN)/python bench/scale.py --data $(BENCH_DATA) --root $(BENCH_LARGE) --out bench/results
 	nice $(BIN)/python bench/flame.py --data $(BENCH_DATA) --data-dir $(BENCH_LARGE)/kb-10000
+	nice $(BIN)/python bench/findable_large.py --root $(BENCH_LARGE) --sizes 100000
 	$(BIN)/python bench/growth.py
 
 # AssistKB beside BM25 alone (bm25s + jieba) and txtai as a hybrid index, same data, queries and

@@ -146,7 +146,10 @@ class Worker:
             return
         for collection in waiting:
             self._set(state="embedding", current_job=None)
+            before = self.kb.index_store.built_here
             fill_missing(self.kb, collection)
+            with self._lock:
+                self._count_embedding(before)
 
     def _handle(self, job: IngestJob) -> None:
         log.info("job %s (%s, attempt %d) taken", job.id, job.kind, job.attempts)
@@ -173,9 +176,6 @@ class Worker:
                 finish(self.kb, job.id, "failed", error=error)
             outcome = "failed"
         log.info("job %s %s", job.id, outcome)
-        # Its own builds only: on a shared index the live generation may be another process's.
-        after = self.kb.index_store.built_here
-        embedded, seconds = after[0] - before[0], after[1] - before[1]
         with self._lock:
             status = self.status
             if outcome == "done":
@@ -184,10 +184,18 @@ class Worker:
                 status.jobs_released += 1
             elif outcome == "failed":
                 status.jobs_failed += 1
-            status.embedded_chunks += embedded
-            status.embedding_seconds = round(status.embedding_seconds + seconds, 3)
-            if status.embedding_seconds:
-                status.embedding_rate = round(status.embedded_chunks / status.embedding_seconds, 2)
+            self._count_embedding(before)
+
+    def _count_embedding(self, before: tuple[int, float]) -> None:
+        """Add what this process embedded since ``before`` (with the lock held). Its own builds
+        only: on a shared index the live generation may be another process's. Vectors a
+        killed upload left missing, filled at start, count too: they are this worker's work."""
+        after = self.kb.index_store.built_here
+        status = self.status
+        status.embedded_chunks += after[0] - before[0]
+        status.embedding_seconds = round(status.embedding_seconds + after[1] - before[1], 3)
+        if status.embedding_seconds:
+            status.embedding_rate = round(status.embedded_chunks / status.embedding_seconds, 2)
 
     def _set(self, **values: object) -> None:
         with self._lock:

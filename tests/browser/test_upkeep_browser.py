@@ -49,13 +49,14 @@ def test_a_manager_accepts_a_draft_and_it_is_found_first(
 
     draft = page.locator("#drafts .draft").first
     expect(draft).to_be_visible()
-    expect(draft.get_by_label("问题")).to_have_value(re.compile("滤网"))
-    draft.get_by_label("答案").fill(ANSWER)
+    expect(draft.get_by_label("问题", exact=True)).to_have_value(re.compile("滤网"))
+    draft.get_by_label("答案", exact=True).fill(ANSWER)
     draft.get_by_label("发布到集合").select_option("upkeep-b")
+    draft.get_by_role("checkbox", name="同时置顶").check()  # and pinned for the gap's intents
     screenshot(page, "upkeep")
     draft.get_by_role("button", name="接受并发布").click()
 
-    expect(page.locator(".flash")).to_contain_text("草稿已发布为常见问题文档")
+    expect(page.locator(".flash")).to_contain_text("草稿已发布为常见问题文档并已置顶")
     expect(page.locator("#drafts")).to_have_count(0)
     expect(page.locator('[data-total="approval"]')).to_have_text("100%")
     hits = search(kb, SearchRequest(query="净化器的滤网该多久换", collection="upkeep-b"))

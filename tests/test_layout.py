@@ -224,13 +224,3 @@ def test_no_module_outside_search_names_the_index_files(graph: dict[str, set[str
         if not module.startswith("search") and file_names.search(path.read_text(encoding="utf-8"))
     ]
     assert wrong == []
-
-
-def test_test_modules_have_unique_names() -> None:
-    """Test folders are not packages, so pytest imports each test module by its file name: two
-    of one name in different folders stop the whole run at collection (two branches each
-    added a test_interleaving.py once)."""
-    names: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "tests").rglob("test_*.py")):
-        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
-    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}

@@ -208,9 +208,11 @@ class HybridSearcher:
             sims = self.generation.vectors.vectors(candidates) @ query
             cosine = dict(zip(rows, sims.tolist(), strict=True))
         without = self.generation.unembedded  # rows whose vectors are not written yet
-        keyword_only = frozenset(r for r in rows if without is not None and without[r])
-        for row in keyword_only:
-            cosine.pop(row, None)
+        keyword_only: frozenset[int] = frozenset()
+        if without is not None:  # only while an upload's vectors are being embedded
+            keyword_only = frozenset(candidates[without[candidates]].tolist())
+            for row in keyword_only:
+                cosine.pop(row, None)
         reach = self._reach(text, candidates)
         return Signals(
             terms, keyword, dense, raw, cosine, ceiling, reach, evidence, skipped, keyword_only
